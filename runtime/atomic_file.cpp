@@ -1,0 +1,66 @@
+#include "atomic_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "errors.h"
+
+namespace acts {
+
+AtomicFile::AtomicFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(getpid())) {
+  f_ = std::fopen(tmp_.c_str(), "wb");
+  if (!f_) fail(path, ": cannot write (", std::strerror(errno), "); check that the folder exists and is writable");
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) {
+    std::fclose(f_);
+    std::remove(tmp_.c_str());
+  }
+}
+
+void AtomicFile::write(const void* data, size_t bytes) {
+  if (bytes && std::fwrite(data, 1, bytes, f_) != bytes)
+    fail(path_, ": write failed (", std::strerror(errno), "); is the disk full?");
+}
+
+void AtomicFile::commit() {
+  if (std::fflush(f_) != 0 || fsync(fileno(f_)) != 0)
+    fail(path_, ": write failed (", std::strerror(errno), "); is the disk full?");
+  std::fclose(f_);
+  f_ = nullptr;
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int e = errno;
+    std::remove(tmp_.c_str());
+    fail(path_, ": cannot replace the file (", std::strerror(e), ")");
+  }
+  // Make the rename itself durable.
+  std::string dir = path_.find('/') == std::string::npos ? "." : path_.substr(0, path_.rfind('/'));
+  if (dir.empty()) dir = "/";
+  const int fd = open(dir.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  AtomicFile f(path);
+  f.write(contents);
+  f.commit();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, ": cannot open (", std::strerror(errno), ")");
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace acts

@@ -1,0 +1,96 @@
+// The graph runtime's executing half: a Backend owns parameters, gradients, RMSprop state and
+// every intermediate activation of one Graph, on the CPU or on the GPU. Apps and tests talk to
+// this interface only; everything crossing it is host memory in Keras' layouts.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+
+namespace acts {
+
+// One batch as the data pipeline hands it over. Either `images` (uint8, rescaled by `scale` on
+// the backend's device) or `inputs` (float, used as is) is set.
+struct Batch {
+  int n = 0;
+  const uint8_t* images = nullptr;  // (n, H, W, C) uint8
+  const float* inputs = nullptr;    // (n, H, W, C) float
+  const float* affine = nullptr;    // optional (n, 6) augmentation: output pixel (x, y) samples the
+                                    // source at (a0 x + a1 y + a2, a3 x + a4 y + a5), bilinear,
+                                    // edges clamped (fill_mode='nearest'); only with `images`
+  const float* labels = nullptr;    // (n) 0 or 1; needed by backward() and eval_step()
+  float scale = 1.f / 255.f;
+};
+
+// Running sums over the batches since the last take_metrics(); epoch means are weighted by
+// batch size, as Keras reports them.
+struct Metrics {
+  double loss_sum = 0, correct = 0;
+  long count = 0;
+  double loss() const { return count ? loss_sum / count : 0; }
+  double acc() const { return count ? correct / count : 0; }
+};
+
+struct BackendOptions {
+  int max_batch = 20;          // activation buffers are allocated once for this many images
+  float lr = 1e-4f;            // RMSprop as Keras: a = rho a + (1 - rho) g^2; w -= lr g / (sqrt(a) + eps)
+  float rho = 0.9f;
+  float eps = 1e-8f;
+  uint64_t seed = 1;           // dropout masks
+  bool deterministic = true;   // GPU: reproducible algorithms only
+  bool tf32 = false;           // GPU: TF32 tensor-core math instead of strict fp32
+};
+
+class Backend {
+ public:
+  explicit Backend(const Graph& g, const BackendOptions& o) : graph_(g), opt_(o) {}
+  virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual std::string name() const = 0;  // "cpu (reference)", "cuda (NVIDIA H200, cuDNN 9.x)"
+  const Graph& graph() const { return graph_; }
+  const BackendOptions& options() const { return opt_; }
+
+  // Flat vectors in Graph::params() order and Keras layouts.
+  virtual std::vector<float> params() const = 0;
+  virtual void set_params(const std::vector<float>& w) = 0;
+  virtual std::vector<float> opt_state() const = 0;  // RMSprop accumulators, same layout
+  virtual void set_opt_state(const std::vector<float>& a) = 0;
+  virtual std::vector<float> grads() const = 0;      // of the last backward(), mean over the batch
+  virtual void set_learning_rate(float lr) = 0;
+
+  // Forward pass; keeps every layer's output until the next forward.
+  virtual void forward(const Batch& b, bool training) = 0;
+  // After forward(b, true): loss gradients for every parameter; adds loss/acc to the metrics.
+  virtual void backward(const Batch& b) = 0;
+  // One RMSprop step from the gradients of the last backward().
+  virtual void update() = 0;
+  virtual void train_step(const Batch& b) { forward(b, true); backward(b); update(); }
+  // forward(b, false) and adds loss/acc to the metrics.
+  virtual void eval_step(const Batch& b) = 0;
+  virtual Metrics take_metrics() = 0;
+
+  // Host copy of a layer's output from the last forward: (n, out_shape...), e.g. (n, H, W, C).
+  virtual std::vector<float> activation(const std::string& layer) const = 0;
+  // Sigmoid outputs P(class 1) of the last forward, (n).
+  std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
+
+ protected:
+  void check_batch(const Batch& b, bool need_labels) const;  // throws on n > max_batch etc.
+  const Graph& graph_;
+  BackendOptions opt_;
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& o);
+// Throws acts::Error when the build has no CUDA backend or no GPU is usable.
+std::unique_ptr<Backend> make_cuda_backend(const Graph& g, const BackendOptions& o);
+// True when this build has the CUDA backend and a GPU is visible; `why` says why not.
+bool cuda_available(std::string* why);
+// device: "auto" (GPU when there is one, else the CPU with a warning in `warning`), "cuda", "cpu".
+std::unique_ptr<Backend> make_backend(const std::string& device, const Graph& g, const BackendOptions& o,
+                                      std::string* warning);
+
+}  // namespace acts

@@ -1,0 +1,119 @@
+#include "checkpoint.h"
+
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.h"
+#include "crc32.h"
+#include "errors.h"
+
+namespace acts {
+using json = nlohmann::json;
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  const Graph g(c.model);
+  if (c.params.size() != g.param_count() || (!c.opt_state.empty() && c.opt_state.size() != g.param_count()))
+    fail(path, ": internal error: checkpoint tensors do not match the model");
+  json h = json::object();
+  size_t at = 0;
+  auto add = [&](const std::string& name, const ParamRef& p) {
+    h[name] = {{"dtype", "F32"}, {"shape", p.shape}, {"data_offsets", {at, at + 4 * p.size}}};
+    at += 4 * p.size;
+  };
+  for (const ParamRef& p : g.params()) add(p.name, p);
+  if (!c.opt_state.empty())
+    for (const ParamRef& p : g.params()) add("optimizer/" + p.name, p);
+  uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
+  if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+  json meta = json::object();
+  for (const auto& [k, v] : c.meta) meta[k] = v;
+  meta["format"] = "acts-checkpoint";
+  meta["version"] = std::to_string(kCheckpointVersion);
+  meta["model_json"] = to_keras_json(g.spec());
+  meta["crc32"] = std::to_string(crc);
+  h["__metadata__"] = meta;
+  std::string hs = h.dump();
+  hs += std::string((8 - hs.size() % 8) % 8, ' ');  // safetensors pads the header to 8 bytes
+  const uint64_t n = hs.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = (n >> (8 * i)) & 0xff;
+  AtomicFile f(path);
+  f.write(len, 8);
+  f.write(hs);
+  f.write(c.params.data(), 4 * c.params.size());
+  if (!c.opt_state.empty()) f.write(c.opt_state.data(), 4 * c.opt_state.size());
+  f.commit();
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  const std::string bytes = read_file(path);
+  const std::string damaged = path + ": damaged checkpoint (";
+  const std::string fix = "); use another checkpoint of the run (e.g. epoch_N.safetensors) or retrain";
+  if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+  if (n > bytes.size() - 8) fail(damaged, "header length ", n, " exceeds the file", fix);
+  json h;
+  try {
+    h = json::parse(bytes.substr(8, n));
+  } catch (const json::exception&) {
+    fail(damaged, "header is not JSON", fix);
+  }
+  if (!h.is_object() || !h.contains("__metadata__") || h["__metadata__"].value("format", "") != "acts-checkpoint")
+    fail(path, ": not a checkpoint of this project (a safetensors file without format=acts-checkpoint metadata)");
+  const json& meta = h["__metadata__"];
+  Checkpoint c;
+  try {
+    const int version = std::stoi(meta.at("version").get<std::string>());
+    if (version != kCheckpointVersion)
+      fail(path, ": checkpoint format version ", version, " is not supported (this build reads ", kCheckpointVersion, ")");
+    c.model = parse_keras_json(meta.at("model_json").get<std::string>(), path + " (model_json)");
+    for (const auto& [k, v] : meta.items())
+      if (k != "format" && k != "version" && k != "model_json" && k != "crc32") c.meta[k] = v.get<std::string>();
+    const Graph g(c.model);
+    const char* data = bytes.data() + 8 + n;
+    const size_t data_bytes = bytes.size() - 8 - n;
+    auto read = [&](const std::string& prefix, std::vector<float>& out) {
+      out.resize(g.param_count());
+      for (const ParamRef& p : g.params()) {
+        const std::string name = prefix + p.name;
+        if (!h.contains(name)) return false;
+        const json& t = h[name];
+        const size_t b = t.at("data_offsets")[0], e = t.at("data_offsets")[1];
+        if (t.at("dtype") != "F32" || t.at("shape").get<std::vector<int>>() != p.shape || e - b != 4 * p.size ||
+            e > data_bytes)
+          fail(damaged, "tensor ", name, " has the wrong type, shape or offsets", fix);
+        std::memcpy(out.data() + p.offset, data + b, 4 * p.size);
+      }
+      return true;
+    };
+    if (!read("", c.params)) fail(damaged, "a parameter tensor is missing", fix);
+    if (!read("optimizer/", c.opt_state)) c.opt_state.clear();
+    uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
+    if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+    if (std::to_string(crc) != meta.at("crc32").get<std::string>())
+      fail(damaged, "checksum mismatch: the tensor data was altered or truncated", fix);
+  } catch (const json::exception& e) {
+    fail(damaged, "malformed header: ", e.what(), fix);
+  } catch (const std::invalid_argument&) {
+    fail(damaged, "malformed version", fix);
+  }
+  return c;
+}
+
+void check_same_architecture(const Checkpoint& c, const Graph& g, const std::string& path) {
+  const Graph cg(c.model);
+  bool same = cg.nodes().size() == g.nodes().size() && cg.param_count() == g.param_count() &&
+              cg.input_shape() == g.input_shape();
+  for (size_t i = 0; same && i < g.nodes().size(); ++i)
+    same = cg.nodes()[i].spec.type == g.nodes()[i].spec.type && cg.nodes()[i].out_shape == g.nodes()[i].out_shape &&
+           cg.nodes()[i].spec.name == g.nodes()[i].spec.name;
+  if (!same)
+    fail(path, ": checkpoint is for another architecture (", cg.param_count(), " parameters, input ",
+         keras_shape(cg.input_shape()), ") than this model (", g.param_count(), " parameters, input ",
+         keras_shape(g.input_shape()), "); pass the matching --model/--image-size or another checkpoint");
+}
+
+}  // namespace acts

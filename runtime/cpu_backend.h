@@ -1,0 +1,45 @@
+// The CPU backend: the reference kernels of kernels/cpu run layer by layer in float. It is the
+// oracle for the CUDA backend and the fallback when no GPU is present.
+#pragma once
+#include <random>
+#include <vector>
+
+#include "backend.h"
+
+namespace acts {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const Graph& g, const BackendOptions& o);
+
+  std::string name() const override { return "cpu (reference kernels)"; }
+  std::vector<float> params() const override { return w_; }
+  void set_params(const std::vector<float>& w) override;
+  std::vector<float> opt_state() const override { return acc_; }
+  void set_opt_state(const std::vector<float>& a) override;
+  std::vector<float> grads() const override { return g_; }
+  void set_learning_rate(float lr) override { opt_.lr = lr; }
+
+  void forward(const Batch& b, bool training) override;
+  void backward(const Batch& b) override;
+  void update() override;
+  void eval_step(const Batch& b) override;
+  Metrics take_metrics() override;
+  std::vector<float> activation(const std::string& layer) const override;
+
+ private:
+  void add_loss(const Batch& b, float* dlogits);
+  const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }
+
+  std::vector<float> w_, g_, acc_;          // parameters, gradients, RMSprop accumulators
+  std::vector<float> x_;                    // rescaled input (n, H, W, C)
+  std::vector<std::vector<float>> out_;     // per node, its output (n, out_shape)
+  std::vector<std::vector<float>> mask_;    // per Dropout node, its scaled keep mask
+  std::vector<float> logits_;               // (n) pre-sigmoid output of the last Dense
+  std::vector<float> d_, d2_;               // backward scratch
+  int n_ = 0;
+  Metrics metrics_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace acts

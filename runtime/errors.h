@@ -1,0 +1,22 @@
+// One exception type for every user-facing failure: the message is a single line that names the
+// file/layer at fault and, where there is one, the fix. Apps print it and exit non-zero.
+#pragma once
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace acts {
+
+struct Error : std::runtime_error {
+  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+// Builds a message from streamable pieces: fail("layer ", name, " has ", n, " units").
+template <typename... Args>
+[[noreturn]] void fail(const Args&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  throw Error(os.str());
+}
+
+}  // namespace acts

@@ -1,0 +1,168 @@
+#include "graph.h"
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "errors.h"
+
+namespace acts {
+
+namespace {
+
+std::string default_name(LayerType t, std::map<LayerType, int>& counters) {
+  static const std::map<LayerType, const char*> prefix = {
+      {LayerType::Conv2D, "conv2d"},   {LayerType::MaxPooling2D, "max_pooling2d"},
+      {LayerType::Flatten, "flatten"}, {LayerType::Dense, "dense"},
+      {LayerType::Dropout, "dropout"}, {LayerType::Activation, "activation"}};
+  return std::string(prefix.at(t)) + "_" + std::to_string(++counters[t]);
+}
+
+std::string with_commas(size_t v) {
+  std::string s = std::to_string(v);
+  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
+  return s;
+}
+
+// Keras 2.0.8 print_row: each field is cut at its column stop, and the character before the
+// next field is forced to a space.
+void print_row(std::ostringstream& os, const std::vector<std::string>& fields) {
+  static const int stops[] = {29, 55, 65};
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line = line.substr(0, line.size() - 1) + " ";
+    line += fields[i];
+    line = line.substr(0, size_t(stops[i]));
+    line += std::string(size_t(stops[i]) - line.size(), ' ');
+  }
+  os << line << "\n";
+}
+
+}  // namespace
+
+std::string keras_shape(const std::vector<int>& s) {
+  std::string out = "(None";
+  for (int d : s) out += ", " + std::to_string(d);
+  return out + ")";
+}
+
+Graph::Graph(ModelSpec spec) : spec_(std::move(spec)) {
+  if (spec_.height <= 0 || spec_.width <= 0 || spec_.channels <= 0)
+    fail("model input shape (", spec_.height, ", ", spec_.width, ", ", spec_.channels, ") must be positive");
+  std::map<LayerType, int> counters;
+  std::vector<int> shape = input_shape();
+  for (size_t i = 0; i < spec_.layers.size(); ++i) {
+    LayerSpec& s = spec_.layers[i];
+    const std::string auto_name = default_name(s.type, counters);
+    if (s.name.empty()) s.name = auto_name;
+    if (find(s.name) >= 0) fail("model: two layers are named '", s.name, "'; layer names must be unique");
+    Node n;
+    n.spec = s;
+    n.in_shape = shape;
+    const std::string where = s.name + " (" + layer_type_name(s.type) + ") with input " + keras_shape(shape);
+    auto add_param = [&](const std::string& suffix, std::vector<int> pshape) {
+      ParamRef p{s.name + "/" + suffix, pshape, param_count_, 1};
+      for (int d : pshape) p.size *= size_t(d);
+      param_count_ += p.size;
+      n.param_count += p.size;
+      params_.push_back(p);
+      return int(params_.size()) - 1;
+    };
+    switch (s.type) {
+      case LayerType::Conv2D:
+        if (shape.size() != 3) fail(where, ": Conv2D needs an (H, W, C) input");
+        if (shape[0] < s.kernel || shape[1] < s.kernel) fail(where, ": input smaller than the ", s.kernel, "x", s.kernel, " kernel; use a larger --image-size");
+        n.out_shape = {shape[0] - s.kernel + 1, shape[1] - s.kernel + 1, s.filters};
+        n.kernel = add_param("kernel", {s.kernel, s.kernel, shape[2], s.filters});
+        n.bias = add_param("bias", {s.filters});
+        break;
+      case LayerType::MaxPooling2D:
+        if (shape.size() != 3) fail(where, ": MaxPooling2D needs an (H, W, C) input");
+        if (shape[0] < s.pool || shape[1] < s.pool) fail(where, ": input smaller than the pool; use a larger --image-size");
+        n.out_shape = {shape[0] / s.pool, shape[1] / s.pool, shape[2]};
+        break;
+      case LayerType::Flatten: {
+        int total = 1;
+        for (int d : shape) total *= d;
+        n.out_shape = {total};
+        break;
+      }
+      case LayerType::Dense:
+        if (shape.size() != 1) fail(where, ": Dense needs a flat input; put a Flatten before it");
+        n.out_shape = {s.units};
+        n.kernel = add_param("kernel", {shape[0], s.units});
+        n.bias = add_param("bias", {s.units});
+        break;
+      case LayerType::Dropout:
+      case LayerType::Activation:
+        n.out_shape = shape;
+        break;
+    }
+    n.out_size = 1;
+    for (int d : n.out_shape) n.out_size *= size_t(d);
+    shape = n.out_shape;
+    nodes_.push_back(n);
+  }
+  const LayerSpec& last = nodes_.back().spec;
+  if (last.type != LayerType::Dense || last.units != 1 || last.activation != Act::Sigmoid)
+    fail("model: the last layer (", last.name, ") must be Dense(1, activation='sigmoid') for binary cross-entropy");
+}
+
+int Graph::find(const std::string& name) const {
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].spec.name == name) return int(i);
+  return -1;
+}
+
+std::string Graph::layer_names() const {
+  std::string out;
+  for (const Node& n : nodes_) out += (out.empty() ? "" : ", ") + n.spec.name;
+  return out;
+}
+
+const Node& Graph::node(const std::string& name) const {
+  int i = find(name);
+  if (i < 0) fail("no layer named '", name, "'; valid layers: ", layer_names());
+  return nodes_[size_t(i)];
+}
+
+std::string Graph::summary() const {
+  std::ostringstream os;
+  const std::string rule(65, '_'), thick(65, '=');
+  os << rule << "\n";
+  print_row(os, {"Layer (type)", "Output Shape", "Param #"});
+  os << thick << "\n";
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    print_row(os, {n.spec.name + " (" + layer_type_name(n.spec.type) + ")", keras_shape(n.out_shape),
+                   std::to_string(n.param_count)});
+    os << (i + 1 < nodes_.size() ? rule : thick) << "\n";
+  }
+  os << "Total params: " << with_commas(param_count_) << "\n"
+     << "Trainable params: " << with_commas(param_count_) << "\n"
+     << "Non-trainable params: 0\n"
+     << rule << "\n";
+  return os.str();
+}
+
+std::vector<float> init_params(const Graph& g, uint64_t seed) {
+  std::vector<float> w(g.param_count(), 0.f);
+  std::mt19937_64 rng(seed);
+  for (const ParamRef& p : g.params()) {
+    if (p.shape.size() < 2) continue;  // biases start at zero
+    // fan_in / fan_out as Keras computes them: receptive field x Cin, receptive field x Cout.
+    double receptive = 1;
+    for (size_t d = 0; d + 2 < p.shape.size(); ++d) receptive *= p.shape[d];
+    const double fan_in = receptive * p.shape[p.shape.size() - 2];
+    const double fan_out = receptive * p.shape.back();
+    const double limit = std::sqrt(6.0 / (fan_in + fan_out));
+    for (size_t i = 0; i < p.size; ++i) {
+      const double u = double(rng() >> 11) * 0x1.0p-53;  // uniform [0, 1) from 53 bits
+      w[p.offset + i] = float((2 * u - 1) * limit);
+    }
+  }
+  return w;
+}
+
+}  // namespace acts

@@ -1,0 +1,43 @@
+// The model description: a Keras Sequential model restricted to the layers this project runs.
+// Parsed from (and written back to) Keras' own model JSON, Keras 2 and Keras 3 layouts.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace acts {
+
+enum class LayerType { Conv2D, MaxPooling2D, Flatten, Dense, Dropout, Activation };
+enum class Act { Linear, Relu, Sigmoid };
+
+const char* layer_type_name(LayerType t);  // "Conv2D", ... as Keras names the class
+const char* act_name(Act a);                // "linear", "relu", "sigmoid"
+
+struct LayerSpec {
+  LayerType type = LayerType::Dense;
+  std::string name;          // empty: Keras 2.0.8's default name is given by the graph
+  Act activation = Act::Linear;
+  int filters = 0;           // Conv2D
+  int kernel = 3;            // Conv2D: square kernel, valid padding, stride 1
+  int pool = 2;              // MaxPooling2D: square pool, stride = pool, floor
+  int units = 0;             // Dense
+  float rate = 0.f;          // Dropout
+};
+
+struct ModelSpec {
+  std::string name = "sequential_1";
+  int height = 150, width = 150, channels = 3;  // input, channels_last
+  std::vector<LayerSpec> layers;
+};
+
+// The tutorial's model: Conv2D 32/64/128/128 + MaxPooling2D, Flatten, Dense 512 relu, Dense 1 sigmoid.
+ModelSpec tutorial_model(int image_size = 150);
+
+// Parses Keras' model.to_json() text. `origin` (a file name) is used in error messages only.
+// Throws acts::Error naming any unsupported layer or option.
+ModelSpec parse_keras_json(const std::string& text, const std::string& origin = "model JSON");
+ModelSpec load_keras_json(const std::string& path);
+
+// Writes Keras 2 style model JSON (with the layer names the graph resolved).
+std::string to_keras_json(const ModelSpec& spec);
+
+}  // namespace acts

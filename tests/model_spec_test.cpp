@@ -1,0 +1,76 @@
+// Keras model JSON: Keras 2.0.8, 2.2 and 3 layouts parse to the tutorial's model; anything
+// unsupported is refused with an error naming it.
+#include <gtest/gtest.h>
+
+#include "runtime/errors.h"
+#include "runtime/graph.h"
+#include "runtime/model_spec.h"
+
+using namespace acts;
+
+namespace {
+std::string error_of(const std::string& json) {
+  try {
+    parse_keras_json(json, "m.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(ModelSpec, RoundTripsThroughKerasJson) {
+  Graph g(tutorial_model());
+  Graph back(parse_keras_json(to_keras_json(g.spec())));
+  EXPECT_EQ(back.summary(), g.summary());
+}
+
+TEST(ModelSpec, ParsesKeras2_0_8Layout) {
+  const char* j = R"({"class_name": "Sequential", "keras_version": "2.0.8", "config": [
+    {"class_name": "Conv2D", "config": {"name": "conv2d_1", "batch_input_shape": [null, 150, 150, 3],
+     "filters": 32, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+     "data_format": "channels_last", "dilation_rate": [1, 1], "activation": "relu", "use_bias": true}},
+    {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d_1", "pool_size": [2, 2], "padding": "valid", "strides": [2, 2]}},
+    {"class_name": "Flatten", "config": {"name": "flatten_1"}},
+    {"class_name": "Dropout", "config": {"name": "dropout_1", "rate": 0.5}},
+    {"class_name": "Dense", "config": {"name": "dense_1", "units": 1, "activation": "sigmoid", "use_bias": true}}]})";
+  Graph g(parse_keras_json(j));
+  EXPECT_EQ(g.nodes().size(), 5u);
+  EXPECT_EQ(g.node("max_pooling2d_1").out_shape, (std::vector<int>{74, 74, 32}));
+  EXPECT_FLOAT_EQ(g.node("dropout_1").spec.rate, 0.5f);
+  EXPECT_EQ(g.param_count(), 896u + 74 * 74 * 32 + 1);
+}
+
+TEST(ModelSpec, ParsesKeras3Layout) {
+  const char* j = R"({"module": "keras", "class_name": "Sequential", "config": {"name": "sequential", "layers": [
+    {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 32, 32, 3], "name": "input_layer"}},
+    {"module": "keras.layers", "class_name": "Conv2D", "config": {"name": "conv2d", "filters": 4, "kernel_size": [3, 3],
+     "strides": [1, 1], "padding": "valid", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+     "activation": "relu", "use_bias": true}},
+    {"module": "keras.layers", "class_name": "Flatten", "config": {"name": "flatten"}},
+    {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 1, "activation": "sigmoid"}}]}})";
+  Graph g(parse_keras_json(j));
+  EXPECT_EQ(g.nodes()[0].spec.name, "conv2d");  // names from the JSON win
+  EXPECT_EQ(g.node("flatten").out_shape, (std::vector<int>{30 * 30 * 4}));
+}
+
+TEST(ModelSpec, RefusesUnsupportedWithTheReason) {
+  const std::string head = R"({"class_name": "Sequential", "config": [{"class_name": ")";
+  const std::string in = R"("batch_input_shape": [null, 8, 8, 3], )";
+  EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
+                     R"("filters": 2, "kernel_size": 3, "padding": "same"}}]})").find("padding"), std::string::npos);
+  EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
+                     R"("filters": 2, "kernel_size": 3, "strides": [2, 2]}}]})").find("strides"), std::string::npos);
+  EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
+                     R"("filters": 2, "kernel_size": 3, "activation": "tanh"}}]})").find("tanh"), std::string::npos);
+  EXPECT_NE(error_of(head + R"(BatchNormalization", "config": {"name": "bn", )" + in + "\"axis\": -1}}]}")
+                .find("BatchNormalization"), std::string::npos);
+  EXPECT_NE(error_of(R"({"class_name": "Model", "config": {}})").find("Sequential"), std::string::npos);
+  EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
+}
+
+TEST(ModelSpec, RefusesAModelThatIsNotABinaryClassifier) {
+  ModelSpec m = tutorial_model();
+  m.layers.back().activation = Act::Relu;
+  EXPECT_THROW(Graph{m}, Error);
+}
