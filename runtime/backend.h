@@ -62,6 +62,11 @@ class Backend {
   virtual std::vector<float> grads() const = 0;      // of the last backward(), mean over the batch
   virtual void set_learning_rate(float lr) = 0;
 
+  // Training steps taken (update() calls). Dropout masks are drawn from (options().seed, step),
+  // so a run resumed with set_step() draws exactly the masks the uninterrupted run would.
+  uint64_t step() const { return step_; }
+  void set_step(uint64_t s) { step_ = s; }
+
   // Forward pass; keeps every layer's output until the next forward.
   virtual void forward(const Batch& b, bool training) = 0;
   // After forward(b, true): loss gradients for every parameter; adds loss/acc to the metrics.
@@ -82,6 +87,7 @@ class Backend {
   void check_batch(const Batch& b, bool need_labels) const;  // throws on n > max_batch etc.
   const Graph& graph_;
   BackendOptions opt_;
+  uint64_t step_ = 0;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& o);

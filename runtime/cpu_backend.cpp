@@ -1,6 +1,7 @@
 #include "cpu_backend.h"
 
 #include <algorithm>
+#include <random>
 
 #include "errors.h"
 #include "kernels/cpu/activations.h"
@@ -28,7 +29,7 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 
 CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
     : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f), acc_(g.param_count(), 0.f),
-      out_(g.nodes().size()), mask_(g.nodes().size()), rng_(o.seed ^ 0x9e3779b97f4a7c15ull) {}
+      out_(g.nodes().size()), mask_(g.nodes().size()) {}
 
 void CpuBackend::set_params(const std::vector<float>& w) {
   if (w.size() != w_.size()) fail("parameter vector has ", w.size(), " values, the model needs ", w_.size());
@@ -75,10 +76,11 @@ void CpuBackend::forward(const Batch& b, bool training) {
         break;
       case LayerType::Dropout:
         if (training && s.rate > 0) {  // inverted dropout: scale the kept units at training time
+          std::mt19937_64 rng(opt_.seed * 0x9e3779b97f4a7c15ull + step_ * 1315423911ull + i);
           std::bernoulli_distribution keep(1.0 - s.rate);
           mask_[i].resize(out.size());
           for (size_t k = 0; k < out.size(); ++k) {
-            mask_[i][k] = keep(rng_) ? 1.f / (1.f - s.rate) : 0.f;
+            mask_[i][k] = keep(rng) ? 1.f / (1.f - s.rate) : 0.f;
             out[k] = in[k] * mask_[i][k];
           }
         } else {
@@ -154,6 +156,7 @@ void CpuBackend::backward(const Batch& b) {
 
 void CpuBackend::update() {
   cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps);
+  ++step_;
 }
 
 void CpuBackend::eval_step(const Batch& b) {

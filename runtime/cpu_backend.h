@@ -1,7 +1,6 @@
 // The CPU backend: the reference kernels of kernels/cpu run layer by layer in float. It is the
 // oracle for the CUDA backend and the fallback when no GPU is present.
 #pragma once
-#include <random>
 #include <vector>
 
 #include "backend.h"
@@ -39,7 +38,6 @@ class CpuBackend final : public Backend {
   std::vector<float> d_, d2_;               // backward scratch
   int n_ = 0;
   Metrics metrics_;
-  std::mt19937_64 rng_;
 };
 
 }  // namespace acts
