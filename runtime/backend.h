@@ -95,6 +95,9 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 std::unique_ptr<Backend> make_cuda_backend(const Graph& g, const BackendOptions& o);
 // True when this build has the CUDA backend and a GPU is visible; `why` says why not.
 bool cuda_available(std::string* why);
+// Lines for --version: CUDA runtime, driver and cuDNN versions found at run time, the GPU, or
+// why there is none.
+std::string device_versions();
 // device: "auto" (GPU when there is one, else the CPU with a warning in `warning`), "cuda", "cpu".
 std::unique_ptr<Backend> make_backend(const std::string& device, const Graph& g, const BackendOptions& o,
                                       std::string* warning);

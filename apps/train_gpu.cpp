@@ -1,0 +1,88 @@
+// train_gpu: trains the tutorial's CNN (or a Keras model JSON) on a folder of photos, like
+// Keras' fit_generator in the tutorial. Thin: flags -> TrainConfig -> acts::train().
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/errors.h"
+#include "runtime/graph.h"
+#include "runtime/train/trainer.h"
+#include "runtime/version.h"
+#ifdef ACTS_WITH_OPENCV
+#include "runtime/images/curves.h"
+#endif
+
+int main(int argc, char** argv) {
+  acts::TrainConfig c;
+  bool summary = false, version = false;
+  CLI::App app{"Train the Keras tutorial's CNN (or a Keras model JSON) on photos in class folders.\n"
+               "DIR holds train/ and validation/ (and optionally test/), each with one folder per class.",
+               "train_gpu"};
+  app.get_formatter()->column_width(34);
+  app.add_option("--data", c.data, "Dataset folder: train/, validation/ [, test/]")->check(CLI::ExistingDirectory);
+  app.add_option("--epochs", c.epochs, "Epochs")->default_val(30)->check(CLI::PositiveNumber);
+  app.add_option("--steps-per-epoch", c.steps_per_epoch, "Training batches per epoch")
+      ->default_val(100)->check(CLI::PositiveNumber);
+  app.add_option("--validation-steps", c.validation_steps, "Validation batches per epoch")
+      ->default_val(50)->check(CLI::NonNegativeNumber);
+  app.add_option("--batch-size", c.batch_size, "Images per batch")->default_val(20)->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "RMSprop learning rate")->default_val(1e-4)->check(CLI::PositiveNumber);
+  app.add_option("--image-size", c.image_size, "Input height = width (the tutorial's 150)")
+      ->default_val(150)->check(CLI::Range(8, 4096));
+  app.add_option("--model", c.model_json, "Keras model JSON (model.to_json()); default: the tutorial's model")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--augment", c.augment, "Chollet's augmentation: rotation 40, shifts/shear/zoom 0.2, flips");
+  app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")->default_val(1);
+  app.add_option("--device", c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu")
+      ->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  app.add_option("--out", c.out, "Run folder (default runs/<timestamp>; runs/latest points at the newest)");
+  app.add_option("--resume", c.resume_dir, "Continue an interrupted run (default: runs/latest)")
+      ->expected(0, 1);
+  app.add_flag("--force", c.force, "Reuse a non-empty --out folder, overwriting its files");
+  app.add_flag("--summary", summary, "Print the model summary and exit");
+  app.add_flag("--tf32", c.tf32, "GPU: TF32 tensor-core math (faster, ~1e-3 relative error) instead of strict fp32");
+  app.add_flag("--deterministic,!--no-deterministic", c.deterministic,
+               "GPU: reproducible algorithms only (default on)");
+  app.add_option("--threads", c.threads, "Image decoding threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
+      ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));
+  app.add_flag("--version", version, "Print versions (project, commit, CUDA, cuDNN) and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    if (version) {
+      std::printf("%s", acts::version_text("train_gpu").c_str());
+      return 0;
+    }
+    if (summary) {
+      const acts::ModelSpec m =
+          c.model_json.empty() ? acts::tutorial_model(c.image_size) : acts::load_keras_json(c.model_json);
+      std::printf("%s", acts::Graph(m).summary().c_str());
+      return 0;
+    }
+    c.resume = app.count("--resume") > 0;
+    if (c.resume) {
+      if (!app.count("--epochs")) c.epochs = 0;  // keep the run's own epoch count
+    } else if (c.data.empty()) {
+      std::fprintf(stderr, "error: --data DIR is required (a folder with train/ and validation/); see --help\n");
+      return 2;
+    }
+#ifdef ACTS_WITH_OPENCV
+    c.plot_curves = acts::write_curves_png;
+#else
+    std::fprintf(stderr, "note: built without OpenCV: curves.png is not drawn (history.csv is written; "
+                         "scripts/plot_history.py draws it)\n");
+#endif
+    acts::install_stop_handlers();
+    return acts::train(c);
+  } catch (const acts::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,102 @@
+#include "curves.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "runtime/atomic_file.h"
+#include "runtime/errors.h"
+
+namespace acts {
+
+namespace {
+
+const cv::Scalar kBlue(255, 0, 0), kBlack(0, 0, 0), kGrid(225, 225, 225), kWhite(255, 255, 255);
+const int kFont = cv::FONT_HERSHEY_SIMPLEX;
+
+// A "nice" tick step (1, 2, 2.5 or 5 x 10^k) giving about `want` ticks over the span.
+double tick_step(double span, int want) {
+  const double raw = span / want, mag = std::pow(10, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * mag >= raw) return m * mag;
+  return 10 * mag;
+}
+
+void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, bool centre = false) {
+  int base = 0;
+  const cv::Size sz = cv::getTextSize(s, kFont, scale, 1, &base);
+  if (centre) at.x -= sz.width / 2;
+  cv::putText(img, s, at, kFont, scale, kBlack, 1, cv::LINE_AA);
+}
+
+// One panel: `train` as dots, `val` as a line, against epochs 1..n.
+void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::string& what,
+           const std::vector<double>& train, const std::vector<double>& val) {
+  const int n = int(train.size());
+  const cv::Rect plot(box.x + 70, box.y + 50, box.width - 100, box.height - 110);
+  double lo = std::min(*std::min_element(train.begin(), train.end()), *std::min_element(val.begin(), val.end()));
+  double hi = std::max(*std::max_element(train.begin(), train.end()), *std::max_element(val.begin(), val.end()));
+  if (!(hi > lo)) { lo -= 0.05; hi += 0.05; }
+  const double pad = 0.05 * (hi - lo);
+  lo -= pad;
+  hi += pad;
+  const double x_hi = std::max(n, 2) + 0.5, x_lo = 0.5;
+  auto px = [&](double e, double v) {
+    return cv::Point(plot.x + int(std::lround((e - x_lo) / (x_hi - x_lo) * plot.width)),
+                     plot.y + plot.height - int(std::lround((v - lo) / (hi - lo) * plot.height)));
+  };
+  const double ys = tick_step(hi - lo, 6);
+  for (double t = std::ceil(lo / ys) * ys; t <= hi; t += ys) {
+    const cv::Point p = px(x_lo, t);
+    cv::line(img, p, {plot.x + plot.width, p.y}, kGrid, 1);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, ys < 0.01 ? "%.3f" : "%.2f", t);
+    text(img, buf, {plot.x - 60, p.y + 5}, 0.42);
+  }
+  const double xs = std::max(1.0, tick_step(x_hi - x_lo, 8));
+  for (double e = std::ceil(x_lo / xs) * xs; e <= x_hi; e += xs) {
+    const cv::Point p = px(e, lo);
+    cv::line(img, p, {p.x, p.y + 5}, kBlack, 1);
+    text(img, std::to_string(int(e)), {p.x, p.y + 22}, 0.42, true);
+  }
+  cv::rectangle(img, plot, kBlack, 1);
+  for (int i = 0; i + 1 < n; ++i) cv::line(img, px(i + 1, val[size_t(i)]), px(i + 2, val[size_t(i) + 1]), kBlue, 2, cv::LINE_AA);
+  if (n == 1) cv::circle(img, px(1, val[0]), 2, kBlue, cv::FILLED, cv::LINE_AA);
+  for (int i = 0; i < n; ++i) cv::circle(img, px(i + 1, train[size_t(i)]), 5, kBlue, cv::FILLED, cv::LINE_AA);
+  text(img, title, {box.x + box.width / 2, box.y + 30}, 0.6, true);
+  text(img, "epoch", {plot.x + plot.width / 2, plot.y + plot.height + 45}, 0.5, true);
+  // Legend, top right as matplotlib's best spot usually is for these curves.
+  const cv::Point lg(plot.x + plot.width - 190, plot.y + 12);
+  cv::rectangle(img, {lg.x, lg.y, 180, 48}, kWhite, cv::FILLED);
+  cv::rectangle(img, {lg.x, lg.y, 180, 48}, kGrid, 1);
+  cv::circle(img, {lg.x + 18, lg.y + 15}, 5, kBlue, cv::FILLED, cv::LINE_AA);
+  text(img, "Training " + what, {lg.x + 36, lg.y + 20}, 0.45);
+  cv::line(img, {lg.x + 6, lg.y + 35}, {lg.x + 30, lg.y + 35}, kBlue, 2, cv::LINE_AA);
+  text(img, "Validation " + what, {lg.x + 36, lg.y + 40}, 0.45);
+}
+
+}  // namespace
+
+void write_curves_png(const std::string& path, const std::vector<EpochRecord>& h) {
+  if (h.empty()) return;
+  std::vector<double> acc, val_acc, loss, val_loss;
+  for (const EpochRecord& r : h) {
+    acc.push_back(r.acc);
+    val_acc.push_back(r.val_acc);
+    loss.push_back(r.loss);
+    val_loss.push_back(r.val_loss);
+  }
+  cv::Mat img(480, 1280, CV_8UC3, kWhite);
+  panel(img, {0, 0, 640, 480}, "Training and validation accuracy", "acc", acc, val_acc);
+  panel(img, {640, 0, 640, 480}, "Training and validation loss", "loss", loss, val_loss);
+  std::vector<uchar> png;
+  if (!cv::imencode(".png", img, png)) fail(path, ": could not encode the PNG");
+  AtomicFile f(path);
+  f.write(png.data(), png.size());
+  f.commit();
+}
+
+}  // namespace acts

@@ -1,0 +1,42 @@
+#include "history.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/errors.h"
+
+namespace acts {
+using json = nlohmann::json;
+
+std::string history_csv(const std::vector<EpochRecord>& h) {
+  std::string out = "epoch,loss,acc,val_loss,val_acc,seconds\n";
+  char row[256];
+  for (const EpochRecord& r : h) {
+    std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r.epoch, r.loss, r.acc, r.val_loss, r.val_acc,
+                  r.seconds);
+    out += row;
+  }
+  return out;
+}
+
+std::string history_json(const std::vector<EpochRecord>& h) {
+  json a = json::array();
+  for (const EpochRecord& r : h)
+    a.push_back({{"epoch", r.epoch}, {"loss", r.loss}, {"acc", r.acc}, {"val_loss", r.val_loss},
+                 {"val_acc", r.val_acc}, {"seconds", r.seconds}});
+  return a.dump();
+}
+
+std::vector<EpochRecord> history_from_json(const std::string& text) {
+  std::vector<EpochRecord> h;
+  try {
+    for (const json& r : json::parse(text))
+      h.push_back({r.at("epoch"), r.at("loss"), r.at("acc"), r.at("val_loss"), r.at("val_acc"), r.at("seconds")});
+  } catch (const json::exception& e) {
+    fail("checkpoint history is malformed (", e.what(), ")");
+  }
+  return h;
+}
+
+}  // namespace acts

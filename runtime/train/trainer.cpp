@@ -1,0 +1,275 @@
+#include "trainer.h"
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "progress.h"
+#include "run_dir.h"
+#include "runtime/atomic_file.h"
+#include "runtime/backend.h"
+#include "runtime/checkpoint.h"
+#include "runtime/data/dataset.h"
+#include "runtime/errors.h"
+
+namespace acts {
+using json = nlohmann::json;
+
+namespace {
+
+std::atomic<int> g_stop{0};
+void on_signal(int sig) { g_stop = sig; }
+
+// What defines a run: stored in run.json and every checkpoint, restored by --resume.
+json identity(const TrainConfig& c) {
+  return {{"data", c.data},         {"model_json", c.model_json},       {"epochs", c.epochs},
+          {"steps_per_epoch", c.steps_per_epoch}, {"validation_steps", c.validation_steps},
+          {"batch_size", c.batch_size}, {"image_size", c.image_size}, {"lr", c.lr},
+          {"augment", c.augment},   {"seed", c.seed},                   {"interpolation", c.interpolation}};
+}
+
+void restore_identity(TrainConfig& c, const json& j) {
+  c.data = j.at("data");
+  c.model_json = j.at("model_json");
+  c.steps_per_epoch = j.at("steps_per_epoch");
+  c.validation_steps = j.at("validation_steps");
+  c.batch_size = j.at("batch_size");
+  c.image_size = j.at("image_size");
+  c.lr = j.at("lr");
+  c.augment = j.at("augment");
+  c.seed = j.at("seed");
+  c.interpolation = j.at("interpolation");
+  if (c.epochs <= 0) c.epochs = j.at("epochs");  // --epochs on resume may extend the run
+}
+
+std::string exact(double v) {  // round-trips a double through text
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+Batch to_batch(const HostBatch& h) {
+  Batch b;
+  b.n = h.n;
+  b.images = h.images;
+  b.labels = h.labels;
+  b.affine = h.affine;
+  return b;
+}
+
+// Where training stands; everything needed to continue bit-identically.
+struct State {
+  int epoch = 0, step = 0;  // epoch being trained (0-based) and steps done in it
+  Metrics partial;          // train metrics of the steps done in this epoch
+  uint64_t train_batches = 0, val_batches = 0;
+  double best_val_acc = -1;
+  std::vector<EpochRecord> history;
+};
+
+struct Run {
+  TrainConfig cfg;
+  std::string dir;
+  ModelSpec spec;
+  std::unique_ptr<Graph> graph;
+  std::unique_ptr<Backend> backend;
+  Dataset train, val, test;
+  bool has_test = false;
+
+  void save(const std::string& name, const State& s) const {
+    Checkpoint c;
+    c.model = graph->spec();
+    c.params = backend->params();
+    c.opt_state = backend->opt_state();
+    c.meta = {{"train_config", identity(cfg).dump()}, {"epoch", std::to_string(s.epoch)},
+              {"step", std::to_string(s.step)}, {"loss_sum", exact(s.partial.loss_sum)},
+              {"correct", exact(s.partial.correct)}, {"count", std::to_string(s.partial.count)},
+              {"train_batches", std::to_string(s.train_batches)}, {"val_batches", std::to_string(s.val_batches)},
+              {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
+              {"history", history_json(s.history)}, {"data", cfg.data}, {"classes", json(train.classes).dump()},
+              {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
+    save_checkpoint(dir + "/" + name, c);
+  }
+};
+
+bool is_tty() { return isatty(fileno(stdout)); }
+
+Dataset load_split_checked(const std::string& root, const char* split, const LoadOptions& o) {
+  const std::string dir = root + "/" + split;
+  if (!is_dir(dir))
+    fail(dir, ": missing; --data needs a folder with train/ and validation/ (each with one sub-folder per class), "
+         "e.g. made by scripts/make_split.py");
+  Dataset d = load_split(dir, o);
+  std::printf("%s\n", found_message(d).c_str());
+  if (d.skipped) std::printf("(%zu unreadable files in %s were skipped)\n", d.skipped, dir.c_str());
+  return d;
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int train(TrainConfig cfg) {
+  Run r;
+  State s;
+  std::unique_ptr<Checkpoint> ckpt;
+  if (cfg.resume) {
+    r.dir = resolve_run_dir(cfg.resume_dir);
+    const std::string last = r.dir + "/last.safetensors";
+    if (!exists(last)) fail(r.dir, ": has no checkpoint yet (last.safetensors); start the run again instead");
+    ckpt = std::make_unique<Checkpoint>(load_checkpoint(last));
+    try {
+      restore_identity(cfg, json::parse(ckpt->meta.at("train_config")));
+      s.epoch = std::stoi(ckpt->meta.at("epoch"));
+      s.step = std::stoi(ckpt->meta.at("step"));
+      s.partial.loss_sum = std::stod(ckpt->meta.at("loss_sum"));
+      s.partial.correct = std::stod(ckpt->meta.at("correct"));
+      s.partial.count = std::stol(ckpt->meta.at("count"));
+      s.train_batches = std::stoull(ckpt->meta.at("train_batches"));
+      s.val_batches = std::stoull(ckpt->meta.at("val_batches"));
+      s.best_val_acc = std::stod(ckpt->meta.at("best_val_acc"));
+      s.history = history_from_json(ckpt->meta.at("history"));
+    } catch (const std::exception& e) {
+      fail(last, ": checkpoint lacks the training state (", e.what(), "); it cannot be resumed");
+    }
+    r.spec = ckpt->model;
+    std::printf("Resuming %s at epoch %d, step %d\n", r.dir.c_str(), s.epoch + 1, s.step);
+  } else {
+    if (cfg.epochs <= 0 || cfg.steps_per_epoch <= 0 || cfg.validation_steps < 0 || cfg.batch_size <= 0)
+      fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
+    if (!is_dir(cfg.data))
+      fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
+    r.spec = cfg.model_json.empty() ? tutorial_model(cfg.image_size) : load_keras_json(cfg.model_json);
+    if (!cfg.model_json.empty()) cfg.image_size = r.spec.height;
+    if (r.spec.height != r.spec.width) fail("model input must be square (", r.spec.height, "x", r.spec.width, ")");
+    if (r.spec.channels != 3) fail("model input must have 3 channels (RGB photos), not ", r.spec.channels);
+    r.dir = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force);
+    char real[4096];
+    if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
+    write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");
+    mark_latest(r.dir);
+  }
+  r.cfg = cfg;
+  r.graph = std::make_unique<Graph>(r.spec);
+  if (ckpt) check_same_architecture(*ckpt, *r.graph, r.dir + "/last.safetensors");
+  std::printf("%s", r.graph->summary().c_str());
+
+  LoadOptions lo;
+  lo.height = lo.width = cfg.image_size;
+  lo.interpolation = cfg.interpolation;
+  lo.threads = cfg.threads;
+  lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
+  r.train = load_split_checked(cfg.data, "train", lo);
+  r.val = load_split_checked(cfg.data, "validation", lo);
+  r.has_test = is_dir(cfg.data + "/test");
+  if (r.has_test) r.test = load_split_checked(cfg.data, "test", lo);
+  if (r.val.classes != r.train.classes) fail(cfg.data, ": validation/ has other classes than train/");
+
+  BackendOptions bo;
+  bo.max_batch = cfg.batch_size;
+  bo.lr = cfg.lr;
+  bo.seed = cfg.seed;
+  bo.deterministic = cfg.deterministic;
+  bo.tf32 = cfg.tf32;
+  std::string warning;
+  r.backend = make_backend(cfg.device, *r.graph, bo, &warning);
+  if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  std::printf("Training on %s\n", r.backend->name().c_str());
+  if (ckpt) {
+    r.backend->set_params(ckpt->params);
+    r.backend->set_opt_state(ckpt->opt_state);
+    r.backend->set_step(std::stoull(ckpt->meta.at("backend_step")));
+  } else {
+    r.backend->set_params(init_params(*r.graph, cfg.seed));
+  }
+
+  const AugmentOptions aug = cfg.augment ? AugmentOptions::chollet() : AugmentOptions{};
+  BatchIterator train_it(r.train, cfg.batch_size, true, cfg.seed, aug);
+  BatchIterator val_it(r.val, cfg.batch_size, false, cfg.seed);
+  train_it.seek(s.train_batches);
+  val_it.seek(s.val_batches);
+
+  const bool live = is_tty();
+  for (; s.epoch < cfg.epochs; ++s.epoch, s.step = 0, s.partial = Metrics{}) {
+    std::printf("Epoch %d/%d\n", s.epoch + 1, cfg.epochs);
+    std::fflush(stdout);
+    Progress bar(cfg.steps_per_epoch, live);
+    for (; s.step < cfg.steps_per_epoch; ++s.step) {
+      if (g_stop) {
+        s.train_batches = train_it.batches_seen();
+        s.val_batches = val_it.batches_seen();
+        r.save("last.safetensors", s);
+        std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
+                    s.epoch + 1, s.step, r.dir.c_str());
+        return 130;
+      }
+      r.backend->train_step(to_batch(train_it.next()));
+      const Metrics m = r.backend->take_metrics();
+      if (!std::isfinite(m.loss_sum)) {
+        std::fprintf(stderr,
+                     "\nerror: the loss became %s at epoch %d, step %d: training diverged; the last good checkpoint "
+                     "is %s/last.safetensors (if any); lower --lr (now %g)\n",
+                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, s.step + 1, r.dir.c_str(), cfg.lr);
+        return 3;
+      }
+      s.partial.loss_sum += m.loss_sum;
+      s.partial.correct += m.correct;
+      s.partial.count += m.count;
+      bar.update(s.step + 1, s.partial.loss(), s.partial.acc());
+    }
+    for (int v = 0; v < cfg.validation_steps; ++v) r.backend->eval_step(to_batch(val_it.next()));
+    const Metrics vm = r.backend->take_metrics();
+    EpochRecord rec{s.epoch + 1, s.partial.loss(), s.partial.acc(), vm.loss(), vm.acc(), bar.elapsed()};
+    std::string extra;
+    if (cfg.validation_steps > 0) extra = format_metric("val_loss", rec.val_loss) + format_metric("val_acc", rec.val_acc);
+    bar.finish(cfg.steps_per_epoch, rec.loss, rec.acc, extra);
+    s.history.push_back(rec);
+    // The state after this epoch: the next one starts at step 0.
+    State next = s;
+    next.epoch = s.epoch + 1;
+    next.step = 0;
+    next.partial = Metrics{};
+    next.train_batches = train_it.batches_seen();
+    next.val_batches = val_it.batches_seen();
+    const bool best = cfg.validation_steps > 0 && rec.val_acc > s.best_val_acc;
+    if (best) next.best_val_acc = rec.val_acc;
+    r.save("last.safetensors", next);
+    if (best) r.save("best.safetensors", next);
+    write_file_atomic(r.dir + "/history.csv", history_csv(next.history));
+    if (cfg.plot_curves) cfg.plot_curves(r.dir + "/curves.png", next.history);
+    s.best_val_acc = next.best_val_acc;
+  }
+  State done = s;
+  done.train_batches = train_it.batches_seen();
+  done.val_batches = val_it.batches_seen();
+  r.save("final.safetensors", done);
+
+  json results = {{"epochs", s.history.size()}, {"best_val_acc", s.best_val_acc}};
+  if (!s.history.empty()) {
+    const EpochRecord& last = s.history.back();
+    results["final"] = {{"loss", last.loss}, {"acc", last.acc}, {"val_loss", last.val_loss}, {"val_acc", last.val_acc}};
+  }
+  if (r.has_test && r.test.size() > 0) {
+    BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
+    const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
+    for (size_t i = 0; i < steps; ++i) r.backend->eval_step(to_batch(test_it.next()));
+    const Metrics tm = r.backend->take_metrics();
+    std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);
+    results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};
+  }
+  write_file_atomic(r.dir + "/results.json", results.dump(2) + "\n");
+  std::printf("Run folder: %s\n", r.dir.c_str());
+  return 0;
+}
+
+}  // namespace acts

@@ -1,0 +1,42 @@
+// fit() for the command line: trains a model on a folder dataset the way Keras' fit_generator
+// does in the tutorial, with Keras-like output, a run folder (history, curves, checkpoints,
+// results), exact resume, and clean stops on Ctrl-C or a diverging loss.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "history.h"
+
+namespace acts {
+
+struct TrainConfig {
+  std::string data;                      // holds train/, validation/ and optionally test/
+  std::string model_json;                // Keras model JSON; empty: the tutorial's model
+  int epochs = 30, steps_per_epoch = 100, validation_steps = 50, batch_size = 20;
+  int image_size = 150;
+  float lr = 1e-4f;
+  bool augment = false;
+  uint64_t seed = 1;
+  std::string interpolation = "nearest";
+  // How to run (not part of the run's identity; may change on resume).
+  std::string device = "auto";
+  bool deterministic = true, tf32 = false;
+  int threads = 0;
+  std::string out;                       // empty: runs/<timestamp>
+  bool force = false;
+  bool resume = false;
+  std::string resume_dir;                // empty: runs/latest
+  // Draws curves.png (needs OpenCV; null in builds without it).
+  std::function<void(const std::string& path, const std::vector<EpochRecord>&)> plot_curves;
+};
+
+// Exit codes: 0 done, 3 diverged (NaN/Inf loss), 130 interrupted (checkpoint written).
+// Bad input throws acts::Error (the app prints it and exits 1).
+int train(TrainConfig cfg);
+
+// Set by SIGINT/SIGTERM; the loop checks it between steps.
+void install_stop_handlers();
+
+}  // namespace acts
