@@ -10,7 +10,7 @@
 
 namespace acts::cpu {
 
-constexpr double kBceLogitClip = 16.11809565095832;  // log((1 - 1e-7) / 1e-7)
+constexpr double kBceLogitClip = 16.118095550958316;  // log((1 - 1e-7) / 1e-7), not log(1e7)
 
 // Returns the SUM of per-sample losses; adds the number of correct predictions (p > 0.5) to
 // *correct; writes dL/dz of the batch MEAN loss into dz when not null.
