@@ -18,7 +18,10 @@ template <typename T>
 double bce_from_logits(const T* z, const T* y, int n, T* dz, double* correct) {
   double loss = 0;
   for (int i = 0; i < n; ++i) {
-    const double zc = std::fmin(std::fmax(double(z[i]), -kBceLogitClip), kBceLogitClip);
+    // Comparisons, not fmin/fmax: those would turn a NaN logit into a finite clipped loss and
+    // hide a diverged run.
+    const double z0 = double(z[i]);
+    const double zc = z0 < -kBceLogitClip ? -kBceLogitClip : (z0 > kBceLogitClip ? kBceLogitClip : z0);
     const double softplus = zc > 0 ? zc + std::log1p(std::exp(-zc)) : std::log1p(std::exp(zc));
     loss += softplus - double(y[i]) * zc;
     const double p = sigmoid(double(z[i]));
