@@ -41,6 +41,9 @@ struct BackendOptions {
   uint64_t seed = 1;           // dropout masks
   bool deterministic = true;   // GPU: reproducible algorithms only
   bool tf32 = false;           // GPU: TF32 tensor-core math instead of strict fp32
+  bool cuda_graphs = true;     // GPU: replay train_step() as a captured CUDA graph (env ACTS_CUDA_GRAPHS=0: off)
+  bool cpu_reference = false;  // CPU: plain reference loops of kernels/cpu (the test oracle)
+                               // instead of the im2col + OpenBLAS fast path
 };
 
 class Backend {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "cpu_fast/cpu_fast.h"
 #include "errors.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/augment.h"
@@ -29,7 +30,14 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 
 CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
     : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f), acc_(g.param_count(), 0.f),
-      out_(g.nodes().size()), mask_(g.nodes().size()) {}
+      out_(g.nodes().size()), mask_(g.nodes().size()), fast_(!o.cpu_reference && cpu_fast::available()) {}
+
+std::string CpuBackend::name() const {
+  if (fast_) return "cpu (" + cpu_fast::describe() + ")";
+  std::string why;
+  if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + ")";
+  return "cpu (reference kernels)";
+}
 
 void CpuBackend::set_params(const std::vector<float>& w) {
   if (w.size() != w_.size()) fail("parameter vector has ", w.size(), " values, the model needs ", w_.size());
@@ -60,19 +68,26 @@ void CpuBackend::forward(const Batch& b, bool training) {
     const size_t in_count = size_t(n_) * (i == 0 ? g.input_size() : g.nodes()[i - 1].out_size);
     switch (s.type) {
       case LayerType::Conv2D:
-        cpu::conv2d_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[g.params()[nd.kernel].offset],
-                            &w_[g.params()[nd.bias].offset], s.kernel, s.kernel, s.filters, out.data());
+        if (fast_)
+          cpu_fast::conv2d_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2],
+                                   &w_[g.params()[nd.kernel].offset], &w_[g.params()[nd.bias].offset], s.kernel,
+                                   s.kernel, s.filters, out.data(), scratch_);
+        else
+          cpu::conv2d_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[g.params()[nd.kernel].offset],
+                              &w_[g.params()[nd.bias].offset], s.kernel, s.kernel, s.filters, out.data());
         break;
       case LayerType::MaxPooling2D:
-        cpu::maxpool_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, out.data());
+        if (fast_) cpu_fast::maxpool_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, out.data());
+        else cpu::maxpool_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, out.data());
         break;
       case LayerType::Flatten:  // (H, W, C) row-major is already Keras' batch_flatten order
       case LayerType::Activation:
         std::copy(in, in + in_count, out.begin());
         break;
       case LayerType::Dense:
-        cpu::dense_forward(in, n_, nd.in_shape[0], &w_[g.params()[nd.kernel].offset], &w_[g.params()[nd.bias].offset],
-                           s.units, out.data());
+        (fast_ ? cpu_fast::dense_forward : cpu::dense_forward<float>)(
+            in, n_, nd.in_shape[0], &w_[g.params()[nd.kernel].offset], &w_[g.params()[nd.bias].offset], s.units,
+            out.data());
         break;
       case LayerType::Dropout:
         if (training && s.rate > 0) {  // inverted dropout: scale the kept units at training time
@@ -128,18 +143,25 @@ void CpuBackend::backward(const Batch& b) {
     switch (s.type) {
       case LayerType::Conv2D: {
         const ParamRef &k = g.params()[nd.kernel], &bias = g.params()[nd.bias];
-        cpu::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel, s.kernel,
-                             s.filters, d_.data(), dx, &g_[k.offset], &g_[bias.offset]);
+        if (fast_)
+          cpu_fast::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel,
+                                    s.kernel, s.filters, d_.data(), dx, &g_[k.offset], &g_[bias.offset], scratch_);
+        else
+          cpu::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel,
+                               s.kernel, s.filters, d_.data(), dx, &g_[k.offset], &g_[bias.offset]);
         break;
       }
       case LayerType::Dense: {
         const ParamRef &k = g.params()[nd.kernel], &bias = g.params()[nd.bias];
-        cpu::dense_backward(in, n_, nd.in_shape[0], &w_[k.offset], s.units, d_.data(), dx, &g_[k.offset],
-                            &g_[bias.offset]);
+        (fast_ ? cpu_fast::dense_backward : cpu::dense_backward<float>)(
+            in, n_, nd.in_shape[0], &w_[k.offset], s.units, d_.data(), dx, &g_[k.offset], &g_[bias.offset]);
         break;
       }
       case LayerType::MaxPooling2D:
-        if (dx) cpu::maxpool_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, d_.data(), dx);
+        if (dx && fast_)
+          cpu_fast::maxpool_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, d_.data(), dx);
+        else if (dx)
+          cpu::maxpool_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, d_.data(), dx);
         break;
       case LayerType::Flatten:
       case LayerType::Activation:

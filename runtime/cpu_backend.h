@@ -1,5 +1,6 @@
-// The CPU backend: the reference kernels of kernels/cpu run layer by layer in float. It is the
-// oracle for the CUDA backend and the fallback when no GPU is present.
+// The CPU backend: runs the graph layer by layer in float, either with the reference kernels of
+// kernels/cpu (options().cpu_reference: the oracle for the CUDA backend) or, by default, with
+// the im2col + OpenBLAS path of runtime/cpu_fast, the fallback when no GPU is present.
 #pragma once
 #include <vector>
 
@@ -11,7 +12,7 @@ class CpuBackend final : public Backend {
  public:
   CpuBackend(const Graph& g, const BackendOptions& o);
 
-  std::string name() const override { return "cpu (reference kernels)"; }
+  std::string name() const override;
   std::vector<float> params() const override { return w_; }
   void set_params(const std::vector<float>& w) override;
   std::vector<float> opt_state() const override { return acc_; }
@@ -38,6 +39,8 @@ class CpuBackend final : public Backend {
   std::vector<float> d_, d2_;               // backward scratch
   int n_ = 0;
   Metrics metrics_;
+  bool fast_ = false;                       // cpu_fast path (OpenBLAS) instead of the reference loops
+  std::vector<float> scratch_;              // cpu_fast im2col patches
 };
 
 }  // namespace acts

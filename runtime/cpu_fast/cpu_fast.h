@@ -1,0 +1,38 @@
+// The CPU backend's fast path: the same ops as the reference kernels of kernels/cpu (same
+// layouts, same results up to float summation order), built on OpenBLAS cblas_sgemm.
+//   Conv2D: im2col patches (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F), valid padding, stride 1.
+//   Dense:  x (N, I) x W (I, O).
+//   MaxPooling2D: loops ordered so the channel loop is innermost and vectorises; backward routes
+//   each gradient to the FIRST maximum of its window in row-major order, exactly as the reference.
+// Builds without OpenBLAS too: then available() is false and CpuBackend keeps the reference loops.
+// `scratch` is caller-owned working memory (im2col patches), grown on demand and reused.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace acts::cpu_fast {
+
+// True when this build has OpenBLAS; `why` says why not.
+bool available(std::string* why = nullptr);
+// "OpenBLAS 0.3.21 sgemm, 2 threads" (or why there is no fast path).
+std::string describe();
+
+// x (N, H, W, C)  k (KH, KW, C, F)  b (F)  ->  y (N, H-KH+1, W-KW+1, F)
+void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
+                    int F, float* y, std::vector<float>& scratch);
+// dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F), db (F); all
+// overwritten; dk and db are sums over the batch, as in the reference.
+void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F,
+                     const float* dy, float* dx, float* dk, float* db, std::vector<float>& scratch);
+
+// x (N, I)  w (I, O)  b (O)  ->  y (N, O)
+void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y);
+// dy (N, O) -> dx (N, I) (skipped when null), dw (I, O), db (O); all overwritten.
+void dense_backward(const float* x, int N, int I, const float* w, int O, const float* dy, float* dx, float* dw,
+                    float* db);
+
+// x (N, H, W, C) -> y (N, H/P, W/P, C); backward: dy -> dx (N, H, W, C), overwritten.
+void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y);
+void maxpool_backward(const float* x, int N, int H, int W, int C, int P, const float* dy, float* dx);
+
+}  // namespace acts::cpu_fast

@@ -1,0 +1,165 @@
+// The CPU fast path (runtime/cpu_fast: im2col + OpenBLAS sgemm, vectorised maxpool) against the
+// reference kernels of kernels/cpu. The oracle runs in double, so the bound is on the fast
+// float path alone: |fast - ref| <= 1e-5 |ref| + 1e-5 max|ref|, i.e. relative error 1e-5 per
+// element, measured against the tensor's scale where a sum cancels to near zero (float GEMMs
+// sum in a different order than the loops, so exact equality is not expected; maxpool, which
+// only selects values, must match exactly). Random non-zero data, odd shapes, outputs
+// NaN-poisoned before each call so an element the fast path forgets to write fails.
+// The last tests run a whole CpuBackend training step both ways.
+#include <algorithm>
+#include <array>
+#include <tuple>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cpu_backend.h"
+#include "cpu_fast/cpu_fast.h"
+#include "errors.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/dense.h"
+#include "kernels/cpu/maxpool.h"
+#include "tests/compare.h"
+
+using namespace acts;
+using acts::test::expect_close;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// Uniform in +-[0.1, 1): non-zero, both signs.
+std::vector<float> random_vec(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> mag(0.1f, 1.f);
+  std::vector<float> v(n);
+  for (float& x : v) x = (rng() & 1) ? mag(rng) : -mag(rng);
+  return v;
+}
+
+std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+// rtol 1e-5 per element plus 1e-5 of the tensor's largest magnitude (see the header comment).
+void expect_rel(const std::string& name, const std::vector<float>& got, const std::vector<double>& ref) {
+  double scale = 0;
+  for (double r : ref) scale = std::max(scale, std::fabs(r));
+  ASSERT_GT(scale, 0) << name << ": reference is all zero, the comparison would be vacuous";
+  expect_close(name, got, ref, 1e-5, 1e-5 * scale);
+}
+
+#define SKIP_WITHOUT_BLAS()                                   \
+  do {                                                        \
+    std::string why;                                          \
+    if (!cpu_fast::available(&why)) GTEST_SKIP() << why;      \
+  } while (0)
+
+struct ConvCase {
+  int N, H, W, C, KH, KW, F;
+};
+
+void check_conv(const ConvCase& s, bool want_dx) {
+  const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
+  const size_t xs = size_t(s.N) * s.H * s.W * s.C, ks = size_t(s.KH) * s.KW * s.C * s.F,
+               ys = size_t(s.N) * OH * OW * s.F;
+  const auto x = random_vec(xs, 1), k = random_vec(ks, 2), b = random_vec(s.F, 3), dy = random_vec(ys, 4);
+  std::vector<float> scratch;
+  const std::string at = " (" + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" + std::to_string(s.W) + "x" +
+                         std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" + std::to_string(s.KW) + "x" +
+                         std::to_string(s.F) + ")";
+
+  std::vector<float> y(ys, kNaN);
+  cpu_fast::conv2d_forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, y.data(), scratch);
+  std::vector<double> y_ref(ys), xd = to_double(x), kd = to_double(k), bd = to_double(b), dyd = to_double(dy);
+  cpu::conv2d_forward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), bd.data(), s.KH, s.KW, s.F, y_ref.data());
+  expect_rel("conv2d y" + at, y, y_ref);
+
+  std::vector<float> dx(want_dx ? xs : 0, kNaN), dk(ks, kNaN), db(size_t(s.F), kNaN);
+  cpu_fast::conv2d_backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy.data(),
+                            want_dx ? dx.data() : nullptr, dk.data(), db.data(), scratch);
+  std::vector<double> dx_ref(xs), dk_ref(ks), db_ref(size_t(s.F));
+  cpu::conv2d_backward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), s.KH, s.KW, s.F, dyd.data(), dx_ref.data(),
+                       dk_ref.data(), db_ref.data());
+  if (want_dx) expect_rel("conv2d dx" + at, dx, dx_ref);
+  expect_rel("conv2d dk" + at, dk, dk_ref);
+  expect_rel("conv2d db" + at, db, db_ref);
+}
+
+TEST(CpuFast, Conv2dOddShapes) {
+  SKIP_WITHOUT_BLAS();
+  check_conv({3, 9, 7, 5, 3, 3, 6}, true);
+  check_conv({2, 6, 11, 3, 2, 3, 7}, true);   // non-square kernel
+  check_conv({1, 5, 5, 1, 5, 5, 1}, true);    // one output pixel, one channel
+  check_conv({4, 8, 10, 3, 3, 3, 32}, false);  // first layer: no dx
+}
+
+TEST(CpuFast, Conv2dSeveralChunks) {
+  SKIP_WITHOUT_BLAS();
+  // 59*59 rows x 576 columns = 2.0 M floats per image: the 8 M-float patch budget takes 4 images
+  // per chunk, so 5 images run as two chunks and dk must sum across them.
+  check_conv({5, 61, 61, 64, 3, 3, 9}, true);
+}
+
+TEST(CpuFast, DenseOddShapes) {
+  SKIP_WITHOUT_BLAS();
+  for (const auto& [N, I, O] : std::vector<std::tuple<int, int, int>>{{7, 53, 11}, {1, 6, 1}, {20, 301, 64}}) {
+    const std::string at = " (" + std::to_string(N) + "x" + std::to_string(I) + " -> " + std::to_string(O) + ")";
+    const auto x = random_vec(size_t(N) * I, 5), w = random_vec(size_t(I) * O, 6), b = random_vec(size_t(O), 7),
+               dy = random_vec(size_t(N) * O, 8);
+    const auto xd = to_double(x), wd = to_double(w), bd = to_double(b), dyd = to_double(dy);
+    std::vector<float> y(size_t(N) * O, kNaN);
+    cpu_fast::dense_forward(x.data(), N, I, w.data(), b.data(), O, y.data());
+    std::vector<double> y_ref(y.size());
+    cpu::dense_forward(xd.data(), N, I, wd.data(), bd.data(), O, y_ref.data());
+    expect_rel("dense y" + at, y, y_ref);
+
+    std::vector<float> dx(x.size(), kNaN), dw(w.size(), kNaN), db(size_t(O), kNaN);
+    cpu_fast::dense_backward(x.data(), N, I, w.data(), O, dy.data(), dx.data(), dw.data(), db.data());
+    std::vector<double> dx_ref(x.size()), dw_ref(w.size()), db_ref(static_cast<size_t>(O));
+    cpu::dense_backward(xd.data(), N, I, wd.data(), O, dyd.data(), dx_ref.data(), dw_ref.data(), db_ref.data());
+    expect_rel("dense dx" + at, dx, dx_ref);
+    expect_rel("dense dw" + at, dw, dw_ref);
+    expect_rel("dense db" + at, db, db_ref);
+    std::fill(dw.begin(), dw.end(), kNaN);
+    cpu_fast::dense_backward(x.data(), N, I, w.data(), O, dy.data(), nullptr, dw.data(), db.data());
+    expect_rel("dense dw without dx" + at, dw, dw_ref);
+  }
+}
+
+// Maxpool only selects values, so it must equal the float reference exactly, ties included:
+// values drawn from 5 levels make ties common and test the first-maximum rule.
+TEST(CpuFast, MaxpoolExactIncludingTies) {
+  for (const auto& [N, H, W, C, P] : std::vector<std::array<int, 5>>{{2, 9, 7, 5, 2}, {3, 8, 11, 3, 3}, {1, 4, 4, 33, 2}}) {
+    const std::string at = " (" + std::to_string(H) + "x" + std::to_string(W) + "x" + std::to_string(C) + ", pool " +
+                           std::to_string(P) + ")";
+    const size_t xs = size_t(N) * H * W * C, ys = size_t(N) * (H / P) * (W / P) * C;
+    for (bool ties : {false, true}) {
+      auto x = random_vec(xs, 9);
+      if (ties)
+        for (float& v : x) v = std::round(v * 2);  // -2..2
+      const auto dy = random_vec(ys, 10);
+      std::vector<float> y(ys, kNaN), y_ref(ys), dx(xs, kNaN), dx_ref(xs);
+      cpu_fast::maxpool_forward(x.data(), N, H, W, C, P, y.data());
+      cpu::maxpool_forward(x.data(), N, H, W, C, P, y_ref.data());
+      expect_close(std::string("maxpool y") + (ties ? " with ties" : "") + at, y, y_ref, 0, 0);
+      cpu_fast::maxpool_backward(x.data(), N, H, W, C, P, dy.data(), dx.data());
+      cpu::maxpool_backward(x.data(), N, H, W, C, P, dy.data(), dx_ref.data());
+      expect_close(std::string("maxpool dx") + (ties ? " with ties" : "") + at, dx, dx_ref, 0, 0);
+    }
+  }
+}
+
+TEST(CpuFast, BackendNamesItsPath) {
+  Graph g(tutorial_model(51));
+  BackendOptions ref_opt;
+  ref_opt.cpu_reference = true;
+  EXPECT_EQ(CpuBackend(g, ref_opt).name(), "cpu (reference kernels)");
+  const std::string fast = CpuBackend(g, BackendOptions{}).name();
+  if (cpu_fast::available()) EXPECT_NE(fast.find("OpenBLAS"), std::string::npos) << fast;
+  else EXPECT_NE(fast.find("without OpenBLAS"), std::string::npos) << fast;
+}
+
+}  // namespace
