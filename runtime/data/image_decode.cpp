@@ -1,0 +1,84 @@
+// Image decoding with OpenCV, matching keras_preprocessing's load_img (PIL): 8-bit RGB, EXIF
+// orientation ignored (PIL does not apply it), Pillow-exact NEAREST resize. Checked before
+// decoding: empty files, sizes from the header, truncated JPEGs (libjpeg would pad them
+// silently; PIL refuses them).
+#include "image_decode.h"
+
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "errors.h"
+#include "image_header.h"
+#include "pil_resize.h"
+
+namespace acts {
+
+namespace {
+
+void check_size(const std::string& path, long long w, long long h) {
+  if (w > kMaxImageSide || h > kMaxImageSide)
+    fail(path, ": ", w, "x", h, " pixels is larger than the ", kMaxImageSide,
+         "-pixel limit per side; shrink the picture or remove it from the folder");
+}
+
+}  // namespace
+
+void check_load_options(const LoadOptions& o) {
+  if (o.height <= 0 || o.width <= 0 || o.height > kMaxImageSide || o.width > kMaxImageSide)
+    fail("image size ", o.height, "x", o.width, " is outside 1..", kMaxImageSide);
+  if (o.interpolation != "nearest" && o.interpolation != "bilinear" && o.interpolation != "area")
+    fail("interpolation '", o.interpolation, "' is not supported; use nearest (Keras' default), bilinear or area");
+}
+
+std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return "cannot be opened (missing, or no read permission)";
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) return "cannot be read";
+  if (bytes.empty()) return "empty file";
+
+  const ImageSize size = sniff_image_size(bytes.data(), bytes.size());
+  if (size.known) {
+    check_size(path, size.width, size.height);
+    if (size.width <= 0 || size.height <= 0) return "header says the image has no pixels";
+  }
+  if (jpeg_end(bytes.data(), bytes.size()) == JpegEnd::Truncated)
+    return "truncated JPEG (the data ends before the image does); re-copy or remove it";
+
+  cv::Mat img;  // BGR, 8-bit (IMREAD_COLOR turns grey, palette, alpha and 16-bit into that)
+  try {
+    img = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    return std::string("cannot be decoded (") + e.err + ")";
+  }
+  if (img.empty()) return "not a decodable image (corrupt, or not PNG/JPEG/BMP/PPM/TIFF data)";
+  check_size(path, img.cols, img.rows);
+  if (img.type() != CV_8UC3) return "decoded to an unexpected pixel type";
+
+  if (o.interpolation == "nearest") {
+    pil_nearest_resize(img.data, img.rows, img.cols, img.step, true, out, o.height, o.width);
+    return "";
+  }
+  cv::Mat resized;
+  cv::resize(img, resized, cv::Size(o.width, o.height), 0, 0,
+             o.interpolation == "area" ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Mat rgb(o.height, o.width, CV_8UC3, out);
+  cv::cvtColor(resized, rgb, cv::COLOR_BGR2RGB);
+  return "";
+}
+
+std::vector<uint8_t> load_image(const std::string& path, const LoadOptions& o) {
+  check_load_options(o);
+  std::vector<uint8_t> out(size_t(o.height) * o.width * 3);
+  const std::string why = decode_file(path, o, out.data());
+  if (!why.empty()) fail(path, ": ", why);
+  return out;
+}
+
+bool have_image_io() { return true; }
+
+}  // namespace acts

@@ -1,0 +1,79 @@
+// load_directory (dataset.h): Keras' listing, then every image decoded once on a pool of
+// threads straight into its slot of Dataset::pixels; skipped files are reported in file order
+// and squeezed out afterwards, so the result does not depend on the thread count.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "dataset.h"
+#include "errors.h"
+#include "image_decode.h"
+#include "listing.h"
+
+namespace acts {
+
+Dataset load_directory(const std::string& dir, const LoadOptions& o) {
+  check_load_options(o);
+  const Listing list = list_class_folders(dir);
+  const size_t n = list.files.size(), img = size_t(o.height) * o.width * 3;
+
+  Dataset d;
+  d.root = dir;
+  d.classes = list.classes;
+  d.height = o.height;
+  d.width = o.width;
+  d.pixels.resize(n * img);  // (n, H, W, 3); skipped slots are squeezed out below
+
+  std::vector<std::string> why(n);     // non-empty: skipped, and why
+  std::vector<std::string> fatal(n);   // non-empty: stop loading (e.g. a gigantic image)
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto work = [&] {
+    for (size_t i; !stop && (i = next++) < n;) {
+      const std::string path = (std::filesystem::path(dir) / list.files[i]).string();
+      try {
+        why[i] = decode_file(path, o, d.pixels.data() + i * img);
+      } catch (const std::exception& e) {  // acts::Error, or bad_alloc on a huge image
+        fatal[i] = e.what();
+        stop = true;
+      }
+    }
+  };
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads = std::min<size_t>(n, o.threads > 0 ? size_t(o.threads) : hw);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (const auto& f : fatal)
+    if (!f.empty()) throw Error(f);
+
+  std::vector<size_t> per_class(d.classes.size());
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!why[i].empty()) {
+      const std::string msg = (std::filesystem::path(dir) / list.files[i]).string() + ": skipped: " + why[i];
+      if (o.warn) o.warn(msg);
+      else std::cerr << "warning: " << msg << "\n";
+      ++d.skipped;
+      continue;
+    }
+    if (kept != i) std::memcpy(d.pixels.data() + kept * img, d.pixels.data() + i * img, img);
+    d.files.push_back(list.files[i]);
+    d.labels.push_back(float(list.labels[i]));
+    ++per_class[list.labels[i]];
+    ++kept;
+  }
+  d.pixels.resize(kept * img);
+  d.pixels.shrink_to_fit();
+  for (size_t c = 0; c < per_class.size(); ++c)
+    if (per_class[c] == 0)
+      fail((std::filesystem::path(dir) / d.classes[c]).string(),
+           ": no image of this class could be read (all skipped, see the warnings above); fix or replace them");
+  return d;
+}
+
+}  // namespace acts
