@@ -105,9 +105,15 @@ struct TinyDouble {
   }
 };
 
+// Both CPU paths: the reference loops (the oracle of every other test) and the default
+// im2col + OpenBLAS path.
+class CpuPaths : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Cpu, CpuPaths, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Reference" : "Fast"; });
+
 }  // namespace
 
-TEST(CpuBackend, TinyModelMatchesDoubleCompositionAndItsFiniteDifferences) {
+TEST_P(CpuPaths, TinyModelMatchesDoubleCompositionAndItsFiniteDifferences) {
   const Graph g(tiny_model());
   ASSERT_EQ(g.params().size(), 6u);
   const int n = 3;
@@ -122,6 +128,7 @@ TEST(CpuBackend, TinyModelMatchesDoubleCompositionAndItsFiniteDifferences) {
   const double ref_loss = ref.loss(w);
 
   BackendOptions o;
+  o.cpu_reference = GetParam();
   o.max_batch = 4;
   CpuBackend be(g, o);
   be.set_params(std::vector<float>(w.begin(), w.end()));
@@ -156,7 +163,7 @@ TEST(CpuBackend, TinyModelMatchesDoubleCompositionAndItsFiniteDifferences) {
 
 // Flatten, Dense(8) relu, Dropout(0.5), Dense(1) sigmoid: the backend's gradients through the
 // mask it drew, against central differences of a double model using that same mask.
-TEST(CpuBackend, DropoutGradientUsesTheForwardMask) {
+TEST_P(CpuPaths, DropoutGradientUsesTheForwardMask) {
   ModelSpec m;
   m.height = m.width = 3;
   m.channels = 2;
@@ -170,6 +177,7 @@ TEST(CpuBackend, DropoutGradientUsesTheForwardMask) {
   for (float& v : x) v = u(rng);
   Vec w = random_params(g, 10);
   BackendOptions o;
+  o.cpu_reference = GetParam();
   o.max_batch = n;
   CpuBackend be(g, o);
   be.set_params(std::vector<float>(w.begin(), w.end()));
@@ -209,7 +217,7 @@ TEST(CpuBackend, DropoutGradientUsesTheForwardMask) {
     expect_close(p.name, got.data() + p.offset, num.data() + p.offset, p.size, 1e-4, atol);
 }
 
-TEST(CpuBackend, DropoutPreservesTheMeanInTrainingAndIsIdentityOtherwise) {
+TEST_P(CpuPaths, DropoutPreservesTheMeanInTrainingAndIsIdentityOtherwise) {
   ModelSpec m;
   m.height = m.width = 40;
   m.channels = 3;
@@ -219,6 +227,7 @@ TEST(CpuBackend, DropoutPreservesTheMeanInTrainingAndIsIdentityOtherwise) {
   const int n = 4;
   std::vector<float> ones(size_t(n) * g.input_size(), 1.f);  // 19,200 units
   BackendOptions o;
+  o.cpu_reference = GetParam();
   o.max_batch = n;
   CpuBackend be(g, o);
   Batch b;
@@ -265,9 +274,10 @@ TEST(Rmsprop, TwoStepsMatchHandComputedValues) {
   EXPECT_NEAR(w[1], -0.330414952771089, 1e-12);  // -0.3 - 0.01 * 2 / (sqrt(0.4324) + 1e-8)
 }
 
-TEST(CpuBackend, UpdateIsRmspropWithTheOptionsAndLearningRate) {
+TEST_P(CpuPaths, UpdateIsRmspropWithTheOptionsAndLearningRate) {
   const Graph g(tiny_model());
   BackendOptions o;
+  o.cpu_reference = GetParam();
   o.max_batch = 2;
   o.lr = 0.5f;  // overridden below: set_learning_rate must take effect
   CpuBackend be(g, o);

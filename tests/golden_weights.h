@@ -1,0 +1,51 @@
+// The deterministic weights and inputs of the golden tests, generated rather than stored (the
+// tutorial model has 3.45M parameters). C++ twin of uniform()/golden_params()/golden_inputs() in
+// scripts/make_goldens.py; keep the two identical:
+//   fmix32(h): h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13; h *= 0xC2B2AE35; h ^= h >> 16  (mod 2^32)
+//   u(stream, k) = fmix32((k + stream * 0x9E3779B9) mod 2^32) / 2^32              (double in [0, 1))
+//   parameters (stream 1, k = index in the flat parameter vector, Keras order and layouts):
+//     kernel: float(limit * (2u - 1)), limit = sqrt(6 / (fan_in + fan_out));  bias: float(0.1 * (2u - 1))
+//   inputs: float(u), k = flat NHWC index over the batch; stream 2 for forward150, 3 for train48
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/graph.h"
+
+namespace acts::test {
+
+inline double golden_uniform(uint32_t stream, uint64_t k) {
+  uint32_t h = uint32_t(k + uint64_t(stream) * 0x9E3779B9u);
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return double(h) / 4294967296.0;
+}
+
+inline std::vector<float> golden_params(const Graph& g) {
+  std::vector<float> w(g.param_count());
+  for (const ParamRef& p : g.params()) {
+    const bool kernel = p.shape.size() > 1;
+    double limit = 0.1;
+    if (kernel) {
+      double receptive = 1;
+      for (size_t d = 0; d + 2 < p.shape.size(); ++d) receptive *= p.shape[d];
+      limit = std::sqrt(6.0 / (receptive * p.shape[p.shape.size() - 2] + receptive * p.shape.back()));
+    }
+    for (size_t i = 0; i < p.size; ++i)
+      w[p.offset + i] = float(limit * (2.0 * golden_uniform(1, p.offset + i) - 1.0));
+  }
+  return w;
+}
+
+inline std::vector<float> golden_inputs(uint32_t stream, size_t count) {
+  std::vector<float> x(count);
+  for (size_t k = 0; k < count; ++k) x[k] = float(golden_uniform(stream, k));
+  return x;
+}
+
+}  // namespace acts::test
