@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <regex>
 
 #include "atomic_file.h"
@@ -98,9 +99,25 @@ NpyArray read_npy(const std::string& path) {
   if (!std::regex_search(h, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) fail(path, ": NPY header has no shape");
   const std::string dims = m[1];
   const std::regex number("\\d+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it)
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
+    if (it->str().size() > 18) fail(path, ": NPY shape (", dims, ") is impossible; the file is damaged");
     a.shape.push_back(std::stoull(it->str()));
-  const size_t bytes = a.count() * itemsize(a.dtype, path);
+  }
+  // The shape comes from the file: check it against what the file holds before allocating, so
+  // a damaged header neither exhausts memory nor wraps the size around to something small.
+  const size_t item = itemsize(a.dtype, path);
+  size_t bytes = item;
+  for (size_t d : a.shape) {
+    if (d != 0 && bytes > std::numeric_limits<size_t>::max() / d)
+      fail(path, ": NPY shape (", dims, ") is impossible; the file is damaged");
+    bytes *= d;
+  }
+  const std::streamoff here = f.tellg();
+  f.seekg(0, std::ios::end);
+  const size_t available = size_t(std::streamoff(f.tellg()) - here);
+  f.seekg(here);
+  if (bytes > available)
+    fail(path, ": NPY file is truncated (expected ", bytes, " bytes of data, found ", available, ")");
   a.data.resize(bytes);
   if (!f.read(a.data.data(), std::streamsize(bytes)))
     fail(path, ": NPY file is truncated (expected ", bytes, " bytes of data)");

@@ -143,6 +143,34 @@ TEST(Npy, DamagedFilesAreRefusedNamingTheFile) {
   EXPECT_NE(error_reading(p).find(p), std::string::npos);
 }
 
+// A damaged header must not make the reader allocate (or wrap around to) what the file does
+// not hold: terabyte shapes and shapes whose element count overflows 64 bits.
+TEST(Npy, ImpossibleShapesAreRefusedBeforeAllocating) {
+  const std::string p = tmp("s.npy");
+  const std::vector<float> v(4, 1.f);
+  write_npy(p, v.data(), {4});
+  const std::string good = read_file(p);
+  for (const std::string& shape : {std::string("(1000000000000,)"), std::string("(4294967296,4294967296,16)"),
+                                   std::string("(4294967296,4294967297)")}) {
+    std::string bad = good;
+    const size_t at = bad.find("(4,)");
+    bad.replace(at, 4, shape);
+    bad.erase(bad.find("}") + 1, shape.size() - 4);  // keep the header length: eat padding
+    put(p, bad);
+    std::string e;
+    try {
+      read_npy(p);
+    } catch (const Error& err) {
+      e = err.what();
+    } catch (const std::exception& other) {
+      e = std::string("not an acts::Error: ") + other.what();
+    }
+    EXPECT_NE(e.find(p), std::string::npos) << shape << ": '" << e << "'";
+    EXPECT_EQ(e.find("not an acts::Error"), std::string::npos) << e;
+  }
+  std::remove(p.c_str());
+}
+
 // Run by the ctest npy_readable_by_numpy, which then has numpy check the files
 // (scripts/check_npy.py): values i / 120 in [0, 1), sum 59.5; uint8 i % 256; a 0-d 2.5.
 TEST(Npy, WriteFilesForTheNumpyCheck) {
