@@ -45,6 +45,8 @@ void write_any(const std::string& path, const char* descr, const void* data, siz
 
 }  // namespace
 
+std::string npy_header(const char* descr, const std::vector<size_t>& shape) { return header(descr, shape); }
+
 size_t NpyArray::count() const {
   size_t n = 1;
   for (size_t d : shape) n *= d;

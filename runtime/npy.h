@@ -20,5 +20,8 @@ struct NpyArray {
 NpyArray read_npy(const std::string& path);  // throws acts::Error naming the file and the problem
 void write_npy(const std::string& path, const float* data, const std::vector<size_t>& shape);   // atomic
 void write_npy(const std::string& path, const uint8_t* data, const std::vector<size_t>& shape);
+// The header write_npy() puts before the data (descr "<f4" or "|u1"), for writers that stream
+// the data after it (dump_acts writes (N, H, W, C) arrays chunk by chunk).
+std::string npy_header(const char* descr, const std::vector<size_t>& shape);
 
 }  // namespace acts

@@ -1,0 +1,95 @@
+// dump_acts: what each layer of a trained model sees (the tutorial's activation pictures).
+// Thin: flags -> DumpConfig -> acts::dump_activations(); the pictures come from acts_images
+// when the build has OpenCV, else only the NPY files are written.
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/dump/dump.h"
+#include "runtime/errors.h"
+#include "runtime/version.h"
+#ifdef ACTS_WITH_OPENCV
+#include "runtime/images/feature_maps.h"
+#endif
+
+namespace {
+
+const char* kDescription =
+    "Run images through a trained model and save what each layer outputs.\n"
+    "Defaults (right after `train_gpu --data DIR`): the model of runs/latest (final.safetensors, else\n"
+    "last.safetensors), the first test image (else validation image) of the data folder it was trained\n"
+    "on, the tutorial's first 8 layers, output in acts/.\n\n"
+    "Output (OUT = --out):\n"
+    "  OUT/NAME.npy     float32 (N, H, W, C) or (N, F) as Keras' model.predict returns it; row i is\n"
+    "                   image i in the order given (folders: sorted, sub-folders Keras' way);\n"
+    "                   np.load('acts/conv2d_1.npy')[0, :, :, 6] is the tutorial's channel 6\n"
+    "  OUT/images.txt   the images, one per line, in row order\n"
+    "  one image:       OUT/input.png (the preprocessed input), OUT/NAME.png (every channel, 16 per\n"
+    "                   row, normalised as in Chollet's notebook, viridis; Flatten/Dense as a strip),\n"
+    "                   OUT/NAME_chK.png (--channel K alone, min-max scaled), OUT/index.html\n"
+    "  several images:  the same pictures per image in OUT/<image-stem>/ with an index.html each,\n"
+    "                   and OUT/index.html linking them\n"
+    "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  acts::DumpConfig c;
+  bool version = false;
+  CLI::App app{kDescription, "dump_acts"};
+  app.get_formatter()->column_width(34);
+  app.add_option("--model", c.model, "Checkpoint (.safetensors) or run folder (default: runs/latest)");
+  app.add_option("--image", c.images,
+                 "Image files, folders of images, or uint8 (N, H, W, 3) .npy arrays (default: the data's "
+                 "first test image)")->expected(1, -1);
+  app.add_option("--layer", c.layers, "Layers to dump, in any order (default: the first 8)")
+      ->expected(1, -1)->delimiter(',');
+  app.add_flag("--all", c.all, "Dump every layer");
+  app.add_option("--channel", c.channels, "Also draw channel K of each dumped (H, W, C) layer alone")
+      ->expected(1, -1)->delimiter(',');
+  app.add_option("--out", c.out, "Output folder (created if missing)")->default_val("acts");
+  app.add_option("--device", c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu")
+      ->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  app.add_option("--batch-size", c.batch_size, "Images per forward pass")->default_val(32)->check(CLI::PositiveNumber);
+  app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
+  app.add_flag("--version", version, "Print versions (project, commit, CUDA, cuDNN) and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    if (version) {
+      std::printf("%s", acts::version_text("dump_acts").c_str());
+      return 0;
+    }
+    if (c.all && !c.layers.empty()) {
+      std::fprintf(stderr, "error: --all and --layer exclude each other; see --help\n");
+      return 2;
+    }
+#ifdef ACTS_WITH_OPENCV
+    const std::unique_ptr<acts::Painter> painter = acts::make_opencv_painter();
+    c.painter = painter.get();
+#else
+    if (!c.list_layers)
+      std::fprintf(stderr, "note: built without OpenCV: only the NPY files are written (no pictures, no index.html)\n");
+#endif
+    acts::dump_activations(c);
+    return 0;
+  } catch (const acts::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a library's own exception (OpenCV, the filesystem): one line too
+    std::string msg = e.what();
+    for (char& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::fprintf(stderr, "error: internal: %s\n", msg.c_str());
+    return 1;
+  }
+}

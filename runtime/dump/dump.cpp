@@ -1,0 +1,227 @@
+#include "dump.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "html.h"
+#include "npy_stream.h"
+#include "runtime/atomic_file.h"
+#include "runtime/backend.h"
+#include "runtime/checkpoint.h"
+#include "runtime/errors.h"
+#include "sources.h"
+
+namespace acts {
+namespace fs = std::filesystem;
+
+namespace {
+
+// One dumped layer.
+struct Target {
+  const Node* node;
+  std::vector<int> channels;       // the --channel values this layer has
+  std::unique_ptr<NpyStream> npy;  // (N, out_shape...)
+};
+
+void prepare_out(const std::string& out) {
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec)) fail(out, ": exists and is not a folder; choose another --out");
+  fs::create_directories(out, ec);
+  if (ec) fail(out, ": cannot create the output folder (", ec.message(), "); choose another --out");
+  if (access(out.c_str(), W_OK | X_OK) != 0)
+    fail(out, ": output folder is not writable (", std::strerror(errno), "); choose another --out");
+}
+
+std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta) {
+  const auto it = meta.find("classes");
+  if (it != meta.end()) {
+    const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+    if (j.is_array() && j.size() == 2 && j[0].is_string() && j[1].is_string()) return {j[0], j[1]};
+  }
+  return {"class 0", "class 1"};
+}
+
+// Keras' predict_classes: class 1 when the sigmoid output is above 0.5.
+std::string prediction_text(float p, const std::vector<std::string>& classes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.4f", p);
+  return "P(" + classes[1] + ") = " + buf + ": " + classes[p > 0.5f ? 1 : 0];
+}
+
+// Which --channel pictures each layer gets: K must fit at least one dumped (H, W, C) layer.
+void assign_channels(std::vector<Target>& targets, const std::vector<int>& channels) {
+  for (int k : channels) {
+    if (k < 0) fail("--channel ", k, ": channels are numbered from 0");
+    bool used = false;
+    for (Target& t : targets) {
+      const std::vector<int>& s = t.node->out_shape;
+      if (s.size() == 3 && k < s[2]) {
+        t.channels.push_back(k);
+        used = true;
+      }
+    }
+    if (!used) {
+      int most = 0;
+      for (const Target& t : targets)
+        if (t.node->out_shape.size() == 3) most = std::max(most, t.node->out_shape[2]);
+      if (most == 0) fail("--channel ", k, ": none of the chosen layers has channels (H, W, C); choose a Conv2D or MaxPooling2D layer");
+      fail("--channel ", k, ": the chosen layers have at most ", most, " channels (0..", most - 1, ")");
+    }
+  }
+}
+
+}  // namespace
+
+std::string batch_shape(size_t n, const std::vector<int>& per_sample) {
+  std::string s = "(" + std::to_string(n);
+  for (int d : per_sample) s += ", " + std::to_string(d);
+  return s + ")";
+}
+
+std::vector<int> select_layers(const Graph& g, const std::vector<std::string>& names, bool all) {
+  std::vector<int> out;
+  if (all || names.empty()) {
+    const int n = int(g.nodes().size());
+    for (int i = 0; i < (all ? n : std::min(n, kTutorialLayers)); ++i) out.push_back(i);
+    return out;
+  }
+  for (const std::string& name : names) {
+    g.node(name);  // throws, listing the valid names
+    const int i = g.find(name);
+    if (std::find(out.begin(), out.end(), i) == out.end()) out.push_back(i);
+  }
+  std::sort(out.begin(), out.end());  // model order, as model.layers lists them
+  return out;
+}
+
+std::string layer_table(const Graph& g) {
+  std::string s;
+  char line[160];
+  std::snprintf(line, sizeof line, "%-20s %-14s %s\n", "input", "InputLayer", keras_shape(g.input_shape()).c_str());
+  s += line;
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& n = g.nodes()[i];
+    std::snprintf(line, sizeof line, "%-20s %-14s %-22s%s\n", n.spec.name.c_str(), layer_type_name(n.spec.type),
+                  keras_shape(n.out_shape).c_str(), int(i) < kTutorialLayers ? " *" : "");
+    s += line;
+  }
+  return s + "* dumped without --layer/--all (the tutorial's model.layers[:8])\n";
+}
+
+void dump_activations(const DumpConfig& c) {
+  // Everything that can be wrong with the request is checked before the first file is written.
+  const std::string ckpt_path = resolve_checkpoint(c.model);
+  const Checkpoint ckpt = load_checkpoint(ckpt_path);
+  const Graph g(ckpt.model);
+  if (c.list_layers) {
+    std::printf("Layers of %s:\n%s", ckpt_path.c_str(), layer_table(g).c_str());
+    return;
+  }
+  if (g.spec().channels != 3) fail(ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
+  if (c.batch_size <= 0) fail("--batch-size must be positive");
+  std::vector<Target> targets;
+  for (int i : select_layers(g, c.layers, c.all)) targets.push_back({&g.nodes()[size_t(i)], {}, nullptr});
+  assign_channels(targets, c.channels);
+
+  LoadOptions lo;
+  lo.height = g.spec().height;
+  lo.width = g.spec().width;
+  const auto interp = ckpt.meta.find("interpolation");
+  if (interp != ckpt.meta.end()) lo.interpolation = interp->second;
+  lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
+  const std::vector<ImageRef> refs =
+      c.images.empty() ? std::vector<ImageRef>{default_image(ckpt.meta, ckpt_path)} : expand_image_args(c.images);
+  const Inputs in = load_inputs(refs, lo);
+  const size_t n = in.size();
+  prepare_out(c.out);
+
+  BackendOptions bo;
+  bo.max_batch = int(std::min<size_t>(n, size_t(c.batch_size)));
+  std::string warning;
+  std::unique_ptr<Backend> be = make_backend(c.device, g, bo, &warning);
+  if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  be->set_params(ckpt.params);
+  std::printf("Model: %s (on %s)\n", ckpt_path.c_str(), be->name().c_str());
+  if (n == 1) std::printf("Image: %s\n", in.sources[0].c_str());
+  else std::printf("Images: %zu (%s ... %s)\n", n, in.sources.front().c_str(), in.sources.back().c_str());
+  std::printf("input: %s\n", batch_shape(n, g.input_shape()).c_str());
+  for (Target& t : targets) {
+    std::vector<size_t> shape = {n};
+    for (int d : t.node->out_shape) shape.push_back(size_t(d));
+    t.npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + ".npy", shape);
+    std::printf("%s: %s\n", t.node->spec.name.c_str(), batch_shape(n, t.node->out_shape).c_str());
+  }
+  std::fflush(stdout);
+
+  // Pictures of image i go next to the NPY files for one image, else into <out>/<stem>/.
+  auto dir_of = [&](size_t i) { return n == 1 ? c.out : c.out + "/" + in.stems[i]; };
+  const std::vector<std::string> classes = classes_of(ckpt.meta);
+  std::vector<std::string> predictions(n);
+  const std::string last = g.nodes().back().spec.name;
+  if (c.painter && n > 1)
+    for (size_t i = 0; i < n; ++i) prepare_out(dir_of(i));
+  for (size_t first = 0; first < n; first += size_t(bo.max_batch)) {
+    Batch b;
+    b.n = int(std::min(n - first, size_t(bo.max_batch)));
+    b.images = in.image(first);
+    be->forward(b, false);
+    const std::vector<float> p = be->activation(last);  // (b.n) sigmoid outputs
+    for (int j = 0; j < b.n; ++j) predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
+    for (Target& t : targets) {
+      const std::vector<float> a = be->activation(t.node->spec.name);  // (b.n, out_shape...)
+      t.npy->append(a.data(), a.size());
+      if (!c.painter) continue;
+      for (int j = 0; j < b.n; ++j) {
+        const std::string dir = dir_of(first + size_t(j));
+        const LayerPicture pic{t.node->spec.name, layer_type_name(t.node->spec.type), t.node->out_shape,
+                               a.data() + size_t(j) * t.node->out_size};
+        c.painter->layer(dir + "/" + pic.name + ".png", pic);
+        for (int k : t.channels) c.painter->channel(dir + "/" + pic.name + "_ch" + std::to_string(k) + ".png", pic, k);
+      }
+    }
+    if (c.painter)
+      for (int j = 0; j < b.n; ++j)
+        c.painter->input(dir_of(first + size_t(j)) + "/input.png", in.image(first + size_t(j)), in.height, in.width);
+  }
+  for (Target& t : targets) t.npy->commit();
+  std::string list;
+  for (const std::string& s : in.sources) list += s + "\n";
+  write_file_atomic(c.out + "/images.txt", list);
+  for (size_t i = 0; i < n && i < 10; ++i) std::printf("%s: %s\n", in.sources[i].c_str(), predictions[i].c_str());
+  if (n > 10) std::printf("(predictions of all %zu images: %s/index.html)\n", n, c.out.c_str());
+
+  if (!c.painter) {
+    std::printf("Wrote %zu NPY files to %s/ (built without OpenCV: no pictures, no index.html)\n", targets.size(),
+                c.out.c_str());
+    return;
+  }
+  OverviewPage overview{ckpt_path, {}, {}};
+  for (const Target& t : targets)
+    overview.npys.push_back({t.node->spec.name + ".npy", batch_shape(n, t.node->out_shape)});
+  for (size_t i = 0; i < n; ++i) {
+    const std::string up = n == 1 ? "" : "../";
+    ImagePage page{in.sources[i], ckpt_path, predictions[i], "input.png", batch_shape(1, g.input_shape()),
+                   long(i), long(n), n == 1 ? "" : "../index.html", {}};
+    for (const Target& t : targets) {
+      const std::string& name = t.node->spec.name;
+      PageLayer l{name, layer_type_name(t.node->spec.type), batch_shape(1, t.node->out_shape), name + ".png",
+                  up + name + ".npy", {}};
+      for (int k : t.channels) l.channels.push_back({k, name + "_ch" + std::to_string(k) + ".png"});
+      page.layers.push_back(l);
+    }
+    write_file_atomic(dir_of(i) + "/index.html", image_page_html(page));
+    overview.images.push_back({in.stems[i], in.sources[i], predictions[i]});
+  }
+  if (n > 1) write_file_atomic(c.out + "/index.html", overview_page_html(overview));
+  std::printf("Wrote %zu layer%s to %s/: open %s/index.html\n", targets.size(), targets.size() == 1 ? "" : "s",
+              c.out.c_str(), c.out.c_str());
+}
+
+}  // namespace acts

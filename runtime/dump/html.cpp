@@ -1,0 +1,114 @@
+#include "html.h"
+
+#include <cctype>
+#include <cstdio>
+#include <sstream>
+
+namespace acts {
+
+namespace {
+
+const char* kStyle =
+    "body{font-family:system-ui,sans-serif;margin:20px;background:#fafafa;color:#222}"
+    "h1{font-size:1.5em}h2{font-size:1.15em;margin:0 0 6px}code,.shape{font-family:monospace}"
+    ".shape{color:#555;font-weight:normal}.type{color:#777;font-weight:normal;font-size:.9em}"
+    "img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc;background:#fff}"
+    ".layer{margin:22px 0;padding-top:8px;border-top:1px solid #ddd}.meta{color:#444;line-height:1.6}"
+    ".channels{display:flex;flex-wrap:wrap;gap:12px;margin-top:8px}.channels figure{margin:0}"
+    "figcaption{font-size:.85em;color:#555}table{border-collapse:collapse}"
+    "td,th{padding:6px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle}"
+    "nav a{margin-right:10px}";
+
+std::string head(const std::string& title) {
+  return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(title) +
+         "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+}
+
+std::string attr(const std::string& path) { return "\"" + html_escape(url_path(path)) + "\""; }
+
+}  // namespace
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string url_path(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += char(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string image_page_html(const ImagePage& p) {
+  std::ostringstream h;
+  h << head("dump_acts: " + p.source);
+  h << "<h1>What each layer sees</h1>\n<p class=\"meta\">";
+  if (!p.back.empty()) h << "<a href=" << attr(p.back) << ">&larr; all images</a><br>\n";
+  h << "Image: <code>" << html_escape(p.source) << "</code><br>\nModel: <code>" << html_escape(p.model)
+    << "</code><br>\n";
+  if (!p.prediction.empty()) h << "Prediction: " << html_escape(p.prediction) << "<br>\n";
+  if (p.rows > 1) h << "Row " << p.row << " of the " << p.rows << " images in the NPY files<br>\n";
+  h << "</p>\n<nav>";
+  for (const PageLayer& l : p.layers) h << "<a href=\"#" << html_escape(url_path(l.name)) << "\">" << html_escape(l.name) << "</a>";
+  h << "</nav>\n";
+  h << "<div class=\"layer\"><h2>input <span class=\"shape\">" << html_escape(p.input_shape) << "</span></h2>\n";
+  if (!p.input_png.empty())
+    h << "<img src=" << attr(p.input_png) << " alt=\"preprocessed input\" style=\"width:300px\">\n";
+  h << "</div>\n";
+  for (const PageLayer& l : p.layers) {
+    h << "<div class=\"layer\" id=\"" << html_escape(url_path(l.name)) << "\"><h2>" << html_escape(l.name)
+      << " <span class=\"type\">" << html_escape(l.type) << "</span> <span class=\"shape\">" << html_escape(l.shape)
+      << "</span></h2>\n<a href=" << attr(l.npy) << ">" << html_escape(l.npy) << "</a><br>\n";
+    if (!l.png.empty()) h << "<img src=" << attr(l.png) << " alt=\"" << html_escape(l.name) << " channels\">\n";
+    if (!l.channels.empty()) {
+      h << "<div class=\"channels\">\n";
+      for (const auto& [k, png] : l.channels)
+        h << "<figure><img src=" << attr(png) << " alt=\"channel " << k << "\"><figcaption>channel " << k
+          << "</figcaption></figure>\n";
+      h << "</div>\n";
+    }
+    h << "</div>\n";
+  }
+  h << "</body>\n</html>\n";
+  return h.str();
+}
+
+std::string overview_page_html(const OverviewPage& p) {
+  std::ostringstream h;
+  h << head("dump_acts: " + std::to_string(p.images.size()) + " images");
+  h << "<h1>What each layer sees: " << p.images.size() << " images</h1>\n<p class=\"meta\">Model: <code>"
+    << html_escape(p.model) << "</code></p>\n";
+  h << "<table>\n<tr><th>row</th><th>input</th><th>image</th><th>prediction</th></tr>\n";
+  for (size_t i = 0; i < p.images.size(); ++i) {
+    const OverviewEntry& e = p.images[i];
+    const std::string page = e.stem + "/index.html";
+    h << "<tr><td>" << i << "</td><td><a href=" << attr(page) << "><img src=" << attr(e.stem + "/input.png")
+      << " alt=\"" << html_escape(e.stem) << "\" style=\"width:96px\"></a></td><td><a href=" << attr(page) << ">"
+      << html_escape(e.source) << "</a></td><td>" << html_escape(e.prediction) << "</td></tr>\n";
+  }
+  h << "</table>\n<h2 style=\"margin-top:20px\">Activations (row i = image i)</h2>\n<ul>\n";
+  for (const auto& [npy, shape] : p.npys)
+    h << "<li><a href=" << attr(npy) << ">" << html_escape(npy) << "</a> <span class=\"shape\">" << html_escape(shape)
+      << "</span></li>\n";
+  h << "</ul>\n</body>\n</html>\n";
+  return h.str();
+}
+
+}  // namespace acts

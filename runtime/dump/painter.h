@@ -1,0 +1,31 @@
+// The picture half of dump_acts, as an interface: the dump logic (OpenCV-free) says what to draw
+// and where; runtime/images/feature_maps.h implements it with OpenCV. Builds without OpenCV have
+// no Painter and write the NPY files only.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace acts {
+
+// One image's output of one layer. shape is per sample: (H, W, C) or (features).
+struct LayerPicture {
+  std::string name, type;   // "conv2d_1", "Conv2D"
+  std::vector<int> shape;
+  const float* data;        // (H, W, C) or (features), row-major as Keras returns it
+};
+
+class Painter {
+ public:
+  virtual ~Painter() = default;
+  // Each call writes one PNG atomically at `path`.
+  virtual void input(const std::string& path, const uint8_t* rgb, int height, int width) = 0;  // (H, W, 3)
+  // All channels in a grid (16 per row), each normalised as in Chollet's notebook; 1-D layers
+  // as a strip.
+  virtual void layer(const std::string& path, const LayerPicture& p) = 0;
+  // Channel k of an (H, W, C) layer alone, enlarged, raw values min-max scaled (plt.matshow).
+  virtual void channel(const std::string& path, const LayerPicture& p, int k) = 0;
+};
+
+}  // namespace acts
