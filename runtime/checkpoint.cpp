@@ -75,6 +75,11 @@ Checkpoint load_checkpoint(const std::string& path) {
     const Graph g(c.model);
     const char* data = bytes.data() + 8 + n;
     const size_t data_bytes = bytes.size() - 8 - n;
+    // The header's model decides how much is read: refuse one the data cannot hold before
+    // allocating for it (a damaged model JSON could ask for terabytes).
+    if (g.param_count() > data_bytes / 4)
+      fail(damaged, "the model in the header has ", g.param_count(), " parameters but the file holds ", data_bytes,
+           " bytes of tensor data", fix);
     auto read = [&](const std::string& prefix, std::vector<float>& out) {
       out.resize(g.param_count());
       for (const ParamRef& p : g.params()) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "runtime/atomic_file.h"
 #include "runtime/checkpoint.h"
@@ -170,6 +171,35 @@ TEST_F(CheckpointTest, OtherFormatVersionIsRefused) {
   put(path("c.safetensors"), bytes);
   const std::string e = error_loading(path("c.safetensors"));
   EXPECT_NE(e.find("version 9"), std::string::npos) << e;
+}
+
+// The header's model decides how much is read: a damaged or hostile model JSON (here a Dense
+// layer of 2e9 units, 1 TB of parameters) must be refused against the file's size, not allocated.
+TEST_F(CheckpointTest, HeaderModelLargerThanTheDataIsRefused) {
+  save_checkpoint(path("c.safetensors"), sample(48, false));
+  const std::string bytes = bytes_of(path("c.safetensors"));
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+  nlohmann::json h = nlohmann::json::parse(bytes.substr(8, n));
+  std::string model = h["__metadata__"]["model_json"];
+  const size_t at = model.find("\"units\":512");
+  ASSERT_NE(at, std::string::npos) << model;
+  model.replace(at, 11, "\"units\":2000000000");
+  h["__metadata__"]["model_json"] = model;
+  const std::string hs = h.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[size_t(i)] = char((hs.size() >> (8 * i)) & 0xff);
+  put(path("c.safetensors"), out + hs + bytes.substr(8 + n));
+  std::string e;
+  try {
+    load_checkpoint(path("c.safetensors"));
+  } catch (const Error& err) {
+    e = err.what();
+  } catch (const std::exception& other) {
+    e = std::string("not an acts::Error: ") + other.what();
+  }
+  EXPECT_NE(e.find("damaged"), std::string::npos) << "'" << e << "'";
+  EXPECT_NE(e.find(path("c.safetensors")), std::string::npos) << e;
 }
 
 TEST_F(CheckpointTest, OtherArchitectureIsRefused) {
