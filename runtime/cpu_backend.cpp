@@ -159,7 +159,8 @@ void CpuBackend::backward(const Batch& b) {
       }
       case LayerType::MaxPooling2D:
         if (dx && fast_)
-          cpu_fast::maxpool_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, d_.data(), dx);
+          cpu_fast::maxpool_backward(in, out.data(), n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool,
+                                     d_.data(), dx);
         else if (dx)
           cpu::maxpool_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, d_.data(), dx);
         break;

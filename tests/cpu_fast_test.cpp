@@ -130,24 +130,27 @@ TEST(CpuFast, DenseOddShapes) {
 }
 
 // Maxpool only selects values, so it must equal the float reference exactly, ties included:
-// values drawn from 5 levels make ties common and test the first-maximum rule.
+// values drawn from 5 levels make ties common and test the first-maximum rule; NaN inputs
+// (a diverged run) must route gradients as the reference does.
 TEST(CpuFast, MaxpoolExactIncludingTies) {
   for (const auto& [N, H, W, C, P] : std::vector<std::array<int, 5>>{{2, 9, 7, 5, 2}, {3, 8, 11, 3, 3}, {1, 4, 4, 33, 2}}) {
     const std::string at = " (" + std::to_string(H) + "x" + std::to_string(W) + "x" + std::to_string(C) + ", pool " +
                            std::to_string(P) + ")";
     const size_t xs = size_t(N) * H * W * C, ys = size_t(N) * (H / P) * (W / P) * C;
-    for (bool ties : {false, true}) {
+    for (const std::string kind : {"", " with ties", " with NaNs"}) {
       auto x = random_vec(xs, 9);
-      if (ties)
+      if (kind == " with ties")
         for (float& v : x) v = std::round(v * 2);  // -2..2
+      if (kind == " with NaNs")  // every 7th: some windows start with a NaN, some hold one later
+        for (size_t i = 0; i < xs; i += 7) x[i] = kNaN;
       const auto dy = random_vec(ys, 10);
       std::vector<float> y(ys, kNaN), y_ref(ys), dx(xs, kNaN), dx_ref(xs);
       cpu_fast::maxpool_forward(x.data(), N, H, W, C, P, y.data());
       cpu::maxpool_forward(x.data(), N, H, W, C, P, y_ref.data());
-      expect_close(std::string("maxpool y") + (ties ? " with ties" : "") + at, y, y_ref, 0, 0);
-      cpu_fast::maxpool_backward(x.data(), N, H, W, C, P, dy.data(), dx.data());
+      expect_close("maxpool y" + kind + at, y, y_ref, 0, 0);
+      cpu_fast::maxpool_backward(x.data(), y.data(), N, H, W, C, P, dy.data(), dx.data());
       cpu::maxpool_backward(x.data(), N, H, W, C, P, dy.data(), dx_ref.data());
-      expect_close(std::string("maxpool dx") + (ties ? " with ties" : "") + at, dx, dx_ref, 0, 0);
+      expect_close("maxpool dx" + kind + at, dx, dx_ref, 0, 0);
     }
   }
 }

@@ -31,8 +31,10 @@ void dense_forward(const float* x, int N, int I, const float* w, const float* b,
 void dense_backward(const float* x, int N, int I, const float* w, int O, const float* dy, float* dx, float* dw,
                     float* db);
 
-// x (N, H, W, C) -> y (N, H/P, W/P, C); backward: dy -> dx (N, H, W, C), overwritten.
+// x (N, H, W, C) -> y (N, H/P, W/P, C); backward: dy -> dx (N, H, W, C), overwritten, given
+// the forward's x and y.
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y);
-void maxpool_backward(const float* x, int N, int H, int W, int C, int P, const float* dy, float* dx);
+void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy,
+                      float* dx);
 
 }  // namespace acts::cpu_fast
