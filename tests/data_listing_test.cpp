@@ -1,6 +1,7 @@
 // Keras' listing rules (keras_preprocessing's DirectoryIterator): which files are images, class
 // and file order, labels; and the folder mistakes that must stop a run with a one-line error.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/listing.h"
@@ -105,13 +106,37 @@ TEST(DataListing, AClassWithoutImagesIsAnError) {
   expect_error([&] { list_class_folders(t.str()); }, {(t / "cats").string(), "no images"});
 }
 
+// Root reads every folder whatever its permissions, so as root (CI) the check runs in a child
+// process that has dropped to the unprivileged user 65534 ("nobody").
 TEST(DataListing, AnUnreadableFolderIsAnError) {
-  if (::geteuid() == 0) GTEST_SKIP() << "running as root: permissions cannot make a folder unreadable";
   TempDir t;
   write_text(t / "cats/cat.0.jpg", "x");
   write_text(t / "dogs/dog.0.jpg", "x");
   test::fs::permissions(t / "cats", test::fs::perms::none);
-  expect_error([&] { list_class_folders(t.str()); }, {(t / "cats").string(), "cannot read"});
+  auto check = [&] { expect_error([&] { list_class_folders(t.str()); }, {(t / "cats").string(), "cannot read"}); };
+  if (::geteuid() != 0) {
+    check();
+  } else {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0) << "fork failed";
+    if (pid == 0) {  // child: no gtest reporting here, only the exit code
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+      try {
+        list_class_folders(t.str());
+        ::_exit(1);  // no error: the unreadable folder was not noticed
+      } catch (const Error& e) {
+        const std::string m = e.what();
+        ::_exit(m.find((t / "cats").string()) != std::string::npos && m.find("cannot read") != std::string::npos ? 0 : 2);
+      } catch (...) {
+        ::_exit(4);
+      }
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3) GTEST_SKIP() << "cannot drop root privileges to user 65534 here";
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: no error, 2: message without the path or reason, 4: other exception";
+  }
   test::fs::permissions(t / "cats", test::fs::perms::owner_all);
 }
 

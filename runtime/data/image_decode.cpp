@@ -5,7 +5,6 @@
 #include "image_decode.h"
 
 #include <fstream>
-#include <iterator>
 #include <vector>
 
 #include <opencv2/imgcodecs.hpp>
@@ -35,11 +34,14 @@ void check_load_options(const LoadOptions& o) {
 }
 
 std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return "cannot be opened (missing, or no read permission)";
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) return "cannot be read";
-  if (bytes.empty()) return "empty file";
+  const std::streamoff length = f.tellg();
+  if (length < 0) return "cannot be read (not a regular file?)";
+  if (length == 0) return "empty file";
+  std::vector<uint8_t> bytes(static_cast<size_t>(length));
+  f.seekg(0);
+  if (!f.read(reinterpret_cast<char*>(bytes.data()), length)) return "cannot be read";
 
   const ImageSize size = sniff_image_size(bytes.data(), bytes.size());
   if (size.known) {
