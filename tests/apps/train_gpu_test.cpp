@@ -1,0 +1,193 @@
+// train_gpu as a user runs it (CPU backend, the bundled sample at a small image size): the run
+// folder, Keras-like output, exact resume after kill -9 and after Ctrl-C, and bad input.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "run_process.h"
+#include "runtime/checkpoint.h"
+
+namespace fs = std::filesystem;
+using acts::testing::contains;
+using acts::testing::run;
+
+namespace {
+
+const std::string kBin = ACTS_TRAIN_GPU;
+const std::string kSample = std::string(ACTS_TEST_DATA) + "/../../data/sample";
+// Small and quick on 2 cores: 48x48 input, batches of 4.
+const std::string kSmall = " --device cpu --image-size 48 --batch-size 4 --validation-steps 2 --seed 5";
+const std::string kQuick = kSmall + " --steps-per-epoch 3";
+
+const fs::path kTmp = fs::temp_directory_path() / ("acts_train_test_" + std::to_string(getpid()));
+struct RemoveTmp {
+  ~RemoveTmp() { fs::remove_all(kTmp); }
+} remove_tmp_at_exit;
+
+std::string tmpdir(const std::string& name) {
+  const fs::path d = kTmp / name;
+  fs::remove_all(d);
+  fs::create_directories(d.parent_path());
+  return d.string();
+}
+
+std::string read(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// history.csv without its timing column: what must match between two runs.
+std::string history_without_seconds(const std::string& run_dir) {
+  std::istringstream in(read(run_dir + "/history.csv"));
+  std::string line, out;
+  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+std::vector<float> final_params(const std::string& run_dir) {
+  return acts::load_checkpoint(run_dir + "/final.safetensors").params;
+}
+
+}  // namespace
+
+TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
+  const std::string out = tmpdir("full");
+  const auto r = run(kBin + " --data " + kSample + " --epochs 2 --out " + out + kQuick);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "Total params: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "images belonging to 2 classes.")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Epoch 2/2")) << r.out;
+  EXPECT_TRUE(contains(r.out, "3/3 [==============================]")) << r.out;
+  EXPECT_TRUE(contains(r.out, " - val_acc: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "test_acc: ")) << r.out;
+  for (const char* f : {"run.json", "history.csv", "last.safetensors", "best.safetensors", "final.safetensors",
+                        "results.json"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+#ifdef ACTS_WITH_OPENCV
+  EXPECT_GT(fs::file_size(out + "/curves.png"), 10000u);
+#endif
+  const std::string hist = read(out + "/history.csv");
+  EXPECT_EQ(hist.rfind("epoch,loss,acc,val_loss,val_acc,seconds\n", 0), 0u) << hist;
+  EXPECT_EQ(std::count(hist.begin(), hist.end(), '\n'), 3) << hist;
+  EXPECT_TRUE(contains(read(out + "/results.json"), "\"test\"")) << read(out + "/results.json");
+  // The same seed gives the same run.
+  const std::string again = tmpdir("full_again");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 2 --out " + again + kQuick).code, 0);
+  EXPECT_EQ(history_without_seconds(out), history_without_seconds(again));
+  EXPECT_EQ(final_params(out), final_params(again));
+  // An existing run is never overwritten without --resume or --force.
+  const auto refused = run(kBin + " --data " + kSample + " --epochs 1 --out " + out + kQuick);
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_TRUE(contains(refused.out, "--resume")) << refused.out;
+}
+
+TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
+  const std::string whole = tmpdir("whole"), killed = tmpdir("killed");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 3 --out " + whole + kQuick).code, 0);
+  // Start the same run, SIGKILL it once the first epoch's checkpoint exists, then resume.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = kBin + " --data " + kSample + " --epochs 3 --out " + killed + kQuick + " >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(killed + "/last.safetensors") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  const auto resumed = run(kBin + " --resume " + killed + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(contains(resumed.out, "Resuming")) << resumed.out;
+  EXPECT_EQ(history_without_seconds(killed), history_without_seconds(whole));
+  EXPECT_EQ(final_params(killed), final_params(whole));
+}
+
+TEST(TrainGpu, CtrlCWritesACheckpointAndResumesExactly) {
+  const std::string whole = tmpdir("whole_int"), stopped = tmpdir("stopped"), log = stopped + ".log";
+  const std::string slow = kSmall + " --steps-per-epoch 60";  // long enough to be interrupted mid-epoch
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + whole + slow).code, 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string cmd = kBin + " --data " + kSample + " --epochs 1 --out " + stopped + slow + " >" + log + " 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  // Interrupt once training has begun (the data is loaded and the epoch has started).
+  while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 130) << "expected the interrupted exit code";
+  const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
+  EXPECT_EQ(mid.meta.at("epoch"), "0");
+  EXPECT_NE(mid.meta.at("step"), "0");
+  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
+  EXPECT_EQ(final_params(stopped), final_params(whole));
+}
+
+TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
+  auto r = run(kBin + " --data " + kSample + " --bogus");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.out, "bogus")) << r.out;
+  r = run(kBin + " --data " + kSample + " --epochs 0");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = run(kBin + " --data " + kSample + " --device tpu");
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = run(kBin + " --data /no/such/folder");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "/no/such/folder")) << r.out;
+  r = run(kBin + " --epochs 3");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "--data")) << r.out;
+  const std::string no_split = tmpdir("no_split");
+  fs::create_directories(no_split + "/train/cats");
+  r = run(kBin + " --data " + no_split + " --out " + tmpdir("out_no_split") + kQuick);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: ")) << r.out;
+  r = run(kBin + " --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(contains(r.out, "--steps-per-epoch")) << r.out;
+}
+
+TEST(TrainGpu, DamagedCheckpointIsRefusedOnResume) {
+  const std::string out = tmpdir("damaged");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + out + kQuick).code, 0);
+  {
+    std::fstream f(out + "/last.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-100, std::ios::end);
+    f.put('\x7f');
+  }
+  const auto r = run(kBin + " --resume " + out + " --epochs 2 --device cpu");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "damaged checkpoint")) << r.out;
+  EXPECT_TRUE(contains(r.out, "last.safetensors")) << r.out;
+}
+
+TEST(TrainGpu, DivergingLearningRateStopsWithTheEpochAndStep) {
+  const std::string out = tmpdir("diverge");
+  const auto r = run(kBin + " --data " + kSample + " --epochs 3 --lr 1e30 --out " + out + kQuick);
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_TRUE(contains(r.out, "diverged")) << r.out;
+  EXPECT_TRUE(contains(r.out, "at epoch ")) << r.out;
+  EXPECT_FALSE(fs::exists(out + "/final.safetensors"));
+}
