@@ -119,6 +119,9 @@ void dump_activations(const DumpConfig& c) {
   // Everything that can be wrong with the request is checked before the first file is written.
   const std::string ckpt_path = resolve_checkpoint(c.model);
   const Checkpoint ckpt = load_checkpoint(ckpt_path);
+  std::error_code ec;
+  const std::string real = fs::canonical(ckpt_path, ec).string();  // which run runs/latest was
+  const std::string model_text = (ec || real == ckpt_path) ? ckpt_path : ckpt_path + " (" + real + ")";
   const Graph g(ckpt.model);
   if (c.list_layers) {
     std::printf("Layers of %s:\n%s", ckpt_path.c_str(), layer_table(g).c_str());
@@ -148,7 +151,7 @@ void dump_activations(const DumpConfig& c) {
   std::unique_ptr<Backend> be = make_backend(c.device, g, bo, &warning);
   if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
   be->set_params(ckpt.params);
-  std::printf("Model: %s (on %s)\n", ckpt_path.c_str(), be->name().c_str());
+  std::printf("Model: %s on %s\n", model_text.c_str(), be->name().c_str());
   if (n == 1) std::printf("Image: %s\n", in.sources[0].c_str());
   else std::printf("Images: %zu (%s ... %s)\n", n, in.sources.front().c_str(), in.sources.back().c_str());
   std::printf("input: %s\n", batch_shape(n, g.input_shape()).c_str());
@@ -202,12 +205,12 @@ void dump_activations(const DumpConfig& c) {
                 c.out.c_str());
     return;
   }
-  OverviewPage overview{ckpt_path, {}, {}};
+  OverviewPage overview{model_text, {}, {}};
   for (const Target& t : targets)
     overview.npys.push_back({t.node->spec.name + ".npy", batch_shape(n, t.node->out_shape)});
   for (size_t i = 0; i < n; ++i) {
     const std::string up = n == 1 ? "" : "../";
-    ImagePage page{in.sources[i], ckpt_path, predictions[i], "input.png", batch_shape(1, g.input_shape()),
+    ImagePage page{in.sources[i], model_text, predictions[i], "input.png", batch_shape(1, g.input_shape()),
                    long(i), long(n), n == 1 ? "" : "../index.html", {}};
     for (const Target& t : targets) {
       const std::string& name = t.node->spec.name;
