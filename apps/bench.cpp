@@ -1,0 +1,225 @@
+// bench: how fast this toolkit trains and runs the Keras tutorial's CNN, in the cases
+// scripts/bench_pytorch.py times for PyTorch (scripts/bench_compare.py puts them side by side):
+//   train_b20   training step (forward, backward, RMSprop), batch 20      per step
+//   train_b256  the same at batch 256                                   per step
+//   eval_b20    validation step (forward + loss), batch 20              per step
+//   schedule    the tutorial's fit: 30 epochs x (100 training + 50 validation steps of 20)
+//   dump_1      dump_acts' work for 1 image: forward + every layer's activation to the host
+//   dump_1000   the same for 1,000 images in batches of 32 (dump_acts' default batch)
+// Input is random uint8 images held in memory (no decoding, no disk, no shuffling), rescaled
+// by the backend as in training. On the CPU the big cases are skipped or scaled down unless
+// --full (each row's note says so), so a CPU run takes a couple of minutes.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "bench_plan.h"
+#include "bench_report.h"
+#include "bench_timer.h"
+#include "runtime/backend.h"
+#include "runtime/errors.h"
+#include "runtime/graph.h"
+#include "runtime/version.h"
+
+using namespace acts;
+using namespace acts::bench;
+
+namespace {
+
+// Random uint8 images with 0/1 labels, (count, H, W, C): the data never leaves memory.
+class Pool {
+ public:
+  Pool(int count, size_t image_size, uint64_t seed) : count_(count), image_size_(image_size) {
+    images_.resize(size_t(count) * image_size);
+    std::mt19937_64 rng(seed);
+    for (size_t i = 0; i < images_.size(); i += 8) {
+      const uint64_t r = rng();
+      for (size_t k = 0; k < 8 && i + k < images_.size(); ++k) images_[i + k] = uint8_t(r >> (8 * k));
+    }
+    labels_.resize(size_t(count));
+    for (float& y : labels_) y = float(rng() & 1);
+  }
+  int count() const { return count_; }
+  // n images from `first`, wrapping to the start when the pool runs out.
+  Batch batch(long first, int n) const {
+    const long at = (first % count_ + n > count_) ? 0 : first % count_;
+    Batch b;
+    b.n = n;
+    b.images = images_.data() + size_t(at) * image_size_;
+    b.labels = labels_.data() + at;
+    return b;
+  }
+
+ private:
+  int count_;
+  size_t image_size_;
+  std::vector<uint8_t> images_;
+  std::vector<float> labels_;
+};
+
+struct Ctx {
+  const Graph& graph;
+  const Settings& s;
+  Clock& clock;
+  std::function<std::unique_ptr<Backend>(int max_batch)> make;
+};
+
+// Median ms per step over `repeats` timed runs of `per_repeat` steps, after `warmup` steps.
+void time_steps(Row& row, const Ctx& c, int batch, bool train, const StepPlan& p) {
+  auto be = c.make(batch);
+  const Pool pool(4 * batch, c.graph.input_size(), 7);
+  long next = 0;
+  auto step = [&] {
+    const Batch b = pool.batch(next, batch);
+    next += batch;
+    train ? be->train_step(b) : be->eval_step(b);
+  };
+  for (int i = 0; i < p.warmup; ++i) step();
+  be->take_metrics();
+  std::vector<double> ms;
+  for (int r = 0; r < p.repeats; ++r) {
+    c.clock.start();
+    for (int i = 0; i < p.per_repeat; ++i) step();
+    ms.push_back(c.clock.stop_ms() / p.per_repeat);
+    be->take_metrics();
+  }
+  row.ms = median(ms);
+  row.repeats = p.repeats * p.per_repeat;
+}
+
+// forward + every layer's activation copied to the host, as dump_acts does before writing.
+void dump_run(Backend& be, const Pool& pool, int images, int batch) {
+  for (int i = 0; i < images; i += batch) {
+    be.forward(pool.batch(i, std::min(batch, images - i)), false);
+    for (const Node& nd : be.graph().nodes()) {
+      const std::vector<float> a = be.activation(nd.spec.name);
+      if (a.empty()) fail("bench: empty activation for ", nd.spec.name);
+    }
+  }
+}
+
+void time_dump(Row& row, const Ctx& c, int images, const StepPlan& p) {
+  const int batch = std::min(images, c.s.dump_batch);
+  auto be = c.make(batch);
+  const Pool pool(std::max(images, batch), c.graph.input_size(), 11);
+  for (int i = 0; i < p.warmup; ++i) dump_run(*be, pool, batch, batch);
+  std::vector<double> ms;
+  for (int r = 0; r < p.repeats; ++r) {
+    c.clock.start();
+    dump_run(*be, pool, images, batch);
+    ms.push_back(c.clock.stop_ms());
+  }
+  row.ms = median(ms);
+  row.repeats = p.repeats;
+}
+
+// The tutorial's fit loop: per epoch the training steps, their metrics, the validation steps
+// and theirs. One timed run after a few warm-up steps (cuDNN plans, CUDA graph capture).
+void time_schedule(Row& row, const Ctx& c) {
+  const SchedulePlan& p = c.s.schedule;
+  auto be = c.make(p.batch);
+  const Pool train(p.train_steps * p.batch, c.graph.input_size(), 13), val(p.val_steps * p.batch, c.graph.input_size(), 17);
+  for (int i = 0; i < 3; ++i) be->train_step(train.batch(long(i) * p.batch, p.batch));
+  be->eval_step(val.batch(0, p.batch));
+  be->take_metrics();
+  c.clock.start();
+  for (int e = 0; e < p.epochs; ++e) {
+    for (int i = 0; i < p.train_steps; ++i) be->train_step(train.batch(long(i) * p.batch, p.batch));
+    be->take_metrics();
+    for (int i = 0; i < p.val_steps; ++i) be->eval_step(val.batch(long(i) * p.batch, p.batch));
+    be->take_metrics();
+  }
+  row.ms = c.clock.stop_ms();
+  row.repeats = 1;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Times the Keras tutorial CNN on this toolkit's backends (see docs/benchmarks.md)"};
+  Options o;
+  app.add_option("--device", o.device, "auto (GPU if usable, else CPU), cuda or cpu")
+      ->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  app.add_option("--json", o.json, "Also write the results as JSON to this file");
+  app.add_option("--rows", o.rows, "Comma-separated row ids to run (default: all)");
+  app.add_flag("--quick", o.quick, "Scale every case down (smoke test, CI)");
+  app.add_flag("--full", o.full, "On the CPU too, run every case at full size (takes hours)");
+  app.add_option("--repeats", o.repeats, "Timed repeats per row (default: per row and device)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--tf32", o.tf32, "GPU: allow TF32 tensor-core math (default strict fp32, as PyTorch's side)");
+  app.add_flag("--nondeterministic", o.nondeterministic, "GPU: allow non-reproducible (faster) algorithms");
+  app.add_flag("--cpu-reference", o.cpu_reference, "CPU: the reference loops instead of the OpenBLAS path");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const Graph graph(tutorial_model(150));
+    std::string why;
+    const bool gpu = o.device == "cuda" || (o.device == "auto" && cuda_available(&why));
+    if (o.device == "auto" && !gpu) std::fprintf(stderr, "bench: no usable GPU (%s); timing the CPU\n", why.c_str());
+    const Settings s = make_settings(gpu, o);
+    Report rep;
+    rep.tool = "acts bench";
+    rep.device = gpu ? "cuda" : "cpu (" + cpu_model() + ", " + std::to_string(std::thread::hardware_concurrency()) + " threads)";
+    rep.date = utc_now();
+    rep.version = version_text("bench");
+    rep.settings = settings_json(s, o);
+    BackendOptions bo;
+    bo.tf32 = o.tf32;
+    bo.deterministic = !o.nondeterministic;
+    bo.cpu_reference = o.cpu_reference;
+    std::string gpu_problem;  // --device cuda without a usable GPU: every row says why it did not run
+    if (gpu && !cuda_available(&gpu_problem)) gpu_problem = "no usable GPU: " + gpu_problem;
+    std::unique_ptr<Clock> clock = gpu && gpu_problem.empty() ? make_gpu_clock() : make_cpu_clock();
+    rep.clock = clock->describe();
+    Ctx c{graph, s, *clock, [&](int max_batch) {
+            BackendOptions b = bo;
+            b.max_batch = max_batch;
+            auto be = gpu ? make_cuda_backend(graph, b) : make_cpu_backend(graph, b);
+            if (rep.backend.empty()) rep.backend = be->name();
+            return be;
+          }};
+    for (Row row : planned_rows(s)) {
+      if (!wanted(o, row.id)) continue;
+      if (!gpu_problem.empty()) {
+        row.skipped = true;
+        row.note = gpu_problem;
+      }
+      if (!row.skipped) {
+        std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
+        try {
+          if (row.id == "train_b20" || row.id == "train_b256") time_steps(row, c, row.batch, true, s.steps(row.id));
+          else if (row.id == "eval_b20") time_steps(row, c, row.batch, false, s.steps(row.id));
+          else if (row.id == "schedule") time_schedule(row, c);
+          else time_dump(row, c, int(row.images), s.steps(row.id));
+        } catch (const Error& e) {  // e.g. the CUDA backend cannot run this case: say why, go on
+          row.skipped = true;
+          row.note = e.what();
+        }
+      }
+      rep.rows.push_back(row);
+    }
+    if (rep.backend.empty()) rep.backend = gpu ? "cuda backend (not constructed)" : "cpu backend";
+    std::fputs(table(rep).c_str(), stdout);
+    if (!o.json.empty()) write_json(rep, o.json);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
