@@ -53,7 +53,7 @@ void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::stri
     const cv::Point p = px(x_lo, t);
     cv::line(img, p, {plot.x + plot.width, p.y}, kGrid, 1);
     char buf[32];
-    std::snprintf(buf, sizeof buf, ys < 0.01 ? "%.3f" : "%.2f", t);
+    std::snprintf(buf, sizeof buf, ys < 0.01 ? "%.3f" : "%.2f", std::fabs(t) < 1e-9 ? 0.0 : t);  // no "-0.00"
     text(img, buf, {plot.x - 60, p.y + 5}, 0.42);
   }
   const double xs = std::max(1.0, tick_step(x_hi - x_lo, 8));
@@ -68,10 +68,31 @@ void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::stri
   for (int i = 0; i < n; ++i) cv::circle(img, px(i + 1, train[size_t(i)]), 5, kBlue, cv::FILLED, cv::LINE_AA);
   text(img, title, {box.x + box.width / 2, box.y + 30}, 0.6, true);
   text(img, "epoch", {plot.x + plot.width / 2, plot.y + plot.height + 45}, 0.5, true);
-  // Legend, top right as matplotlib's best spot usually is for these curves.
-  const cv::Point lg(plot.x + plot.width - 190, plot.y + 12);
-  cv::rectangle(img, {lg.x, lg.y, 180, 48}, kWhite, cv::FILLED);
-  cv::rectangle(img, {lg.x, lg.y, 180, 48}, kGrid, 1);
+  // Legend in the corner that hides the fewest data points (matplotlib's loc='best').
+  const cv::Size lsz(180, 48);
+  const cv::Point corners[] = {{plot.x + plot.width - lsz.width - 10, plot.y + 12},
+                               {plot.x + plot.width - lsz.width - 10, plot.y + plot.height - lsz.height - 12},
+                               {plot.x + 10, plot.y + 12},
+                               {plot.x + 10, plot.y + plot.height - lsz.height - 12}};
+  cv::Point lg = corners[0];
+  int fewest = 1 << 30;
+  for (const cv::Point& c : corners) {
+    const cv::Rect area(c.x - 8, c.y - 8, lsz.width + 16, lsz.height + 16);
+    int hidden = 0;
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k <= 8; ++k) {  // the dots, and samples along the validation line
+        const double e = i + 1 + k / 8.0;
+        if (k == 0) hidden += area.contains(px(i + 1, train[size_t(i)]));
+        if (i + 1 < n) hidden += area.contains(px(e, val[size_t(i)] + (val[size_t(i) + 1] - val[size_t(i)]) * k / 8.0));
+        else if (k == 0) hidden += area.contains(px(i + 1, val[size_t(i)]));
+      }
+    if (hidden < fewest) {
+      fewest = hidden;
+      lg = c;
+    }
+  }
+  cv::rectangle(img, {lg.x, lg.y, lsz.width, lsz.height}, kWhite, cv::FILLED);
+  cv::rectangle(img, {lg.x, lg.y, lsz.width, lsz.height}, kGrid, 1);
   cv::circle(img, {lg.x + 18, lg.y + 15}, 5, kBlue, cv::FILLED, cv::LINE_AA);
   text(img, "Training " + what, {lg.x + 36, lg.y + 20}, 0.45);
   cv::line(img, {lg.x + 6, lg.y + 35}, {lg.x + 30, lg.y + 35}, kBlue, 2, cv::LINE_AA);

@@ -195,7 +195,8 @@ int train(TrainConfig cfg) {
 
   const AugmentOptions aug = cfg.augment ? AugmentOptions::chollet() : AugmentOptions{};
   BatchIterator train_it(r.train, cfg.batch_size, true, cfg.seed, aug);
-  BatchIterator val_it(r.val, cfg.batch_size, false, cfg.seed);
+  // Shuffled like Keras' flow_from_directory default, so a partial --validation-steps sees both classes.
+  BatchIterator val_it(r.val, cfg.batch_size, true, cfg.seed + 1);
   train_it.seek(s.train_batches);
   val_it.seek(s.val_batches);
 
