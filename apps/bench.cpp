@@ -110,7 +110,8 @@ void time_dump(Row& row, const Ctx& c, int images, const StepPlan& p) {
   const int batch = std::min(images, c.s.dump_batch);
   auto be = c.make(batch);
   const Pool pool(std::max(images, batch), c.graph.input_size(), 11);
-  for (int i = 0; i < p.warmup; ++i) dump_run(*be, pool, batch, batch);
+  // Warm-up runs are whole runs: the last, partial batch has its own size (cuDNN plans, graphs).
+  for (int i = 0; i < p.warmup; ++i) dump_run(*be, pool, images, batch);
   std::vector<double> ms;
   for (int r = 0; r < p.repeats; ++r) {
     c.clock.start();

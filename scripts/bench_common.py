@@ -1,0 +1,107 @@
+"""Shared by bench_pytorch.py and bench_compare.py: the FLOP counts, the bench plan (a mirror
+of apps/bench_plan.cpp, so PyTorch times exactly the work the C++ bench times), the row
+format and the table. Standard library only."""
+import datetime
+import json
+import os
+import tempfile
+
+# Per image, one multiply-add = 2 FLOPs; derivation from the layer shapes in apps/bench_report.h.
+FORWARD_FLOP = 0.472190976e9
+TRAIN_FLOP = 3 * FORWARD_FLOP
+
+ROW_IDS = ["train_b20", "train_b256", "eval_b20", "schedule", "dump_1", "dump_1000"]
+
+
+def plan(gpu, quick=False, full=False, repeats=0):
+    """The same numbers as make_settings() in apps/bench_plan.cpp."""
+    small = not gpu and not full
+    if gpu:
+        steps = {"train_b20": [10, 10, 20], "train_b256": [5, 10, 5], "eval_b20": [10, 10, 20],
+                 "dump_1": [5, 20, 1], "dump_1000": [1, 3, 1]}
+    else:
+        steps = {"train_b20": [1, 5, 1], "train_b256": [1, 3, 1], "eval_b20": [1, 5, 1],
+                 "dump_1": [2, 10, 1], "dump_1000": [1, 3, 1]}
+    s = {"schedule": {"epochs": 30, "train_steps": 100, "val_steps": 50, "batch": 20},
+         "dump_images": 1000, "dump_batch": 32, "b256_skip": ""}
+    if small:
+        s["b256_skip"] = "skipped on the CPU by default (--full runs it)"
+        s["schedule"] = {"epochs": 1, "train_steps": 10, "val_steps": 5, "batch": 20}
+        s["dump_images"] = 96
+    if quick:
+        steps = {k: [min(w, 3), min(r, 3), min(p, 5)] for k, (w, r, p) in steps.items()}
+        s["schedule"] = ({"epochs": 2, "train_steps": 10, "val_steps": 5, "batch": 20} if gpu
+                         else {"epochs": 1, "train_steps": 3, "val_steps": 2, "batch": 20})
+        s["dump_images"] = 100 if gpu else 32
+    if repeats > 0:
+        for v in steps.values():
+            v[1] = repeats
+    for k, (w, r, p) in steps.items():
+        s[k] = {"warmup": w, "repeats": r, "per_repeat": p}
+    sc = s["schedule"]
+    s["schedule_note"] = ("" if (sc["epochs"], sc["train_steps"], sc["val_steps"]) == (30, 100, 50) else
+                          "SCALED DOWN: %d x (%d+%d) steps of the tutorial's 30 x (100+50)"
+                          % (sc["epochs"], sc["train_steps"], sc["val_steps"]))
+    s["dump_note"] = "" if s["dump_images"] == 1000 else "SCALED DOWN: %d of 1000 images" % s["dump_images"]
+    return s
+
+
+def planned_rows(s, impl):
+    """Rows in table order, as planned_rows() in apps/bench_plan.cpp."""
+    def row(rid, what, batch, images, unit, gflop, note, skipped=False):
+        return {"id": rid, "what": what, "impl": impl, "batch": batch, "images": images, "unit": unit,
+                "gflop": gflop, "repeats": 0, "skipped": skipped, "note": note}
+    sc = s["schedule"]
+    tr = sc["epochs"] * sc["train_steps"] * sc["batch"]
+    va = sc["epochs"] * sc["val_steps"] * sc["batch"]
+    return [
+        row("train_b20", "training step, batch 20", 20, 20, "step", 20 * TRAIN_FLOP / 1e9, ""),
+        row("train_b256", "training step, batch 256", 256, 256, "step", 256 * TRAIN_FLOP / 1e9, s["b256_skip"],
+            bool(s["b256_skip"])),
+        row("eval_b20", "validation step, batch 20", 20, 20, "step", 20 * FORWARD_FLOP / 1e9, ""),
+        row("schedule", "tutorial fit (train + validation)", sc["batch"], tr + va, "run",
+            (tr * TRAIN_FLOP + va * FORWARD_FLOP) / 1e9, s["schedule_note"]),
+        row("dump_1", "dump_acts forward, 1 image", 1, 1, "run", FORWARD_FLOP / 1e9, ""),
+        row("dump_1000", "dump_acts forward, 1000 images", s["dump_batch"], s["dump_images"], "run",
+            s["dump_images"] * FORWARD_FLOP / 1e9, s["dump_note"]),
+    ]
+
+
+def finish_row(r, ms_values, repeats):
+    """Median of ms_values into the row, with the derived rates."""
+    v = sorted(ms_values)
+    m = len(v) // 2
+    r["ms"] = v[m] if len(v) % 2 else 0.5 * (v[m - 1] + v[m])
+    r["repeats"] = repeats
+    r["images_per_s"] = r["images"] / (r["ms"] / 1e3) if r["ms"] > 0 else 0
+    r["tflops"] = r["gflop"] / r["ms"] if r["ms"] > 0 else 0
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def table(rep):
+    """The same layout as table() in apps/bench_report.cpp."""
+    out = ["%s on %s: %s" % (rep["tool"], rep["device"], rep["backend"]),
+           "timing: %s; medians over the repeats; %s" % (rep["clock"], rep["date"]),
+           "%-11s %-16s %-34s %11s %10s %8s  %s" % ("row", "impl", "case", "ms/unit", "images/s", "TFLOP/s", "note")]
+    for w in rep["rows"]:
+        if w["skipped"]:
+            out.append("%-11s %-16s %-34s %11s %10s %8s  skipped: %s" % (w["id"], w["impl"], w["what"], "-", "-", "-",
+                                                                        w["note"]))
+        else:
+            note = "%s, n=%d" % (w["unit"], w["repeats"]) + ("; " + w["note"] if w["note"] else "")
+            out.append("%-11s %-16s %-34s %11.3f %10.1f %8.3f  %s" % (w["id"], w["impl"], w["what"], w["ms"],
+                                                                      w["images_per_s"], w["tflops"], note))
+    return "\n".join(out) + "\n"
+
+
+def write_json(rep, path):
+    """Atomically: a reader never sees half a file."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".bench-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(rep, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)

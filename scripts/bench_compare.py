@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Runs apps/bench (this toolkit) and scripts/bench_pytorch.py with the same plan and prints, per
+row, our time over PyTorch's for each PyTorch variant (< 1: we are faster). This is what the GPU
+machine's device check runs; it needs neither OpenCV nor numpy. With --rounds N the two
+programs run alternately N times and each row takes the median over the rounds, which keeps a
+busy machine's drift from favouring either side.
+
+Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
+                        [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
+Writes DIR/acts.json, DIR/pytorch.json (last round), DIR/compare.json and DIR/compare.txt.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import bench_common as bc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def find_bench(given):
+    if given:
+        return given
+    if os.environ.get("ACTS_BENCH"):
+        return os.environ["ACTS_BENCH"]
+    found = sorted(glob.glob(os.path.join(ROOT, "build*", "apps", "bench")), key=os.path.getmtime, reverse=True)
+    if not found:
+        sys.exit("bench_compare: no build*/apps/bench; build it (cmake --build build --target bench) or pass --bench")
+    return found[0]
+
+
+def run(cmd):
+    print("bench_compare: " + " ".join(cmd), file=sys.stderr, flush=True)
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        sys.exit("bench_compare: %s exited with %d" % (cmd[0], r.returncode))
+
+
+def merge(reports):
+    """One report whose rows take the median ms over the rounds (rows skipped in any round stay skipped)."""
+    out = json.loads(json.dumps(reports[-1]))
+    for i, row in enumerate(out["rows"]):
+        runs = [rep["rows"][i] for rep in reports]
+        if all(not x["skipped"] for x in runs) and len(runs) > 1:
+            bc.finish_row(row, [x["ms"] for x in runs], sum(x["repeats"] for x in runs))
+            row["note"] = (row["note"] + "; " if row["note"] else "") + "median of %d rounds" % len(runs)
+    return out
+
+
+def ratios(ours, theirs):
+    lines = ["%-11s %-34s %12s %-16s %12s %10s" % ("row", "case", "acts ms", "pytorch", "pytorch ms", "acts/pt")]
+    table = []
+    for o in ours["rows"]:
+        for t in [t for t in theirs["rows"] if t["id"] == o["id"]]:
+            if o["skipped"] or t["skipped"]:
+                why = o["note"] if o["skipped"] else t["note"]
+                lines.append("%-11s %-34s %12s %-16s %12s %10s  skipped: %s" % (o["id"], o["what"], "-", t["impl"], "-",
+                                                                               "-", why))
+                table.append({"id": o["id"], "pytorch": t["impl"], "ratio": None, "why": why})
+                continue
+            # time per image, so a plan difference between the two sides cannot skew the ratio
+            ratio = (o["ms"] / o["images"]) / (t["ms"] / t["images"])
+            lines.append("%-11s %-34s %12.3f %-16s %12.3f %10.2f" % (o["id"], o["what"], o["ms"], t["impl"], t["ms"],
+                                                                     ratio))
+            table.append({"id": o["id"], "pytorch": t["impl"], "acts_ms": o["ms"], "pytorch_ms": t["ms"], "ratio": ratio})
+    return "\n".join(lines) + "\n", table
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bench", help="the bench executable (default: newest build*/apps/bench, or $ACTS_BENCH)")
+    ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+    ap.add_argument("--out", default="bench-results", help="folder for the JSON and text results")
+    ap.add_argument("--rows", default="")
+    ap.add_argument("--variants", default="", help="PyTorch variants (default: eager,graphs,compile on CUDA)")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=0)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--tf32", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    common = ["--device", a.device] + (["--rows", a.rows] if a.rows else []) + (["--quick"] if a.quick else []) + \
+             (["--full"] if a.full else []) + (["--tf32"] if a.tf32 else []) + \
+             (["--repeats", str(a.repeats)] if a.repeats else [])
+    ours_runs, theirs_runs = [], []
+    for k in range(a.rounds):
+        aj, pj = os.path.join(a.out, "acts.json"), os.path.join(a.out, "pytorch.json")
+        run([find_bench(a.bench)] + common + ["--json", aj])
+        run([sys.executable, os.path.join(HERE, "bench_pytorch.py")] + common + ["--json", pj] +
+            (["--variants", a.variants] if a.variants else []))
+        with open(aj) as f:
+            ours_runs.append(json.load(f))
+        with open(pj) as f:
+            theirs_runs.append(json.load(f))
+    ours, theirs = merge(ours_runs), merge(theirs_runs)
+    text, table = ratios(ours, theirs)
+    report = bc.table(ours) + "\n" + bc.table(theirs) + "\nacts/pt = our time per image over PyTorch's (< 1: faster)\n" + text
+    sys.stdout.write(report)
+    with open(os.path.join(a.out, "compare.txt"), "w") as f:
+        f.write(report)
+    bc.write_json({"acts": ours, "pytorch": theirs, "ratios": table, "date": bc.utc_now()},
+                  os.path.join(a.out, "compare.json"))
+
+
+if __name__ == "__main__":
+    main()
