@@ -1,12 +1,11 @@
 // dump_acts: what each layer of a trained model sees (the tutorial's activation pictures).
 // Thin: flags -> DumpConfig -> acts::dump_activations(); the pictures come from acts_images
 // when the build has OpenCV, else only the NPY files are written.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "runtime/dump/dump.h"
 #include "runtime/errors.h"
@@ -32,7 +31,8 @@ const char* kDescription =
     "                   OUT/NAME_chK.png (--channel K alone, min-max scaled), OUT/index.html\n"
     "  several images:  the same pictures per image in OUT/<image-stem>/ with an index.html each,\n"
     "                   and OUT/index.html linking them\n"
-    "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).";
+    "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).\n"
+    "More: docs/dump_acts.md";
 
 }  // namespace
 
@@ -43,16 +43,19 @@ int main(int argc, char** argv) {
   app.get_formatter()->column_width(34);
   app.add_option("--model", c.model, "Checkpoint (.safetensors) or run folder (default: runs/latest)");
   app.add_option("--image", c.images,
-                 "Image files, folders of images, or uint8 (N, H, W, 3) .npy arrays (default: the data's "
-                 "first test image)")->expected(1, -1);
+                 "Image files, folders, uint8 (N, H, W, 3) .npy (default: the data's first test image)")
+      ->expected(1, -1);
   app.add_option("--layer", c.layers, "Layers to dump, in any order (default: the first 8)")
-      ->expected(1, -1)->delimiter(',');
+      ->expected(1, -1)
+      ->delimiter(',');
   app.add_flag("--all", c.all, "Dump every layer");
   app.add_option("--channel", c.channels, "Also draw channel K of each dumped (H, W, C) layer alone")
-      ->expected(1, -1)->delimiter(',');
+      ->expected(1, -1)
+      ->delimiter(',');
   app.add_option("--out", c.out, "Output folder (created if missing)")->default_val("acts");
   app.add_option("--device", c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu")
-      ->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "cuda", "cpu"}));
   app.add_option("--batch-size", c.batch_size, "Images per forward pass")->default_val(32)->check(CLI::PositiveNumber);
   app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
   app.add_flag("--version", version, "Print versions (project, commit, CUDA, cuDNN) and exit");

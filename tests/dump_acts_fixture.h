@@ -2,6 +2,8 @@
 // 48x48 (glorot weights, non-zero biases) and a uint8 (N, 48, 48, 3) .npy of random images, so
 // the tests run in about a second on the CPU and need neither OpenCV nor the photos.
 #pragma once
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -9,8 +11,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "runtime/checkpoint.h"
 #include "runtime/graph.h"

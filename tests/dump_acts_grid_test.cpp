@@ -2,14 +2,14 @@
 // channel layers, channel k landing in cell k with NHWC striding, Chollet's normalisation
 // against hand-computed values, constant/NaN channels, viridis in BGR order, the 1-D strip,
 // the enlarged channel picture and the input picture's RGB -> BGR.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
-#include <vector>
-
-#include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <unistd.h>
+#include <vector>
 
 #include "runtime/errors.h"
 #include "runtime/images/feature_maps.h"
@@ -41,14 +41,16 @@ TEST(DumpActsGrid, ViridisIsBgrDarkPurpleToYellow) {
 }
 
 TEST(DumpActsGrid, LayoutOfTheTutorialLayers) {
-  struct Case { int h, w, c, cols, rows, scale, width, height; };
+  struct Case {
+    int h, w, c, cols, rows, scale, width, height;
+  };
   // width = cols * h * scale + (cols + 1) * 2; height = 30 + rows * h * scale + (rows + 1) * 2.
   const Case cases[] = {
-      {148, 148, 32, 16, 2, 1, 16 * 148 + 34, 30 + 2 * 148 + 6},   // conv2d_1: as in Chollet's display_grid
-      {36, 36, 64, 16, 4, 2, 16 * 72 + 34, 30 + 4 * 72 + 10},      // max_pooling2d_2: enlarged x2 to 72
-      {15, 15, 128, 16, 8, 5, 16 * 75 + 34, 30 + 8 * 75 + 18},     // conv2d_4: x5 to 75
-      {7, 7, 128, 16, 8, 10, 16 * 70 + 34, 30 + 8 * 70 + 18},      // max_pooling2d_4: x10 to 70
-      {5, 9, 3, 3, 1, 8, 3 * 72 + 8, 30 + 40 + 4},                 // fewer channels than a row, not square
+      {148, 148, 32, 16, 2, 1, 16 * 148 + 34, 30 + 2 * 148 + 6},  // conv2d_1: as in Chollet's display_grid
+      {36, 36, 64, 16, 4, 2, 16 * 72 + 34, 30 + 4 * 72 + 10},     // max_pooling2d_2: enlarged x2 to 72
+      {15, 15, 128, 16, 8, 5, 16 * 75 + 34, 30 + 8 * 75 + 18},    // conv2d_4: x5 to 75
+      {7, 7, 128, 16, 8, 10, 16 * 70 + 34, 30 + 8 * 70 + 18},     // max_pooling2d_4: x10 to 70
+      {5, 9, 3, 3, 1, 8, 3 * 72 + 8, 30 + 40 + 4},                // fewer channels than a row, not square
   };
   for (const Case& t : cases) {
     const acts::GridLayout l = acts::grid_layout(t.h, t.w, t.c);
@@ -170,8 +172,8 @@ TEST(DumpActsGrid, OneDimensionalLayersAreAStrip) {
 TEST(DumpActsGrid, ChannelPictureIsMinMaxScaledAndEnlarged) {
   const int h = 16, w = 16, c = 3;
   std::vector<float> a(size_t(h) * w * c, 1.f);
-  a[(0 * w + 0) * c + 2] = -2.f;   // channel 2: minimum at (0, 0)
-  a[(5 * w + 7) * c + 2] = 10.f;   // maximum at (5, 7)
+  a[(0 * w + 0) * c + 2] = -2.f;  // channel 2: minimum at (0, 0)
+  a[(5 * w + 7) * c + 2] = 10.f;  // maximum at (5, 7)
   const acts::LayerPicture p{"conv2d_1", "Conv2D", {h, w, c}, a.data()};
   const cv::Mat img = acts::draw_channel(p, 2);
   const int scale = 32;  // ceil(512 / 16)

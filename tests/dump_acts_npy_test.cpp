@@ -2,10 +2,10 @@
 // the backend computed for the same images, in Keras' (N, H, W, C) layout (checked against a
 // conv2d_1 value computed by hand from the weights), streamed over several forward passes; the
 // default layers are the tutorial's first 8; models and images are found as documented.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "compare.h"
 #include "dump_acts_fixture.h"
@@ -161,6 +161,7 @@ TEST(DumpActsNpy, DefaultImageIsTheFirstTestImageInKerasOrder) {
   const std::string val = (data / "validation").string();
   EXPECT_EQ(acts::list_images(val, true), (std::vector<std::string>{val + "/cats/0.jpg", val + "/dogs/1.jpg"}));
   std::ofstream(data / "validation/top.png") << "x";
-  EXPECT_EQ(acts::list_images(val, true), (std::vector<std::string>{val + "/top.png", val + "/cats/0.jpg", val + "/dogs/1.jpg"}));
+  EXPECT_EQ(acts::list_images(val, true),
+            (std::vector<std::string>{val + "/top.png", val + "/cats/0.jpg", val + "/dogs/1.jpg"}));
   EXPECT_EQ(acts::list_images(val, false).size(), 2u);
 }

@@ -1,14 +1,13 @@
 // dump_acts' layout of pictures and pages (through a recording Painter, so no OpenCV is needed)
 // and its handling of bad input: every failure is an acts::Error raised before the first file
 // is written, so the output folder is left as it was.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <set>
-
-#include <gtest/gtest.h>
 
 #include "dump_acts_fixture.h"
 #include "runtime/dump/dump.h"
@@ -62,11 +61,13 @@ TEST(DumpActsPages, OneImageWritesEverythingNextToTheNpyFiles) {
   c.painter = &painter;
   acts::dump_activations(c);
   const std::string o = f.out();
-  const std::vector<std::string> want = {
-      "layer conv2d_1 " + o + "/conv2d_1.png", "channel conv2d_1 4 " + o + "/conv2d_1_ch4.png",
-      "layer conv2d_3 " + o + "/conv2d_3.png", "channel conv2d_3 4 " + o + "/conv2d_3_ch4.png",
-      "channel conv2d_3 40 " + o + "/conv2d_3_ch40.png", "layer dense_2 " + o + "/dense_2.png",
-      "input 48x48 " + o + "/input.png"};
+  const std::vector<std::string> want = {"layer conv2d_1 " + o + "/conv2d_1.png",
+                                         "channel conv2d_1 4 " + o + "/conv2d_1_ch4.png",
+                                         "layer conv2d_3 " + o + "/conv2d_3.png",
+                                         "channel conv2d_3 4 " + o + "/conv2d_3_ch4.png",
+                                         "channel conv2d_3 40 " + o + "/conv2d_3_ch40.png",
+                                         "layer dense_2 " + o + "/dense_2.png",
+                                         "input 48x48 " + o + "/input.png"};
   EXPECT_EQ(painter.calls, want);
   expect_links_exist(o + "/index.html");
   const std::string page = acts::test::slurp(o + "/index.html");

@@ -1,14 +1,14 @@
 #include "dump.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
-
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "html.h"
 #include "npy_stream.h"
@@ -32,7 +32,8 @@ struct Target {
 
 void prepare_out(const std::string& out) {
   std::error_code ec;
-  if (fs::exists(out, ec) && !fs::is_directory(out, ec)) fail(out, ": exists and is not a folder; choose another --out");
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    fail(out, ": exists and is not a folder; choose another --out");
   fs::create_directories(out, ec);
   if (ec) fail(out, ": cannot create the output folder (", ec.message(), "); choose another --out");
   if (access(out.c_str(), W_OK | X_OK) != 0)
@@ -71,7 +72,9 @@ void assign_channels(std::vector<Target>& targets, const std::vector<int>& chann
       int most = 0;
       for (const Target& t : targets)
         if (t.node->out_shape.size() == 3) most = std::max(most, t.node->out_shape[2]);
-      if (most == 0) fail("--channel ", k, ": none of the chosen layers has channels (H, W, C); choose a Conv2D or MaxPooling2D layer");
+      if (most == 0)
+        fail("--channel ", k,
+             ": none of the chosen layers has channels (H, W, C); choose a Conv2D or MaxPooling2D layer");
       fail("--channel ", k, ": the chosen layers have at most ", most, " channels (0..", most - 1, ")");
     }
   }
@@ -115,74 +118,63 @@ std::string layer_table(const Graph& g) {
   return s + "* dumped without --layer/--all (the tutorial's model.layers[:8])\n";
 }
 
-void dump_activations(const DumpConfig& c) {
-  // Everything that can be wrong with the request is checked before the first file is written.
-  const std::string ckpt_path = resolve_checkpoint(c.model);
-  const Checkpoint ckpt = load_checkpoint(ckpt_path);
-  std::error_code ec;
-  const std::string real = fs::canonical(ckpt_path, ec).string();  // which run runs/latest was
-  const std::string model_text = (ec || real == ckpt_path) ? ckpt_path : ckpt_path + " (" + real + ")";
-  const Graph g(ckpt.model);
-  if (c.list_layers) {
-    std::printf("Layers of %s:\n%s", ckpt_path.c_str(), layer_table(g).c_str());
-    return;
-  }
-  if (g.spec().channels != 3) fail(ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
-  if (c.batch_size <= 0) fail("--batch-size must be positive");
-  std::vector<Target> targets;
-  for (int i : select_layers(g, c.layers, c.all)) targets.push_back({&g.nodes()[size_t(i)], {}, nullptr});
-  assign_channels(targets, c.channels);
+namespace {
 
-  LoadOptions lo;
+// A request that passed every check: what is dumped, from which model, for which images.
+struct Request {
+  std::string ckpt_path, model_text;  // model_text: the path and, for runs/latest, the real file
+  Checkpoint ckpt;
+  std::unique_ptr<Graph> graph;
+  std::vector<Target> targets;
+  Inputs in;
+  std::vector<std::string> predictions;  // per image, filled by the forward passes
+  // Pictures of image i go next to the NPY files for one image, else into <out>/<stem>/.
+  std::string dir_of(const std::string& out, size_t i) const { return in.size() == 1 ? out : out + "/" + in.stems[i]; }
+};
+
+// Checks the rest of the request (layers, channels, images, output folder) before anything is
+// written, so a bad one leaves the output folder as it was.
+void prepare(const DumpConfig& c, Request& r) {
+  const Graph& g = *r.graph;
+  if (g.spec().channels != 3)
+    fail(r.ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
+  if (c.batch_size <= 0) fail("--batch-size must be positive");
+  for (int i : select_layers(g, c.layers, c.all)) r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr});
+  assign_channels(r.targets, c.channels);
+
+  LoadOptions lo;  // as in training: the model's size, the run's interpolation
   lo.height = g.spec().height;
   lo.width = g.spec().width;
-  const auto interp = ckpt.meta.find("interpolation");
-  if (interp != ckpt.meta.end()) lo.interpolation = interp->second;
+  const auto interp = r.ckpt.meta.find("interpolation");
+  if (interp != r.ckpt.meta.end()) lo.interpolation = interp->second;
   lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
   const std::vector<ImageRef> refs =
-      c.images.empty() ? std::vector<ImageRef>{default_image(ckpt.meta, ckpt_path)} : expand_image_args(c.images);
-  const Inputs in = load_inputs(refs, lo);
-  const size_t n = in.size();
+      c.images.empty() ? std::vector<ImageRef>{default_image(r.ckpt.meta, r.ckpt_path)} : expand_image_args(c.images);
+  r.in = load_inputs(refs, lo);
   prepare_out(c.out);
+  if (c.painter && r.in.size() > 1)
+    for (size_t i = 0; i < r.in.size(); ++i) prepare_out(r.dir_of(c.out, i));
+}
 
-  BackendOptions bo;
-  bo.max_batch = int(std::min<size_t>(n, size_t(c.batch_size)));
-  std::string warning;
-  std::unique_ptr<Backend> be = make_backend(c.device, g, bo, &warning);
-  if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
-  be->set_params(ckpt.params);
-  std::printf("Model: %s on %s\n", model_text.c_str(), be->name().c_str());
-  if (n == 1) std::printf("Image: %s\n", in.sources[0].c_str());
-  else std::printf("Images: %zu (%s ... %s)\n", n, in.sources.front().c_str(), in.sources.back().c_str());
-  std::printf("input: %s\n", batch_shape(n, g.input_shape()).c_str());
-  for (Target& t : targets) {
-    std::vector<size_t> shape = {n};
-    for (int d : t.node->out_shape) shape.push_back(size_t(d));
-    t.npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + ".npy", shape);
-    std::printf("%s: %s\n", t.node->spec.name.c_str(), batch_shape(n, t.node->out_shape).c_str());
-  }
-  std::fflush(stdout);
-
-  // Pictures of image i go next to the NPY files for one image, else into <out>/<stem>/.
-  auto dir_of = [&](size_t i) { return n == 1 ? c.out : c.out + "/" + in.stems[i]; };
-  const std::vector<std::string> classes = classes_of(ckpt.meta);
-  std::vector<std::string> predictions(n);
-  const std::string last = g.nodes().back().spec.name;
-  if (c.painter && n > 1)
-    for (size_t i = 0; i < n; ++i) prepare_out(dir_of(i));
-  for (size_t first = 0; first < n; first += size_t(bo.max_batch)) {
+// The forward passes, batch by batch: each dumped layer's output is copied back, appended to
+// its NPY file and drawn per image.
+void run_batches(const DumpConfig& c, Request& r, Backend& be) {
+  const size_t n = r.in.size(), batch = size_t(be.options().max_batch);
+  const std::vector<std::string> classes = classes_of(r.ckpt.meta);
+  r.predictions.resize(n);
+  for (size_t first = 0; first < n; first += batch) {
     Batch b;
-    b.n = int(std::min(n - first, size_t(bo.max_batch)));
-    b.images = in.image(first);
-    be->forward(b, false);
-    const std::vector<float> p = be->activation(last);  // (b.n) sigmoid outputs
-    for (int j = 0; j < b.n; ++j) predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
-    for (Target& t : targets) {
-      const std::vector<float> a = be->activation(t.node->spec.name);  // (b.n, out_shape...)
+    b.n = int(std::min(n - first, batch));
+    b.images = r.in.image(first);  // uint8; the backend rescales by 1/255 on its device
+    be.forward(b, false);
+    const std::vector<float> p = be.predictions();  // (b.n) sigmoid outputs
+    for (int j = 0; j < b.n; ++j) r.predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
+    for (Target& t : r.targets) {
+      const std::vector<float> a = be.activation(t.node->spec.name);  // (b.n, out_shape...)
       t.npy->append(a.data(), a.size());
       if (!c.painter) continue;
       for (int j = 0; j < b.n; ++j) {
-        const std::string dir = dir_of(first + size_t(j));
+        const std::string dir = r.dir_of(c.out, first + size_t(j));
         const LayerPicture pic{t.node->spec.name, layer_type_name(t.node->spec.type), t.node->out_shape,
                                a.data() + size_t(j) * t.node->out_size};
         c.painter->layer(dir + "/" + pic.name + ".png", pic);
@@ -190,41 +182,99 @@ void dump_activations(const DumpConfig& c) {
       }
     }
     if (c.painter)
-      for (int j = 0; j < b.n; ++j)
-        c.painter->input(dir_of(first + size_t(j)) + "/input.png", in.image(first + size_t(j)), in.height, in.width);
+      for (size_t i = first; i < first + size_t(b.n); ++i)
+        c.painter->input(r.dir_of(c.out, i) + "/input.png", r.in.image(i), r.in.height, r.in.width);
   }
-  for (Target& t : targets) t.npy->commit();
-  std::string list;
-  for (const std::string& s : in.sources) list += s + "\n";
-  write_file_atomic(c.out + "/images.txt", list);
-  for (size_t i = 0; i < n && i < 10; ++i) std::printf("%s: %s\n", in.sources[i].c_str(), predictions[i].c_str());
-  if (n > 10) std::printf("(predictions of all %zu images: %s/index.html)\n", n, c.out.c_str());
+}
 
-  if (!c.painter) {
-    std::printf("Wrote %zu NPY files to %s/ (built without OpenCV: no pictures, no index.html)\n", targets.size(),
-                c.out.c_str());
-    return;
-  }
-  OverviewPage overview{model_text, {}, {}};
-  for (const Target& t : targets)
+// index.html per image (and an overview for several), linking only what this dump wrote.
+void write_pages(const DumpConfig& c, const Request& r) {
+  const size_t n = r.in.size();
+  const std::string up = n == 1 ? "" : "../";
+  OverviewPage overview;
+  overview.model = r.model_text;
+  for (const Target& t : r.targets)
     overview.npys.push_back({t.node->spec.name + ".npy", batch_shape(n, t.node->out_shape)});
   for (size_t i = 0; i < n; ++i) {
-    const std::string up = n == 1 ? "" : "../";
-    ImagePage page{in.sources[i], model_text, predictions[i], "input.png", batch_shape(1, g.input_shape()),
-                   long(i), long(n), n == 1 ? "" : "../index.html", {}};
-    for (const Target& t : targets) {
+    ImagePage page;
+    page.source = r.in.sources[i];
+    page.model = r.model_text;
+    page.prediction = r.predictions[i];
+    page.input_png = "input.png";
+    page.input_shape = batch_shape(1, r.graph->input_shape());
+    page.row = long(i);
+    page.rows = long(n);
+    page.back = n == 1 ? "" : "../index.html";
+    for (const Target& t : r.targets) {
       const std::string& name = t.node->spec.name;
-      PageLayer l{name, layer_type_name(t.node->spec.type), batch_shape(1, t.node->out_shape), name + ".png",
-                  up + name + ".npy", {}};
+      PageLayer l;
+      l.name = name;
+      l.type = layer_type_name(t.node->spec.type);
+      l.shape = batch_shape(1, t.node->out_shape);
+      l.png = name + ".png";
+      l.npy = up + name + ".npy";
       for (int k : t.channels) l.channels.push_back({k, name + "_ch" + std::to_string(k) + ".png"});
       page.layers.push_back(l);
     }
-    write_file_atomic(dir_of(i) + "/index.html", image_page_html(page));
-    overview.images.push_back({in.stems[i], in.sources[i], predictions[i]});
+    write_file_atomic(r.dir_of(c.out, i) + "/index.html", image_page_html(page));
+    overview.images.push_back({r.in.stems[i], r.in.sources[i], r.predictions[i]});
   }
   if (n > 1) write_file_atomic(c.out + "/index.html", overview_page_html(overview));
-  std::printf("Wrote %zu layer%s to %s/: open %s/index.html\n", targets.size(), targets.size() == 1 ? "" : "s",
-              c.out.c_str(), c.out.c_str());
+}
+
+}  // namespace
+
+void dump_activations(const DumpConfig& c) {
+  Request r;
+  r.ckpt_path = resolve_checkpoint(c.model);
+  r.ckpt = load_checkpoint(r.ckpt_path);
+  std::error_code ec;
+  const std::string real = fs::canonical(r.ckpt_path, ec).string();  // which run runs/latest was
+  r.model_text = (ec || real == r.ckpt_path) ? r.ckpt_path : r.ckpt_path + " (" + real + ")";
+  r.graph = std::make_unique<Graph>(r.ckpt.model);
+  if (c.list_layers) {
+    std::printf("Layers of %s:\n%s", r.ckpt_path.c_str(), layer_table(*r.graph).c_str());
+    return;
+  }
+  prepare(c, r);
+  const size_t n = r.in.size();
+
+  BackendOptions bo;
+  bo.max_batch = int(std::min<size_t>(n, size_t(c.batch_size)));
+  std::string warning;
+  std::unique_ptr<Backend> be = make_backend(c.device, *r.graph, bo, &warning);
+  if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  be->set_params(r.ckpt.params);
+  std::printf("Model: %s on %s\n", r.model_text.c_str(), be->name().c_str());
+  if (n == 1)
+    std::printf("Image: %s\n", r.in.sources[0].c_str());
+  else
+    std::printf("Images: %zu (%s ... %s)\n", n, r.in.sources.front().c_str(), r.in.sources.back().c_str());
+  // The tutorial's shape printouts: img_tensor.shape, then each activation's shape.
+  std::printf("input: %s\n", batch_shape(n, r.graph->input_shape()).c_str());
+  for (Target& t : r.targets) {
+    std::vector<size_t> shape = {n};
+    for (int d : t.node->out_shape) shape.push_back(size_t(d));
+    t.npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + ".npy", shape);
+    std::printf("%s: %s\n", t.node->spec.name.c_str(), batch_shape(n, t.node->out_shape).c_str());
+  }
+  std::fflush(stdout);
+
+  run_batches(c, r, *be);
+  for (Target& t : r.targets) t.npy->commit();
+  std::string list;
+  for (const std::string& s : r.in.sources) list += s + "\n";
+  write_file_atomic(c.out + "/images.txt", list);
+  for (size_t i = 0; i < n && i < 10; ++i) std::printf("%s: %s\n", r.in.sources[i].c_str(), r.predictions[i].c_str());
+  if (n > 10) std::printf("(predictions of all %zu images: %s/index.html)\n", n, c.out.c_str());
+  const char* s = r.targets.size() == 1 ? "" : "s";
+  if (!c.painter) {
+    std::printf("Wrote %zu layer%s to %s/ as NPY (built without OpenCV: no pictures, no index.html)\n",
+                r.targets.size(), s, c.out.c_str());
+    return;
+  }
+  write_pages(c, r);
+  std::printf("Wrote %zu layer%s to %s/: open %s/index.html\n", r.targets.size(), s, c.out.c_str(), c.out.c_str());
 }
 
 }  // namespace acts

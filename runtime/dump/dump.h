@@ -25,9 +25,9 @@ struct DumpConfig {
   std::vector<int> channels;        // NAME_chK.png for each K
   std::string out = "acts";
   std::string device = "auto";
-  int batch_size = 32;              // images per forward pass
-  bool list_layers = false;         // print names and shapes, dump nothing
-  Painter* painter = nullptr;       // null: NPY files only (builds without OpenCV)
+  int batch_size = 32;         // images per forward pass
+  bool list_layers = false;    // print names and shapes, dump nothing
+  Painter* painter = nullptr;  // null: NPY files only (builds without OpenCV)
 };
 
 constexpr int kTutorialLayers = 8;  // Chollet: layer_outputs = [layer.output for layer in model.layers[:8]]

@@ -14,7 +14,7 @@ const char* kStyle =
     ".shape{color:#555;font-weight:normal}.type{color:#777;font-weight:normal;font-size:.9em}"
     "img{image-rendering:pixelated;max-width:100%;border:1px solid #ccc;background:#fff}"
     ".layer{margin:22px 0;padding-top:8px;border-top:1px solid #ddd}.meta{color:#444;line-height:1.6}"
-    ".channels{display:flex;flex-wrap:wrap;gap:12px;margin-top:8px}.channels figure{margin:0}"
+    ".channels{display:flex;flex-wrap:wrap;gap:12px;margin-top:8px}.channels figure{margin:0}.channels img{width:320px}"
     "figcaption{font-size:.85em;color:#555}table{border-collapse:collapse}"
     "td,th{padding:6px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle}"
     "nav a{margin-right:10px}";
@@ -32,11 +32,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -66,7 +75,8 @@ std::string image_page_html(const ImagePage& p) {
   if (!p.prediction.empty()) h << "Prediction: " << html_escape(p.prediction) << "<br>\n";
   if (p.rows > 1) h << "Row " << p.row << " of the " << p.rows << " images in the NPY files<br>\n";
   h << "</p>\n<nav>";
-  for (const PageLayer& l : p.layers) h << "<a href=\"#" << html_escape(url_path(l.name)) << "\">" << html_escape(l.name) << "</a>";
+  for (const PageLayer& l : p.layers)
+    h << "<a href=\"#" << html_escape(url_path(l.name)) << "\">" << html_escape(l.name) << "</a>";
   h << "</nav>\n";
   h << "<div class=\"layer\"><h2>input <span class=\"shape\">" << html_escape(p.input_shape) << "</span></h2>\n";
   if (!p.input_png.empty())

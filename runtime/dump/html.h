@@ -8,16 +8,16 @@
 namespace acts {
 
 struct PageLayer {
-  std::string name, type, shape;                  // "conv2d_1", "Conv2D", "(1, 148, 148, 32)"
-  std::string png;                                // grid picture, relative; "" when none
-  std::string npy;                                // relative link to NAME.npy
+  std::string name, type, shape;                      // "conv2d_1", "Conv2D", "(1, 148, 148, 32)"
+  std::string png;                                    // grid picture, relative; "" when none
+  std::string npy;                                    // relative link to NAME.npy
   std::vector<std::pair<int, std::string>> channels;  // (k, relative NAME_chK.png)
 };
 
 struct ImagePage {
   std::string source, model, prediction;  // prediction: "P(dogs) = 0.271: dogs"
   std::string input_png, input_shape;     // "input.png", "(1, 150, 150, 3)"
-  long row = 0, rows = 1;                  // this image's row in the NPY files, of `rows`
+  long row = 0, rows = 1;                 // this image's row in the NPY files, of `rows`
   std::string back;                       // link to the overview page; "" for a single image
   std::vector<PageLayer> layers;
 };

@@ -14,8 +14,8 @@ namespace acts {
 class NpyStream {
  public:
   NpyStream(const std::string& path, const std::vector<size_t>& shape);  // throws naming the file
-  void append(const float* data, size_t count);  // throws on more values than the shape holds
-  void commit();                                  // throws unless exactly the shape's count came
+  void append(const float* data, size_t count);                          // throws on more values than the shape holds
+  void commit();                                                         // throws unless exactly the shape's count came
   const std::string& path() const { return path_; }
 
  private:

@@ -11,9 +11,9 @@ namespace acts {
 
 // One image's output of one layer. shape is per sample: (H, W, C) or (features).
 struct LayerPicture {
-  std::string name, type;   // "conv2d_1", "Conv2D"
+  std::string name, type;  // "conv2d_1", "Conv2D"
   std::vector<int> shape;
-  const float* data;        // (H, W, C) or (features), row-major as Keras returns it
+  const float* data;  // (H, W, C) or (features), row-major as Keras returns it
 };
 
 class Painter {

@@ -6,8 +6,8 @@
 #include <set>
 #include <utility>
 
-#include "runtime/errors.h"
 #include "runtime/data/listing.h"
+#include "runtime/errors.h"
 #include "runtime/npy.h"
 
 namespace acts {
@@ -25,7 +25,8 @@ bool is_file(const std::string& p) {
 }
 
 bool is_npy(const std::string& path) {
-  return path.size() > 4 && (path.compare(path.size() - 4, 4, ".npy") == 0 || path.compare(path.size() - 4, 4, ".NPY") == 0);
+  return path.size() > 4 &&
+         (path.compare(path.size() - 4, 4, ".npy") == 0 || path.compare(path.size() - 4, 4, ".NPY") == 0);
 }
 
 }  // namespace
@@ -35,7 +36,8 @@ std::string resolve_checkpoint(const std::string& model) {
   if (is_dir(m)) {
     for (const char* f : {"final.safetensors", "last.safetensors"})
       if (is_file(m + "/" + f)) return m + "/" + f;
-    fail(m, ": has no final.safetensors or last.safetensors (a run folder of train_gpu gets last.safetensors after "
+    fail(m,
+         ": has no final.safetensors or last.safetensors (a run folder of train_gpu gets last.safetensors after "
          "its first epoch); pass --model with a .safetensors file");
   }
   if (is_file(m)) return m;
@@ -99,8 +101,8 @@ void append_npy(const ImageRef& r, const LoadOptions& o, Inputs& in) {
   const NpyArray a = read_npy(r.path);
   const bool one = a.shape.size() == 3;
   if (a.dtype != "|u1" || (a.shape.size() != 4 && !one) || a.shape.back() != 3)
-    fail(r.path, ": images in an .npy must be uint8 (N, H, W, 3) or (H, W, 3), not ", a.dtype, " with ",
-         a.shape.size(), " dimensions");
+    fail(r.path, ": images in an .npy must be uint8 (N, H, W, 3) or (H, W, 3), not ", a.dtype, " with ", a.shape.size(),
+         " dimensions");
   const size_t h = a.shape[one ? 0 : 1], w = a.shape[one ? 1 : 2], n = one ? 1 : a.shape[0];
   if (h != size_t(o.height) || w != size_t(o.width))
     fail(r.path, ": images are ", h, "x", w, " but the model takes ", o.height, "x", o.width,
@@ -128,7 +130,8 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
       continue;
     }
     if (!have_image_io())
-      fail(r.path, ": this build cannot decode image files (built without OpenCV); pass the images as a uint8 "
+      fail(r.path,
+           ": this build cannot decode image files (built without OpenCV); pass the images as a uint8 "
            "(N, H, W, 3) .npy (scripts/photos_to_npy.py)");
     const std::vector<uint8_t> img = load_image(r.path, o);
     if (img.size() != px) fail(r.path, ": decoded to ", img.size(), " bytes, expected ", px, " (internal error)");

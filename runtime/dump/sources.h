@@ -37,7 +37,7 @@ struct Inputs {
   std::vector<std::string> sources;  // per image: its file, or "x.npy[3]"
   std::vector<std::string> stems;    // per image, unique: "cat.1500", "cat.1500-2", "x_3"
   int height = 0, width = 0;
-  std::vector<uint8_t> pixels;       // (N, height, width, 3) RGB, as the data pipeline gives them
+  std::vector<uint8_t> pixels;  // (N, height, width, 3) RGB, as the data pipeline gives them
   size_t size() const { return sources.size(); }
   const uint8_t* image(size_t i) const { return pixels.data() + i * size_t(height) * width * 3; }
 };

@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 #include "runtime/atomic_file.h"
 #include "runtime/errors.h"
@@ -105,7 +104,7 @@ GridLayout strip_layout(int features) {
   l.rows = (features + l.cols - 1) / l.cols;
   l.cell_w = l.cell_h = std::clamp(kChannelMin / l.cols, 8, 64);  // 512 px wide for long vectors
   l.gap = 0;
-  l.width = l.cols * l.cell_w + 2 * kSeparator;   // no separators between units: one heat strip
+  l.width = l.cols * l.cell_w + 2 * kSeparator;  // no separators between units: one heat strip
   l.height = kTitleHeight + l.rows * l.cell_h + 2 * kSeparator;
   return l;
 }
@@ -154,7 +153,7 @@ cv::Mat draw_channel(const LayerPicture& p, int k) {
   const int scale = std::max(1, (kChannelMin + std::max(h, w) - 1) / std::max(h, w));
   const cv::Mat map = viridis(u8, scale);
   char title[160];
-  std::snprintf(title, sizeof title, "%s channel %d  %dx%d  min %.4g  max %.4g", p.name.c_str(), k, h, w, lo, hi);
+  std::snprintf(title, sizeof title, "%s channel %d: %.4g .. %.4g", p.name.c_str(), k, lo, hi);
   GridLayout l;
   l.width = map.cols;
   l.height = kTitleHeight + map.rows;
@@ -182,9 +181,7 @@ class OpenCvPainter final : public Painter {
     write_png(path, bgr);
   }
   void layer(const std::string& path, const LayerPicture& p) override { write_png(path, draw_layer(p)); }
-  void channel(const std::string& path, const LayerPicture& p, int k) override {
-    write_png(path, draw_channel(p, k));
-  }
+  void channel(const std::string& path, const LayerPicture& p, int k) override { write_png(path, draw_channel(p, k)); }
 };
 
 }  // namespace

@@ -11,9 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "runtime/dump/painter.h"
 
@@ -41,8 +40,8 @@ void chollet_u8(const float* x, size_t count, size_t stride, uint8_t* out);
 // Min-max scaling to 0..255 (constant input: 0).
 void minmax_u8(const float* x, size_t count, size_t stride, uint8_t* out);
 
-cv::Mat draw_layer(const LayerPicture& p);              // grid or strip, BGR
-cv::Mat draw_channel(const LayerPicture& p, int k);     // BGR
+cv::Mat draw_layer(const LayerPicture& p);                    // grid or strip, BGR
+cv::Mat draw_channel(const LayerPicture& p, int k);           // BGR
 void write_png(const std::string& path, const cv::Mat& bgr);  // atomic; throws naming the file
 
 std::unique_ptr<Painter> make_opencv_painter();

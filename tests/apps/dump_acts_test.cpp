@@ -1,10 +1,10 @@
 // dump_acts as a user runs it (the built binary, CPU backend, the bundled photos of data/sample):
 // the defaults right after train_gpu, the tutorial's shape lines, pictures and pages that
 // exist, several images, and bad input answered with one line and nothing written.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
-
-#include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include "../dump_acts_fixture.h"
@@ -34,7 +34,9 @@ struct TrainedFolder : acts::test::DumpFixture {
     acts::save_checkpoint((dir / "runs/20260101-120000/final.safetensors").string(), c);
     fs::create_directory_symlink("20260101-120000", dir / "runs/latest");
   }
-  acts::testing::Ran dump(const std::string& args) const { return run("cd " + dir.string() + " && " + kBin + " " + args); }
+  acts::testing::Ran dump(const std::string& args) const {
+    return run("cd " + dir.string() + " && " + kBin + " " + args);
+  }
 };
 
 void expect_links_exist(const fs::path& html) {
@@ -97,10 +99,11 @@ TEST(DumpActsApp, TheTutorialsShapesAt150) {
   TrainedFolder t("tutorial", 150);
   const auto r = t.dump("--image " + kSample + "/test/dogs/dog.1500.jpg --channel 4 --device cpu --out seen");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(contains(r.out,
-                       "input: (1, 150, 150, 3)\nconv2d_1: (1, 148, 148, 32)\nmax_pooling2d_1: (1, 74, 74, 32)\n"
-                       "conv2d_2: (1, 72, 72, 64)\nmax_pooling2d_2: (1, 36, 36, 64)\nconv2d_3: (1, 34, 34, 128)\n"
-                       "max_pooling2d_3: (1, 17, 17, 128)\nconv2d_4: (1, 15, 15, 128)\nmax_pooling2d_4: (1, 7, 7, 128)\n"))
+  EXPECT_TRUE(
+      contains(r.out,
+               "input: (1, 150, 150, 3)\nconv2d_1: (1, 148, 148, 32)\nmax_pooling2d_1: (1, 74, 74, 32)\n"
+               "conv2d_2: (1, 72, 72, 64)\nmax_pooling2d_2: (1, 36, 36, 64)\nconv2d_3: (1, 34, 34, 128)\n"
+               "max_pooling2d_3: (1, 17, 17, 128)\nconv2d_4: (1, 15, 15, 128)\nmax_pooling2d_4: (1, 7, 7, 128)\n"))
       << r.out;
   EXPECT_FALSE(contains(r.out, "flatten_1:")) << "model.layers[:8] only";
   const fs::path out = t.dir / "seen";
