@@ -1,0 +1,20 @@
+// Bias and activation kernels on the GPU, elementwise over NHWC/(N, features) tensors, matching
+// kernels/cpu/activations.h: relu, and sigmoid in its overflow-free form; backward passes use
+// the forward OUTPUT y, as the CPU reference does (so activations are applied in place).
+#pragma once
+#include <cstddef>
+
+#include <cuda_runtime_api.h>
+
+#include "runtime/model_spec.h"  // Act
+
+namespace acts::gpu {
+
+// y (rows, cols) = act(y + bias[col]), in place: the epilogue of Conv2D and Dense.
+void bias_act(float* y, const float* bias, size_t rows, int cols, Act act, cudaStream_t stream);
+// y = act(x) (count); x == y allowed. Linear copies.
+void act_forward(const float* x, float* y, size_t count, Act act, cudaStream_t stream);
+// dx = dy * act'(from y) (count); dx == dy allowed. Linear copies.
+void act_backward(const float* y, const float* dy, float* dx, size_t count, Act act, cudaStream_t stream);
+
+}  // namespace acts::gpu

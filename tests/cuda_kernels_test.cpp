@@ -1,0 +1,252 @@
+// Each custom CUDA kernel (kernels/cuda) against its CPU reference (kernels/cpu) on random
+// non-zero data, several shapes including odd ones, with every output NaN-poisoned first.
+// Kernels written with the CPU's rounding order (rescale, augmentation, RMSprop, max pooling,
+// relu, dropout) are held to 1e-6, i.e. a few ulp: by construction they agree bit for bit.
+#include <cstring>
+
+#include "kernels/cpu/activations.h"
+#include "kernels/cpu/augment.h"
+#include "kernels/cpu/bce.h"
+#include "kernels/cpu/maxpool.h"
+#include "kernels/cpu/rescale.h"
+#include "kernels/cpu/rmsprop.h"
+#include "kernels/cuda/activations.cuh"
+#include "kernels/cuda/bce.cuh"
+#include "kernels/cuda/bias_grad.cuh"
+#include "kernels/cuda/dropout.cuh"
+#include "kernels/cuda/maxpool.cuh"
+#include "kernels/cuda/rescale_augment.cuh"
+#include "kernels/cuda/rmsprop.cuh"
+#include "tests/compare.h"
+#include "tests/cuda_test_util.h"
+
+using namespace acts;
+using namespace acts::test;
+
+namespace {
+
+class CudaKernels : public CudaTest {};
+
+TEST_F(CudaKernels, RescaleMatchesCpu) {
+  for (size_t count : {size_t(1), size_t(7), size_t(3 * 47 * 47 * 3 + 5)}) {
+    const auto in = random_bytes(count, 11);
+    const float scale = 1.f / 255.f;
+    auto d_in = upload(in);
+    auto d_scale = upload(std::vector<float>{scale});
+    auto d_out = poisoned(count);
+    gpu::rescale_u8(d_in.get(), d_out.get(), count, d_scale.get(), stream());
+    std::vector<float> ref(count);
+    cpu::rescale_u8(in.data(), ref.data(), count, scale);
+    expect_close("rescale (" + std::to_string(count) + ")", download(d_out, count), ref, 1e-6, 0);
+  }
+}
+
+// Random warps around the image centre: rotation, zoom, shear and shifts that push samples off
+// the image (exercising the edge clamp), plus the identity.
+std::vector<float> random_affines(int N, int H, int W, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> a(size_t(N) * 6);
+  for (int n = 0; n < N; ++n) {
+    float* m = &a[size_t(n) * 6];
+    if (n == 0) {
+      const float id[6] = {1, 0, 0, 0, 1, 0};
+      std::memcpy(m, id, sizeof id);
+      continue;
+    }
+    const float th = 0.6f * u(rng), z = 1.f + 0.3f * u(rng), sh = 0.2f * u(rng);
+    m[0] = z * std::cos(th);
+    m[1] = -z * std::sin(th) + sh;
+    m[3] = z * std::sin(th);
+    m[4] = z * std::cos(th);
+    m[2] = 0.5f * W * (1 - m[0]) - 0.5f * H * m[1] + 0.4f * W * u(rng);
+    m[5] = 0.5f * H * (1 - m[4]) - 0.5f * W * m[3] + 0.4f * H * u(rng);
+  }
+  return a;
+}
+
+TEST_F(CudaKernels, AugmentRescaleMatchesCpu) {
+  struct Shape {
+    int N, H, W, C;
+  };
+  for (const Shape s : {Shape{2, 9, 13, 3}, Shape{3, 17, 5, 1}, Shape{4, 31, 31, 4}, Shape{2, 150, 150, 3}}) {
+    const size_t count = size_t(s.N) * s.H * s.W * s.C;
+    const auto in = random_bytes(count, 5);
+    const auto affine = random_affines(s.N, s.H, s.W, 9);
+    const float scale = 1.f / 255.f;
+    auto d_in = upload(in);
+    auto d_aff = upload(affine);
+    auto d_scale = upload(std::vector<float>{scale});
+    auto d_out = poisoned(count);
+    gpu::augment_rescale(d_in.get(), d_aff.get(), s.N, s.H, s.W, s.C, d_scale.get(), d_out.get(), stream());
+    std::vector<float> ref(count);
+    cpu::augment_rescale(in.data(), affine.data(), s.N, s.H, s.W, s.C, scale, ref.data());
+    expect_close("augment (" + std::to_string(s.N) + ", " + std::to_string(s.H) + ", " + std::to_string(s.W) + ", " +
+                     std::to_string(s.C) + ")",
+                 download(d_out, count), ref, 1e-6, 1e-6);
+  }
+}
+
+TEST_F(CudaKernels, RmspropThreeStepsMatchCpu) {
+  for (size_t count : {size_t(1), size_t(1000), size_t(100003)}) {
+    auto w = random_floats(count, 1), a = random_floats(count, 2, 0.f, 1e-4f);
+    auto d_w = upload(w), d_a = upload(a);
+    const float lr = 1e-3f, rho = 0.9f, eps = 1e-7f;
+    auto d_lr = upload(std::vector<float>{lr});
+    for (int step = 0; step < 3; ++step) {
+      const auto g = random_floats(count, 10 + step, -0.05f, 0.05f);
+      auto d_g = upload(g);
+      gpu::rmsprop(d_w.get(), d_g.get(), d_a.get(), count, d_lr.get(), rho, eps, stream());
+      cpu::rmsprop_update(w.data(), g.data(), a.data(), count, lr, rho, eps);
+    }
+    expect_close("rmsprop weights (" + std::to_string(count) + ")", download(d_w, count), w, 1e-6, 0);
+    expect_close("rmsprop accumulators (" + std::to_string(count) + ")", download(d_a, count), a, 1e-6, 0);
+  }
+}
+
+TEST_F(CudaKernels, BceMatchesCpuAndAccumulatesOnDevice) {
+  for (int n : {1, 3, 20, 257}) {
+    auto z = random_floats(size_t(n), 3, -20.f, 20.f);  // beyond the +-16.1 clip too
+    z[0] = 0.25f;
+    std::vector<float> y(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) y[size_t(i)] = float(i % 3 == 0);
+    auto d_z = upload(z), d_y = upload(y);
+    auto d_dz = poisoned(size_t(n));
+    const std::vector<double> start = {1.5, 2.0};  // running sums from earlier batches
+    auto d_sums = upload(start);
+    gpu::bce_loss(d_z.get(), d_y.get(), n, d_dz.get(), d_sums.get(), stream());
+    gpu::bce_loss(d_z.get(), d_y.get(), n, nullptr, d_sums.get(), stream());  // eval: sums only
+    std::vector<float> dz(static_cast<size_t>(n));
+    double correct = 0;
+    const double loss = cpu::bce_from_logits(z.data(), y.data(), n, dz.data(), &correct);
+    const auto sums = download(d_sums, 2);
+    const std::string tag = " (n " + std::to_string(n) + ")";
+    EXPECT_NEAR(sums[0], 1.5 + 2 * loss, 1e-12 * (1 + loss)) << "loss sum" << tag;
+    EXPECT_EQ(sums[1], 2.0 + 2 * correct) << "correct count" << tag;
+    expect_close("bce dz" + tag, download(d_dz, size_t(n)), dz, 1e-6, 1e-9);
+  }
+}
+
+TEST_F(CudaKernels, BiasActivationMatchesCpu) {
+  struct Shape {
+    size_t rows;
+    int cols;
+  };
+  for (const Shape s : {Shape{1, 1}, Shape{7, 3}, Shape{1000, 32}, Shape{33, 513}})
+    for (Act act : {Act::Linear, Act::Relu, Act::Sigmoid}) {
+      const size_t count = s.rows * size_t(s.cols);
+      auto y = random_floats(count, 4, -3.f, 3.f);
+      const auto b = random_floats(size_t(s.cols), 5);
+      auto d_y = upload(y), d_b = upload(b);
+      gpu::bias_act(d_y.get(), d_b.get(), s.rows, s.cols, act, stream());
+      for (size_t i = 0; i < count; ++i) y[i] += b[i % size_t(s.cols)];
+      if (act == Act::Relu) cpu::relu_forward(y.data(), y.data(), count);
+      if (act == Act::Sigmoid) cpu::sigmoid_forward(y.data(), y.data(), count);
+      expect_close(std::string("bias+") + act_name(act) + " (" + std::to_string(s.rows) + ", " +
+                       std::to_string(s.cols) + ")",
+                   download(d_y, count), y, 1e-6, 1e-7);
+    }
+}
+
+TEST_F(CudaKernels, ActivationForwardBackwardMatchCpu) {
+  for (size_t count : {size_t(1), size_t(999), size_t(65537)})
+    for (Act act : {Act::Linear, Act::Relu, Act::Sigmoid}) {
+      const auto x = random_floats(count, 6, -4.f, 4.f), dy = random_floats(count, 7);
+      auto d_x = upload(x), d_dy = upload(dy);
+      auto d_y = poisoned(count), d_dx = poisoned(count);
+      gpu::act_forward(d_x.get(), d_y.get(), count, act, stream());
+      gpu::act_backward(d_y.get(), d_dy.get(), d_dx.get(), count, act, stream());
+      std::vector<float> y(x), dx(dy);
+      if (act == Act::Relu) cpu::relu_forward(x.data(), y.data(), count);
+      if (act == Act::Sigmoid) cpu::sigmoid_forward(x.data(), y.data(), count);
+      const auto got_y = download(d_y, count);
+      // Backward from the GPU's own y, so this checks the backward kernel alone.
+      if (act == Act::Relu) cpu::relu_backward(got_y.data(), dy.data(), dx.data(), count);
+      if (act == Act::Sigmoid) cpu::sigmoid_backward(got_y.data(), dy.data(), dx.data(), count);
+      const std::string tag = std::string(act_name(act)) + " (" + std::to_string(count) + ")";
+      expect_close(tag + " forward", got_y, y, 1e-6, 1e-7);
+      expect_close(tag + " backward", download(d_dx, count), dx, 1e-6, 1e-7);
+    }
+}
+
+TEST_F(CudaKernels, BiasGradientMatchesDoubleSums) {
+  struct Shape {
+    size_t rows;
+    int cols;
+  };
+  for (const Shape s : {Shape{1, 1}, Shape{20, 512}, Shape{3 * 45 * 45, 32}, Shape{100003, 7}}) {
+    const auto dy = random_floats(s.rows * size_t(s.cols), 8);
+    std::vector<double> ref(size_t(s.cols), 0.0);
+    for (size_t r = 0; r < s.rows; ++r)
+      for (int c = 0; c < s.cols; ++c) ref[size_t(c)] += dy[r * size_t(s.cols) + size_t(c)];
+    const size_t scratch_n = gpu::bias_grad_scratch_floats(s.rows, s.cols);
+    auto d_dy = upload(dy);
+    auto d_db = poisoned(size_t(s.cols)), d_scratch = poisoned(scratch_n);
+    gpu::bias_grad(d_dy.get(), s.rows, s.cols, d_db.get(), d_scratch.get(), scratch_n, stream());
+    // Sums of rows values of magnitude <= 1: float rounding grows like sqrt(rows).
+    expect_close("bias grad (" + std::to_string(s.rows) + ", " + std::to_string(s.cols) + ")",
+                 download(d_db, size_t(s.cols)), ref, 1e-5, 1e-6 * std::sqrt(double(s.rows)));
+  }
+}
+
+TEST_F(CudaKernels, MaxPoolingMatchesCpuIncludingTiesAndFloor) {
+  struct Shape {
+    int N, H, W, C, P;
+  };
+  for (const Shape s : {Shape{1, 2, 2, 1, 2}, Shape{2, 5, 7, 3, 2}, Shape{3, 45, 45, 32, 2}, Shape{2, 9, 10, 5, 3}}) {
+    const size_t in_n = size_t(s.N) * s.H * s.W * s.C;
+    const size_t out_n = size_t(s.N) * (s.H / s.P) * (s.W / s.P) * s.C;
+    auto x = random_floats(in_n, 12);
+    cpu::relu_forward(x.data(), x.data(), in_n);  // many exact zeros: ties go to the first maximum
+    const auto dy = random_floats(out_n, 13);
+    auto d_x = upload(x), d_dy = upload(dy);
+    auto d_y = poisoned(out_n), d_dx = poisoned(in_n);
+    gpu::maxpool_forward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_y.get(), stream());
+    gpu::maxpool_backward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_dy.get(), d_dx.get(), stream());
+    std::vector<float> y(out_n), dx(in_n);
+    cpu::maxpool_forward(x.data(), s.N, s.H, s.W, s.C, s.P, y.data());
+    cpu::maxpool_backward(x.data(), s.N, s.H, s.W, s.C, s.P, dy.data(), dx.data());
+    const std::string tag = " (" + std::to_string(s.N) + ", " + std::to_string(s.H) + ", " + std::to_string(s.W) +
+                            ", " + std::to_string(s.C) + ") pool " + std::to_string(s.P);
+    expect_close("maxpool forward" + tag, download(d_y, out_n), y, 0, 0);
+    expect_close("maxpool backward" + tag, download(d_dx, in_n), dx, 0, 0);
+  }
+}
+
+TEST_F(CudaKernels, DropoutUsesItsHashMaskAndKeepsTheRate) {
+  const uint64_t seed = 42;
+  for (size_t count : {size_t(1), size_t(1001), size_t(65536)})
+    for (float rate : {0.25f, 0.5f}) {
+      const uint64_t step = 7;
+      const uint32_t layer = 3;
+      const auto x = random_floats(count, 14), dy = random_floats(count, 15);
+      auto d_x = upload(x), d_dy = upload(dy);
+      auto d_step = upload(std::vector<uint64_t>{step});
+      auto d_y = poisoned(count), d_dx = poisoned(count);
+      gpu::dropout_forward(d_x.get(), d_y.get(), count, rate, seed, d_step.get(), layer, stream());
+      gpu::dropout_backward(d_dy.get(), d_dx.get(), count, rate, seed, d_step.get(), layer, stream());
+      std::vector<float> y(count), dx(count);
+      size_t kept = 0;
+      for (size_t i = 0; i < count; ++i) {
+        const float m = gpu::dropout_uniform(seed, step, layer, i) >= rate ? 1.f / (1.f - rate) : 0.f;
+        kept += m != 0.f;
+        y[i] = x[i] * m;
+        dx[i] = dy[i] * m;
+      }
+      const std::string tag = " (" + std::to_string(count) + ", rate " + std::to_string(rate) + ")";
+      expect_close("dropout forward" + tag, download(d_y, count), y, 0, 0);
+      expect_close("dropout backward" + tag, download(d_dx, count), dx, 0, 0);
+      if (count >= 1000) {  // the hash is uniform: the kept fraction is within 5 sigma of 1 - rate
+        const double p = 1.0 - rate, sigma = std::sqrt(p * (1 - p) / double(count));
+        EXPECT_NEAR(double(kept) / double(count), p, 5 * sigma) << tag;
+      }
+    }
+  // Another step draws another mask.
+  size_t same = 0;
+  for (uint64_t i = 0; i < 1000; ++i)
+    same += (gpu::dropout_uniform(seed, 1, 0, i) >= 0.5f) == (gpu::dropout_uniform(seed, 2, 0, i) >= 0.5f);
+  EXPECT_LT(same, 600u);
+  EXPECT_GT(same, 400u);
+}
+
+}  // namespace
