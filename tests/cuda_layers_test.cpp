@@ -1,0 +1,138 @@
+// The cuDNN Conv2D and cuBLAS Dense layers against the CPU reference kernels run in double (the
+// kernels are templates), on random non-zero data, with outputs NaN-poisoned first.
+// Strict fp32: |got - ref| <= 1e-5 |ref| + 1e-5 max|ref| (the second term covers outputs that
+// cancel to near zero, whose relative error says nothing about the kernel).
+// TF32: tensor cores round inputs to 10 mantissa bits (relative 2^-11 = 4.9e-4), so those
+// tests allow 5e-3 of the tensor's largest value; a layout or indexing bug is off by O(1).
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/dense.h"
+#include "kernels/cuda/activations.cuh"
+#include "kernels/cuda/bias_grad.cuh"
+#include "runtime/cuda/conv_layer.h"
+#include "runtime/cuda/dense.h"
+#include "runtime/cuda/param_layout.h"
+#include "tests/compare.h"
+#include "tests/cuda_test_util.h"
+
+using namespace acts;
+using namespace acts::test;
+
+namespace {
+
+constexpr double kStrict = 1e-5, kTf32 = 5e-3;
+
+std::vector<double> to_double(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+std::string dims(const ConvShape& s) {
+  return "(" + std::to_string(s.n) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) + ", " +
+         std::to_string(s.c) + ") k" + std::to_string(s.k) + " f" + std::to_string(s.f);
+}
+
+// Forward (with bias) and the three gradients of one conv shape, against the double reference.
+void check_conv(CudaTest& t, const CudaContext& ctx, const ConvShape& s, double tol) {
+  const size_t xn = size_t(s.n) * s.h * s.w * s.c, yn = size_t(s.n) * s.oh() * s.ow() * s.f;
+  const size_t kn = size_t(s.k) * s.k * s.c * s.f;
+  const auto x = random_floats(xn, 21), k = random_floats(kn, 22, -0.2f, 0.2f), b = random_floats(size_t(s.f), 23);
+  const auto dy = random_floats(yn, 24);
+  std::vector<float> k_cudnn(kn);
+  conv_kernel_keras_to_cudnn(k.data(), s.k, s.k, s.c, s.f, k_cudnn.data());
+
+  ConvLayer conv(ctx, "conv_test", s, /*deterministic=*/true, size_t(256) << 20);
+  DeviceBuffer<unsigned char> ws(std::max<size_t>(conv.workspace_bytes(), 1), "workspace");
+  auto d_x = t.upload(x), d_k = t.upload(k_cudnn), d_b = t.upload(b), d_dy = t.upload(dy);
+  auto d_y = t.poisoned(yn), d_dx = t.poisoned(xn), d_dk = t.poisoned(kn), d_db = t.poisoned(size_t(s.f));
+  const size_t rows = size_t(s.n) * s.oh() * s.ow();
+  const size_t scratch_n = gpu::bias_grad_scratch_floats(rows, s.f);
+  auto d_scratch = t.poisoned(scratch_n);
+  conv.forward(d_x.get(), d_k.get(), d_y.get(), ws.get(), ws.bytes());
+  gpu::bias_act(d_y.get(), d_b.get(), rows, s.f, Act::Linear, ctx.stream());
+  conv.backward_data(d_k.get(), d_dy.get(), d_dx.get(), ws.get(), ws.bytes());
+  conv.backward_filter(d_x.get(), d_dy.get(), d_dk.get(), ws.get(), ws.bytes());
+  gpu::bias_grad(d_dy.get(), rows, s.f, d_db.get(), d_scratch.get(), scratch_n, ctx.stream());
+
+  std::vector<double> y(yn), dx(xn), dk(kn), db(size_t(s.f));
+  const auto xd = to_double(x), kd = to_double(k), bd = to_double(b), dyd = to_double(dy);
+  cpu::conv2d_forward(xd.data(), s.n, s.h, s.w, s.c, kd.data(), bd.data(), s.k, s.k, s.f, y.data());
+  cpu::conv2d_backward(xd.data(), s.n, s.h, s.w, s.c, kd.data(), s.k, s.k, s.f, dyd.data(), dx.data(), dk.data(),
+                       db.data());
+  const auto got_dk_cudnn = t.download(d_dk, kn);
+  std::vector<float> got_dk(kn);
+  conv_kernel_cudnn_to_keras(got_dk_cudnn.data(), s.k, s.k, s.c, s.f, got_dk.data());
+  const std::string tag = " " + dims(s) + " [" + conv.algorithms() + "]";
+  expect_close("conv forward" + tag, t.download(d_y, yn), y, tol, tol * max_abs(y));
+  expect_close("conv backward data" + tag, t.download(d_dx, xn), dx, tol, tol * max_abs(dx));
+  expect_close("conv backward filter" + tag, got_dk, dk, tol, tol * max_abs(dk));
+  expect_close("conv bias grad" + tag, t.download(d_db, size_t(s.f)), db, tol, tol * max_abs(db));
+}
+
+const ConvShape kConvShapes[] = {
+    {1, 3, 3, 1, 3, 1},      // a single output pixel
+    {2, 9, 7, 3, 3, 5},      // odd everything
+    {3, 47, 47, 3, 3, 32},   // the tutorial's first layer at a small image size
+    {2, 10, 12, 32, 3, 64},  // deeper channels
+    {1, 6, 6, 128, 3, 128},  // the tutorial's last conv width
+};
+
+class CudaConv : public CudaTest {};
+class CudaConvTf32 : public CudaTf32Test {};
+
+TEST_F(CudaConv, StrictFp32MatchesReference) {
+  for (const ConvShape& s : kConvShapes) check_conv(*this, *ctx, s, kStrict);
+}
+
+TEST_F(CudaConvTf32, Tf32WithinItsTolerance) {
+  for (const ConvShape& s : kConvShapes) check_conv(*this, *ctx, s, kTf32);
+}
+
+TEST_F(CudaConv, ShapeErrorNamesTheLayerAndDims) {
+  try {
+    ConvLayer bad(*ctx, "conv2d_7", ConvShape{4, 2, 2, 3, 3, 8}, true, 1 << 20);
+    FAIL() << "a 3x3 kernel on a 2x2 input was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("conv2d_7"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(4, 2, 2, 3)"), std::string::npos) << msg;
+  }
+}
+
+void check_dense(CudaTest& t, const CudaContext& ctx, int n, int in, int out, double tol) {
+  const auto x = random_floats(size_t(n) * in, 31), w = random_floats(size_t(in) * out, 32, -0.1f, 0.1f);
+  const auto b = random_floats(size_t(out), 33), dy = random_floats(size_t(n) * out, 34);
+  auto d_x = t.upload(x), d_w = t.upload(w), d_b = t.upload(b), d_dy = t.upload(dy);
+  auto d_y = t.poisoned(size_t(n) * out), d_dx = t.poisoned(size_t(n) * in), d_dw = t.poisoned(size_t(in) * out);
+  auto d_db = t.poisoned(size_t(out));
+  const size_t scratch_n = gpu::bias_grad_scratch_floats(size_t(n), out);
+  auto d_scratch = t.poisoned(scratch_n);
+  dense_forward(ctx, "dense_test", d_x.get(), n, in, d_w.get(), out, d_y.get());
+  gpu::bias_act(d_y.get(), d_b.get(), size_t(n), out, Act::Linear, ctx.stream());
+  dense_backward(ctx, "dense_test", d_x.get(), n, in, d_w.get(), out, d_dy.get(), d_dx.get(), d_dw.get());
+  gpu::bias_grad(d_dy.get(), size_t(n), out, d_db.get(), d_scratch.get(), scratch_n, ctx.stream());
+
+  std::vector<double> y(size_t(n) * out), dx(size_t(n) * in), dw(size_t(in) * out), db(static_cast<size_t>(out));
+  const auto xd = to_double(x), wd = to_double(w), bd = to_double(b), dyd = to_double(dy);
+  cpu::dense_forward(xd.data(), n, in, wd.data(), bd.data(), out, y.data());
+  cpu::dense_backward(xd.data(), n, in, wd.data(), out, dyd.data(), dx.data(), dw.data(), db.data());
+  const std::string tag = " (" + std::to_string(n) + ", " + std::to_string(in) + ") -> " + std::to_string(out);
+  expect_close("dense forward" + tag, t.download(d_y, y.size()), y, tol, tol * max_abs(y));
+  expect_close("dense backward data" + tag, t.download(d_dx, dx.size()), dx, tol, tol * max_abs(dx));
+  expect_close("dense backward weights" + tag, t.download(d_dw, dw.size()), dw, tol, tol * max_abs(dw));
+  expect_close("dense bias grad" + tag, t.download(d_db, db.size()), db, tol, tol * max_abs(db));
+}
+
+struct DenseShape {
+  int n, in, out;
+};
+const DenseShape kDenseShapes[] = {{1, 1, 1}, {5, 17, 3}, {3, 128, 512}, {2, 513, 1}, {20, 6272, 512}};
+
+class CudaDense : public CudaTest {};
+class CudaDenseTf32 : public CudaTf32Test {};
+
+TEST_F(CudaDense, StrictFp32MatchesReference) {
+  for (const DenseShape& s : kDenseShapes) check_dense(*this, *ctx, s.n, s.in, s.out, kStrict);
+}
+
+TEST_F(CudaDenseTf32, Tf32WithinItsTolerance) {
+  for (const DenseShape& s : kDenseShapes) check_dense(*this, *ctx, s.n, s.in, s.out, kTf32);
+}
+
+}  // namespace
