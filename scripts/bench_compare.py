@@ -7,6 +7,7 @@ busy machine's drift from favouring either side.
 
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
+                        [--nondeterministic]
 Writes DIR/acts.json, DIR/pytorch.json (last round), DIR/compare.json and DIR/compare.txt.
 """
 import argparse
@@ -82,6 +83,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--tf32", action="store_true")
+    ap.add_argument("--nondeterministic", action="store_true", help="ours: non-reproducible cuDNN algorithms allowed")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     common = ["--device", a.device] + (["--rows", a.rows] if a.rows else []) + (["--quick"] if a.quick else []) + \
@@ -90,7 +92,7 @@ def main():
     ours_runs, theirs_runs = [], []
     for k in range(a.rounds):
         aj, pj = os.path.join(a.out, "acts.json"), os.path.join(a.out, "pytorch.json")
-        run([find_bench(a.bench)] + common + ["--json", aj])
+        run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []))
         run([sys.executable, os.path.join(HERE, "bench_pytorch.py")] + common + ["--json", pj] +
             (["--variants", a.variants] if a.variants else []))
         with open(aj) as f:

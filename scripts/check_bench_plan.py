@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Checks that scripts/bench_common.plan() mirrors apps/bench_plan.cpp, so PyTorch and this
+toolkit time the same work: runs `bench --rows none` (no row runs; the JSON still carries the
+plan) for the GPU and CPU plans with and without --quick/--full/--repeats, and compares every
+number. Usage: check_bench_plan.py path/to/bench"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common as bc  # noqa: E402
+
+KEYS = ["train_b20", "train_b256", "eval_b20", "dump_1", "dump_1000", "schedule", "dump_images", "dump_batch"]
+
+
+def main():
+    bench = sys.argv[1]
+    bad = 0
+    with tempfile.TemporaryDirectory() as d:
+        for device in ["cuda", "cpu"]:
+            for flags in [[], ["--quick"], ["--full"], ["--repeats", "7"], ["--quick", "--repeats", "2"]]:
+                path = os.path.join(d, "plan.json")
+                r = subprocess.run([bench, "--device", device, "--rows", "none", "--json", path] + flags,
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    print("bench %s %s failed: %s" % (device, flags, r.stderr.strip()))
+                    bad += 1
+                    continue
+                with open(path) as f:
+                    got = json.load(f)
+                repeats = int(flags[flags.index("--repeats") + 1]) if "--repeats" in flags else 0
+                want = bc.plan(device == "cuda", "--quick" in flags, "--full" in flags, repeats)
+                for k in KEYS:
+                    if got["settings"][k] != want[k]:
+                        print("%s %s: %s is %s in bench, %s in bench_common" % (device, flags, k, got["settings"][k], want[k]))
+                        bad += 1
+                if got["rows"]:
+                    print("%s %s: --rows none ran rows" % (device, flags))
+                    bad += 1
+                if abs(got["flop_per_image"]["forward"] - bc.FORWARD_FLOP) > 1:
+                    print("forward FLOP differ")
+                    bad += 1
+    print("bench plan: %s" % ("mirrors bench_common.plan()" if not bad else "%d differences" % bad))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
