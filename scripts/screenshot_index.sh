@@ -25,7 +25,8 @@ if [ -z "$browser" ]; then
   browser=chromium
 fi
 
-url="file://$(cd "$(dirname "$page")" && pwd)/$(basename "$page")"
+# A file:// URL with spaces, '#' etc. percent-encoded (per-image folders are named after photos).
+url=$(python3 -c 'import pathlib, sys; print(pathlib.Path(sys.argv[1]).resolve().as_uri())' "$page")
 out_abs="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 rm -f "$out_abs"
 # --no-sandbox: Chromium refuses to run as root otherwise (containers, CI).

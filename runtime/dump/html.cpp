@@ -85,7 +85,9 @@ std::string image_page_html(const ImagePage& p) {
   for (const PageLayer& l : p.layers) {
     h << "<div class=\"layer\" id=\"" << html_escape(url_path(l.name)) << "\"><h2>" << html_escape(l.name)
       << " <span class=\"type\">" << html_escape(l.type) << "</span> <span class=\"shape\">" << html_escape(l.shape)
-      << "</span></h2>\n<a href=" << attr(l.npy) << ">" << html_escape(l.npy) << "</a><br>\n";
+      << "</span></h2>\n<a href=" << attr(l.npy) << ">" << html_escape(l.name) << ".npy</a>";
+    if (p.rows > 1) h << " (this image: row " << p.row << ")";
+    h << "<br>\n";
     if (!l.png.empty()) h << "<img src=" << attr(l.png) << " alt=\"" << html_escape(l.name) << " channels\">\n";
     if (!l.channels.empty()) {
       h << "<div class=\"channels\">\n";
