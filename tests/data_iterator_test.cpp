@@ -54,7 +54,8 @@ Copy copy(const HostBatch& b, size_t image_bytes) {
 TEST(DataIterator, NumpyPermutationMatchesNumpy) {
   // np.random.seed(seed); np.random.permutation(n): the first batch of each Keras case is its
   // permutation's head.
-  for (const auto& c : test::read_json(test::golden("iterator.json"))["cases"]) {
+  const auto golden = test::read_json(test::golden("iterator.json"));
+  for (const auto& c : golden["cases"]) {
     if (!c["shuffle"].get<bool>()) continue;
     const auto perm = numpy_permutation(c["n"], c["seed"].get<uint32_t>());
     const auto first = c["batches"][0].get<std::vector<uint32_t>>();
@@ -63,7 +64,8 @@ TEST(DataIterator, NumpyPermutationMatchesNumpy) {
 }
 
 TEST(DataIterator, SequenceMatchesKerasIterator) {
-  for (const auto& c : test::read_json(test::golden("iterator.json"))["cases"]) {
+  const auto golden = test::read_json(test::golden("iterator.json"));
+  for (const auto& c : golden["cases"]) {
     const Dataset d = numbered(c["n"]);
     BatchIterator it(d, c["batch"], c["shuffle"], c["seed"]);
     for (size_t k = 0; k < c["batches"].size(); ++k) {

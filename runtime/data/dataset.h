@@ -91,7 +91,7 @@ struct HostBatch {
 // numpy's np.random.seed(seed + e * batches_per_epoch()); np.random.permutation(n), exactly as
 // Keras draws it. Augmentation parameters are drawn from (seed, global image index) so they do
 // not depend on how the run was cut into sessions. A thread prepares the next batch (gather,
-// labels, affine parameters) while the caller trains on the current one.
+// labels, affine parameters) while the caller trains on the current one. `d` must outlive it.
 class BatchIterator {
  public:
   BatchIterator(const Dataset& d, int batch_size, bool shuffle, uint64_t seed,
