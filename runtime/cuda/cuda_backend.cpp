@@ -1,0 +1,276 @@
+// CudaBackend: construction, memory, uploads and the Backend interface. The device passes
+// (forward, backward, update) are in cuda_passes.cpp.
+#include "cuda_backend.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/cuda/bias_grad.cuh"
+
+namespace acts {
+
+namespace {
+
+// The most workspace one cuDNN algorithm may take; the tutorial model needs far less.
+constexpr size_t kWorkspaceCap = size_t(512) << 20;
+// Never less than this, so plans for smaller batches (the last, partial batch of an epoch) can
+// pick the same algorithms without a second allocation.
+constexpr size_t kWorkspaceMin = size_t(16) << 20;
+
+bool graphs_enabled(bool option) {
+  const char* env = std::getenv("ACTS_CUDA_GRAPHS");
+  return option && !(env && std::strcmp(env, "0") == 0);
+}
+
+size_t align16(size_t bytes) { return (bytes + 15) / 16 * 16; }
+
+}  // namespace
+
+CudaBackend::CudaBackend(const Graph& g, const BackendOptions& o)
+    : Backend(g, o), ctx_(o.tf32), layout_(g), input_size_(g.input_size()), use_graphs_(graphs_enabled(o.cuda_graphs)) {
+  if (o.max_batch <= 0) fail("the CUDA backend needs a positive batch size, got ", o.max_batch);
+  const cudaStream_t s = ctx_.stream();
+  params_ = DeviceBuffer<float>(3 * layout_.total(), "the weights, gradients and RMSprop state");
+  params_.zero(s);  // zero gradients, accumulators and the padding between tensors
+  allocate_activations();
+
+  // cuDNN algorithms for the full batch decide the workspace, allocated once.
+  size_t need = 0;
+  for (const auto& conv : plan(o.max_batch).conv)
+    if (conv) need = std::max(need, conv->workspace_bytes());
+  workspace_ = DeviceBuffer<unsigned char>(std::max(need, kWorkspaceMin), "the cuDNN workspace");
+
+  stage_small_ = PinnedBuffer<unsigned char>(small_bytes_);
+  stage_images_ = PinnedBuffer<unsigned char>(size_t(o.max_batch) * input_size_);
+  stage_inputs_ = PinnedBuffer<float>(size_t(o.max_batch) * input_size_);
+  CUDA_CHECK(cudaEventCreateWithFlags(&staged_, cudaEventDisableTiming));
+
+  set_params(init_params(g, o.seed));  // the same initial weights as the CPU backend
+  set_learning_rate(o.lr);
+}
+
+CudaBackend::~CudaBackend() {
+  CUDA_LOG(cudaStreamSynchronize(ctx_.stream()));  // nothing may still use the buffers freed below
+  if (staged_) CUDA_LOG(cudaEventDestroy(staged_));
+}
+
+std::string CudaBackend::name() const {
+  return "cuda (" + ctx_.device_name() + ", " + cudnn_version_text() + ", " + (ctx_.tf32() ? "TF32" : "strict fp32") +
+         (use_graphs_ ? ", CUDA graphs" : "") + ")";
+}
+
+void CudaBackend::allocate_activations() {
+  const size_t N = size_t(opt_.max_batch);
+  ArenaPlan a;
+  const size_t images_at = a.add(N * input_size_);
+  const size_t x_at = a.add(N * input_size_ * sizeof(float));
+  std::vector<size_t> out_at(graph_.nodes().size(), SIZE_MAX);
+  size_t grad_floats = N * input_size_;
+  for (size_t i = 0; i < graph_.nodes().size(); ++i) {
+    const Node& nd = graph_.nodes()[i];
+    // Flatten and a linear Activation change nothing in memory: their output is their input.
+    const bool alias = nd.spec.type == LayerType::Flatten ||
+                       (nd.spec.type == LayerType::Activation && nd.spec.activation == Act::Linear);
+    if (!alias) out_at[i] = a.add(N * nd.out_size * sizeof(float));
+    grad_floats = std::max(grad_floats, N * nd.out_size);
+    if (nd.spec.type == LayerType::Conv2D)
+      bias_scratch_floats_ = std::max(
+          bias_scratch_floats_, gpu::bias_grad_scratch_floats(N * nd.out_shape[0] * nd.out_shape[1], nd.spec.filters));
+    if (nd.spec.type == LayerType::Dense)
+      bias_scratch_floats_ = std::max(bias_scratch_floats_, gpu::bias_grad_scratch_floats(N, nd.spec.units));
+  }
+  const size_t logits_at = a.add(N * sizeof(float));
+  const size_t grad_at[2] = {a.add(grad_floats * sizeof(float)), a.add(grad_floats * sizeof(float))};
+  const size_t scratch_at = a.add(bias_scratch_floats_ * sizeof(float));
+  const size_t sums_at = a.add(2 * sizeof(double));
+  const size_t lr_at = a.add(sizeof(float));
+  affine_at_ = kLabelsAt + align16(N * sizeof(float));
+  small_bytes_ = affine_at_ + N * 6 * sizeof(float);
+  const size_t small_at = a.add(small_bytes_);
+
+  arena_ = DeviceBuffer<unsigned char>(a.total(), "the activations and gradients of a batch of " + std::to_string(N) +
+                                                      " images");
+  arena_.zero(ctx_.stream());
+  unsigned char* base = arena_.get();
+  auto f = [&](size_t at) { return reinterpret_cast<float*>(base + at); };
+  images_ = base + images_at;
+  x_ = f(x_at);
+  out_.assign(graph_.nodes().size(), nullptr);
+  for (size_t i = 0; i < out_.size(); ++i) out_[i] = out_at[i] != SIZE_MAX ? f(out_at[i]) : (i == 0 ? x_ : out_[i - 1]);
+  logits_ = f(logits_at);
+  grad_[0] = f(grad_at[0]);
+  grad_[1] = f(grad_at[1]);
+  bias_scratch_ = f(scratch_at);
+  sums_ = reinterpret_cast<double*>(base + sums_at);
+  lr_ = f(lr_at);
+  small_ = base + small_at;
+}
+
+CudaBackend::Plan& CudaBackend::plan(int n) {
+  auto it = plans_.find(n);
+  if (it != plans_.end()) return *it->second;
+  // Before the workspace exists (the max_batch plan) the cap applies; later plans must fit it.
+  const size_t limit = workspace_.size() ? workspace_.bytes() : kWorkspaceCap;
+  auto p = std::make_unique<Plan>();
+  p->conv.resize(graph_.nodes().size());
+  for (size_t i = 0; i < graph_.nodes().size(); ++i) {
+    const Node& nd = graph_.nodes()[i];
+    if (nd.spec.type != LayerType::Conv2D) continue;
+    const ConvShape shape{n, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], nd.spec.kernel, nd.spec.filters};
+    p->conv[i] = std::make_unique<ConvLayer>(ctx_, nd.spec.name, shape, opt_.deterministic, limit);
+  }
+  return *plans_.emplace(n, std::move(p)).first->second;
+}
+
+CudaBackend::Input CudaBackend::input_kind(const Batch& b) {
+  if (!b.images) return Input::Floats;
+  return b.affine ? Input::Augmented : Input::Images;
+}
+
+void CudaBackend::upload(const Batch& b, bool with_inputs) {
+  const cudaStream_t s = ctx_.stream();
+  const size_t n = size_t(b.n);
+  CUDA_CHECK(cudaEventSynchronize(staged_));  // the previous batch has left the staging buffers
+  unsigned char* h = stage_small_.get();
+  const uint64_t step = step_;
+  std::memcpy(h, &step, sizeof step);
+  std::memcpy(h + kScaleAt, &b.scale, sizeof b.scale);
+  if (b.labels) std::memcpy(h + kLabelsAt, b.labels, n * sizeof(float));
+  if (b.affine) std::memcpy(h + affine_at_, b.affine, n * 6 * sizeof(float));
+  CUDA_CHECK(cudaMemcpyAsync(small_, h, small_bytes_, cudaMemcpyHostToDevice, s));
+  if (with_inputs && b.images) {
+    std::memcpy(stage_images_.get(), b.images, n * input_size_);
+    CUDA_CHECK(cudaMemcpyAsync(images_, stage_images_.get(), n * input_size_, cudaMemcpyHostToDevice, s));
+  } else if (with_inputs) {
+    std::memcpy(stage_inputs_.get(), b.inputs, n * input_size_ * sizeof(float));
+    CUDA_CHECK(cudaMemcpyAsync(x_, stage_inputs_.get(), n * input_size_ * sizeof(float), cudaMemcpyHostToDevice, s));
+  }
+  CUDA_CHECK(cudaEventRecord(staged_, s));
+}
+
+void CudaBackend::forward(const Batch& b, bool training) {
+  check_batch(b, false);
+  upload(b, true);
+  forward_pass(b.n, input_kind(b), training);
+  n_ = b.n;
+  last_forward_training_ = training;
+}
+
+void CudaBackend::backward(const Batch& b) {
+  check_batch(b, true);
+  if (b.n != n_) fail("backward() batch of ", b.n, " does not match the forward batch of ", n_);
+  upload(b, false);  // the labels
+  backward_pass(b.n);
+  count_ += b.n;
+}
+
+void CudaBackend::update() {
+  update_pass();
+  ++step_;
+}
+
+void CudaBackend::train_step(const Batch& b) {
+  check_batch(b, true);
+  upload(b, true);
+  const Input in = input_kind(b);
+  n_ = b.n;
+  last_forward_training_ = true;
+  if (!use_graphs_) {
+    train_pass(b.n, in);
+  } else {
+    GraphSlot& slot = graphs_[{b.n, int(in)}];
+    if (slot.runs == 0) {
+      train_pass(b.n, in);  // warm-up outside any capture: builds the plan, loads the kernels
+    } else {
+      if (!slot.graph) capture(slot, b.n, in);
+      if (slot.graph)
+        slot.graph.launch(ctx_.stream());
+      else
+        train_pass(b.n, in);
+    }
+    ++slot.runs;
+  }
+  count_ += b.n;
+  ++step_;
+}
+
+void CudaBackend::capture(GraphSlot& slot, int n, Input in) {
+  try {
+    slot.graph = StepGraph::capture(ctx_.stream(), [&] { train_pass(n, in); });
+  } catch (const Error& e) {
+    std::fprintf(stderr, "warning: could not capture the training step as a CUDA graph (%s); running it eagerly\n",
+                 e.what());
+    use_graphs_ = false;
+  }
+}
+
+void CudaBackend::eval_step(const Batch& b) {
+  check_batch(b, true);
+  forward(b, false);
+  bce_pass(b.n, false);
+  count_ += b.n;
+}
+
+Metrics CudaBackend::take_metrics() {
+  double sums[2] = {0, 0};
+  CUDA_CHECK(cudaMemcpyAsync(sums, sums_, sizeof sums, cudaMemcpyDeviceToHost, ctx_.stream()));
+  CUDA_CHECK(cudaMemsetAsync(sums_, 0, sizeof sums, ctx_.stream()));
+  ctx_.sync();
+  Metrics m;
+  m.loss_sum = sums[0];
+  m.correct = sums[1];
+  m.count = count_;
+  count_ = 0;
+  return m;
+}
+
+std::vector<float> CudaBackend::activation(const std::string& layer) const {
+  const int i = graph_.find(layer);
+  if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
+  if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
+  std::vector<float> v(size_t(n_) * graph_.nodes()[size_t(i)].out_size);
+  CUDA_CHECK(cudaMemcpyAsync(v.data(), out_[size_t(i)], v.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                             ctx_.stream()));
+  ctx_.sync();
+  return v;
+}
+
+std::vector<float> CudaBackend::read_params(int which) const {
+  std::vector<float> dev(layout_.total()), keras(graph_.param_count());
+  params_.copy_to_host(dev.data(), dev.size(), ctx_.stream(), size_t(which) * layout_.total());
+  layout_.to_keras(dev.data(), keras.data());
+  return keras;
+}
+
+void CudaBackend::write_params(int which, const std::vector<float>& v, const char* what) {
+  if (v.size() != graph_.param_count()) fail(what, " has ", v.size(), " values, the model needs ", graph_.param_count());
+  std::vector<float> dev(layout_.total());
+  layout_.to_device(v.data(), dev.data());
+  params_.copy_from_host(dev.data(), dev.size(), ctx_.stream(), size_t(which) * layout_.total());
+}
+
+void CudaBackend::set_learning_rate(float lr) {
+  opt_.lr = lr;
+  CUDA_CHECK(cudaMemcpyAsync(lr_, &opt_.lr, sizeof(float), cudaMemcpyHostToDevice, ctx_.stream()));
+  ctx_.sync();  // the source is a member that may change again before an asynchronous copy ran
+}
+
+size_t CudaBackend::graphs_captured() const {
+  size_t k = 0;
+  for (const auto& [key, slot] : graphs_) k += slot.graph ? 1 : 0;
+  return k;
+}
+
+std::string CudaBackend::conv_algorithms() const {
+  std::string out;
+  const auto it = plans_.find(opt_.max_batch);
+  if (it == plans_.end()) return out;
+  for (size_t i = 0; i < it->second->conv.size(); ++i)
+    if (it->second->conv[i]) out += graph_.nodes()[i].spec.name + ": " + it->second->conv[i]->algorithms() + "\n";
+  return out;
+}
+
+size_t CudaBackend::device_bytes() const { return params_.bytes() + arena_.bytes() + workspace_.bytes(); }
+
+}  // namespace acts

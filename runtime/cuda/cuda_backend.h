@@ -1,0 +1,137 @@
+// The CUDA backend: the Graph's layers on one GPU with cuDNN (Conv2D), cuBLAS (Dense) and the
+// custom kernels of kernels/cuda (input rescale/augmentation, bias+activation, max pooling,
+// dropout, BCE, RMSprop).
+//
+// Memory: everything is allocated at construction for options().max_batch: one arena holds
+// weights, gradients and RMSprop accumulators (so RMSprop is one launch), one arena every
+// activation, the two ping-pong gradient buffers, the batch inputs and the running metrics; a
+// third buffer is cuDNN's workspace. A training step then copies only the batch to the GPU
+// (uint8 images or float inputs, labels, optional affine; through pinned staging buffers, so the
+// copy is asynchronous) and nothing back.
+//
+// Layouts: activations are NHWC, so activation(name) is Keras' (n, H, W, C) as is. Weights cross
+// the interface in Keras' flat layout; on the device, conv kernels are (Cout, kh, kw, Cin) as
+// cuDNN wants (see param_layout.h).
+//
+// Synchronisation: train_step(), forward(), backward(), update() and eval_step() only enqueue
+// work (they may wait for the previous batch's upload to leave the staging buffer). These wait
+// for the GPU: take_metrics(), activation(), predictions(), params(), grads(), opt_state(),
+// set_params(), set_opt_state(), set_learning_rate().
+//
+// CUDA graph: with options().cuda_graphs (and env ACTS_CUDA_GRAPHS not "0"), train_step() runs
+// the first step of each (batch size, input kind) eagerly, captures the second and replays the
+// capture from then on. forward()/backward()/update()/eval_step() always run eagerly.
+#pragma once
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "conv_layer.h"
+#include "cuda_context.h"
+#include "device_buffer.h"
+#include "param_layout.h"
+#include "runtime/backend.h"
+#include "step_graph.h"
+
+namespace acts {
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const Graph& g, const BackendOptions& o);
+  ~CudaBackend() override;
+
+  std::string name() const override;
+  std::vector<float> params() const override { return read_params(0); }
+  void set_params(const std::vector<float>& w) override { write_params(0, w, "parameter vector"); }
+  std::vector<float> opt_state() const override { return read_params(2); }
+  void set_opt_state(const std::vector<float>& a) override { write_params(2, a, "optimizer state"); }
+  std::vector<float> grads() const override { return read_params(1); }
+  void set_learning_rate(float lr) override;
+
+  void forward(const Batch& b, bool training) override;
+  void backward(const Batch& b) override;
+  void update() override;
+  void train_step(const Batch& b) override;
+  void eval_step(const Batch& b) override;
+  Metrics take_metrics() override;
+  std::vector<float> activation(const std::string& layer) const override;
+
+  // For tests and logs.
+  void set_use_graphs(bool on) { use_graphs_ = on; }
+  bool use_graphs() const { return use_graphs_; }
+  size_t graphs_captured() const;            // train-step graphs instantiated so far
+  std::string conv_algorithms() const;       // the cuDNN algorithms chosen for max_batch, per layer
+  size_t device_bytes() const;               // GPU memory this backend allocated
+
+ private:
+  enum class Input { Images, Augmented, Floats };
+  struct Plan {  // per batch size: cuDNN descriptors and algorithms of every Conv2D node
+    std::vector<std::unique_ptr<ConvLayer>> conv;
+  };
+  struct GraphSlot {  // per (batch size, input kind)
+    int runs = 0;
+    StepGraph graph;
+  };
+
+  static Input input_kind(const Batch& b);
+  // Captures the step into slot.graph; on failure warns once and turns CUDA graphs off.
+  void capture(GraphSlot& slot, int n, Input in);
+  void allocate_activations();
+  Plan& plan(int n);
+  void upload(const Batch& b, bool with_inputs);
+  // The device passes (cuda_passes.cpp); they only enqueue work on the stream.
+  void forward_pass(int n, Input in, bool training);
+  void bce_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
+  void backward_pass(int n);
+  void update_pass();
+  void train_pass(int n, Input in) {
+    forward_pass(n, in, true);
+    backward_pass(n);
+    update_pass();
+  }
+
+  std::vector<float> read_params(int which) const;  // 0 weights, 1 gradients, 2 accumulators
+  void write_params(int which, const std::vector<float>& v, const char* what);
+  float* weights(int param) const { return params_.get() + layout_.offset(param); }
+  float* gradients(int param) const { return params_.get() + layout_.total() + layout_.offset(param); }
+  const float* input_of(size_t node) const { return node == 0 ? x_ : out_[node - 1]; }
+
+  CudaContext ctx_;
+  DeviceParamLayout layout_;
+  DeviceBuffer<float> params_;           // [weights | gradients | accumulators], layout_.total() each
+  DeviceBuffer<unsigned char> arena_;    // activations, gradient ping-pong, batch, metrics
+  DeviceBuffer<unsigned char> workspace_;  // cuDNN
+  size_t input_size_ = 0;                // floats per image
+
+  // Pointers into arena_.
+  uint8_t* images_ = nullptr;            // (max_batch, H, W, C) uint8
+  float* x_ = nullptr;                   // (max_batch, H, W, C) rescaled input
+  std::vector<float*> out_;              // per node, its output (Flatten/linear Activation alias their input)
+  float* logits_ = nullptr;              // (max_batch) pre-sigmoid output of the last Dense
+  float* grad_[2] = {nullptr, nullptr};  // ping-pong dL/d(activation) buffers
+  float* bias_scratch_ = nullptr;
+  size_t bias_scratch_floats_ = 0;
+  double* sums_ = nullptr;               // running [loss sum, correct]
+  float* lr_ = nullptr;
+  unsigned char* small_ = nullptr;       // [step u64 | scale f32 | labels | affine], uploaded per batch
+  size_t small_bytes_ = 0, affine_at_ = 0;
+  static constexpr size_t kScaleAt = 8, kLabelsAt = 16;
+  const uint64_t* step_dev() const { return reinterpret_cast<const uint64_t*>(small_); }
+  const float* scale_dev() const { return reinterpret_cast<const float*>(small_ + kScaleAt); }
+  const float* labels_dev() const { return reinterpret_cast<const float*>(small_ + kLabelsAt); }
+  const float* affine_dev() const { return reinterpret_cast<const float*>(small_ + affine_at_); }
+
+  PinnedBuffer<unsigned char> stage_small_, stage_images_;
+  PinnedBuffer<float> stage_inputs_;
+  cudaEvent_t staged_ = nullptr;         // the last upload has left the staging buffers
+
+  std::map<int, std::unique_ptr<Plan>> plans_;
+  std::map<std::pair<int, int>, GraphSlot> graphs_;
+  bool use_graphs_ = true;
+  bool last_forward_training_ = false;
+  int n_ = 0;                            // batch size of the last forward
+  long count_ = 0;                       // images in the running metrics
+};
+
+}  // namespace acts
