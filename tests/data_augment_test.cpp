@@ -14,7 +14,7 @@
 namespace acts {
 namespace {
 
-constexpr int H = 13, W = 17;                       // odd, non-square: catches row/column mix-ups
+constexpr int H = 13, W = 17;                             // odd, non-square: catches row/column mix-ups
 constexpr double OR = H / 2.0 + 0.5, OC = W / 2.0 + 0.5;  // Keras' centre (transform_matrix_offset_center)
 constexpr double kDeg = 3.14159265358979323846 / 180;
 
@@ -105,7 +105,7 @@ TEST(DataAugment, DrawsCoverTheirRanges) {
 // against the CPU warp with our affine (float). Tolerance: float coordinates on a 17-pixel image
 // move a sample by ~1e-6 pixel, times a 255 step: well under 1e-3.
 TEST(DataAugment, WarpMatchesKerasApplyTransform) {
-  const NpyArray in = read_npy(test::golden("augment_in.npy"));     // (13, 17, 3) uint8
+  const NpyArray in = read_npy(test::golden("augment_in.npy"));                          // (13, 17, 3) uint8
   const std::vector<float> want = read_npy(test::golden("augment_out.npy")).to_float();  // (K, 13, 17, 3)
   const auto params = test::read_json(test::golden("augment.json"))["params"];
   ASSERT_EQ(in.shape, (std::vector<size_t>{H, W, 3}));

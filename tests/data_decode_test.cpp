@@ -190,8 +190,8 @@ TEST(DataDecode, FolderMistakesAreErrors) {
 TEST(DataDecode, GiganticImagesAreRefusedFromTheHeader) {
   REQUIRE_IMAGE_IO();
   TempDir t;
-  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
-                              0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30, 8, 2, 0, 0, 0};  // 30000 x 30000
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G',  '\r', '\n', 0x1a, '\n', 0,    0, 0, 13, 'I', 'H', 'D',
+                              'R',  0,   0,   0x75, 0x30, 0,    0,    0x75, 0x30, 8, 2, 0,  0,   0};  // 30000 x 30000
   test::write_bytes(t / "cats/huge.png", png);
   auto jpg = test::read_bytes(kData + "/photos/dogs/dog.0.jpg");
   for (size_t p = 2; p + 9 < jpg.size(); ++p)  // patch the frame header (SOF0/SOF2) to 30000 x 25000

@@ -28,8 +28,8 @@ void expect_error(F&& f, const std::vector<std::string>& parts) {
 }
 
 TEST(DataListing, ImageExtensionsAsKerasWhiteList) {
-  for (const char* yes : {"a.png", "a.jpg", "a.jpeg", "a.bmp", "a.ppm", "a.tif", "a.tiff", "A.JPG", "b.Jpeg",
-                          "c.TiFf", "xjpg"})  // Keras tests the bare suffix: "xjpg" passes
+  for (const char* yes : {"a.png", "a.jpg", "a.jpeg", "a.bmp", "a.ppm", "a.tif", "a.tiff", "A.JPG", "b.Jpeg", "c.TiFf",
+                          "xjpg"})  // Keras tests the bare suffix: "xjpg" passes
     EXPECT_TRUE(has_image_extension(yes)) << yes;
   for (const char* no : {"a.gif", "a.txt", "a.jpg.bak", "png.txt", "a.webp", "a", ""})
     EXPECT_FALSE(has_image_extension(no)) << no;
@@ -48,9 +48,9 @@ TEST(DataListing, MatchesKerasOnThePhotoGolden) {
 // byte order puts ' ' < '-' < '.' < '/' < digits < upper case < lower case.
 TEST(DataListing, OrdersFoldersThenNamesLikePython) {
   TempDir t;
-  for (const char* f : {"dogs/b.jpg", "dogs/a.JPG", "cats/b.png", "cats/a.png", "cats/a b.png", "cats/C.PNG",
-                        "cats/sub/z.png", "cats/sub/a.png", "cats/sub-a/y.png", "cats/sub/deeper/x.png",
-                        "cats/notes.txt", "cats/sub/readme.md"})
+  for (const char* f :
+       {"dogs/b.jpg", "dogs/a.JPG", "cats/b.png", "cats/a.png", "cats/a b.png", "cats/C.PNG", "cats/sub/z.png",
+        "cats/sub/a.png", "cats/sub-a/y.png", "cats/sub/deeper/x.png", "cats/notes.txt", "cats/sub/readme.md"})
     write_text(t / f, "x");
   const Listing l = list_class_folders(t.str());
   EXPECT_EQ(l.classes, (std::vector<std::string>{"cats", "dogs"}));
@@ -126,7 +126,8 @@ TEST(DataListing, AnUnreadableFolderIsAnError) {
         ::_exit(1);  // no error: the unreadable folder was not noticed
       } catch (const Error& e) {
         const std::string m = e.what();
-        ::_exit(m.find((t / "cats").string()) != std::string::npos && m.find("cannot read") != std::string::npos ? 0 : 2);
+        ::_exit(m.find((t / "cats").string()) != std::string::npos && m.find("cannot read") != std::string::npos ? 0
+                                                                                                                 : 2);
       } catch (...) {
         ::_exit(4);
       }

@@ -1,16 +1,15 @@
 // Helpers shared by the data-pipeline tests: a scratch folder removed at the end of the test,
 // file writing/copying, and the committed Keras goldens (tests/data/data_golden).
 #pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace acts::test {
 

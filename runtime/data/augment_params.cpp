@@ -56,8 +56,7 @@ bool AugmentOptions::any() const {
          zoom_range != 0 || horizontal_flip;
 }
 
-AffineParams random_affine_params(const AugmentOptions& o, int height, int width, uint64_t seed,
-                                  uint64_t image_index) {
+AffineParams random_affine_params(const AugmentOptions& o, int height, int width, uint64_t seed, uint64_t image_index) {
   const Draws d{splitmix64(seed ^ splitmix64(image_index))};
   AffineParams p;
   if (o.rotation_range) p.theta = d.uniform(0, -o.rotation_range, o.rotation_range);

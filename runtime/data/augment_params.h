@@ -20,8 +20,7 @@ struct AffineParams {
 // [1 - zoom, 1 + zoom], a fair coin for the flip) from a counter-based generator keyed by
 // (seed, image_index): the same image of the same run always gets the same transform.
 // height/width: the image size, for shifts given as fractions.
-AffineParams random_affine_params(const AugmentOptions& o, int height, int width, uint64_t seed,
-                                  uint64_t image_index);
+AffineParams random_affine_params(const AugmentOptions& o, int height, int width, uint64_t seed, uint64_t image_index);
 
 // apply_affine_transform's matrix T = R(theta) S(tx, ty) Sh(shear) Z(zx, zy) centred by
 // transform_matrix_offset_center (Keras' centre: size/2 + 0.5), with the horizontal flip folded

@@ -19,11 +19,11 @@ namespace {
 constexpr uint64_t kNone = ~uint64_t(0);
 
 struct Slot {
-  uint64_t id = kNone;             // which batch it holds (kNone: being written or empty)
+  uint64_t id = kNone;  // which batch it holds (kNone: being written or empty)
   int n = 0;
-  std::vector<uint8_t> images;     // (n, H, W, 3)
-  std::vector<float> labels;       // (n)
-  std::vector<float> affine;       // (n, 6) when augmenting
+  std::vector<uint8_t> images;  // (n, H, W, 3)
+  std::vector<float> labels;    // (n)
+  std::vector<float> affine;    // (n, 6) when augmenting
 };
 
 }  // namespace
@@ -43,8 +43,8 @@ struct BatchIterator::Impl {
   std::mutex mu;
   std::condition_variable cv;
   Slot slots[2];
-  uint64_t seen = 0;          // batches handed out; the iterator's whole state
-  uint64_t pending = kNone;   // batch the worker should build next
+  uint64_t seen = 0;         // batches handed out; the iterator's whole state
+  uint64_t pending = kNone;  // batch the worker should build next
   bool busy = false, stop = false;
   std::exception_ptr error;
   std::thread worker;
@@ -105,15 +105,16 @@ struct BatchIterator::Impl {
       }
       lock.lock();
       busy = false;
-      if (e) error = e;
-      else s.id = k;
+      if (e)
+        error = e;
+      else
+        s.id = k;
       cv.notify_all();
     }
   }
 };
 
-BatchIterator::BatchIterator(const Dataset& d, int batch_size, bool shuffle, uint64_t seed,
-                             const AugmentOptions& aug) {
+BatchIterator::BatchIterator(const Dataset& d, int batch_size, bool shuffle, uint64_t seed, const AugmentOptions& aug) {
   if (d.size() == 0) fail(d.root, ": the dataset has no images to iterate over");
   if (batch_size <= 0) fail("batch size must be positive (got ", batch_size, ")");
   if (d.pixels.size() != d.size() * size_t(d.height) * d.width * 3)

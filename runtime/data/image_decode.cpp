@@ -5,10 +5,9 @@
 #include "image_decode.h"
 
 #include <fstream>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 #include "errors.h"
 #include "image_header.h"

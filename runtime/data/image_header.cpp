@@ -45,7 +45,7 @@ ImageSize jpeg_size(const uint8_t* d, size_t n) {
 ImageSize bmp_size(const uint8_t* d, size_t n) {
   if (n < 26) return {};
   const uint32_t dib = le32(d + 14);
-  if (dib == 12) return known(le16(d + 18), le16(d + 20));  // BITMAPCOREHEADER
+  if (dib == 12) return known(le16(d + 18), le16(d + 20));                 // BITMAPCOREHEADER
   return known(int32_t(le32(d + 18)), std::llabs(int32_t(le32(d + 22))));  // negative: top-down
 }
 
@@ -55,7 +55,10 @@ ImageSize pnm_size(const uint8_t* d, size_t n) {
   for (long long& x : v) {
     for (;;) {  // whitespace and # comments
       while (p < n && (d[p] == ' ' || d[p] == '\t' || d[p] == '\r' || d[p] == '\n')) ++p;
-      if (p < n && d[p] == '#') { while (p < n && d[p] != '\n') ++p; continue; }
+      if (p < n && d[p] == '#') {
+        while (p < n && d[p] != '\n') ++p;
+        continue;
+      }
       break;
     }
     if (p >= n || d[p] < '0' || d[p] > '9') return {};
@@ -108,7 +111,10 @@ JpegEnd jpeg_end(const uint8_t* d, size_t n) {
       while (p < n && d[p] == 0xFF) ++p;
       if (p >= n) return JpegEnd::Truncated;
       const uint8_t m = d[p];
-      if (m == 0x00 || (m >= 0xD0 && m <= 0xD7)) { ++p; continue; }
+      if (m == 0x00 || (m >= 0xD0 && m <= 0xD7)) {
+        ++p;
+        continue;
+      }
       in_scan = false;
       p = size_t(ff - d);  // re-read as a marker below
     }

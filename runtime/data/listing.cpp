@@ -16,8 +16,9 @@ namespace acts {
 
 namespace {
 
-const char* kFix = "give a folder holding one sub-folder of images per class, e.g. DIR/cats and DIR/dogs "
-                   "(scripts/make_split.py builds them from Kaggle's train.zip)";
+const char* kFix =
+    "give a folder holding one sub-folder of images per class, e.g. DIR/cats and DIR/dogs "
+    "(scripts/make_split.py builds them from Kaggle's train.zip)";
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -36,8 +37,10 @@ std::map<std::string, std::vector<std::string>> walk(const fs::path& cls) {
     if (ec) fail(cls.string(), ": cannot read the folder (", ec.message(), "); check its permissions");
     std::error_code e2;
     if (it->is_directory(e2)) {  // os.walk puts (symlinked) folders among the dirs, never the files
-      if (it->is_symlink(e2)) it.disable_recursion_pending();
-      else by_root[it->path().string()];
+      if (it->is_symlink(e2))
+        it.disable_recursion_pending();
+      else
+        by_root[it->path().string()];
       continue;
     }
     by_root[it->path().parent_path().string()].push_back(it->path().filename().string());
@@ -92,7 +95,8 @@ Listing list_class_folders(const std::string& dir, int want_classes) {
       }
     }
     if (found == 0)
-      fail(cls.string(), ": class folder has no images (png, jpg, jpeg, bmp, ppm, tif, tiff); add its "
+      fail(cls.string(),
+           ": class folder has no images (png, jpg, jpeg, bmp, ppm, tif, tiff); add its "
            "pictures or remove the folder");
   }
   return out;

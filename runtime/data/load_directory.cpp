@@ -27,8 +27,8 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   d.width = o.width;
   d.pixels.resize(n * img);  // (n, H, W, 3); skipped slots are squeezed out below
 
-  std::vector<std::string> why(n);     // non-empty: skipped, and why
-  std::vector<std::string> fatal(n);   // non-empty: stop loading (e.g. a gigantic image)
+  std::vector<std::string> why(n);    // non-empty: skipped, and why
+  std::vector<std::string> fatal(n);  // non-empty: stop loading (e.g. a gigantic image)
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false};
   auto work = [&] {
@@ -56,8 +56,10 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   for (size_t i = 0; i < n; ++i) {
     if (!why[i].empty()) {
       const std::string msg = (std::filesystem::path(dir) / list.files[i]).string() + ": skipped: " + why[i];
-      if (o.warn) o.warn(msg);
-      else std::cerr << "warning: " << msg << "\n";
+      if (o.warn)
+        o.warn(msg);
+      else
+        std::cerr << "warning: " << msg << "\n";
       ++d.skipped;
       continue;
     }

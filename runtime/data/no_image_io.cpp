@@ -6,7 +6,8 @@ namespace acts {
 
 namespace {
 [[noreturn]] void no_decoding(const std::string& path) {
-  fail(path, ": this build has no image decoding (built without OpenCV); give the data as x.npy/y.npy "
+  fail(path,
+       ": this build has no image decoding (built without OpenCV); give the data as x.npy/y.npy "
        "(scripts/photos_to_npy.py makes them) or rebuild with OpenCV (-DACTS_WITH_OPENCV=ON)");
 }
 }  // namespace

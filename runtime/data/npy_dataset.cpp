@@ -12,8 +12,7 @@ namespace fs = std::filesystem;
 namespace acts {
 
 std::string found_message(const Dataset& d) {
-  return "Found " + std::to_string(d.size()) + " images belonging to " + std::to_string(d.classes.size()) +
-         " classes.";
+  return "Found " + std::to_string(d.size()) + " images belonging to " + std::to_string(d.classes.size()) + " classes.";
 }
 
 Dataset load_npy(const std::string& x_path, const std::string& y_path) {
@@ -63,7 +62,8 @@ Dataset load_split(const std::string& dir, const LoadOptions& o) {
   for (std::string line; std::getline(names, line);)
     if (!line.empty()) classes.push_back(line);
   if (!classes.empty()) {
-    if (classes.size() != 2) fail((root / "classes.txt").string(), ": lists ", classes.size(), " classes; the binary model needs 2");
+    if (classes.size() != 2)
+      fail((root / "classes.txt").string(), ": lists ", classes.size(), " classes; the binary model needs 2");
     d.classes = classes;
   }
   d.root = dir;

@@ -14,7 +14,6 @@ std::vector<int> pil_nearest_index(int src, int dst);
 
 // (sh, sw, 3) interleaved pixels with a row stride of `src_stride` bytes -> (dh, dw, 3) RGB.
 // bgr: the source is OpenCV's BGR order and is swapped to RGB on the way.
-void pil_nearest_resize(const uint8_t* src, int sh, int sw, size_t src_stride, bool bgr, uint8_t* dst, int dh,
-                        int dw);
+void pil_nearest_resize(const uint8_t* src, int sh, int sw, size_t src_stride, bool bgr, uint8_t* dst, int dh, int dw);
 
 }  // namespace acts
