@@ -16,6 +16,8 @@
 //    itself is checked with a small eps, bit for bit, in cuda_kernels_test.cpp.
 // Weights after updates: |got - ref| <= 2e-6 |ref| + 1e-4 max|ref - initial| per tensor (a few
 // ulp of the weight, plus 1e-4 of the largest change).
+#include "runtime/cuda/cuda_backend.h"
+
 #include <cstdlib>
 #include <functional>
 
@@ -24,7 +26,6 @@
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/rescale.h"
 #include "runtime/cpu_backend.h"
-#include "runtime/cuda/cuda_backend.h"
 #include "tests/compare.h"
 #include "tests/cuda_test_util.h"
 

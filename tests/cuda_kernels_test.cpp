@@ -142,9 +142,9 @@ TEST_F(CudaKernels, BiasActivationMatchesCpu) {
       for (size_t i = 0; i < count; ++i) y[i] += b[i % size_t(s.cols)];
       if (act == Act::Relu) cpu::relu_forward(y.data(), y.data(), count);
       if (act == Act::Sigmoid) cpu::sigmoid_forward(y.data(), y.data(), count);
-      expect_close(std::string("bias+") + act_name(act) + " (" + std::to_string(s.rows) + ", " +
-                       std::to_string(s.cols) + ")",
-                   download(d_y, count), y, 1e-6, 1e-7);
+      expect_close(
+          std::string("bias+") + act_name(act) + " (" + std::to_string(s.rows) + ", " + std::to_string(s.cols) + ")",
+          download(d_y, count), y, 1e-6, 1e-7);
     }
 }
 

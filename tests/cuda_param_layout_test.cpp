@@ -17,7 +17,8 @@ TEST(CudaParamLayout, ConvKernelTransposeFollowsTheIndexFormulas) {
     for (int j = 0; j < kw; ++j)
       for (int c = 0; c < cin; ++c)
         for (int f = 0; f < cout; ++f)
-          ASSERT_EQ(cudnn[((size_t(f) * kh + i) * kw + j) * cin + c], keras[((size_t(i) * kw + j) * cin + c) * cout + f]);
+          ASSERT_EQ(cudnn[((size_t(f) * kh + i) * kw + j) * cin + c],
+                    keras[((size_t(i) * kw + j) * cin + c) * cout + f]);
   conv_kernel_cudnn_to_keras(cudnn.data(), kh, kw, cin, cout, back.data());
   EXPECT_EQ(back, keras);
 }

@@ -1,6 +1,8 @@
 // Shared by the CUDA test suites: a fixture that SKIPS (never passes) with the reason when no
 // GPU is usable, host<->device helpers, NaN poisoning of outputs, and random test data.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,8 +10,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "runtime/cuda/cuda_context.h"
 #include "runtime/cuda/device_buffer.h"

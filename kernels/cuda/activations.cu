@@ -1,6 +1,5 @@
 // Bias/activation kernels; see activations.cuh.
 #include "activations.cuh"
-
 #include "launch.cuh"
 #include "runtime/cuda/cuda_check.h"
 

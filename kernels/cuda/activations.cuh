@@ -2,9 +2,9 @@
 // kernels/cpu/activations.h: relu, and sigmoid in its overflow-free form; backward passes use
 // the forward OUTPUT y, as the CPU reference does (so activations are applied in place).
 #pragma once
-#include <cstddef>
-
 #include <cuda_runtime_api.h>
+
+#include <cstddef>
 
 #include "runtime/model_spec.h"  // Act
 

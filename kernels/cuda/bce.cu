@@ -1,6 +1,5 @@
 // BCE kernel; see bce.cuh. Math in double like the CPU reference, so the two agree to ~1e-15.
 #include "bce.cuh"
-
 #include "kernels/cpu/bce.h"  // kBceLogitClip: one constant for both backends
 #include "runtime/cuda/cuda_check.h"
 

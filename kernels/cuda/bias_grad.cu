@@ -2,10 +2,9 @@
 // Pass 1: block (32 columns x 8 row lanes) sums one chunk of rows for 32 columns into
 // partial[chunk][col] (warps read 32 consecutive floats of a row: coalesced).
 // Pass 2: one thread per column adds the chunk partials in order.
-#include "bias_grad.cuh"
-
 #include <algorithm>
 
+#include "bias_grad.cuh"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/errors.h"
 

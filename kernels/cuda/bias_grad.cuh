@@ -2,9 +2,9 @@
 // batch and every pixel of dy[..., c], for Conv2D (rows = N*OH*OW) and Dense (rows = N).
 // Two passes with a fixed reduction order (no atomics), so the result is deterministic.
 #pragma once
-#include <cstddef>
-
 #include <cuda_runtime_api.h>
+
+#include <cstddef>
 
 namespace acts::gpu {
 

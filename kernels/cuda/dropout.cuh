@@ -5,10 +5,10 @@
 // (seed, step) on every run and after a resume; backward recomputes the mask, nothing is stored.
 // The step is read from device memory so a replayed CUDA graph sees the current one.
 #pragma once
+#include <cuda_runtime_api.h>
+
 #include <cstddef>
 #include <cstdint>
-
-#include <cuda_runtime_api.h>
 
 #if defined(__CUDACC__)
 #define ACTS_HOST_DEVICE __host__ __device__

@@ -14,8 +14,7 @@ inline unsigned grid_for(size_t count, int threads = kThreads) {
 }
 
 // Element index range of a grid-stride loop.
-#define ACTS_GRID_STRIDE(i, count)                                                 \
-  for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); \
-       i += size_t(gridDim.x) * blockDim.x)
+#define ACTS_GRID_STRIDE(i, count) \
+  for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (count); i += size_t(gridDim.x) * blockDim.x)
 
 }  // namespace acts::gpu

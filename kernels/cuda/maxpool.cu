@@ -1,9 +1,8 @@
 // MaxPooling2D kernels; see maxpool.cuh. Backward runs one thread per INPUT element, which finds
 // its window's first maximum itself: every dx element is written exactly once, with no atomics
 // and no separate zero fill (windows do not overlap since stride == pool).
-#include "maxpool.cuh"
-
 #include "launch.cuh"
+#include "maxpool.cuh"
 #include "runtime/cuda/cuda_check.h"
 
 namespace acts::gpu {

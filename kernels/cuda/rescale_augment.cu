@@ -1,8 +1,7 @@
 // GPU input stage; see rescale_augment.cuh. Arithmetic uses the _rn intrinsics in the CPU
 // reference's order so nvcc cannot fuse it into FMAs: results equal the CPU's bit for bit.
-#include "rescale_augment.cuh"
-
 #include "launch.cuh"
+#include "rescale_augment.cuh"
 #include "runtime/cuda/cuda_check.h"
 
 namespace acts::gpu {
@@ -51,8 +50,8 @@ void rescale_u8(const uint8_t* in, float* out, size_t count, const float* scale,
   CUDA_CHECK_LAUNCH("rescale_kernel");
 }
 
-void augment_rescale(const uint8_t* in, const float* affine, int N, int H, int W, int C, const float* scale,
-                     float* out, cudaStream_t stream) {
+void augment_rescale(const uint8_t* in, const float* affine, int N, int H, int W, int C, const float* scale, float* out,
+                     cudaStream_t stream) {
   const size_t pixels = size_t(N) * H * W;
   if (pixels == 0) return;
   augment_kernel<<<grid_for(pixels), kThreads, 0, stream>>>(in, affine, N, H, W, C, scale, out);

@@ -1,16 +1,14 @@
 // RMSprop kernel; see rmsprop.cuh. The _rn intrinsics keep the CPU reference's rounding order
 // (no FMA contraction) and sqrt/div are IEEE-rounded, so one step equals the CPU's bit for bit.
-#include "rmsprop.cuh"
-
 #include "launch.cuh"
+#include "rmsprop.cuh"
 #include "runtime/cuda/cuda_check.h"
 
 namespace acts::gpu {
 namespace {
 
-__global__ void rmsprop_kernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ a,
-                               size_t count, const float* __restrict__ lr_ptr, float rho, float one_minus_rho,
-                               float eps) {
+__global__ void rmsprop_kernel(float* __restrict__ w, const float* __restrict__ g, float* __restrict__ a, size_t count,
+                               const float* __restrict__ lr_ptr, float rho, float one_minus_rho, float eps) {
   const float lr = *lr_ptr;
   ACTS_GRID_STRIDE(i, count) {
     const float gi = g[i];

@@ -3,9 +3,9 @@
 //   a = rho a + (1 - rho) g^2;  w -= lr g / (sqrt(a) + eps)
 // The learning rate is read from device memory so a captured CUDA graph sees set_learning_rate().
 #pragma once
-#include <cstddef>
-
 #include <cuda_runtime_api.h>
+
+#include <cstddef>
 
 namespace acts::gpu {
 

@@ -9,8 +9,8 @@ namespace acts {
 namespace {
 
 const char* fwd_name(int a) {
-  static const char* n[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM",     "DIRECT",
-                            "FFT",           "FFT_TILING",            "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char* n[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING",
+                            "WINOGRAD",      "WINOGRAD_NONFUSED"};
   return a >= 0 && a < 8 ? n[a] : "?";
 }
 const char* data_name(int a) {
@@ -23,10 +23,14 @@ const char* filter_name(int a) {
 }
 const char* math_name(cudnnMathType_t m) {
   switch (m) {
-    case CUDNN_DEFAULT_MATH: return "default";
-    case CUDNN_TENSOR_OP_MATH: return "tensor-op";
-    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION: return "tensor-op+conversion";
-    case CUDNN_FMA_MATH: return "FMA";
+    case CUDNN_DEFAULT_MATH:
+      return "default";
+    case CUDNN_TENSOR_OP_MATH:
+      return "tensor-op";
+    case CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION:
+      return "tensor-op+conversion";
+    case CUDNN_FMA_MATH:
+      return "FMA";
   }
   return "?";
 }
@@ -89,8 +93,10 @@ Perf choose(const std::string& where, const char* direction, const std::vector<P
   if (workspace_of(fallback, &p.memory) == CUDNN_STATUS_SUCCESS && p.memory <= limit) return p;
   std::string ignored;
   if (deterministic && pick(perfs, false, !tf32, limit, plain, name, &p, &ignored)) {
-    std::fprintf(stderr, "warning: %s: cuDNN has no deterministic %s algorithm here; using %s, so reruns may differ "
-                 "in the last bits\n", where.c_str(), direction, name(int(p.algo)));
+    std::fprintf(stderr,
+                 "warning: %s: cuDNN has no deterministic %s algorithm here; using %s, so reruns may differ "
+                 "in the last bits\n",
+                 where.c_str(), direction, name(int(p.algo)));
     return p;
   }
   fail(where, ": cuDNN offers no usable ", direction, " algorithm (", deterministic ? "deterministic, " : "",
@@ -132,12 +138,14 @@ void ConvLayer::build(bool deterministic, size_t limit) {
   CUDNN_CHECK_IN(where_, cudnnCreateTensorDescriptor(&x_desc_));
   CUDNN_CHECK_IN(where_, cudnnCreateTensorDescriptor(&y_desc_));
   CUDNN_CHECK_IN(where_, cudnnCreateFilterDescriptor(&w_desc_));
-  CUDNN_CHECK_IN(where_, cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s_.n, s_.c, s_.h, s_.w));
-  CUDNN_CHECK_IN(where_, cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s_.f, s_.c, s_.k, s_.k));
+  CUDNN_CHECK_IN(where_,
+                 cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s_.n, s_.c, s_.h, s_.w));
+  CUDNN_CHECK_IN(where_,
+                 cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s_.f, s_.c, s_.k, s_.k));
   for (cudnnConvolutionDescriptor_t* d : {&fwd_desc_, &data_desc_, &filter_desc_}) {
     CUDNN_CHECK_IN(where_, cudnnCreateConvolutionDescriptor(d));
-    CUDNN_CHECK_IN(where_, cudnnSetConvolution2dDescriptor(*d, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
-                                                           CUDNN_DATA_FLOAT));
+    CUDNN_CHECK_IN(where_,
+                   cudnnSetConvolution2dDescriptor(*d, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     // Strict: FMA kernels only. TF32: tensor cores allowed (never fp16 down-conversion).
     CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(*d, ctx_.tf32() ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   }
@@ -189,9 +197,9 @@ void ConvLayer::choose_backward_data(bool deterministic, size_t limit) {
 void ConvLayer::choose_backward_filter(bool deterministic, size_t limit) {
   std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perfs(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
   int count = 0;
-  CUDNN_CHECK_IN(where_, cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_,
-                                                                       w_desc_, int(perfs.size()), &count,
-                                                                       perfs.data()));
+  CUDNN_CHECK_IN(where_,
+                 cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_, w_desc_,
+                                                               int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
   const auto p = choose(where_, "backward-filter", perfs, deterministic, ctx_.tf32(), limit, plain_filter, filter_name,
                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* ws) {
@@ -208,8 +216,8 @@ size_t ConvLayer::workspace_bytes() const { return std::max(fwd_ws_, std::max(da
 
 std::string ConvLayer::algorithms() const {
   return std::string("fwd ") + fwd_name(int(fwd_algo_)) + " (" + math_name(fwd_math_) + "), bwd-data " +
-         data_name(int(data_algo_)) + " (" + math_name(data_math_) + "), bwd-filter " +
-         filter_name(int(filter_algo_)) + " (" + math_name(filter_math_) + ")";
+         data_name(int(data_algo_)) + " (" + math_name(data_math_) + "), bwd-filter " + filter_name(int(filter_algo_)) +
+         " (" + math_name(filter_math_) + ")";
 }
 
 void ConvLayer::check_workspace(size_t need, size_t have) const {

@@ -4,8 +4,8 @@
 // heuristics (cudnnGet*Algorithm_v7): deterministic mode keeps only deterministic algorithms
 // (should cuDNN offer none for a shape, it warns and takes a non-deterministic one); strict fp32
 // keeps only FMA math and the GEMM/direct algorithms (no FFT or Winograd, whose rounding differs
-// from a plain dot product); TF32 mode lets cuDNN pick tensor-core algorithms. Bias and activation are separate kernels (activations.cuh).
-// Every error names the layer and its dims.
+// from a plain dot product); TF32 mode lets cuDNN pick tensor-core algorithms. Bias and activation are separate kernels
+// (activations.cuh). Every error names the layer and its dims.
 //   x (n, h, w, c)   w (f, k, k, c) (cuDNN's NHWC filter layout)   y (n, h-k+1, w-k+1, f)
 #pragma once
 #include <string>

@@ -89,8 +89,8 @@ void CudaBackend::allocate_activations() {
   small_bytes_ = affine_at_ + N * 6 * sizeof(float);
   const size_t small_at = a.add(small_bytes_);
 
-  arena_ = DeviceBuffer<unsigned char>(a.total(), "the activations and gradients of a batch of " + std::to_string(N) +
-                                                      " images");
+  arena_ = DeviceBuffer<unsigned char>(a.total(),
+                                       "the activations and gradients of a batch of " + std::to_string(N) + " images");
   arena_.zero(ctx_.stream());
   unsigned char* base = arena_.get();
   auto f = [&](size_t at) { return reinterpret_cast<float*>(base + at); };
@@ -230,8 +230,8 @@ std::vector<float> CudaBackend::activation(const std::string& layer) const {
   if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
   if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
   std::vector<float> v(size_t(n_) * graph_.nodes()[size_t(i)].out_size);
-  CUDA_CHECK(cudaMemcpyAsync(v.data(), out_[size_t(i)], v.size() * sizeof(float), cudaMemcpyDeviceToHost,
-                             ctx_.stream()));
+  CUDA_CHECK(
+      cudaMemcpyAsync(v.data(), out_[size_t(i)], v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
   ctx_.sync();
   return v;
 }
@@ -244,7 +244,8 @@ std::vector<float> CudaBackend::read_params(int which) const {
 }
 
 void CudaBackend::write_params(int which, const std::vector<float>& v, const char* what) {
-  if (v.size() != graph_.param_count()) fail(what, " has ", v.size(), " values, the model needs ", graph_.param_count());
+  if (v.size() != graph_.param_count())
+    fail(what, " has ", v.size(), " values, the model needs ", graph_.param_count());
   std::vector<float> dev(layout_.total());
   layout_.to_device(v.data(), dev.data());
   params_.copy_from_host(dev.data(), dev.size(), ctx_.stream(), size_t(which) * layout_.total());

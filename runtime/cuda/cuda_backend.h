@@ -60,9 +60,9 @@ class CudaBackend final : public Backend {
   // For tests and logs.
   void set_use_graphs(bool on) { use_graphs_ = on; }
   bool use_graphs() const { return use_graphs_; }
-  size_t graphs_captured() const;            // train-step graphs instantiated so far
-  std::string conv_algorithms() const;       // the cuDNN algorithms chosen for max_batch, per layer
-  size_t device_bytes() const;               // GPU memory this backend allocated
+  size_t graphs_captured() const;       // train-step graphs instantiated so far
+  std::string conv_algorithms() const;  // the cuDNN algorithms chosen for max_batch, per layer
+  size_t device_bytes() const;          // GPU memory this backend allocated
 
  private:
   enum class Input { Images, Augmented, Floats };
@@ -99,10 +99,10 @@ class CudaBackend final : public Backend {
 
   CudaContext ctx_;
   DeviceParamLayout layout_;
-  DeviceBuffer<float> params_;           // [weights | gradients | accumulators], layout_.total() each
-  DeviceBuffer<unsigned char> arena_;    // activations, gradient ping-pong, batch, metrics
+  DeviceBuffer<float> params_;             // [weights | gradients | accumulators], layout_.total() each
+  DeviceBuffer<unsigned char> arena_;      // activations, gradient ping-pong, batch, metrics
   DeviceBuffer<unsigned char> workspace_;  // cuDNN
-  size_t input_size_ = 0;                // floats per image
+  size_t input_size_ = 0;                  // floats per image
 
   // Pointers into arena_.
   uint8_t* images_ = nullptr;            // (max_batch, H, W, C) uint8
@@ -112,9 +112,9 @@ class CudaBackend final : public Backend {
   float* grad_[2] = {nullptr, nullptr};  // ping-pong dL/d(activation) buffers
   float* bias_scratch_ = nullptr;
   size_t bias_scratch_floats_ = 0;
-  double* sums_ = nullptr;               // running [loss sum, correct]
+  double* sums_ = nullptr;  // running [loss sum, correct]
   float* lr_ = nullptr;
-  unsigned char* small_ = nullptr;       // [step u64 | scale f32 | labels | affine], uploaded per batch
+  unsigned char* small_ = nullptr;  // [step u64 | scale f32 | labels | affine], uploaded per batch
   size_t small_bytes_ = 0, affine_at_ = 0;
   static constexpr size_t kScaleAt = 8, kLabelsAt = 16;
   const uint64_t* step_dev() const { return reinterpret_cast<const uint64_t*>(small_); }
@@ -124,14 +124,14 @@ class CudaBackend final : public Backend {
 
   PinnedBuffer<unsigned char> stage_small_, stage_images_;
   PinnedBuffer<float> stage_inputs_;
-  cudaEvent_t staged_ = nullptr;         // the last upload has left the staging buffers
+  cudaEvent_t staged_ = nullptr;  // the last upload has left the staging buffers
 
   std::map<int, std::unique_ptr<Plan>> plans_;
   std::map<std::pair<int, int>, GraphSlot> graphs_;
   bool use_graphs_ = true;
   bool last_forward_training_ = false;
-  int n_ = 0;                            // batch size of the last forward
-  long count_ = 0;                       // images in the running metrics
+  int n_ = 0;       // batch size of the last forward
+  long count_ = 0;  // images in the running metrics
 };
 
 }  // namespace acts

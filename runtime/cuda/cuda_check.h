@@ -5,13 +5,13 @@
 // CUDA_LOG is the variant for destructors, which must not throw: it prints the same line to stderr.
 // CUDA_CHECK_LAUNCH("name") follows every kernel launch (launch errors are only visible there).
 #pragma once
-#include <cstdio>
-#include <cstring>
-#include <string>
-
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "runtime/errors.h"
 

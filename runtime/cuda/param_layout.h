@@ -23,7 +23,7 @@ class DeviceParamLayout {
   static constexpr size_t kAlignFloats = 64;
   explicit DeviceParamLayout(const Graph& g);
 
-  size_t total() const { return total_; }                      // floats, padding included
+  size_t total() const { return total_; }  // floats, padding included
   size_t offset(int param) const { return offsets_.at(size_t(param)); }
 
   // keras: Graph::param_count() floats; device: total() floats (padding written as zero).

@@ -2,9 +2,9 @@
 // and then replayed with a single launch, which removes the per-kernel launch overhead of the
 // ~40 kernels and library calls a step makes. Move-only owner of the graph and its executable.
 #pragma once
-#include <functional>
-
 #include <cuda_runtime_api.h>
+
+#include <functional>
 
 namespace acts {
 
