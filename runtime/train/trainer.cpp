@@ -23,6 +23,7 @@ using json = nlohmann::json;
 namespace {
 
 std::atomic<int> g_stop{0};
+constexpr int kMetricsEvery = 10;  // steps between reads of the running loss/accuracy
 void on_signal(int sig) { g_stop = sig; }
 
 // What defines a run: stored in run.json and every checkpoint, restored by --resume.
@@ -205,8 +206,30 @@ int train(TrainConfig cfg) {
     std::printf("Epoch %d/%d\n", s.epoch + 1, cfg.epochs);
     std::fflush(stdout);
     Progress bar(cfg.steps_per_epoch, live);
+    // Loss sums stay on the device; reading them waits for the GPU, so they are read every few
+    // steps, at the end of the epoch and before an interrupt's checkpoint. False: diverged.
+    auto absorb = [&](int steps_done) {
+      const Metrics m = r.backend->take_metrics();
+      if (m.count == 0) return true;
+      if (!std::isfinite(m.loss_sum)) {
+        const int first = steps_done - int((m.count + cfg.batch_size - 1) / cfg.batch_size) + 1;
+        const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
+                                                     : std::to_string(steps_done);
+        std::fprintf(stderr,
+                     "\nerror: the loss became %s at epoch %d, step %s: training diverged; the last good "
+                     "checkpoint is %s/last.safetensors (if any); lower --lr (now %g)\n",
+                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, steps.c_str(), r.dir.c_str(),
+                     double(cfg.lr));
+        return false;
+      }
+      s.partial.loss_sum += m.loss_sum;
+      s.partial.correct += m.correct;
+      s.partial.count += m.count;
+      return true;
+    };
     for (; s.step < cfg.steps_per_epoch; ++s.step) {
       if (g_stop) {
+        if (!absorb(s.step)) return 3;
         s.train_batches = train_it.batches_seen();
         s.val_batches = val_it.batches_seen();
         r.save("last.safetensors", s);
@@ -215,17 +238,8 @@ int train(TrainConfig cfg) {
         return 130;
       }
       r.backend->train_step(to_batch(train_it.next()));
-      const Metrics m = r.backend->take_metrics();
-      if (!std::isfinite(m.loss_sum)) {
-        std::fprintf(stderr,
-                     "\nerror: the loss became %s at epoch %d, step %d: training diverged; the last good checkpoint "
-                     "is %s/last.safetensors (if any); lower --lr (now %g)\n",
-                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, s.step + 1, r.dir.c_str(), cfg.lr);
-        return 3;
-      }
-      s.partial.loss_sum += m.loss_sum;
-      s.partial.correct += m.correct;
-      s.partial.count += m.count;
+      if ((s.step + 1) % kMetricsEvery != 0 && s.step + 1 != cfg.steps_per_epoch) continue;
+      if (!absorb(s.step + 1)) return 3;
       bar.update(s.step + 1, s.partial.loss(), s.partial.acc());
     }
     for (int v = 0; v < cfg.validation_steps; ++v) r.backend->eval_step(to_batch(val_it.next()));
