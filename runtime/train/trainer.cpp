@@ -215,10 +215,10 @@ int train(TrainConfig cfg) {
         const int first = steps_done - int((m.count + cfg.batch_size - 1) / cfg.batch_size) + 1;
         const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
                                                      : std::to_string(steps_done);
-        std::fprintf(stderr,
-                     "\nerror: the loss became %s at epoch %d, step %s: training diverged; the last good "
-                     "checkpoint is %s/last.safetensors (if any); lower --lr (now %g)\n",
-                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, steps.c_str(), r.dir.c_str(),
+        const std::string last = r.dir + "/last.safetensors";
+        const std::string kept = exists(last) ? "the last good checkpoint is " + last : "no checkpoint was written";
+        std::fprintf(stderr, "\nerror: the loss became %s at epoch %d, step %s: training diverged; %s; lower --lr (now %g)\n",
+                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, steps.c_str(), kept.c_str(),
                      double(cfg.lr));
         return false;
       }
