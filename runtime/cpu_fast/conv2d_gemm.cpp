@@ -6,7 +6,9 @@
 //             dpatches (M, K) = dy (M, F) x k^T (F, K), scattered back into dx (col2im)
 // Images go through in chunks so the patch matrix stays within kChunkFloats (memory stays
 // bounded at batch 256) while each GEMM still has thousands of rows. OpenBLAS threads the
-// GEMMs; OpenMP (when built with it) threads im2col/col2im over the images of a chunk.
+// GEMMs; im2col/col2im stay on one thread on purpose: OpenMP threads there competed with
+// OpenBLAS's spinning workers and made a 2-core training step 1.2-1.7x and a batch-1 forward
+// 3-4x slower (docs/benchmarks.md).
 #include <algorithm>
 #include <cstddef>
 
@@ -33,7 +35,6 @@ int images_per_chunk(const Geometry& g, int N) {
 // x (n, H, W, C) -> patches (n*OH*OW, KH*KW*C): row (img, oh, ow) = x[img, oh+i, ow+j, c] over (i, j, c).
 void im2col(const float* x, int n, const Geometry& g, float* patches) {
   const size_t K = g.K(), kw_row = size_t(g.KW) * g.C;  // one kernel row (j, c) is contiguous in x
-#pragma omp parallel for schedule(static)
   for (int img = 0; img < n; ++img)
     for (int oh = 0; oh < g.OH; ++oh)
       for (int ow = 0; ow < g.OW; ++ow) {
@@ -46,10 +47,9 @@ void im2col(const float* x, int n, const Geometry& g, float* patches) {
 }
 
 // The adjoint of im2col: dx (n, H, W, C) += every patch row's gradient at the pixels it came from.
-// dx must be zeroed by the caller. Parallel over images, so no two threads write one pixel.
+// dx must be zeroed by the caller.
 void col2im(const float* dpatches, int n, const Geometry& g, float* dx) {
   const size_t K = g.K(), kw_row = size_t(g.KW) * g.C;
-#pragma omp parallel for schedule(static)
   for (int img = 0; img < n; ++img)
     for (int oh = 0; oh < g.OH; ++oh)
       for (int ow = 0; ow < g.OW; ++ow) {

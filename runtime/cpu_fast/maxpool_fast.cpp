@@ -13,7 +13,6 @@ namespace acts::cpu_fast {
 
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y) {
   const int OH = H / P, OW = W / P;
-#pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n)
     for (int oh = 0; oh < OH; ++oh)
       for (int ow = 0; ow < OW; ++ow) {
@@ -38,37 +37,33 @@ void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C
       if (h >= OH * P) std::fill(row, row + size_t(W) * C, 0.f);
       else std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
     }
-#pragma omp parallel
-  {
-    std::vector<int> found_buf(static_cast<size_t>(C));  // int, not char: a char* may alias the floats
-    int* __restrict found = found_buf.data();
-#pragma omp for schedule(static)
-    for (int n = 0; n < N; ++n)
-      for (int oh = 0; oh < OH; ++oh)
-        for (int ow = 0; ow < OW; ++ow) {
-          const size_t first = ((size_t(n) * H + oh * P) * W + ow * P) * C;
-          const float* __restrict m = y + ((size_t(n) * OH + oh) * OW + ow) * C;
-          const float* __restrict g = dy + ((size_t(n) * OH + oh) * OW + ow) * C;
-          std::fill(found, found + C, 0);
-          for (int i = 0; i < P; ++i)
-            for (int j = 0; j < P; ++j) {
-              const float* __restrict in = x + first + (size_t(i) * W + j) * C;
-              float* __restrict d = dx + first + (size_t(i) * W + j) * C;
-              for (int c = 0; c < C; ++c) {  // the first element equal to the window's max takes it
-                const float gc = g[c];  // loaded unconditionally, so the select below vectorises
-                const int hit = (found[c] == 0) & (in[c] == m[c]);
-                d[c] = hit ? gc : 0.f;
-                found[c] |= hit;
-              }
+  std::vector<int> found_buf(static_cast<size_t>(C));  // int, not char: a char* may alias the floats
+  int* __restrict found = found_buf.data();
+  for (int n = 0; n < N; ++n)
+    for (int oh = 0; oh < OH; ++oh)
+      for (int ow = 0; ow < OW; ++ow) {
+        const size_t first = ((size_t(n) * H + oh * P) * W + ow * P) * C;
+        const float* __restrict m = y + ((size_t(n) * OH + oh) * OW + ow) * C;
+        const float* __restrict g = dy + ((size_t(n) * OH + oh) * OW + ow) * C;
+        std::fill(found, found + C, 0);
+        for (int i = 0; i < P; ++i)
+          for (int j = 0; j < P; ++j) {
+            const float* __restrict in = x + first + (size_t(i) * W + j) * C;
+            float* __restrict d = dx + first + (size_t(i) * W + j) * C;
+            for (int c = 0; c < C; ++c) {  // the first element equal to the window's max takes it
+              const float gc = g[c];  // loaded unconditionally, so the select below vectorises
+              const int hit = (found[c] == 0) & (in[c] == m[c]);
+              d[c] = hit ? gc : 0.f;
+              found[c] |= hit;
             }
-          // A NaN max equals nothing; the reference then routes the gradient to the window's first element.
-          float* d0 = dx + first;
-          for (int c = 0; c < C; ++c) {
-            const float gc = g[c];
-            d0[c] = found[c] ? d0[c] : gc;
           }
+        // A NaN max equals nothing; the reference then routes the gradient to the window's first element.
+        float* d0 = dx + first;
+        for (int c = 0; c < C; ++c) {
+          const float gc = g[c];
+          d0[c] = found[c] ? d0[c] : gc;
         }
-  }
+      }
 }
 
 }  // namespace acts::cpu_fast
