@@ -98,9 +98,12 @@ TEST(CpuFast, Conv2dOddShapes) {
 
 TEST(CpuFast, Conv2dSeveralChunks) {
   SKIP_WITHOUT_BLAS();
-  // 59*59 rows x 576 columns = 2.0 M floats per image: the 8 M-float patch budget takes 4 images
-  // per chunk, so 5 images run as two chunks and dk must sum across them.
+  // 5*59*59 rows x 576 columns = 10 M patch values: with 256 Ki-value chunks (455 rows) the
+  // rows go through in 39 chunks whose boundaries fall inside images and inside image rows, so
+  // im2col/col2im must resume mid-image and dk/dx must sum across chunks.
   check_conv({5, 61, 61, 64, 3, 3, 9}, true);
+  check_conv({3, 20, 20, 32, 3, 3, 7}, true);   // 972 rows, 2 chunks of 910 + 62
+  check_conv({2, 19, 19, 128, 3, 3, 5}, true);  // K = 1152: the 256-row minimum, chunks 256 + 256 + 66
 }
 
 TEST(CpuFast, DenseOddShapes) {
