@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", o.json, "Also write the results as JSON to this file");
   app.add_option("--rows", o.rows, "Comma-separated row ids to run (default: all)");
   app.add_flag("--quick", o.quick, "Scale every case down (smoke test, CI)");
-  app.add_flag("--full", o.full, "On the CPU too, run every case at full size (takes hours)");
+  app.add_flag("--full", o.full, "On the CPU too, run every case at full size (2 cores: ~30 min, mostly the schedule)");
   app.add_option("--repeats", o.repeats, "Timed repeats per row (default: per row and device)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--tf32", o.tf32, "GPU: allow TF32 tensor-core math (default strict fp32, as PyTorch's side)");

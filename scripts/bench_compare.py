@@ -7,7 +7,7 @@ busy machine's drift from favouring either side.
 
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
-                        [--nondeterministic]
+                        [--nondeterministic] [--no-install]
 Writes DIR/acts.json, DIR/pytorch.json (last round), DIR/compare.json and DIR/compare.txt.
 """
 import argparse
@@ -36,7 +36,7 @@ def find_bench(given):
 
 def run(cmd):
     print("bench_compare: " + " ".join(cmd), file=sys.stderr, flush=True)
-    r = subprocess.run(cmd)
+    r = subprocess.run(cmd, stdout=sys.stderr)  # their tables go to stderr; stdout gets the merged report
     if r.returncode != 0:
         sys.exit("bench_compare: %s exited with %d" % (cmd[0], r.returncode))
 
@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--tf32", action="store_true")
     ap.add_argument("--nondeterministic", action="store_true", help="ours: non-reproducible cuDNN algorithms allowed")
+    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     common = ["--device", a.device] + (["--rows", a.rows] if a.rows else []) + (["--quick"] if a.quick else []) + \
@@ -94,7 +95,7 @@ def main():
         aj, pj = os.path.join(a.out, "acts.json"), os.path.join(a.out, "pytorch.json")
         run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []))
         run([sys.executable, os.path.join(HERE, "bench_pytorch.py")] + common + ["--json", pj] +
-            (["--variants", a.variants] if a.variants else []))
+            (["--variants", a.variants] if a.variants else []) + (["--no-install"] if a.no_install else []))
         with open(aj) as f:
             ours_runs.append(json.load(f))
         with open(pj) as f:

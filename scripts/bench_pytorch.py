@@ -31,7 +31,9 @@ def import_torch(allow_install):
         why = "torch is not importable (%s)" % e
     if not allow_install:
         return None, why
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "torch"], capture_output=True, text=True)
+    # few retries and a short timeout: an offline machine (the lent GPU box) fails fast
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--retries", "1", "--timeout", "20", "torch"],
+                       capture_output=True, text=True)
     try:
         import torch  # noqa: F401
         return sys.modules["torch"], ""
