@@ -112,13 +112,14 @@ else
   fail "compute-sanitizer not on PATH"
 fi
 
-section "Benchmark"
-BENCH=$(find "$BUILD" -maxdepth 3 -type f -perm -u+x -iname '*bench*' ! -name '*.so' 2>/dev/null | head -1)
-if [ -n "$BENCH" ]; then
-  echo "running $BENCH"
-  timeout "$(allow 60)" "$BENCH" 2>&1 | tee "$LOGS/bench.log" | tail -40 || fail "benchmark $BENCH"
+section "Benchmark: ours vs PyTorch on the same GPU"
+# Eager and CUDA-graph PyTorch only: torch.compile can take minutes of device time to compile.
+if [ -x "$BUILD/apps/bench" ]; then
+  timeout "$(allow 180)" python3 scripts/bench_compare.py --bench "$BUILD/apps/bench" --device cuda --no-install \
+      --variants eager,graphs --out "$LOGS/bench" 2>&1 | tee "$LOGS/bench.log" | tail -40 \
+    || fail "benchmark (bench_compare.py)"
 else
-  echo "no benchmark binary in $BUILD (skipped)"
+  fail "no bench binary in $BUILD/apps"
 fi
 
 section "Summary"
