@@ -2,6 +2,7 @@
 // non-zero data, several shapes including odd ones, with every output NaN-poisoned first.
 // Kernels written with the CPU's rounding order (rescale, augmentation, RMSprop, max pooling,
 // relu, dropout) are held to 1e-6, i.e. a few ulp: by construction they agree bit for bit.
+#include <cmath>
 #include <cstring>
 
 #include "kernels/cpu/activations.h"
@@ -125,6 +126,15 @@ TEST_F(CudaKernels, BceMatchesCpuAndAccumulatesOnDevice) {
     EXPECT_EQ(sums[1], 2.0 + 2 * correct) << "correct count" << tag;
     expect_close("bce dz" + tag, download(d_dz, size_t(n)), dz, 1e-6, 1e-9);
   }
+}
+
+// A diverged model must show as a NaN loss, not be clipped into a finite one (as on the CPU).
+TEST_F(CudaKernels, BceNanLogitGivesNanLoss) {
+  const std::vector<float> z = {0.5f, std::nanf("")}, y = {1.f, 0.f};
+  auto d_z = upload(z), d_y = upload(y);
+  auto d_sums = upload(std::vector<double>{0.0, 0.0});
+  gpu::bce_loss(d_z.get(), d_y.get(), 2, nullptr, d_sums.get(), stream());
+  EXPECT_TRUE(std::isnan(download(d_sums, 2)[0]));
 }
 
 TEST_F(CudaKernels, BiasActivationMatchesCpu) {

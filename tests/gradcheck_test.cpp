@@ -245,3 +245,10 @@ TEST(Bce, FloatGradientIsMeanOfPMinusY) {
   EXPECT_FLOAT_EQ(dz[2], float(1 / (1 + std::exp(1.0)) / 4));
   EXPECT_EQ(dz[3], 0.f);  // beyond the clip
 }
+
+// A diverged model must show as a NaN loss, not be clipped into a finite one.
+TEST(Bce, NanLogitGivesNanLoss) {
+  const float z[2] = {0.5f, std::nanf("")}, y[2] = {1.f, 0.f};
+  double correct = 0;
+  EXPECT_TRUE(std::isnan(acts::cpu::bce_from_logits(z, y, 2, static_cast<float*>(nullptr), &correct)));
+}

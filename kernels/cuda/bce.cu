@@ -15,7 +15,8 @@ __global__ void bce_kernel(const float* __restrict__ z, const float* __restrict_
   double loss = 0, correct = 0;
   for (int i = threadIdx.x; i < n; i += kBceThreads) {
     const double zi = z[i], yi = y[i];
-    const double zc = fmin(fmax(zi, -clip), clip);
+    // Comparisons, not fmin/fmax, so a NaN logit gives a NaN loss, as on the CPU (divergence shows).
+    const double zc = zi < -clip ? -clip : (zi > clip ? clip : zi);
     const double softplus = zc > 0 ? zc + log1p(exp(-zc)) : log1p(exp(zc));
     loss += softplus - yi * zc;
     const double p = zi >= 0 ? 1 / (1 + exp(-zi)) : exp(zi) / (1 + exp(zi));
