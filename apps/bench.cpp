@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli.h"
 
 #include "bench_plan.h"
 #include "bench_report.h"
@@ -155,8 +155,9 @@ std::string cpu_model() {
 int main(int argc, char** argv) {
   CLI::App app{"Times the Keras tutorial CNN on this toolkit's backends (see docs/benchmarks.md)"};
   Options o;
-  app.add_option("--device", o.device, "auto (GPU if usable, else CPU), cuda or cpu")
-      ->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  acts::cli::add_device(app, o.device, "auto (GPU if usable, else CPU), cuda or cpu");
+  bool version = false;
+  acts::cli::add_version(app, version);
   app.add_option("--json", o.json, "Also write the results as JSON to this file");
   app.add_option("--rows", o.rows, "Comma-separated row ids to run (default: all)");
   app.add_flag("--quick", o.quick, "Scale every case down (smoke test, CI)");
@@ -166,7 +167,8 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", o.tf32, "GPU: allow TF32 tensor-core math (default strict fp32, as PyTorch's side)");
   app.add_flag("--nondeterministic", o.nondeterministic, "GPU: allow non-reproducible (faster) algorithms");
   app.add_flag("--cpu-reference", o.cpu_reference, "CPU: the reference loops instead of the OpenBLAS path");
-  CLI11_PARSE(app, argc, argv);
+  if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
+  if (version) return acts::cli::print_version("bench");
 
   try {
     const Graph graph(tutorial_model(150));

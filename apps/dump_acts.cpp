@@ -1,7 +1,7 @@
 // dump_acts: what each layer of a trained model sees (the tutorial's activation pictures).
 // Thin: flags -> DumpConfig -> acts::dump_activations(); the pictures come from acts_images
 // when the build has OpenCV, else only the NPY files are written.
-#include <CLI/CLI.hpp>
+#include "apps/cli.h"
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -9,7 +9,7 @@
 
 #include "runtime/dump/dump.h"
 #include "runtime/errors.h"
-#include "runtime/version.h"
+
 #ifdef ACTS_WITH_OPENCV
 #include "runtime/images/feature_maps.h"
 #endif
@@ -53,25 +53,13 @@ int main(int argc, char** argv) {
       ->expected(1, -1)
       ->delimiter(',');
   app.add_option("--out", c.out, "Output folder (created if missing)")->default_val("acts");
-  app.add_option("--device", c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu")
-      ->default_val("auto")
-      ->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--batch-size", c.batch_size, "Images per forward pass")->default_val(32)->check(CLI::PositiveNumber);
   app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
-  app.add_flag("--version", version, "Print versions (project, commit, CUDA, cuDNN) and exit");
+  acts::cli::add_version(app, version);
+  if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  }
-  try {
-    if (version) {
-      std::printf("%s", acts::version_text("dump_acts").c_str());
-      return 0;
-    }
+    if (version) return acts::cli::print_version("dump_acts");
     if (c.all && !c.layers.empty()) {
       std::fprintf(stderr, "error: --all and --layer exclude each other; see --help\n");
       return 2;

@@ -2,7 +2,7 @@
 // Keras' fit_generator in the tutorial. Thin: flags -> TrainConfig -> acts::train().
 #include <cstdio>
 
-#include <CLI/CLI.hpp>
+#include "apps/cli.h"
 
 #include "runtime/errors.h"
 #include "runtime/graph.h"
@@ -33,8 +33,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_flag("--augment", c.augment, "Chollet's augmentation: rotation 40, shifts/shear/zoom 0.2, flips");
   app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")->default_val(1);
-  app.add_option("--device", c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu")
-      ->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--out", c.out, "Run folder (default runs/<timestamp>; runs/latest points at the newest)");
   app.add_option("--resume", c.resume_dir, "Continue an interrupted run (default: runs/latest)")
       ->expected(0, 1);
@@ -46,20 +45,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", c.threads, "Image decoding threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
       ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));
-  app.add_flag("--version", version, "Print versions (project, commit, CUDA, cuDNN) and exit");
+  acts::cli::add_version(app, version);
+  if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  }
-  try {
-    if (version) {
-      std::printf("%s", acts::version_text("train_gpu").c_str());
-      return 0;
-    }
+    if (version) return acts::cli::print_version("train_gpu");
     if (summary) {
       const acts::ModelSpec m =
           c.model_json.empty() ? acts::tutorial_model(c.image_size) : acts::load_keras_json(c.model_json);

@@ -11,7 +11,8 @@ shift || true
 scripts/setup.sh
 bin=${ACTS_BUILD_DIR:-build}/apps
 out=runs/sample-$(date +%Y%m%d-%H%M%S)
-if "$bin/train_gpu" --version | grep -q "GPU:"; then
+gpu=$("$bin/train_gpu" --version | grep '^GPU: ' || true)  # "GPU: none (why)" without one
+if [ -n "$gpu" ] && [[ "$gpu" != "GPU: none"* ]]; then
   schedule=()  # the tutorial's 30 x 100 steps
 else
   # CPU: a few minutes, enough to see the loss move and to have a model to look into.

@@ -164,6 +164,10 @@ TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
   r = run(kBin + " --data " + no_split + " --out " + tmpdir("out_no_split") + kQuick);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(contains(r.out, "error: ")) << r.out;
+  r = run(kBin + " --version");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "train_gpu 0.1.0 (commit ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "\nGPU: ")) << r.out;  // the GPU, or "none (why)"
   r = run(kBin + " --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(contains(r.out, "--steps-per-epoch")) << r.out;
