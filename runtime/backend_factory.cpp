@@ -24,7 +24,7 @@ std::unique_ptr<Backend> make_backend(const std::string& device, const Graph& g,
   std::string why;
   if (cuda_available(&why)) return make_cuda_backend(g, o);
   if (warning)
-    *warning = "warning: no usable GPU (" + why + "); running on the CPU reference backend, which is far slower";
+    *warning = "warning: no usable GPU (" + why + "); running on the CPU backend, far slower than a GPU";
   return make_cpu_backend(g, o);
 }
 
