@@ -8,14 +8,12 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "apps/cli.h"
-
 #include "bench_report.h"
 #include "runtime/atomic_file.h"
 #include "runtime/data/dataset.h"
@@ -64,8 +62,10 @@ int main(int argc, char** argv) {
   app.add_option("--data", dir, "Split folder with one sub-folder per class (e.g. data/sample/train)");
   app.add_option("--threads", threads, "Decoder thread counts to time (default: 1 and all cores)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--image-size", size, "Target height and width (Keras' target_size)")->check(CLI::Range(1, kMaxImageSide));
-  app.add_option("--repeats", repeats, "Timed loads per thread count; the median is reported")->check(CLI::PositiveNumber);
+  app.add_option("--image-size", size, "Target height and width (Keras' target_size)")
+      ->check(CLI::Range(1, kMaxImageSide));
+  app.add_option("--repeats", repeats, "Timed loads per thread count; the median is reported")
+      ->check(CLI::PositiveNumber);
   app.add_option("--json", json_path, "Also write the results as JSON to this file");
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   if (version) return acts::cli::print_version("bench_data");
@@ -105,14 +105,23 @@ int main(int argc, char** argv) {
     for (const Row& w : rows) {
       std::printf("%-8s %-8d %8zu %8zu %10.3f %12.1f\n", "acts", w.threads, w.images, w.skipped, w.median_s(),
                   w.images_per_s());
-      jrows.push_back({{"impl", "acts"}, {"threads", w.threads}, {"images", w.images}, {"skipped", w.skipped},
-                       {"seconds", w.median_s()}, {"images_per_s", w.images_per_s()}, {"runs_s", w.seconds}});
+      jrows.push_back({{"impl", "acts"},
+                       {"threads", w.threads},
+                       {"images", w.images},
+                       {"skipped", w.skipped},
+                       {"seconds", w.median_s()},
+                       {"images_per_s", w.images_per_s()},
+                       {"runs_s", w.seconds}});
     }
     if (!json_path.empty()) {
-      const nlohmann::json j = {{"tool", "acts bench_data"}, {"version", version_text("bench_data")},
-                                {"date", date},           {"machine", machine},
-                                {"data", dir},            {"image_size", size},
-                                {"repeats", repeats},     {"what", "load_directory: list, decode, nearest resize"},
+      const nlohmann::json j = {{"tool", "acts bench_data"},
+                                {"version", version_text("bench_data")},
+                                {"date", date},
+                                {"machine", machine},
+                                {"data", dir},
+                                {"image_size", size},
+                                {"repeats", repeats},
+                                {"what", "load_directory: list, decode, nearest resize"},
                                 {"rows", jrows}};
       write_file_atomic(json_path, j.dump(2) + "\n");
     }
