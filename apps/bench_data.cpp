@@ -32,14 +32,6 @@ struct Row {
   double images_per_s() const { return median_s() > 0 ? images / median_s() : 0; }
 };
 
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
 // One full load; the Dataset (and its pixels) is freed before the next one starts.
 double time_load(const std::string& dir, const LoadOptions& o, Row& row) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -95,7 +87,7 @@ int main(int argc, char** argv) {
       rows.push_back(row);
     }
 
-    const std::string machine = cpu_model() + ", " + std::to_string(cores) + " cores";
+    const std::string machine = bench::cpu_model() + ", " + std::to_string(cores) + " cores";
     const std::string date = bench::utc_now();
     std::printf("acts bench_data: load_directory(%s), %dx%d nearest, uint8 cache\n", dir.c_str(), size, size);
     std::printf("machine: %s; steady_clock, median of %d load(s) after 1 warm-up; %s\n", machine.c_str(), repeats,

@@ -51,5 +51,6 @@ void write_json(const Report& r, const std::string& path);  // atomically; throw
 
 double median(std::vector<double> v);
 std::string utc_now();  // "2025-01-31T12:00:00Z"
+std::string cpu_model();  // "Intel(R) Xeon(R) ...", from /proc/cpuinfo
 
 }  // namespace acts::bench

@@ -18,9 +18,11 @@
 #include "kernels/cpu/rmsprop.h"
 #include "runtime/cpu_backend.h"
 #include "tests/compare.h"
+#include "tests/numeric_grad.h"
 
 using namespace acts;
 using acts::test::expect_close;
+using acts::test::numeric_grad;
 
 namespace {
 
@@ -54,20 +56,6 @@ Vec random_params(const Graph& g, uint32_t seed) {
   return w;
 }
 
-// Central differences (see gradcheck_test.cpp for the choice of h).
-Vec numeric_grad(Vec& x, const std::function<double()>& loss, double h = 1e-6) {
-  Vec g(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + h;
-    const double up = loss();
-    x[i] = keep - h;
-    const double down = loss();
-    x[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
 
 double max_abs(const Vec& v) {
   double m = 0;

@@ -17,9 +17,11 @@
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/maxpool.h"
 #include "tests/compare.h"
+#include "tests/numeric_grad.h"
 
 using namespace acts;
 using acts::test::expect_close;
+using acts::test::numeric_grad;
 
 namespace {
 
@@ -43,21 +45,6 @@ double dot(const Vec& a, const Vec& b) {
   return s;
 }
 
-// Central differences of loss() with respect to every element of x (x is restored).
-// h = 1e-6: truncation error ~h^2 |L'''| ~ 1e-12, rounding ~1e-16 / h ~ 1e-10.
-Vec numeric_grad(Vec& x, const std::function<double()>& loss, double h = 1e-6) {
-  Vec g(x.size());
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + h;
-    const double up = loss();
-    x[i] = keep - h;
-    const double down = loss();
-    x[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
 
 // Tolerances for double-precision checks: the errors above, with margin.
 constexpr double kRtol = 1e-6, kAtol = 1e-8;
