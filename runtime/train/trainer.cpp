@@ -91,7 +91,7 @@ struct Run {
               {"correct", exact(s.partial.correct)}, {"count", std::to_string(s.partial.count)},
               {"train_batches", std::to_string(s.train_batches)}, {"val_batches", std::to_string(s.val_batches)},
               {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
-              {"history", history_json(s.history)}, {"data", cfg.data}, {"classes", json(train.classes).dump()},
+              {"history", history_json(s.history)}, {"data", cfg.data}, {"seed", std::to_string(cfg.seed)}, {"classes", json(train.classes).dump()},
               {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
     save_checkpoint(dir + "/" + name, c);
   }
