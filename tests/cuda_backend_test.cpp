@@ -25,6 +25,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/rescale.h"
+#include "kernels/cuda/activations.cuh"
 #include "runtime/cpu_backend.h"
 #include "tests/compare.h"
 #include "tests/cuda_test_util.h"
@@ -268,6 +269,20 @@ TEST_F(CudaBackendTest, EnvironmentSwitchesGraphsOff) {
   CudaBackend on(graph, options());
   EXPECT_FALSE(off.use_graphs());
   EXPECT_TRUE(on.use_graphs());
+}
+
+// Querying a capturing stream is forbidden: it invalidates the capture without `work` throwing,
+// so cudaStreamEndCapture is what fails. The stream must leave capture mode, and the next eager
+// launch must neither fail nor be blamed for that error (train_step's fallback relies on both).
+TEST_F(CudaBackendTest, FailedCaptureLeavesTheStreamUsable) {
+  EXPECT_THROW(StepGraph::capture(stream(), [&] { (void)cudaStreamQuery(stream()); }), Error);
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusActive;
+  CUDA_CHECK(cudaStreamIsCapturing(stream(), &status));
+  EXPECT_EQ(status, cudaStreamCaptureStatusNone);
+  auto x = upload(std::vector<float>{-1.f, 2.f});
+  auto y = poisoned(2);
+  EXPECT_NO_THROW(gpu::act_forward(x.get(), y.get(), 2, Act::Relu, stream()));
+  EXPECT_EQ(download(y, 2), (std::vector<float>{0.f, 2.f}));
 }
 
 TEST_F(CudaBackendTest, EvalStepMatchesCpu) {

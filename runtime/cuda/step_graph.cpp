@@ -37,8 +37,16 @@ StepGraph StepGraph::capture(cudaStream_t stream, const std::function<void()>& w
     (void)cudaGetLastError();
     throw;
   }
-  CUDA_CHECK(cudaStreamEndCapture(stream, &g.graph_));
-  CUDA_CHECK(cudaGraphInstantiate(&g.exec_, g.graph_, 0));
+  try {
+    CUDA_CHECK(cudaStreamEndCapture(stream, &g.graph_));
+    CUDA_CHECK(cudaGraphInstantiate(&g.exec_, g.graph_, 0));
+  } catch (...) {
+    // An invalidated capture (say, a library made a call capture forbids without reporting it)
+    // fails here; its error stays the runtime's "last error" and the next eager launch's
+    // cudaGetLastError would report it as its own, defeating the caller's eager fallback.
+    (void)cudaGetLastError();
+    throw;
+  }
   return g;
 }
 
