@@ -20,6 +20,7 @@ void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (b.n <= 0 || b.n > opt_.max_batch)
     fail("batch of ", b.n, " images does not fit this backend (allocated for at most ", opt_.max_batch, ")");
   if (!b.images && !b.inputs) fail("batch has neither images nor inputs");
+  if (b.images && b.inputs) fail("batch has both images and inputs; set one");
   if (b.affine && !b.images) fail("augmentation (affine) needs uint8 images");
   if (need_labels && !b.labels) fail("batch has no labels");
 }
