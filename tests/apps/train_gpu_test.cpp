@@ -17,6 +17,7 @@
 namespace fs = std::filesystem;
 using acts::testing::contains;
 using acts::testing::run;
+using acts::testing::spawn;
 
 namespace {
 
@@ -94,13 +95,8 @@ TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
   const std::string whole = tmpdir("whole"), killed = tmpdir("killed");
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 3 --out " + whole + kQuick).code, 0);
   // Start the same run, SIGKILL it once the first epoch's checkpoint exists, then resume.
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string cmd = kBin + " --data " + kSample + " --epochs 3 --out " + killed + kQuick + " >/dev/null 2>&1";
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  const pid_t pid = spawn(kBin + " --data " + kSample + " --epochs 3 --out " + killed + kQuick + " >/dev/null 2>&1");
+  ASSERT_GT(pid, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!fs::exists(killed + "/last.safetensors") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -119,13 +115,8 @@ TEST(TrainGpu, CtrlCWritesACheckpointAndResumesExactly) {
   const std::string whole = tmpdir("whole_int"), stopped = tmpdir("stopped"), log = stopped + ".log";
   const std::string slow = kSmall + " --steps-per-epoch 60";  // long enough to be interrupted mid-epoch
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + whole + slow).code, 0);
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string cmd = kBin + " --data " + kSample + " --epochs 1 --out " + stopped + slow + " >" + log + " 2>&1";
-    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  const pid_t pid = spawn(kBin + " --data " + kSample + " --epochs 1 --out " + stopped + slow + " >" + log + " 2>&1");
+  ASSERT_GT(pid, 0);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   // Interrupt once training has begun (the data is loaded and the epoch has started).
   while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
