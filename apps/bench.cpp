@@ -8,7 +8,8 @@
 //   dump_1000   the same for 1,000 images in batches of 32 (dump_acts' default batch)
 // Input is random uint8 images held in memory (no decoding, no disk, no shuffling), rescaled
 // by the backend as in training. On the CPU the big cases are skipped or scaled down unless
-// --full (each row's note says so), so a CPU run takes a couple of minutes.
+// --full (each row's note says so), so a CPU run takes a couple of minutes. --profile prints
+// instead where a training step's time goes, op by op (bench_profile.h).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include "apps/cli.h"
 
 #include "bench_plan.h"
+#include "bench_profile.h"
 #include "bench_report.h"
 #include "bench_timer.h"
 #include "runtime/backend.h"
@@ -159,6 +161,13 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", o.tf32, "GPU: allow TF32 tensor-core math (default strict fp32, as PyTorch's side)");
   app.add_flag("--nondeterministic", o.nondeterministic, "GPU: allow non-reproducible (faster) algorithms");
   app.add_flag("--cpu-reference", o.cpu_reference, "CPU: the reference loops instead of the OpenBLAS path");
+  app.add_flag("--cudnn-benchmark", o.conv_search,
+               "GPU: time cuDNN's convolution algorithms at start and take the fastest allowed (as "
+               "torch.backends.cudnn.benchmark; default: cuDNN's heuristics, the same choice every run)");
+  bool profile = false;
+  app.add_flag("--profile", profile,
+               "Instead of the rows: one training step op by op (batch 20, and 256 on the GPU), median of "
+               "repeats; text only");
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   if (version) return acts::cli::print_version("bench");
 
@@ -178,8 +187,25 @@ int main(int argc, char** argv) {
     bo.tf32 = o.tf32;
     bo.deterministic = !o.nondeterministic;
     bo.cpu_reference = o.cpu_reference;
+    bo.conv_search = o.conv_search;
     std::string gpu_problem;  // --device cuda without a usable GPU: every row says why it did not run
     if (gpu && !cuda_available(&gpu_problem)) gpu_problem = "no usable GPU: " + gpu_problem;
+    if (profile) {
+      if (gpu && !gpu_problem.empty()) fail(gpu_problem);
+      const std::vector<int> batches = gpu ? std::vector<int>{20, 256} : std::vector<int>{o.quick ? 4 : 20};
+      const int repeats = o.repeats ? o.repeats : gpu ? 20 : (o.quick ? 2 : 3);
+      std::fputs(profile_table(
+                     graph,
+                     [&](int max_batch) {
+                       BackendOptions b = bo;
+                       b.max_batch = max_batch;
+                       return gpu ? make_cuda_backend(graph, b) : make_cpu_backend(graph, b);
+                     },
+                     batches, gpu ? 5 : 1, repeats)
+                     .c_str(),
+                 stdout);
+      return 0;
+    }
     std::unique_ptr<Clock> clock = gpu && gpu_problem.empty() ? make_gpu_clock() : make_cpu_clock();
     rep.clock = clock->describe();
     Ctx c{graph, s, *clock, [&](int max_batch) {

@@ -68,6 +68,7 @@ nlohmann::json settings_json(const Settings& s, const Options& o) {
           {"full", o.full},
           {"tf32", o.tf32},
           {"deterministic", !o.nondeterministic},
+          {"cudnn_benchmark", o.conv_search},
           {"cpu_reference", o.cpu_reference},
           {"train_b20", step(s.train_b20)},
           {"train_b256", step(s.train_b256)},

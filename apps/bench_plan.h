@@ -13,7 +13,7 @@ namespace acts::bench {
 
 struct Options {
   std::string device = "auto", json, rows;
-  bool quick = false, full = false, tf32 = false, nondeterministic = false, cpu_reference = false;
+  bool quick = false, full = false, tf32 = false, nondeterministic = false, cpu_reference = false, conv_search = false;
   int repeats = 0;  // 0: the plan's default
 };
 

@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", c.tf32, "GPU: TF32 tensor-core math (faster, ~1e-3 relative error) instead of strict fp32");
   app.add_flag("--deterministic,!--no-deterministic", c.deterministic,
                "GPU: reproducible algorithms only (default on)");
+  app.add_flag("--cudnn-benchmark", c.cudnn_benchmark,
+               "GPU: time cuDNN's convolution algorithms at start and take the fastest allowed (as "
+               "torch.backends.cudnn.benchmark); reruns may then differ in the last bits");
   app.add_option("--threads", c.threads, "Image decoding threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
       ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph.h"
+#include "op_profile.h"
 
 namespace acts {
 
@@ -41,6 +42,8 @@ struct BackendOptions {
   uint64_t seed = 1;           // dropout masks
   bool deterministic = true;   // GPU: reproducible algorithms only
   bool tf32 = false;           // GPU: TF32 tensor-core math instead of strict fp32
+  bool conv_search = false;    // GPU: time cuDNN's convolution algorithms once per shape and take the
+                               // fastest allowed (as cudnn.benchmark), instead of its heuristics' pick
   bool cuda_graphs = true;     // GPU: replay train_step() as a captured CUDA graph (env ACTS_CUDA_GRAPHS=0: off)
   bool cpu_reference = false;  // CPU: plain reference loops of kernels/cpu (the test oracle)
                                // instead of the im2col + OpenBLAS fast path
@@ -86,11 +89,25 @@ class Backend {
   // Sigmoid outputs P(class 1) of the last forward, (n).
   std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
 
+  // One training step, as forward(b, true), backward(b), update() (eagerly: never a CUDA graph),
+  // timed op by op (op_profile.h). Leaves the backend exactly as train_step(b) would.
+  std::vector<OpTime> profile_train_step(const Batch& b);
+  // The algorithms the backend chose, a line per layer (the GPU's cuDNN choices), for logs.
+  virtual std::string algorithms() const { return {}; }
+
  protected:
   void check_batch(const Batch& b, bool need_labels) const;  // throws on n > max_batch etc.
+  virtual std::unique_ptr<OpClock> make_op_clock() const = 0;
+  // Called by the passes after each op is issued; costs a branch unless a profile is running.
+  void mark(const std::string& layer, const char* what) {
+    if (clock_) clock_->mark(layer.empty() ? what : layer + " " + what);
+  }
   const Graph& graph_;
   BackendOptions opt_;
   uint64_t step_ = 0;
+
+ private:
+  OpClock* clock_ = nullptr;  // set during profile_train_step() only
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& o);

@@ -25,6 +25,22 @@ void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (need_labels && !b.labels) fail("batch has no labels");
 }
 
+std::vector<OpTime> Backend::profile_train_step(const Batch& b) {
+  std::unique_ptr<OpClock> clock = make_op_clock();
+  clock->start();
+  clock_ = clock.get();
+  try {
+    forward(b, true);
+    backward(b);
+    update();
+  } catch (...) {
+    clock_ = nullptr;
+    throw;
+  }
+  clock_ = nullptr;
+  return clock->finish();
+}
+
 std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& o) {
   return std::make_unique<CpuBackend>(g, o);
 }
@@ -59,6 +75,7 @@ void CpuBackend::forward(const Batch& b, bool training) {
   if (b.inputs) std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
   else if (b.affine) cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
   else cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
+  mark("", "input rescale");
 
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& nd = g.nodes()[i];
@@ -110,6 +127,7 @@ void CpuBackend::forward(const Batch& b, bool training) {
       if (s.activation == Act::Relu) cpu::relu_forward(out.data(), out.data(), out.size());
       if (s.activation == Act::Sigmoid) cpu::sigmoid_forward(out.data(), out.data(), out.size());
     }
+    mark(s.name, "forward");
   }
 }
 
@@ -125,6 +143,7 @@ void CpuBackend::backward(const Batch& b) {
   const size_t last = g.nodes().size() - 1;
   d_.assign(size_t(n_), 0.f);
   add_loss(b, d_.data());  // d_ = dL/dlogit of the last Dense; its sigmoid is folded into the loss
+  mark("", "loss");
   for (size_t i = last + 1; i-- > 0;) {
     const Node& nd = g.nodes()[i];
     const LayerSpec& s = nd.spec;
@@ -175,11 +194,13 @@ void CpuBackend::backward(const Batch& b) {
         break;
     }
     if (dx) std::swap(d_, d2_);
+    mark(s.name, "backward");
   }
 }
 
 void CpuBackend::update() {
   cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps);
+  mark("", "rmsprop");
   ++step_;
 }
 

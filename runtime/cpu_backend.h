@@ -27,6 +27,9 @@ class CpuBackend final : public Backend {
   Metrics take_metrics() override;
   std::vector<float> activation(const std::string& layer) const override;
 
+ protected:
+  std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }
+
  private:
   void add_loss(const Batch& b, float* dlogits);
   const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }

@@ -7,7 +7,7 @@ busy machine's drift from favouring either side.
 
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
-                        [--nondeterministic] [--no-install]
+                        [--nondeterministic] [--cudnn-benchmark] [--no-install]
 Writes DIR/acts.json, DIR/pytorch.json (last round), DIR/compare.json and DIR/compare.txt.
 """
 import argparse
@@ -84,6 +84,8 @@ def main():
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--tf32", action="store_true")
     ap.add_argument("--nondeterministic", action="store_true", help="ours: non-reproducible cuDNN algorithms allowed")
+    ap.add_argument("--cudnn-benchmark", action="store_true",
+                    help="ours: time cuDNN's algorithms at start (PyTorch's side always runs with cudnn.benchmark)")
     ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -93,7 +95,8 @@ def main():
     ours_runs, theirs_runs = [], []
     for k in range(a.rounds):
         aj, pj = os.path.join(a.out, "acts.json"), os.path.join(a.out, "pytorch.json")
-        run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []))
+        run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []) +
+            (["--cudnn-benchmark"] if a.cudnn_benchmark else []))
         run([sys.executable, os.path.join(HERE, "bench_pytorch.py")] + common + ["--json", pj] +
             (["--variants", a.variants] if a.variants else []) + (["--no-install"] if a.no_install else []))
         with open(aj) as f:

@@ -18,6 +18,8 @@
 // ulp of the weight, plus 1e-4 of the largest change).
 #include "runtime/cuda/cuda_backend.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <functional>
 
@@ -260,6 +262,64 @@ TEST_F(CudaBackendTest, GraphReplayEqualsEagerBitForBit) {
   EXPECT_EQ(mg.correct, me.correct);
   EXPECT_EQ(mg.count, me.count);
   EXPECT_EQ(graphed.step(), 9u);
+}
+
+// bench --profile's step must be an ordinary step: bit for bit the parameters, RMSprop state and
+// metrics of train_step, with a time for every op the passes mark, in order.
+TEST_F(CudaBackendTest, ProfiledStepIsAnOrdinaryStepTimedOpByOp) {
+  CudaBackend profiled(graph, options()), plain(graph, options());
+  plain.set_use_graphs(false);
+  std::vector<OpTime> ops;
+  for (uint32_t k = 0; k < 2; ++k) {
+    const HostBatch hb = make_batch(graph, 3, 70 + k);
+    ops = profiled.profile_train_step(hb.view());
+    plain.train_step(hb.view());
+  }
+  EXPECT_EQ(profiled.params(), plain.params());
+  EXPECT_EQ(profiled.opt_state(), plain.opt_state());
+  const Metrics mp = profiled.take_metrics(), me = plain.take_metrics();
+  EXPECT_EQ(mp.loss_sum, me.loss_sum);
+  EXPECT_EQ(mp.count, me.count);
+  EXPECT_EQ(profiled.step(), 2u);
+  std::vector<std::string> want = {"upload", "input rescale", "loss", "labels upload", "rmsprop"};
+  for (const Node& nd : graph.nodes()) {
+    want.push_back(nd.spec.name + " forward");
+    if (nd.spec.type == LayerType::Conv2D) {
+      want.push_back(nd.spec.name + " backward-filter");
+      want.push_back(nd.spec.name + " bias gradient");
+      if (&nd != &graph.nodes().front()) want.push_back(nd.spec.name + " backward-data");
+    } else {
+      want.push_back(nd.spec.name + " backward");
+    }
+  }
+  double total = 0;
+  for (const std::string& w : want) {
+    const auto it = std::find_if(ops.begin(), ops.end(), [&](const OpTime& t) { return t.op == w; });
+    ASSERT_NE(it, ops.end()) << "no time for '" << w << "'";
+    EXPECT_TRUE(std::isfinite(it->ms) && it->ms >= 0) << w << ": " << it->ms;
+  }
+  for (const OpTime& t : ops) total += t.ms;
+  EXPECT_GT(total, 0);
+  EXPECT_EQ(std::count_if(ops.begin(), ops.end(), [](const OpTime& t) { return t.op == "conv2d_1 backward-data"; }), 0)
+      << "nobody needs the input image's gradient";
+}
+
+// --cudnn-benchmark: the algorithms cuDNN's timing picks must compute the same step.
+TEST_F(CudaBackendTest, SearchedAlgorithmsMatchCpu) {
+  const auto batches = well_conditioned_batches(graph, options(), 3, 1);
+  ASSERT_EQ(batches.size(), 1u);
+  const Batch b = batches[0].view();
+  BackendOptions o = options();
+  o.conv_search = true;
+  CpuBackend cpu(graph, options());
+  CudaBackend gpu(graph, o);
+  cpu.forward(b, true);
+  gpu.forward(b, true);
+  expect_activations(graph, gpu, cpu, kTol, "searched");
+  cpu.backward(b);
+  gpu.backward(b);
+  expect_params(graph, "searched gradient", gpu.grads(), cpu.grads(), nullptr, kTol, kTol);
+  EXPECT_FALSE(gpu.algorithms().empty());
 }
 
 TEST_F(CudaBackendTest, EnvironmentSwitchesGraphsOff) {

@@ -28,8 +28,10 @@ std::string dims(const ConvShape& s) {
          std::to_string(s.c) + ") k" + std::to_string(s.k) + " f" + std::to_string(s.f);
 }
 
-// Forward (with bias) and the three gradients of one conv shape, against the double reference.
-void check_conv(CudaTest& t, const CudaContext& ctx, const ConvShape& s, double tol) {
+// Forward (with bias) and the three gradients of one conv shape, against the double reference,
+// with the algorithms cuDNN's heuristics pick or (search) the fastest allowed by timing.
+void check_conv(CudaTest& t, const CudaContext& ctx, const ConvShape& s, double tol, bool search = false,
+                bool deterministic = true) {
   const size_t xn = size_t(s.n) * s.h * s.w * s.c, yn = size_t(s.n) * s.oh() * s.ow() * s.f;
   const size_t kn = size_t(s.k) * s.k * s.c * s.f;
   const auto x = random_floats(xn, 21), k = random_floats(kn, 22, -0.2f, 0.2f), b = random_floats(size_t(s.f), 23);
@@ -37,7 +39,7 @@ void check_conv(CudaTest& t, const CudaContext& ctx, const ConvShape& s, double 
   std::vector<float> k_cudnn(kn);
   conv_kernel_keras_to_cudnn(k.data(), s.k, s.k, s.c, s.f, k_cudnn.data());
 
-  ConvLayer conv(ctx, "conv_test", s, /*deterministic=*/true, size_t(256) << 20);
+  ConvLayer conv(ctx, "conv_test", s, deterministic, search, size_t(256) << 20);
   DeviceBuffer<unsigned char> ws(std::max<size_t>(conv.workspace_bytes(), 1), "workspace");
   auto d_x = t.upload(x), d_k = t.upload(k_cudnn), d_b = t.upload(b), d_dy = t.upload(dy);
   auto d_y = t.poisoned(yn), d_dx = t.poisoned(xn), d_dk = t.poisoned(kn), d_db = t.poisoned(size_t(s.f));
@@ -58,7 +60,7 @@ void check_conv(CudaTest& t, const CudaContext& ctx, const ConvShape& s, double 
   const auto got_dk_cudnn = t.download(d_dk, kn);
   std::vector<float> got_dk(kn);
   conv_kernel_cudnn_to_keras(got_dk_cudnn.data(), s.k, s.k, s.c, s.f, got_dk.data());
-  const std::string tag = " " + dims(s) + " [" + conv.algorithms() + "]";
+  const std::string tag = " " + dims(s) + (search ? " searched" : "") + " [" + conv.algorithms() + "]";
   expect_close("conv forward" + tag, t.download(d_y, yn), y, tol, tol * max_abs(y));
   expect_close("conv backward data" + tag, t.download(d_dx, xn), dx, tol, tol * max_abs(dx));
   expect_close("conv backward filter" + tag, got_dk, dk, tol, tol * max_abs(dk));
@@ -84,9 +86,19 @@ TEST_F(CudaConvTf32, Tf32WithinItsTolerance) {
   for (const ConvShape& s : kConvShapes) check_conv(*this, *ctx, s, kTf32);
 }
 
+// cudnnFind* times every algorithm; the strict-fp32 filters must still hold for its fastest.
+TEST_F(CudaConv, SearchedAlgorithmsMatchReference) {
+  for (const ConvShape& s : kConvShapes) check_conv(*this, *ctx, s, kStrict, /*search=*/true);
+}
+
+// The fastest mode bench and train_gpu offer: TF32, timed search, non-deterministic allowed.
+TEST_F(CudaConvTf32, SearchedNonDeterministicWithinItsTolerance) {
+  for (const ConvShape& s : kConvShapes) check_conv(*this, *ctx, s, kTf32, /*search=*/true, /*deterministic=*/false);
+}
+
 TEST_F(CudaConv, ShapeErrorNamesTheLayerAndDims) {
   try {
-    ConvLayer bad(*ctx, "conv2d_7", ConvShape{4, 2, 2, 3, 3, 8}, true, 1 << 20);
+    ConvLayer bad(*ctx, "conv2d_7", ConvShape{4, 2, 2, 3, 3, 8}, true, false, 1 << 20);
     FAIL() << "a 3x3 kernel on a 2x2 input was accepted";
   } catch (const Error& e) {
     const std::string msg = e.what();

@@ -46,7 +46,7 @@ bool plain_filter(int a) {
          a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
 }
 
-// The first (fastest by cuDNN's heuristics) entry that passes every filter; `tried` collects why
+// The first (fastest by cuDNN's heuristics or timing) entry that passes every filter; `tried` collects why
 // the others were skipped, for the error message. Perf is any of cuDNN's three *AlgoPerf_t.
 template <typename Perf>
 bool pick(const std::vector<Perf>& perfs, bool deterministic, bool strict, size_t limit, bool (*plain)(int),
@@ -106,8 +106,8 @@ Perf choose(const std::string& where, const char* direction, const std::vector<P
 }  // namespace
 
 ConvLayer::ConvLayer(const CudaContext& ctx, const std::string& name, const ConvShape& s, bool deterministic,
-                     size_t workspace_limit)
-    : ctx_(ctx), s_(s) {
+                     bool search, size_t workspace_limit)
+    : ctx_(ctx), s_(s), search_(search) {
   where_ = name + " (Conv2D, input (" + std::to_string(s.n) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) +
            ", " + std::to_string(s.c) + "), kernel " + std::to_string(s.k) + "x" + std::to_string(s.k) + ", " +
            std::to_string(s.f) + " filters)";
@@ -160,11 +160,26 @@ void ConvLayer::build(bool deterministic, size_t limit) {
   choose_backward_filter(deterministic, limit);
 }
 
+bool ConvLayer::searching() const {
+  if (!search_) return false;
+  // Timing runs kernels and synchronises: never inside a CUDA-graph capture (a plan made then
+  // takes the heuristics' choice).
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  CUDA_CHECK(cudaStreamIsCapturing(ctx_.stream(), &capturing));
+  return capturing == cudaStreamCaptureStatusNone;
+}
+
+// With search, cudnnFind* runs every algorithm on buffers it allocates itself and returns them
+// fastest first; pick() then applies the same filters as to the heuristics' list.
 void ConvLayer::choose_forward(bool deterministic, size_t limit) {
   std::vector<cudnnConvolutionFwdAlgoPerf_t> perfs(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
   int count = 0;
-  CUDNN_CHECK_IN(where_, cudnnGetConvolutionForwardAlgorithm_v7(ctx_.cudnn(), x_desc_, w_desc_, fwd_desc_, y_desc_,
+  if (searching())
+    CUDNN_CHECK_IN(where_, cudnnFindConvolutionForwardAlgorithm(ctx_.cudnn(), x_desc_, w_desc_, fwd_desc_, y_desc_,
                                                                 int(perfs.size()), &count, perfs.data()));
+  else
+    CUDNN_CHECK_IN(where_, cudnnGetConvolutionForwardAlgorithm_v7(ctx_.cudnn(), x_desc_, w_desc_, fwd_desc_, y_desc_,
+                                                                  int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
   const auto p = choose(where_, "forward", perfs, deterministic, ctx_.tf32(), limit, plain_fwd, fwd_name,
                         CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, [&](cudnnConvolutionFwdAlgo_t a, size_t* ws) {
@@ -180,8 +195,12 @@ void ConvLayer::choose_forward(bool deterministic, size_t limit) {
 void ConvLayer::choose_backward_data(bool deterministic, size_t limit) {
   std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perfs(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
   int count = 0;
-  CUDNN_CHECK_IN(where_, cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx_.cudnn(), w_desc_, y_desc_, data_desc_,
-                                                                     x_desc_, int(perfs.size()), &count, perfs.data()));
+  if (searching())
+    CUDNN_CHECK_IN(where_, cudnnFindConvolutionBackwardDataAlgorithm(ctx_.cudnn(), w_desc_, y_desc_, data_desc_, x_desc_,
+                                                                     int(perfs.size()), &count, perfs.data()));
+  else
+    CUDNN_CHECK_IN(where_, cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx_.cudnn(), w_desc_, y_desc_, data_desc_,
+                                                                       x_desc_, int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
   const auto p = choose(where_, "backward-data", perfs, deterministic, ctx_.tf32(), limit, plain_data, data_name,
                         CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* ws) {
@@ -197,9 +216,13 @@ void ConvLayer::choose_backward_data(bool deterministic, size_t limit) {
 void ConvLayer::choose_backward_filter(bool deterministic, size_t limit) {
   std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> perfs(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
   int count = 0;
-  CUDNN_CHECK_IN(where_,
-                 cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_, w_desc_,
-                                                               int(perfs.size()), &count, perfs.data()));
+  if (searching())
+    CUDNN_CHECK_IN(where_, cudnnFindConvolutionBackwardFilterAlgorithm(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_,
+                                                                       w_desc_, int(perfs.size()), &count, perfs.data()));
+  else
+    CUDNN_CHECK_IN(where_,
+                   cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_, w_desc_,
+                                                                 int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
   const auto p = choose(where_, "backward-filter", perfs, deterministic, ctx_.tf32(), limit, plain_filter, filter_name,
                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* ws) {

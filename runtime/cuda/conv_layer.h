@@ -1,11 +1,15 @@
 // One Conv2D (valid padding, stride 1, cross-correlation as Keras computes it) at one batch size,
 // through cuDNN's convolution API on NHWC tensors. Descriptors are built and the three algorithms
-// (forward, backward data, backward filter) chosen ONCE, at construction, from cuDNN's
-// heuristics (cudnnGet*Algorithm_v7): deterministic mode keeps only deterministic algorithms
-// (should cuDNN offer none for a shape, it warns and takes a non-deterministic one); strict fp32
-// keeps only FMA math and the GEMM/direct algorithms (no FFT or Winograd, whose rounding differs
-// from a plain dot product); TF32 mode lets cuDNN pick tensor-core algorithms. Bias and activation are separate kernels
-// (activations.cuh). Every error names the layer and its dims.
+// (forward, backward data, backward filter) chosen ONCE, at construction: from cuDNN's
+// heuristics (cudnnGet*Algorithm_v7, the default: the same choice on every run), or with
+// `search` by timing them on the GPU (cudnnFind*Algorithm, what torch.backends.cudnn.benchmark
+// and TensorFlow's autotuning do: often faster, but the choice, and so the last bits of the
+// results, may differ between runs). Either way the same filters apply: deterministic mode
+// keeps only deterministic algorithms (should cuDNN offer none for a shape, it warns and takes
+// a non-deterministic one); strict fp32 keeps only FMA math and the GEMM/direct algorithms (no
+// FFT or Winograd, whose rounding differs from a plain dot product); TF32 mode lets cuDNN pick
+// tensor-core algorithms. Bias and activation are separate kernels (activations.cuh). Every
+// error names the layer and its dims.
 //   x (n, h, w, c)   w (f, k, k, c) (cuDNN's NHWC filter layout)   y (n, h-k+1, w-k+1, f)
 #pragma once
 #include <string>
@@ -24,7 +28,7 @@ struct ConvShape {
 class ConvLayer {
  public:
   // workspace_limit: the most workspace any one chosen algorithm may use.
-  ConvLayer(const CudaContext& ctx, const std::string& name, const ConvShape& s, bool deterministic,
+  ConvLayer(const CudaContext& ctx, const std::string& name, const ConvShape& s, bool deterministic, bool search,
             size_t workspace_limit);
   ~ConvLayer();
   ConvLayer(const ConvLayer&) = delete;
@@ -43,6 +47,7 @@ class ConvLayer {
 
  private:
   void build(bool deterministic, size_t workspace_limit);
+  bool searching() const;  // search asked for, and the stream is not being captured
   void choose_forward(bool deterministic, size_t limit);
   void choose_backward_data(bool deterministic, size_t limit);
   void choose_backward_filter(bool deterministic, size_t limit);
@@ -51,6 +56,7 @@ class ConvLayer {
 
   const CudaContext& ctx_;
   ConvShape s_;
+  bool search_ = false;
   std::string where_;  // "conv2d_1 (Conv2D, input (20, 150, 150, 3), kernel 3x3, 32 filters)"
   cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
   cudnnFilterDescriptor_t w_desc_ = nullptr;

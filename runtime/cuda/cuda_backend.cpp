@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "event_op_clock.h"
 #include "kernels/cuda/bias_grad.cuh"
 
 namespace acts {
@@ -118,7 +119,7 @@ CudaBackend::Plan& CudaBackend::plan(int n) {
     const Node& nd = graph_.nodes()[i];
     if (nd.spec.type != LayerType::Conv2D) continue;
     const ConvShape shape{n, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], nd.spec.kernel, nd.spec.filters};
-    p->conv[i] = std::make_unique<ConvLayer>(ctx_, nd.spec.name, shape, opt_.deterministic, limit);
+    p->conv[i] = std::make_unique<ConvLayer>(ctx_, nd.spec.name, shape, opt_.deterministic, opt_.conv_search, limit);
   }
   return *plans_.emplace(n, std::move(p)).first->second;
 }
@@ -152,6 +153,7 @@ void CudaBackend::upload(const Batch& b, bool with_inputs) {
 void CudaBackend::forward(const Batch& b, bool training) {
   check_batch(b, false);
   upload(b, true);
+  mark("", "upload");
   forward_pass(b.n, input_kind(b), training);
   n_ = b.n;
   last_forward_training_ = training;
@@ -161,6 +163,7 @@ void CudaBackend::backward(const Batch& b) {
   check_batch(b, true);
   if (b.n != n_) fail("backward() batch of ", b.n, " does not match the forward batch of ", n_);
   upload(b, false);  // the labels
+  mark("", "labels upload");
   backward_pass(b.n);
   count_ += b.n;
 }
@@ -271,6 +274,8 @@ std::string CudaBackend::conv_algorithms() const {
     if (it->second->conv[i]) out += graph_.nodes()[i].spec.name + ": " + it->second->conv[i]->algorithms() + "\n";
   return out;
 }
+
+std::unique_ptr<OpClock> CudaBackend::make_op_clock() const { return std::make_unique<EventOpClock>(ctx_.stream()); }
 
 size_t CudaBackend::device_bytes() const { return params_.bytes() + arena_.bytes() + workspace_.bytes(); }
 

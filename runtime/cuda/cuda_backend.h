@@ -56,6 +56,7 @@ class CudaBackend final : public Backend {
   void eval_step(const Batch& b) override;
   Metrics take_metrics() override;
   std::vector<float> activation(const std::string& layer) const override;
+  std::string algorithms() const override { return conv_algorithms(); }
 
   // For tests and logs.
   void set_use_graphs(bool on) { use_graphs_ = on; }
@@ -63,6 +64,9 @@ class CudaBackend final : public Backend {
   size_t graphs_captured() const;       // train-step graphs instantiated so far
   std::string conv_algorithms() const;  // the cuDNN algorithms chosen for max_batch, per layer
   size_t device_bytes() const;          // GPU memory this backend allocated
+
+ protected:
+  std::unique_ptr<OpClock> make_op_clock() const override;
 
  private:
   enum class Input { Images, Augmented, Floats };

@@ -28,6 +28,7 @@ void CudaBackend::forward_pass(int n, Input in, bool training) {
   if (in == Input::Images) gpu::rescale_u8(images_, x_, size_t(n) * input_size_, scale_dev(), s);
   if (in == Input::Augmented) gpu::augment_rescale(images_, affine_dev(), n, H, W, C, scale_dev(), x_, s);
   // Input::Floats was uploaded straight into x_.
+  mark("", "input rescale");
 
   const size_t last = graph_.nodes().size() - 1;
   for (size_t i = 0; i <= last; ++i) {
@@ -65,6 +66,7 @@ void CudaBackend::forward_pass(int n, Input in, bool training) {
         if (sp.activation != Act::Linear) gpu::act_forward(x, y, count, sp.activation, s);  // linear: aliased
         break;
     }
+    mark(sp.name, "forward");
   }
 }
 
@@ -78,21 +80,28 @@ void CudaBackend::backward_pass(int n) {
   float* d = grad_[0];      // dL/d(output of node i), (n, out_shape)
   float* other = grad_[1];  // receives dL/d(input of node i)
   bce_pass(n, true);        // d = dL/dlogits of the last Dense; its sigmoid is folded into the loss
+  mark("", "loss");
   const size_t last = graph_.nodes().size() - 1;
   for (size_t i = last + 1; i-- > 0;) {
     const Node& nd = graph_.nodes()[i];
     const LayerSpec& sp = nd.spec;
     const float* x = input_of(i);
     const size_t out_count = size_t(n) * nd.out_size;
-    if (has_activation(sp) && i != last) gpu::act_backward(out_[i], d, d, out_count, sp.activation, s);
+    if (has_activation(sp) && i != last) {
+      gpu::act_backward(out_[i], d, d, out_count, sp.activation, s);
+      mark(sp.name, "activation backward");
+    }
     float* dx = i > 0 ? other : nullptr;
     bool moved = false;  // whether the gradient now lives in `other`
     switch (sp.type) {
       case LayerType::Conv2D: {
         const size_t rows = size_t(n) * nd.out_shape[0] * nd.out_shape[1];
         gpu::bias_grad(d, rows, sp.filters, gradients(nd.bias), bias_scratch_, bias_scratch_floats_, s);
+        mark(sp.name, "bias gradient");
         p.conv[i]->backward_filter(x, d, gradients(nd.kernel), workspace_.get(), workspace_.bytes());
+        mark(sp.name, "backward-filter");
         if (dx) p.conv[i]->backward_data(weights(nd.kernel), d, dx, workspace_.get(), workspace_.bytes());
+        if (dx) mark(sp.name, "backward-data");
         moved = dx != nullptr;
         break;
       }
@@ -114,12 +123,14 @@ void CudaBackend::backward_pass(int n) {
         break;
     }
     if (moved) std::swap(d, other);
+    if (sp.type != LayerType::Conv2D) mark(sp.name, "backward");
   }
 }
 
 void CudaBackend::update_pass() {
   gpu::rmsprop(params_.get(), params_.get() + layout_.total(), params_.get() + 2 * layout_.total(), layout_.total(),
                lr_, opt_.rho, opt_.eps, ctx_.stream());
+  mark("", "rmsprop");
 }
 
 }  // namespace acts

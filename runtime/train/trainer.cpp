@@ -182,6 +182,7 @@ int train(TrainConfig cfg) {
   bo.seed = cfg.seed;
   bo.deterministic = cfg.deterministic;
   bo.tf32 = cfg.tf32;
+  bo.conv_search = cfg.cudnn_benchmark;
   std::string warning;
   r.backend = make_backend(cfg.device, *r.graph, bo, &warning);
   if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());

@@ -22,7 +22,7 @@ struct TrainConfig {
   std::string interpolation = "nearest";
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
-  bool deterministic = true, tf32 = false;
+  bool deterministic = true, tf32 = false, cudnn_benchmark = false;
   int threads = 0;
   std::string out;                       // empty: runs/<timestamp>
   bool force = false;
