@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU (made for the lent H200: CUDA toolkit, cuDNN
 # perhaps only inside python3's nvidia-cudnn wheel, no OpenCV, perhaps no GoogleTest package).
-# Configures and builds the CUDA backend, its tests, the apps and any benchmark; prints the GPU
-# and the cuDNN found; runs the CUDA test suites (a skip counts as a failure here: there IS a
-# GPU); runs compute-sanitizer memcheck and racecheck over the CUDA test binaries; finally runs
-# the benchmark binary if the build has one. Every step is time-bounded so the whole script
-# stays well inside 10 minutes. Exit status: non-zero if anything failed.
+# The project's ONE device script: a lent machine's device time is short (one call, ~10 min),
+# so everything runs here in order of value, each stage time-bounded and none stopping the rest:
+#   GPU + cuDNN found -> configure + build (sm_90, no OpenCV) -> CUDA tests (a skip counts as a
+#   failure here: there IS a GPU) -> benchmark vs PyTorch (strict fp32; with the timed cuDNN
+#   algorithm search; TF32) -> per-op profile -> the 30-epoch tutorial + dump_acts GPU vs CPU
+#   (scripts/device_tutorial.sh, when device-data/ was carried) -> compute-sanitizer memcheck
+#   and racecheck (with what time is left).
+# The last lines printed are a summary of every stage. Exit status: non-zero if anything failed.
+#
+# Device call (here first: mkdir -p build-deps device-data && cp -r /usr/src/googletest
+# build-deps/ && cp -r ../shared/data/dogs-vs-cats device-data/):
+#   run  command: ACTS_COMMIT=<git rev-parse HEAD> scripts/device_check.sh
+#        carry: ["build-deps", "device-data"]   timeout_s: 600
 #
 # GoogleTest without a package: pass its source as ACTS_GTEST_SOURCE, or copy it beside the
 # checkout first (on a machine that has it) and carry that folder, which git ignores:
@@ -18,19 +26,24 @@ LOGS=${OUT:-$BUILD/logs}
 mkdir -p "$BUILD" "$LOGS"
 JOBS=$(nproc)
 FAILED=()
+SUMMARY=()
 START=$(date +%s)
 
-BUDGET=${ACTS_DEVICE_BUDGET_S:-540}  # the whole script, seconds
+BUDGET=${ACTS_DEVICE_BUDGET_S:-570}  # the whole script, seconds (the device call allows 600)
 # Seconds a step may take: its own cap, or what is left of the budget (minus a reserve).
 allow() { local left=$(( BUDGET - ($(date +%s) - START) - 15 )); (( left < $1 )) && echo $(( left > 1 ? left : 1 )) || echo "$1"; }
 section() { printf '\n==== %s (t+%ss) ====\n' "$1" "$(( $(date +%s) - START ))"; }
-fail() { FAILED+=("$1"); printf '!!!! FAILED: %s\n' "$1"; }
+fail() { FAILED+=("$1"); SUMMARY+=("FAILED  $1"); printf '!!!! FAILED: %s\n' "$1"; }
+ok() { SUMMARY+=("ok      $1"); }
 
 [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"  # nvcc, compute-sanitizer
 
 section "GPU"
+echo "commit ${ACTS_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}, $(date -u +%Y-%m-%dT%H:%MZ)"
 nvidia-smi || fail "nvidia-smi"
 nvcc --version | tail -2
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' \
+  2>/dev/null || echo "(no PyTorch in python3)"
 
 section "cuDNN"
 WHEEL_LIB=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null || true)
@@ -45,6 +58,7 @@ done
 if timeout "$(allow 120)" cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DACTS_WITH_CUDA=ON \
     -DACTS_WITH_OPENCV=OFF -DCMAKE_CUDA_ARCHITECTURES=90 "${GTEST_ARGS[@]}" > "$LOGS/configure.log" 2>&1; then
   grep -E "CUDNN|CUDAToolkit|acts:" "$LOGS/configure.log"
+  ok "configure"
 else
   tail -30 "$LOGS/configure.log"
   fail "configure"
@@ -57,19 +71,22 @@ CUDNN_DIR=$(sed -n 's/^CUDNN_LIBRARY:FILEPATH=//p' "$BUILD/CMakeCache.txt" | xar
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 
 section "Build"
-# The CUDA suites first (everything below needs them), then the apps and any benchmark; -k 0
+# The CUDA suites first (everything below needs them), then the apps and the benchmark; -k 0
 # keeps one broken target from hiding the others.
 CUDA_TESTS=(test_cuda_kernels test_cuda_layers test_cuda_backend test_cuda_layout)
+b0=$(date +%s)
 timeout "$(allow 300)" cmake --build "$BUILD" -j"$JOBS" --target "${CUDA_TESTS[@]}" -- -k 0 > "$LOGS/build.log" 2>&1 \
+  && ok "build of the CUDA tests ($(( $(date +%s) - b0 )) s)" \
   || { grep -E "error|FAILED" "$LOGS/build.log" | head -30; fail "build of the CUDA tests"; }
 ALL_TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p')
 EXTRA=()
-for t in train_gpu dump_acts $(echo "$ALL_TARGETS" | grep -i bench); do
+for t in train_gpu dump_acts bench; do
   echo "$ALL_TARGETS" | grep -qx "$t" && EXTRA+=("$t")
 done
 if [ ${#EXTRA[@]} -gt 0 ]; then
   echo "apps: ${EXTRA[*]}"
   timeout "$(allow 200)" cmake --build "$BUILD" -j"$JOBS" --target "${EXTRA[@]}" -- -k 0 >> "$LOGS/build.log" 2>&1 \
+    && ok "build of ${EXTRA[*]}" \
     || { grep -E "error|FAILED" "$LOGS/build.log" | head -30; fail "build of ${EXTRA[*]}"; }
 fi
 tail -2 "$LOGS/build.log"
@@ -78,54 +95,110 @@ section "CUDA tests (ctest)"
 if timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda' --output-on-failure --timeout 240 -j4 > "$LOGS/ctest.log" 2>&1 \
     && grep -q "tests passed" "$LOGS/ctest.log"; then
   tail -4 "$LOGS/ctest.log"
+  ok "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log")"
 else
   grep -E "Failed|Not Run|\*\*\*" "$LOGS/ctest.log" | head -40
   tail -60 "$LOGS/ctest.log"
-  fail "ctest"
+  fail "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log" || echo 'did not finish')"
 fi
 if grep -q "Skipped" "$LOGS/ctest.log"; then  # a GPU is present: a skip means it was not usable
   grep -B2 -A3 "Skipped" "$LOGS/ctest.log" | head -20
   fail "CUDA tests skipped on a GPU machine"
 fi
 
+BENCH="$BUILD/apps/bench"
+# One bench_compare.py run: $1 label, $2 time cap, then its flags. On a GPU machine no row may
+# be skipped (the plan scales nothing down there), so a skipped row fails the stage.
+compare() {
+  local label=$1 cap=$2 out="$LOGS/bench-$1"
+  shift 2
+  timeout "$(allow "$cap")" python3 scripts/bench_compare.py --bench "$BENCH" --device cuda --no-install \
+      --variants eager,graphs --out "$out" "$@" > "$out.log" 2> "$out.err"
+  local rc=$?
+  sed -n '/acts\/pt/,$p' "$out.log"
+  if [ $rc -ne 0 ]; then tail -20 "$out.err"; fail "benchmark $label (exit $rc; 124: out of time)"
+  elif grep -q "skipped" "$out.log"; then fail "benchmark $label: rows skipped"
+  else ok "benchmark $label"; fi
+}
+
+section "Benchmark: ours vs PyTorch on the same GPU"
+# Eager and CUDA-graph PyTorch only: torch.compile can take minutes of device time to compile.
+# PyTorch always runs with cudnn.benchmark; ours first with its defaults (cuDNN's heuristics,
+# deterministic, strict fp32), then with the timed algorithm search, then both sides with TF32.
+if [ -x "$BENCH" ]; then
+  "$BENCH" --version | head -8
+  echo "-- strict fp32, our defaults (every row)"
+  compare strict 180
+  sed -n '1,/^$/p' "$LOGS/bench-strict.log"  # our own table: TFLOP/s and images/s
+  echo "-- strict fp32, ours with --cudnn-benchmark (the step rows)"
+  compare strict-search 70 --rows train_b20,train_b256,eval_b20 --cudnn-benchmark
+  echo "-- TF32 and non-deterministic algorithms on both sides, ours with --cudnn-benchmark (the step rows)"
+  compare tf32 70 --rows train_b20,train_b256,eval_b20 --tf32 --nondeterministic --cudnn-benchmark
+
+  section "Per-op profile of one training step (device events, eager)"
+  for cfg in default search tf32; do
+    case $cfg in
+      default) args=() ;;
+      search) args=(--cudnn-benchmark) ;;
+      tf32) args=(--tf32 --nondeterministic --cudnn-benchmark) ;;
+    esac
+    rc=0
+    timeout "$(allow 40)" "$BENCH" --device cuda --profile "${args[@]}" > "$LOGS/profile-$cfg.log" 2>&1 || rc=$?
+    if [ $rc -eq 0 ]; then ok "profile $cfg"; else tail -5 "$LOGS/profile-$cfg.log"; fail "profile $cfg (exit $rc)"; fi
+    # The whole table for the defaults; for the others the lines that moved most are in the log.
+    if [ $cfg = default ]; then cat "$LOGS/profile-$cfg.log"; else grep -E "^profile|sum \(|images/s" "$LOGS/profile-$cfg.log"; fi
+  done
+else
+  fail "no bench binary in $BUILD/apps"
+fi
+
+section "The tutorial: 30 epochs on the GPU, dump_acts GPU vs CPU"
+if [ -d device-data/dogs-vs-cats ] && [ -x "$BUILD/apps/train_gpu" ]; then
+  timeout "$(allow 120)" scripts/device_tutorial.sh device-data/dogs-vs-cats \
+    && ok "tutorial (wall time and dump_acts agreement above)" || fail "tutorial (scripts/device_tutorial.sh)"
+else
+  echo "skipped: no device-data/dogs-vs-cats carried or no train_gpu built"
+  fail "tutorial not run"
+fi
+
 section "compute-sanitizer memcheck"
-# The backend suite is sampled (one training step, graph replay) to bound the time.
-declare -A FILTER=([test_cuda_kernels]='*' [test_cuda_layers]='-*Tf32*'
+# Last, with what time is left: the sanitizer slows cuDNN's kernels by orders of magnitude. The
+# backend suite is sampled (one training step, graph replay) to bound the time.
+declare -A FILTER=([test_cuda_kernels]='*' [test_cuda_layers]='-*Tf32*:*Searched*'
                    [test_cuda_backend]='*OneTraining*:*GraphReplay*:*ParametersCross*')
 if command -v compute-sanitizer > /dev/null; then
   for t in test_cuda_kernels test_cuda_layers test_cuda_backend; do
     [ -x "$BUILD/tests/$t" ] || continue
     echo "-- $t (${FILTER[$t]})"
+    rc=0
     timeout "$(allow 100)" compute-sanitizer --tool memcheck --error-exitcode 7 --print-limit 20 "$BUILD/tests/$t" \
-      --gtest_filter="${FILTER[$t]}" --gtest_brief=1 > "$LOGS/memcheck_$t.log" 2>&1 \
-      || { tail -30 "$LOGS/memcheck_$t.log"; fail "memcheck $t"; }
+      --gtest_filter="${FILTER[$t]}" --gtest_brief=1 > "$LOGS/memcheck_$t.log" 2>&1 || rc=$?
+    [ $rc -eq 0 ] && ok "memcheck $t" || { tail -30 "$LOGS/memcheck_$t.log"; fail "memcheck $t (exit $rc; 124: out of time)"; }
     grep -E "ERROR SUMMARY|PASSED|FAILED" "$LOGS/memcheck_$t.log" | tail -3
   done
 
   section "compute-sanitizer racecheck"
   # Shared-memory races can only be in our own kernels (cuDNN/cuBLAS are not ours to fix).
   echo "-- test_cuda_kernels"
+  rc=0
   timeout "$(allow 60)" compute-sanitizer --tool racecheck --error-exitcode 7 --print-limit 20 "$BUILD/tests/test_cuda_kernels" \
-    --gtest_brief=1 > "$LOGS/racecheck.log" 2>&1 || { tail -30 "$LOGS/racecheck.log"; fail "racecheck"; }
+    --gtest_brief=1 > "$LOGS/racecheck.log" 2>&1 || rc=$?
+  [ $rc -eq 0 ] && ok "racecheck test_cuda_kernels" || { tail -30 "$LOGS/racecheck.log"; fail "racecheck (exit $rc; 124: out of time)"; }
   grep -E "RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED" "$LOGS/racecheck.log" | tail -3
 else
   fail "compute-sanitizer not on PATH"
 fi
 
-section "Benchmark: ours vs PyTorch on the same GPU"
-# Eager and CUDA-graph PyTorch only: torch.compile can take minutes of device time to compile.
-if [ -x "$BUILD/apps/bench" ]; then
-  timeout "$(allow 180)" python3 scripts/bench_compare.py --bench "$BUILD/apps/bench" --device cuda --no-install \
-      --variants eager,graphs --out "$LOGS/bench" 2>&1 | tee "$LOGS/bench.log" | tail -40 \
-    || fail "benchmark (bench_compare.py)"
-else
-  fail "no bench binary in $BUILD/apps"
-fi
-
 section "Summary"
 echo "logs: $LOGS"
+for b in strict strict-search tf32; do
+  [ -f "$LOGS/bench-$b/compare.txt" ] && { echo "-- $b"; sed -n '/acts\/pt/,$p' "$LOGS/bench-$b/compare.txt" | tail -n +2; }
+done
+grep -h "sum (" "$LOGS"/profile-*.log 2>/dev/null
+cat "$LOGS/tutorial-summary.txt" 2>/dev/null
+printf '%s\n' "${SUMMARY[@]}"
 if [ ${#FAILED[@]} -gt 0 ]; then
-  printf 'FAILED: %s\n' "${FAILED[@]}"
+  echo "${#FAILED[@]} stage(s) failed"
   exit 1
 fi
-echo "all device checks passed"
+echo "all device checks passed ($(( $(date +%s) - START )) s)"
