@@ -11,8 +11,11 @@ once per batch size with torch.cuda.graph and replayed, optimizer capturable); c
 (torch.compile of the forward + loss; backward through AOTAutograd; optimizer eager).
 GPU timing: CUDA events fenced by torch.cuda.synchronize(), as in apps/bench_timer.h.
 
+--profile prints instead, for PyTorch eager, torch.profiler's kernel table of a training step at
+batch 20 (and 256 on the GPU): the peer of `bench --profile`, to tell which of our ops is slower.
+
 Usage: bench_pytorch.py [--device auto|cuda|cpu] [--json FILE] [--quick] [--full]
-                        [--rows train_b20,...] [--variants eager,graphs,compile] [--tf32]
+                        [--rows train_b20,...] [--variants eager,graphs,compile] [--tf32] [--profile]
 """
 import argparse
 import subprocess
@@ -254,6 +257,29 @@ def time_schedule(r, runner, clock, sc, pin):
     bc.finish_row(r, [clock.stop_ms()], 1)
 
 
+def profile(torch, gpu, batches, steps=5):
+    """torch.profiler over `steps` eager training steps per batch size; the per-step kernel table."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+    runner = Runner(torch, "cuda" if gpu else "cpu", "eager")
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
+    key = "cuda_time_total" if gpu else "self_cpu_time_total"
+    for batch in batches:
+        pool = Pool(torch, batch, 5, gpu)
+        step = runner.step_fn("train", batch)
+        for _ in range(5):
+            step(*pool.batch(0, batch))
+        if gpu:
+            torch.cuda.synchronize()
+        with torch_profile(activities=acts) as prof:
+            for _ in range(steps):
+                step(*pool.batch(0, batch))
+            if gpu:
+                torch.cuda.synchronize()
+        print("pytorch profile: %d eager training steps at batch %d (%s); totals over the %d steps, sorted by %s"
+              % (steps, batch, describe(torch, gpu), steps, key))
+        print(prof.key_averages().table(sort_by=key, row_limit=25))
+
+
 def describe(torch, gpu):
     if gpu:
         return "torch %s (CUDA %s, cuDNN %s, %s)" % (torch.__version__, torch.version.cuda,
@@ -284,6 +310,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=0)
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS")
     ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch")
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of the rows: torch.profiler's table for eager training steps")
     a = ap.parse_args()
 
     torch, why = import_torch(not a.no_install)
@@ -308,6 +336,11 @@ def main():
         torch.backends.cudnn.allow_tf32 = a.tf32
         torch.backends.cuda.matmul.allow_tf32 = a.tf32
     dev = "cuda" if gpu else "cpu"
+    if a.profile:
+        if why:
+            sys.exit("bench_pytorch: " + why)
+        profile(torch, gpu, [20, 256] if gpu else [4 if a.quick else 20])
+        return
     for variant in variants:
         runner, runner_error = None, why
         if not runner_error:

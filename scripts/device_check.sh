@@ -148,6 +148,12 @@ if [ -x "$BENCH" ]; then
     # The whole table for the defaults; for the others the lines that moved most are in the log.
     if [ $cfg = default ]; then cat "$LOGS/profile-$cfg.log"; else grep -E "^profile|sum \(|images/s" "$LOGS/profile-$cfg.log"; fi
   done
+  # PyTorch's peer table (torch.profiler, eager): which of our ops is slower than its kernels.
+  rc=0
+  timeout "$(allow 40)" python3 scripts/bench_pytorch.py --device cuda --profile --no-install \
+    > "$LOGS/profile-pytorch.log" 2>&1 || rc=$?
+  if [ $rc -eq 0 ]; then ok "profile pytorch"; else fail "profile pytorch (exit $rc)"; fi
+  grep -m1 -A24 "^pytorch profile" "$LOGS/profile-pytorch.log"
 else
   fail "no bench binary in $BUILD/apps"
 fi
