@@ -145,7 +145,7 @@ if [ -x "$BENCH" ]; then
     rc=0
     timeout "$(allow 40)" "$BENCH" --device cuda --profile "${args[@]}" > "$LOGS/profile-$cfg.log" 2>&1 || rc=$?
     if [ $rc -eq 0 ]; then ok "profile $cfg"; else tail -5 "$LOGS/profile-$cfg.log"; fail "profile $cfg (exit $rc)"; fi
-    # The whole table for the defaults; for the others the lines that moved most are in the log.
+    # The whole table for the defaults; for the others only the step totals (their tables: the logs).
     if [ $cfg = default ]; then cat "$LOGS/profile-$cfg.log"; else grep -E "^profile|sum \(|images/s" "$LOGS/profile-$cfg.log"; fi
   done
   # PyTorch's peer table (torch.profiler, eager): which of our ops is slower than its kernels.
