@@ -1,0 +1,133 @@
+// A CPU emulator for this project's own CUDA kernels (kernels/cuda/*.cu), so their code — index
+// arithmetic, grid-stride loops, bounds, shared-memory reductions and barriers — runs and is
+// tested on machines without a GPU. It is NOT a GPU: cuDNN, cuBLAS, streams, events and graphs
+// are not emulated (the stub headers beside this declare only what the kernels' host code and
+// the kernel tests' fixture call), and it says nothing about speed or the device memory model.
+//
+// How: emu_source.py rewrites each `kernel<<<grid, block, smem, stream>>>(args)` of a .cu file
+// into `::acts_emu::launch(kernel, grid, block, smem, stream)(args)`, and the result compiles as
+// C++ against include/ (stub cuda_runtime_api.h, cudnn.h, cublas_v2.h). Blocks run one after
+// another, so `__shared__` (a function-level static) is shared exactly by one block's threads.
+// A kernel that calls __syncthreads runs one OS thread per CUDA thread of the block, meeting at
+// a std::barrier; a kernel without barriers runs its threads one after another (one valid
+// schedule of threads that promise no order; emu_source.py tells the two kinds apart).
+// Device memory is host memory (malloc), so AddressSanitizer sees every out-of-bounds access a
+// kernel makes. A launch configuration CUDA would refuse (over 1024 threads, a zero dimension,
+// grid.y or .z over 65535) sets the sticky cudaGetLastError(), as on a GPU.
+#pragma once
+#include <barrier>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+// Execution-space and memory qualifiers: plain C++ here.
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __shared__ static
+
+struct uint3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+struct dim3 {
+  unsigned x = 1, y = 1, z = 1;
+  constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+// Built-in variables: per emulated thread.
+inline thread_local uint3 threadIdx, blockIdx;
+inline thread_local dim3 blockDim, gridDim;
+
+// Device-side IEEE-rounded intrinsics: the plain operations (compiled with -ffp-contract=off).
+inline float __fadd_rn(float a, float b) { return a + b; }
+inline float __fsub_rn(float a, float b) { return a - b; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fdiv_rn(float a, float b) { return a / b; }
+inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+using std::max;
+using std::min;
+
+namespace acts_emu {
+
+enum class Status { ok, bad_config };
+inline Status& last_status() {
+  static Status s = Status::ok;
+  return s;
+}
+
+inline thread_local std::barrier<>* block_barrier = nullptr;
+
+// kernel(args...) over grid x block; returns when every block has run.
+template <typename... Params>
+struct Launch {
+  void (*kernel)(Params...);
+  dim3 grid, block;
+  bool barriers;  // the kernel calls __syncthreads: its threads must run concurrently
+  template <typename... Args>
+  void operator()(Args&&... args) const {
+    const unsigned long threads = (unsigned long)block.x * block.y * block.z;
+    if (threads == 0 || threads > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
+        grid.z > 65535 || block.z > 64) {
+      last_status() = Status::bad_config;
+      return;
+    }
+    const std::tuple<Params...> params(std::forward<Args>(args)...);  // converted as a real launch does
+    if (!barriers) {
+      blockDim = block;
+      gridDim = grid;
+      for (unsigned z = 0; z < grid.z; ++z)
+        for (unsigned y = 0; y < grid.y; ++y)
+          for (unsigned x = 0; x < grid.x; ++x)
+            for (unsigned long t = 0; t < threads; ++t) {
+              blockIdx = {x, y, z};
+              threadIdx = {unsigned(t % block.x), unsigned(t / block.x % block.y), unsigned(t / block.x / block.y)};
+              std::apply(kernel, params);
+            }
+      return;
+    }
+    std::barrier<> sync(static_cast<std::ptrdiff_t>(threads));
+    std::vector<std::thread> pool;
+    for (unsigned long t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        block_barrier = &sync;
+        blockDim = block;
+        gridDim = grid;
+        threadIdx = {unsigned(t % block.x), unsigned(t / block.x % block.y), unsigned(t / block.x / block.y)};
+        for (unsigned z = 0; z < grid.z; ++z)
+          for (unsigned y = 0; y < grid.y; ++y)
+            for (unsigned x = 0; x < grid.x; ++x) {
+              blockIdx = {x, y, z};
+              std::apply(kernel, params);
+              sync.arrive_and_wait();  // the block is done before the next one reuses __shared__
+            }
+      });
+    for (std::thread& th : pool) th.join();
+  }
+};
+
+template <typename... Params, typename Stream>
+Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t /*smem*/, Stream /*stream*/) {
+  return {kernel, grid, block, false};
+}
+template <typename... Params, typename Stream>
+Launch<Params...> launch_with_barriers(void (*kernel)(Params...), dim3 grid, dim3 block, size_t /*smem*/,
+                                       Stream /*stream*/) {
+  return {kernel, grid, block, true};
+}
+
+}  // namespace acts_emu
+
+inline void __syncthreads() {
+  if (!acts_emu::block_barrier) {  // launched as barrier-free: emu_source.py missed this kernel's barrier
+    std::fputs("cuda_emu: __syncthreads in a kernel launched without barriers\n", stderr);
+    std::abort();
+  }
+  acts_emu::block_barrier->arrive_and_wait();
+}
