@@ -1,8 +1,13 @@
-// A CPU emulator for this project's own CUDA kernels (kernels/cuda/*.cu), so their code — index
-// arithmetic, grid-stride loops, bounds, shared-memory reductions and barriers — runs and is
-// tested on machines without a GPU. It is NOT a GPU: cuDNN, cuBLAS, streams, events and graphs
-// are not emulated (the stub headers beside this declare only what the kernels' host code and
-// the kernel tests' fixture call), and it says nothing about speed or the device memory model.
+// A CPU emulator of the CUDA world this project uses, so that its own CUDA code runs and is
+// tested on machines without a GPU: the kernels (kernels/cuda/*.cu: index arithmetic, grid-stride
+// loops, bounds, shared-memory reductions, barriers) and the backend that drives them
+// (runtime/cuda: buffers, arena offsets, layouts, the order of passes, graph capture and replay).
+// The CUDA runtime, cuDNN's convolutions and cuBLAS' SGEMM are stand-ins written from their
+// documented semantics (include/), so the emulator can NOT tell whether cuDNN or cuBLAS behave
+// as documented, nor say anything about speed or the device memory model: the real-GPU suites
+// stay the authority. Work on a stream runs at once, in order, unless the stream is capturing a
+// graph: then it is recorded and runs at each cudaGraphLaunch, as on a GPU; calls a capture
+// forbids (synchronisation, allocation, cudaStreamQuery) invalidate it, as on a GPU.
 //
 // How: emu_source.py rewrites each `kernel<<<grid, block, smem, stream>>>(args)` of a .cu file
 // into `::acts_emu::launch(kernel, grid, block, smem, stream)(args)`, and the result compiles as
@@ -33,6 +38,23 @@
 #define __restrict__ __restrict
 #define __shared__ static
 
+// Streams, graphs and events (the runtime stub in include/ implements the API over these).
+struct CUstream_st {
+  bool capturing = false, invalidated = false;
+  std::vector<std::function<void()>> recorded;
+};
+using cudaStream_t = CUstream_st*;
+struct CUgraph_st {
+  std::vector<std::function<void()>> ops;
+};
+struct CUgraphExec_st {
+  std::vector<std::function<void()>> ops;
+};
+struct CUevent_st {
+  double ms = 0;  // host clock when the event's work ran
+  bool done = false;
+};
+
 struct uint3 {
   unsigned x = 0, y = 0, z = 0;
 };
@@ -56,11 +78,19 @@ using std::min;
 
 namespace acts_emu {
 
-enum class Status { ok, bad_config };
-inline Status& last_status() {
-  static Status s = Status::ok;
-  return s;
+// Runs `op` now, or records it when `s` is capturing. The legacy default stream (null) never is.
+inline void submit(cudaStream_t s, std::function<void()> op) {
+  if (s && s->capturing) s->recorded.push_back(std::move(op));
+  else op();
 }
+
+// The runtime's per-thread "last error" (a cudaError_t value): set by a refused launch and by
+// every failing runtime call, read and cleared by cudaGetLastError().
+inline int& last_error() {
+  static thread_local int e = 0;
+  return e;
+}
+constexpr int kInvalidConfiguration = 9;  // cudaErrorInvalidConfiguration
 
 inline thread_local std::barrier<>* block_barrier = nullptr;
 
@@ -70,15 +100,20 @@ struct Launch {
   void (*kernel)(Params...);
   dim3 grid, block;
   bool barriers;  // the kernel calls __syncthreads: its threads must run concurrently
+  cudaStream_t stream;
   template <typename... Args>
   void operator()(Args&&... args) const {
     const unsigned long threads = (unsigned long)block.x * block.y * block.z;
     if (threads == 0 || threads > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
         grid.z > 65535 || block.z > 64) {
-      last_status() = Status::bad_config;
+      last_error() = kInvalidConfiguration;
       return;
     }
-    const std::tuple<Params...> params(std::forward<Args>(args)...);  // converted as a real launch does
+    // Parameters are copied at launch, as a real launch (and a graph capture) does.
+    submit(stream, [self = *this, params = std::tuple<Params...>(std::forward<Args>(args)...)] { self.run(params); });
+  }
+  void run(const std::tuple<Params...>& params) const {
+    const unsigned long threads = (unsigned long)block.x * block.y * block.z;
     if (!barriers) {
       blockDim = block;
       gridDim = grid;
@@ -112,14 +147,14 @@ struct Launch {
   }
 };
 
-template <typename... Params, typename Stream>
-Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t /*smem*/, Stream /*stream*/) {
-  return {kernel, grid, block, false};
+template <typename... Params>
+Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t /*smem*/, cudaStream_t stream) {
+  return {kernel, grid, block, false, stream};
 }
-template <typename... Params, typename Stream>
+template <typename... Params>
 Launch<Params...> launch_with_barriers(void (*kernel)(Params...), dim3 grid, dim3 block, size_t /*smem*/,
-                                       Stream /*stream*/) {
-  return {kernel, grid, block, true};
+                                       cudaStream_t stream) {
+  return {kernel, grid, block, true, stream};
 }
 
 }  // namespace acts_emu

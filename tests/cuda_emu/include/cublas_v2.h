@@ -1,18 +1,57 @@
-// Stub of cuBLAS for the kernel emulator (../cuda_emu.h): handles and settings only, so
-// CudaContext (the kernel tests' fixture) can be built; no cuBLAS operation is emulated.
+// Stand-in for the part of cuBLAS runtime/cuda uses (see ../cuda_emu.h), written from its
+// documented semantics: column-major SGEMM, C = alpha op(A) op(B) + beta C (C not read when
+// beta = 0), scalars read from host memory at the call (pointer mode host), math in double with
+// operands rounded to TF32 under CUBLAS_TF32_TENSOR_OP_MATH.
 #pragma once
 #include "cuda_runtime_api.h"
+#include "cudnn.h"  // acts_emu::dnn::operand (TF32 rounding)
 
-enum cublasStatus_t { CUBLAS_STATUS_SUCCESS = 0 };
+enum cublasStatus_t { CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_INVALID_VALUE = 7 };
+enum cublasOperation_t { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 };
 enum cublasMath_t { CUBLAS_DEFAULT_MATH = 0, CUBLAS_TF32_TENSOR_OP_MATH = 3 };
-enum cublasPointerMode_t { CUBLAS_POINTER_MODE_HOST = 0 };
-struct cublasContext {};
+enum cublasPointerMode_t { CUBLAS_POINTER_MODE_HOST = 0, CUBLAS_POINTER_MODE_DEVICE = 1 };
+enum libraryPropertyType { MAJOR_VERSION, MINOR_VERSION, PATCH_LEVEL };
+struct cublasContext {
+  cudaStream_t stream = nullptr;
+  cublasMath_t math = CUBLAS_DEFAULT_MATH;
+};
 using cublasHandle_t = cublasContext*;
-inline const char* cublasGetStatusString(cublasStatus_t) { return "emulator"; }
-inline const char* cublasGetStatusName(cublasStatus_t) { return "CUBLAS_STATUS_SUCCESS"; }
+
+inline const char* cublasGetStatusString(cublasStatus_t s) { return s ? "an invalid value" : "success"; }
+inline const char* cublasGetStatusName(cublasStatus_t s) {
+  return s ? "CUBLAS_STATUS_INVALID_VALUE" : "CUBLAS_STATUS_SUCCESS";
+}
+inline cublasStatus_t cublasGetProperty(libraryPropertyType, int* v) { return *v = 0, CUBLAS_STATUS_SUCCESS; }
 inline cublasStatus_t cublasCreate(cublasHandle_t* h) { return *h = new cublasContext, CUBLAS_STATUS_SUCCESS; }
 inline cublasStatus_t cublasDestroy(cublasHandle_t h) { return delete h, CUBLAS_STATUS_SUCCESS; }
-inline cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
+inline cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) { return h->stream = s, CUBLAS_STATUS_SUCCESS; }
 inline cublasStatus_t cublasSetWorkspace(cublasHandle_t, void*, size_t) { return CUBLAS_STATUS_SUCCESS; }
-inline cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
-inline cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t) { return CUBLAS_STATUS_SUCCESS; }
+inline cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m) { return h->math = m, CUBLAS_STATUS_SUCCESS; }
+inline cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t m) {
+  return m == CUBLAS_POINTER_MODE_HOST ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+}
+
+// C (m, n; ldc) = alpha op(A) (m, k) op(B) (k, n) + beta C, every matrix column-major.
+inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                  const float* alpha, const float* A, int lda, const float* B, int ldb,
+                                  const float* beta, float* C, int ldc) {
+  if (m < 0 || n < 0 || k < 0 || lda < (ta == CUBLAS_OP_N ? m : k) || lda < 1 ||
+      ldb < (tb == CUBLAS_OP_N ? k : n) || ldb < 1 || ldc < m || ldc < 1)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  const float a = *alpha, b = *beta;
+  const bool tc = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
+  acts_emu::submit(h->stream, [=] {
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < m; ++i) {
+        double acc = 0;
+        for (int l = 0; l < k; ++l) {
+          const float av = ta == CUBLAS_OP_N ? A[i + size_t(l) * lda] : A[l + size_t(i) * lda];
+          const float bv = tb == CUBLAS_OP_N ? B[l + size_t(j) * ldb] : B[j + size_t(l) * ldb];
+          acc += acts_emu::dnn::operand(av, tc) * acts_emu::dnn::operand(bv, tc);
+        }
+        float& out = C[i + size_t(j) * ldc];
+        out = float(a * acc + (b != 0 ? b * double(out) : 0.0));
+      }
+  });
+  return CUBLAS_STATUS_SUCCESS;
+}

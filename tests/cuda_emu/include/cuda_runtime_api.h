@@ -1,9 +1,12 @@
-// Stub of the CUDA runtime API for the kernel emulator (../cuda_emu.h): only what the kernels'
-// host code, runtime/cuda/{cuda_check.h,device_buffer.h,cuda_context.cpp} and the kernel tests
-// call. Memory is host memory; every call is synchronous; one device, named as an emulator.
+// Stand-in for the CUDA runtime API (see ../cuda_emu.h): what runtime/cuda, kernels/cuda and the
+// CUDA tests call, written from the runtime's documented behaviour. One device of 16 GiB (host
+// memory: AddressSanitizer checks every access); a failing call sets the "last error" as the
+// runtime does; calls a graph capture forbids invalidate the capture.
 #pragma once
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "../cuda_emu.h"
 
@@ -12,64 +15,204 @@ enum cudaError_t {
   cudaErrorInvalidValue = 1,
   cudaErrorMemoryAllocation = 2,
   cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidResourceHandle = 400,
+  cudaErrorNotReady = 600,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
 };
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
-struct CUstream_st {};
-using cudaStream_t = CUstream_st*;
+enum cudaStreamCaptureStatus { cudaStreamCaptureStatusNone, cudaStreamCaptureStatusActive, cudaStreamCaptureStatusInvalidated };
+enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal, cudaStreamCaptureModeThreadLocal, cudaStreamCaptureModeRelaxed };
+using cudaGraph_t = CUgraph_st*;
+using cudaGraphExec_t = CUgraphExec_st*;
+using cudaEvent_t = CUevent_st*;
+constexpr unsigned cudaEventDisableTiming = 2;
 struct cudaDeviceProp {
-  char name[256] = "CPU kernel emulator (tests/cuda_emu)";
+  char name[256] = "CPU emulator (tests/cuda_emu)";
   int major = 0, minor = 0;
-  size_t totalGlobalMem = 0;
+  size_t totalGlobalMem = size_t(16) << 30;
 };
 
-inline const char* cudaGetErrorString(cudaError_t e) {
-  switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-  }
-  return "unknown error";
+namespace acts_emu {
+constexpr size_t kDeviceBytes = size_t(16) << 30;
+struct Memory {
+  std::map<void*, size_t> blocks;
+  size_t used = 0;
+};
+inline Memory& memory() {
+  static Memory m;
+  return m;
 }
+inline CUstream_st*& capturing_stream() {  // the stream capturing on this thread, if any
+  static thread_local CUstream_st* s = nullptr;
+  return s;
+}
+inline cudaError_t fail(cudaError_t e) {
+  last_error() = e;
+  return e;
+}
+// A call the capture forbids: the capture is invalidated and the call fails.
+inline bool forbidden_in_capture() {
+  if (!capturing_stream()) return false;
+  capturing_stream()->invalidated = true;
+  last_error() = cudaErrorStreamCaptureUnsupported;
+  return true;
+}
+inline double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace acts_emu
+
 inline const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
     case cudaSuccess: return "cudaSuccess";
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
   }
   return "cudaErrorUnknown";
 }
+inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : cudaGetErrorName(e); }
 inline cudaError_t cudaGetLastError() {
-  const bool bad = acts_emu::last_status() == acts_emu::Status::bad_config;
-  acts_emu::last_status() = acts_emu::Status::ok;
-  return bad ? cudaErrorInvalidConfiguration : cudaSuccess;
+  const int e = acts_emu::last_error();
+  acts_emu::last_error() = 0;
+  return cudaError_t(e);
 }
+
 inline cudaError_t cudaGetDeviceCount(int* n) { return *n = 1, cudaSuccess; }
 inline cudaError_t cudaGetDevice(int* d) { return *d = 0, cudaSuccess; }
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) { return *p = cudaDeviceProp{}, cudaSuccess; }
 inline cudaError_t cudaRuntimeGetVersion(int* v) { return *v = 0, cudaSuccess; }
+inline cudaError_t cudaDriverGetVersion(int* v) { return *v = 0, cudaSuccess; }
+
+// Memory.
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+  *p = nullptr;
+  if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  auto& m = acts_emu::memory();
+  if (bytes > acts_emu::kDeviceBytes - m.used) return acts_emu::fail(cudaErrorMemoryAllocation);
+  *p = std::malloc(bytes ? bytes : 1);
+  if (!*p) return acts_emu::fail(cudaErrorMemoryAllocation);
+  m.blocks[*p] = bytes;
+  m.used += bytes;
+  return cudaSuccess;
+}
+inline cudaError_t cudaFree(void* p) {
+  if (!p) return cudaSuccess;
+  if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  auto& m = acts_emu::memory();
+  const auto it = m.blocks.find(p);
+  if (it == m.blocks.end()) return acts_emu::fail(cudaErrorInvalidValue);
+  m.used -= it->second;
+  m.blocks.erase(it);
+  std::free(p);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMallocHost(void** p, size_t bytes) {
+  if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  *p = std::malloc(bytes ? bytes : 1);
+  return *p ? cudaSuccess : acts_emu::fail(cudaErrorMemoryAllocation);
+}
+inline cudaError_t cudaFreeHost(void* p) { return std::free(p), cudaSuccess; }
+inline cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) {
+  *total_b = acts_emu::kDeviceBytes;
+  *free_b = acts_emu::kDeviceBytes - acts_emu::memory().used;
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t st = nullptr) {
+  acts_emu::submit(st, [d, s, n] {
+    if (n) std::memcpy(d, s, n);
+  });
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind k) {
+  if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  return cudaMemcpyAsync(d, s, n, k, nullptr);
+}
+inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t st = nullptr) {
+  acts_emu::submit(st, [p, v, n] {
+    if (n) std::memset(p, v, n);
+  });
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemset(void* p, int v, size_t n) { return cudaMemsetAsync(p, v, n, nullptr); }
+
+// Streams and capture.
 inline cudaError_t cudaStreamCreate(cudaStream_t* s) { return *s = new CUstream_st, cudaSuccess; }
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) { return delete s, cudaSuccess; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
-inline cudaError_t cudaMalloc(void** p, size_t bytes) {
-  *p = std::malloc(bytes ? bytes : 1);
-  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  return acts_emu::forbidden_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
 }
-inline cudaError_t cudaFree(void* p) { return std::free(p), cudaSuccess; }
-inline cudaError_t cudaMallocHost(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
-inline cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
-inline cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) { return *free_b = *total_b = 0, cudaSuccess; }
-inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind) {
-  if (n) std::memcpy(d, s, n);
+inline cudaError_t cudaDeviceSynchronize() {
+  return acts_emu::forbidden_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
+inline cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (s && s->capturing) {
+    s->invalidated = true;
+    return acts_emu::fail(cudaErrorStreamCaptureUnsupported);
+  }
   return cudaSuccess;
 }
-inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind k, cudaStream_t = nullptr) {
-  return cudaMemcpy(d, s, n, k);
-}
-inline cudaError_t cudaMemset(void* p, int v, size_t n) {
-  if (n) std::memset(p, v, n);
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
+  if (!s || s->capturing || acts_emu::capturing_stream()) return acts_emu::fail(cudaErrorInvalidValue);
+  s->capturing = true;
+  s->invalidated = false;
+  s->recorded.clear();
+  acts_emu::capturing_stream() = s;
   return cudaSuccess;
 }
-inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t = nullptr) { return cudaMemset(p, v, n); }
+inline cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* g) {
+  *g = nullptr;
+  if (!s || !s->capturing) return acts_emu::fail(cudaErrorInvalidValue);
+  s->capturing = false;
+  acts_emu::capturing_stream() = nullptr;
+  auto ops = std::move(s->recorded);
+  s->recorded.clear();
+  if (s->invalidated) return acts_emu::fail(cudaErrorStreamCaptureInvalidated);
+  *g = new CUgraph_st{std::move(ops)};
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus* st) {
+  *st = s && s->capturing ? (s->invalidated ? cudaStreamCaptureStatusInvalidated : cudaStreamCaptureStatusActive)
+                          : cudaStreamCaptureStatusNone;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t* e, cudaGraph_t g, unsigned long long) {
+  if (!g) return acts_emu::fail(cudaErrorInvalidValue);
+  *e = new CUgraphExec_st{g->ops};
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t s) {
+  if (!e) return acts_emu::fail(cudaErrorInvalidValue);
+  for (const auto& op : e->ops) acts_emu::submit(s, op);
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphDestroy(cudaGraph_t g) { return delete g, cudaSuccess; }
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e) { return delete e, cudaSuccess; }
+
+// Events: the host clock when the work before them has run (immediately, here).
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) { return *e = new CUevent_st, cudaSuccess; }
+inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return cudaEventCreate(e); }
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) { return delete e, cudaSuccess; }
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr) {
+  if (!e) return acts_emu::fail(cudaErrorInvalidResourceHandle);
+  acts_emu::submit(s, [e] {
+    e->ms = acts_emu::now_ms();
+    e->done = true;
+  });
+  return cudaSuccess;
+}
+inline cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  if (!e) return acts_emu::fail(cudaErrorInvalidResourceHandle);
+  return acts_emu::forbidden_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
+  if (!a || !b) return acts_emu::fail(cudaErrorInvalidResourceHandle);
+  if (!a->done || !b->done) return acts_emu::fail(cudaErrorNotReady);
+  *ms = float(b->ms - a->ms);
+  return cudaSuccess;
+}
