@@ -277,6 +277,35 @@ TEST_F(CudaBackendTest, GraphReplayEqualsEagerBitForBit) {
   EXPECT_EQ(graphed.step(), 9u);
 }
 
+// Validation steps replay graphs of their own: bit for bit the predictions and metrics of eager
+// launches, also after training steps changed the weights in between (a replay reads them anew).
+TEST_F(CudaBackendTest, EvalGraphReplayEqualsEagerBitForBit) {
+  CudaBackend graphed(graph, options()), eager(graph, options());
+  graphed.set_use_graphs(true);
+  eager.set_use_graphs(false);
+  // (training step?, batch size): graphs for validation at 3 and at 2 and for training at 3.
+  const std::pair<bool, int> plan[] = {{false, 3}, {false, 3}, {true, 3},  {false, 3}, {false, 2},
+                                       {false, 2}, {true, 3},  {true, 3},  {false, 3}};
+  uint32_t seed = 80;
+  for (const auto& [train, n] : plan) {
+    const HostBatch hb = make_batch(graph, n, seed++);
+    if (train) {
+      graphed.train_step(hb.view());
+      eager.train_step(hb.view());
+    } else {
+      graphed.eval_step(hb.view());
+      eager.eval_step(hb.view());
+      EXPECT_EQ(graphed.predictions(), eager.predictions()) << "validation step " << seed - 80;
+    }
+  }
+  EXPECT_EQ(graphed.graphs_captured(), 3u);
+  const Metrics mg = graphed.take_metrics(), me = eager.take_metrics();
+  EXPECT_EQ(mg.loss_sum, me.loss_sum);
+  EXPECT_EQ(mg.correct, me.correct);
+  EXPECT_EQ(mg.count, 25);
+  EXPECT_EQ(graphed.params(), eager.params());
+}
+
 // bench --profile's step must be an ordinary step: bit for bit the parameters, RMSprop state and
 // metrics of train_step, with a time for every op the passes mark, in order.
 TEST_F(CudaBackendTest, ProfiledStepIsAnOrdinaryStepTimedOpByOp) {

@@ -177,42 +177,46 @@ void CudaBackend::train_step(const Batch& b) {
   check_batch(b, true);
   upload(b, true);
   const Input in = input_kind(b);
-  n_ = b.n;
+  const int n = b.n;
+  n_ = n;
   last_forward_training_ = true;
-  if (!use_graphs_) {
-    train_pass(b.n, in);
-  } else {
-    GraphSlot& slot = graphs_[{b.n, int(in)}];
-    if (slot.runs == 0) {
-      train_pass(b.n, in);  // warm-up outside any capture: builds the plan, loads the kernels
-    } else {
-      if (!slot.graph) capture(slot, b.n, in);
-      if (slot.graph)
-        slot.graph.launch(ctx_.stream());
-      else
-        train_pass(b.n, in);
-    }
-    ++slot.runs;
-  }
-  count_ += b.n;
+  run_step({n, int(in)}, [this, n, in] { train_pass(n, in); });
+  count_ += n;
   ++step_;
-}
-
-void CudaBackend::capture(GraphSlot& slot, int n, Input in) {
-  try {
-    slot.graph = StepGraph::capture(ctx_.stream(), [&] { train_pass(n, in); });
-  } catch (const Error& e) {
-    std::fprintf(stderr, "warning: could not capture the training step as a CUDA graph (%s); running it eagerly\n",
-                 e.what());
-    use_graphs_ = false;
-  }
 }
 
 void CudaBackend::eval_step(const Batch& b) {
   check_batch(b, true);
-  forward(b, false);
-  bce_pass(b.n, false);
-  count_ += b.n;
+  upload(b, true);
+  const Input in = input_kind(b);
+  const int n = b.n;
+  n_ = n;
+  last_forward_training_ = false;
+  run_step({n, kEvalSlots + int(in)}, [this, n, in] {
+    forward_pass(n, in, false);
+    bce_pass(n, false);
+  });
+  count_ += n;
+}
+
+void CudaBackend::run_step(std::pair<int, int> key, const std::function<void()>& pass) {
+  if (!use_graphs_) return pass();
+  GraphSlot& slot = graphs_[key];
+  if (slot.runs++ == 0) return pass();  // warm-up outside any capture: builds the plan, loads the kernels
+  if (!slot.graph) capture(slot, pass);
+  if (slot.graph)
+    slot.graph.launch(ctx_.stream());
+  else
+    pass();
+}
+
+void CudaBackend::capture(GraphSlot& slot, const std::function<void()>& pass) {
+  try {
+    slot.graph = StepGraph::capture(ctx_.stream(), pass);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "warning: could not capture a step as a CUDA graph (%s); running steps eagerly\n", e.what());
+    use_graphs_ = false;
+  }
 }
 
 Metrics CudaBackend::take_metrics() {

@@ -18,10 +18,11 @@
 // for the GPU: take_metrics(), activation(), predictions(), params(), grads(), opt_state(),
 // set_params(), set_opt_state(), set_learning_rate().
 //
-// CUDA graph: with options().cuda_graphs (and env ACTS_CUDA_GRAPHS not "0"), train_step() runs
-// the first step of each (batch size, input kind) eagerly, captures the second and replays the
-// capture from then on. forward()/backward()/update()/eval_step() always run eagerly.
+// CUDA graph: with options().cuda_graphs (and env ACTS_CUDA_GRAPHS not "0"), train_step() and
+// eval_step() run the first step of each (step kind, batch size, input kind) eagerly, capture the
+// second and replay the capture from then on. forward()/backward()/update() always run eagerly.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -61,7 +62,7 @@ class CudaBackend final : public Backend {
   // For tests and logs.
   void set_use_graphs(bool on) { use_graphs_ = on; }
   bool use_graphs() const { return use_graphs_; }
-  size_t graphs_captured() const;       // train-step graphs instantiated so far
+  size_t graphs_captured() const;       // step graphs (training and validation) instantiated so far
   std::string conv_algorithms() const;  // the cuDNN algorithms chosen for max_batch, per layer
   size_t device_bytes() const;          // GPU memory this backend allocated
 
@@ -73,14 +74,20 @@ class CudaBackend final : public Backend {
   struct Plan {  // per batch size: cuDNN descriptors and algorithms of every Conv2D node
     std::vector<std::unique_ptr<ConvLayer>> conv;
   };
-  struct GraphSlot {  // per (batch size, input kind)
+  // Graph slots are keyed (batch size, kind): kind = the input kind for training steps,
+  // kEvalSlots + the input kind for validation steps.
+  static constexpr int kEvalSlots = 3;
+  struct GraphSlot {  // per (step kind, batch size, input kind)
     int runs = 0;
     StepGraph graph;
   };
 
   static Input input_kind(const Batch& b);
   // Captures the step into slot.graph; on failure warns once and turns CUDA graphs off.
-  void capture(GraphSlot& slot, int n, Input in);
+  void capture(GraphSlot& slot, const std::function<void()>& pass);
+  // Runs `pass` (device work only) as slot `key`'s graph: eagerly the first time, captured the
+  // second, replayed after; always eagerly when graphs are off.
+  void run_step(std::pair<int, int> key, const std::function<void()>& pass);
   void allocate_activations();
   Plan& plan(int n);
   void upload(const Batch& b, bool with_inputs);
