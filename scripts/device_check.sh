@@ -44,6 +44,11 @@ nvidia-smi || fail "nvidia-smi"
 nvcc --version | tail -2
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' \
   2>/dev/null || echo "(no PyTorch in python3)"
+# What a JPEG decoder on this machine could use (the issue's "<= 3 s including decoding"): no
+# OpenCV C++ here, so look for nvJPEG and libjpeg(-turbo) for a later session.
+echo "jpeg: $( (ls /usr/local/cuda*/lib*/libnvjpeg.so* /usr/local/cuda*/targets/*/lib/libnvjpeg.so* 2>/dev/null; \
+  ldconfig -p 2>/dev/null | grep -oE 'lib(turbo)?jpeg\.so[.0-9]*' ) | sort -u | tr '\n' ' ')" \
+  "$(python3 -c 'import nvidia.nvjpeg, os; print("wheel nvidia-nvjpeg:", list(nvidia.nvjpeg.__path__)[0])' 2>/dev/null)"
 
 section "cuDNN"
 WHEEL_LIB=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null || true)
