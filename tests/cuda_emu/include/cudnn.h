@@ -13,6 +13,10 @@
 
 #include "cuda_runtime_api.h"
 
+#define CUDNN_MAJOR 0
+#define CUDNN_MINOR 0
+#define CUDNN_PATCHLEVEL 0
+
 enum cudnnStatus_t { CUDNN_STATUS_SUCCESS = 0, CUDNN_STATUS_BAD_PARAM = 3, CUDNN_STATUS_NOT_SUPPORTED = 9 };
 enum cudnnDataType_t { CUDNN_DATA_FLOAT = 0 };
 enum cudnnTensorFormat_t { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1 };
