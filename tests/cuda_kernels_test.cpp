@@ -212,14 +212,20 @@ TEST_F(CudaKernels, MaxPoolingMatchesCpuIncludingTiesAndFloor) {
     auto d_x = upload(x), d_dy = upload(dy);
     auto d_y = poisoned(out_n), d_dx = poisoned(in_n);
     gpu::maxpool_forward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_y.get(), stream());
-    gpu::maxpool_backward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_dy.get(), d_dx.get(), stream());
-    std::vector<float> y(out_n), dx(in_n);
+    gpu::maxpool_backward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_dy.get(), d_dx.get(), false, stream());
+    std::vector<float> y(out_n), dx(in_n), dx_relu(in_n);
     cpu::maxpool_forward(x.data(), s.N, s.H, s.W, s.C, s.P, y.data());
     cpu::maxpool_backward(x.data(), s.N, s.H, s.W, s.C, s.P, dy.data(), dx.data());
     const std::string tag = " (" + std::to_string(s.N) + ", " + std::to_string(s.H) + ", " + std::to_string(s.W) +
                             ", " + std::to_string(s.C) + ") pool " + std::to_string(s.P);
     expect_close("maxpool forward" + tag, download(d_y, out_n), y, 0, 0);
     expect_close("maxpool backward" + tag, download(d_dx, in_n), dx, 0, 0);
+    // Fused with the relu before it: the same as the two CPU passes one after the other. Windows
+    // whose maximum is an exact 0 (all of it relu-clipped) must pass no gradient.
+    auto d_dx_relu = poisoned(in_n);
+    gpu::maxpool_backward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_dy.get(), d_dx_relu.get(), true, stream());
+    cpu::relu_backward(x.data(), dx.data(), dx_relu.data(), in_n);
+    expect_close("maxpool backward fused with relu" + tag, download(d_dx_relu, in_n), dx_relu, 0, 0);
   }
 }
 

@@ -28,7 +28,7 @@ __global__ void maxpool_forward_kernel(const float* __restrict__ x, int N, int H
 }
 
 __global__ void maxpool_backward_kernel(const float* __restrict__ x, int N, int H, int W, int C, int P,
-                                        const float* __restrict__ dy, float* __restrict__ dx) {
+                                        const float* __restrict__ dy, float* __restrict__ dx, bool relu_input) {
   const int OH = H / P, OW = W / P;
   const size_t count = size_t(N) * H * W * C;
   ACTS_GRID_STRIDE(at, count) {
@@ -45,7 +45,7 @@ __global__ void maxpool_backward_kernel(const float* __restrict__ x, int N, int 
           const size_t k = first + (size_t(i) * W + j) * C;
           if (x[k] > x[best]) best = k;
         }
-      if (best == at) g = dy[((size_t(n) * OH + oh) * OW + ow) * C + c];
+      if (best == at && !(relu_input && x[at] <= 0.f)) g = dy[((size_t(n) * OH + oh) * OW + ow) * C + c];
     }
     dx[at] = g;
   }
@@ -60,11 +60,11 @@ void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y
   CUDA_CHECK_LAUNCH("maxpool_forward_kernel");
 }
 
-void maxpool_backward(const float* x, int N, int H, int W, int C, int P, const float* dy, float* dx,
+void maxpool_backward(const float* x, int N, int H, int W, int C, int P, const float* dy, float* dx, bool relu_input,
                       cudaStream_t stream) {
   const size_t count = size_t(N) * H * W * C;
   if (count == 0) return;
-  maxpool_backward_kernel<<<grid_for(count), kThreads, 0, stream>>>(x, N, H, W, C, P, dy, dx);
+  maxpool_backward_kernel<<<grid_for(count), kThreads, 0, stream>>>(x, N, H, W, C, P, dy, dx, relu_input);
   CUDA_CHECK_LAUNCH("maxpool_backward_kernel");
 }
 

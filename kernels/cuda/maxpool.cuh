@@ -8,8 +8,10 @@ namespace acts::gpu {
 
 // x (N, H, W, C) -> y (N, H/P, W/P, C)
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y, cudaStream_t stream);
-// dy (N, H/P, W/P, C) -> dx (N, H, W, C), every element written.
-void maxpool_backward(const float* x, int N, int H, int W, int C, int P, const float* dy, float* dx,
+// dy (N, H/P, W/P, C) -> dx (N, H, W, C), every element written. relu_input: x is the output of
+// a relu, whose derivative is applied too (dx = 0 where x <= 0, as cpu::relu_backward), so the
+// layer before needs no activation-backward pass over its whole output.
+void maxpool_backward(const float* x, int N, int H, int W, int C, int P, const float* dy, float* dx, bool relu_input,
                       cudaStream_t stream);
 
 }  // namespace acts::gpu

@@ -82,15 +82,17 @@ void CudaBackend::backward_pass(int n) {
   bce_pass(n, true);        // d = dL/dlogits of the last Dense; its sigmoid is folded into the loss
   mark("", "loss");
   const size_t last = graph_.nodes().size() - 1;
+  bool relu_done = false;  // the node after this one already applied this node's relu derivative
   for (size_t i = last + 1; i-- > 0;) {
     const Node& nd = graph_.nodes()[i];
     const LayerSpec& sp = nd.spec;
     const float* x = input_of(i);
     const size_t out_count = size_t(n) * nd.out_size;
-    if (has_activation(sp) && i != last) {
+    if (has_activation(sp) && i != last && !relu_done) {
       gpu::act_backward(out_[i], d, d, out_count, sp.activation, s);
       mark(sp.name, "activation backward");
     }
+    relu_done = false;
     float* dx = i > 0 ? other : nullptr;
     bool moved = false;  // whether the gradient now lives in `other`
     switch (sp.type) {
@@ -110,10 +112,15 @@ void CudaBackend::backward_pass(int n) {
         dense_backward(ctx_, sp.name, x, n, nd.in_shape[0], weights(nd.kernel), sp.units, d, dx, gradients(nd.kernel));
         moved = dx != nullptr;
         break;
-      case LayerType::MaxPooling2D:
-        if (dx) gpu::maxpool_backward(x, n, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], sp.pool, d, dx, s);
+      case LayerType::MaxPooling2D: {
+        // A relu layer right before the pooling: its derivative is applied here, saving a pass.
+        const LayerSpec* prev = i > 0 ? &graph_.nodes()[i - 1].spec : nullptr;
+        relu_done = dx && prev && has_activation(*prev) && prev->activation == Act::Relu;
+        if (dx)
+          gpu::maxpool_backward(x, n, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], sp.pool, d, dx, relu_done, s);
         moved = dx != nullptr;
         break;
+      }
       case LayerType::Flatten:
       case LayerType::Activation:  // same size in and out: the gradient passes through in place
         break;
