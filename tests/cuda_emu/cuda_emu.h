@@ -11,14 +11,14 @@
 //
 // How: emu_source.py rewrites each `kernel<<<grid, block, smem, stream>>>(args)` of a .cu file
 // into `::acts_emu::launch(kernel, grid, block, smem, stream)(args)`, and the result compiles as
-// C++ against include/ (stub cuda_runtime_api.h, cudnn.h, cublas_v2.h). Blocks run one after
-// another, so `__shared__` (a function-level static) is shared exactly by one block's threads.
+// C++ against include/ (the stand-in cuda_runtime_api.h, cudnn.h, cublas_v2.h). Blocks run one
+// after another, so `__shared__` (a function-level static) is shared by one block's threads.
 // A kernel that calls __syncthreads runs one OS thread per CUDA thread of the block, meeting at
 // a std::barrier; a kernel without barriers runs its threads one after another (one valid
 // schedule of threads that promise no order; emu_source.py tells the two kinds apart).
 // Device memory is host memory (malloc), so AddressSanitizer sees every out-of-bounds access a
 // kernel makes. A launch configuration CUDA would refuse (over 1024 threads, a zero dimension,
-// grid.y or .z over 65535) sets the sticky cudaGetLastError(), as on a GPU.
+// grid.y or .z over 65535) is not run and sets cudaGetLastError(), as on a GPU.
 #pragma once
 #include <barrier>
 #include <cmath>
