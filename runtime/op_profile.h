@@ -18,7 +18,7 @@ struct OpTime {
 class OpClock {
  public:
   virtual ~OpClock() = default;
-  virtual void start() = 0;                     // before the step's first op is issued
+  virtual void start() = 0;                      // before the step's first op is issued
   virtual void mark(const std::string& op) = 0;  // `op`'s work has been issued since the last mark
   virtual std::vector<OpTime> finish() = 0;      // waits for the work; one entry per mark, in order
 };

@@ -80,8 +80,10 @@ namespace acts_emu {
 
 // Runs `op` now, or records it when `s` is capturing. The legacy default stream (null) never is.
 inline void submit(cudaStream_t s, std::function<void()> op) {
-  if (s && s->capturing) s->recorded.push_back(std::move(op));
-  else op();
+  if (s && s->capturing)
+    s->recorded.push_back(std::move(op));
+  else
+    op();
 }
 
 // The runtime's per-thread "last error" (a cudaError_t value): set by a refused launch and by

@@ -94,21 +94,28 @@ using cudnnFilterDescriptor_t = cudnnFilterStruct*;
 using cudnnConvolutionDescriptor_t = cudnnConvolutionStruct*;
 
 inline const char* cudnnGetErrorString(cudnnStatus_t s) {
-  return s == CUDNN_STATUS_SUCCESS ? "CUDNN_STATUS_SUCCESS" : s == CUDNN_STATUS_BAD_PARAM ? "CUDNN_STATUS_BAD_PARAM"
-                                                                                         : "CUDNN_STATUS_NOT_SUPPORTED";
+  return s == CUDNN_STATUS_SUCCESS     ? "CUDNN_STATUS_SUCCESS"
+         : s == CUDNN_STATUS_BAD_PARAM ? "CUDNN_STATUS_BAD_PARAM"
+                                       : "CUDNN_STATUS_NOT_SUPPORTED";
 }
 inline size_t cudnnGetVersion() { return 0; }
 inline cudnnStatus_t cudnnCreate(cudnnHandle_t* h) { return *h = new cudnnContext, CUDNN_STATUS_SUCCESS; }
 inline cudnnStatus_t cudnnDestroy(cudnnHandle_t h) { return delete h, CUDNN_STATUS_SUCCESS; }
 inline cudnnStatus_t cudnnSetStream(cudnnHandle_t h, cudaStream_t s) { return h->stream = s, CUDNN_STATUS_SUCCESS; }
-inline cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* d) { return *d = new cudnnTensorStruct, CUDNN_STATUS_SUCCESS; }
+inline cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t* d) {
+  return *d = new cudnnTensorStruct, CUDNN_STATUS_SUCCESS;
+}
 inline cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
-inline cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* d) { return *d = new cudnnFilterStruct, CUDNN_STATUS_SUCCESS; }
+inline cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t* d) {
+  return *d = new cudnnFilterStruct, CUDNN_STATUS_SUCCESS;
+}
 inline cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
 inline cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t* d) {
   return *d = new cudnnConvolutionStruct, CUDNN_STATUS_SUCCESS;
 }
-inline cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) { return delete d, CUDNN_STATUS_SUCCESS; }
+inline cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) {
+  return delete d, CUDNN_STATUS_SUCCESS;
+}
 inline cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t,
                                                 int n, int c, int h, int w) {
   if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
@@ -121,8 +128,8 @@ inline cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnn
   *d = {k, c, h, w, f};
   return CUDNN_STATUS_SUCCESS;
 }
-inline cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u,
-                                                     int v, int dil_h, int dil_w, cudnnConvolutionMode_t mode,
+inline cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
+                                                     int dil_h, int dil_w, cudnnConvolutionMode_t mode,
                                                      cudnnDataType_t) {
   d->pad_h = pad_h, d->pad_w = pad_w, d->u = u, d->v = v, d->dil_h = dil_h, d->dil_w = dil_w, d->mode = mode;
   return CUDNN_STATUS_SUCCESS;
@@ -149,8 +156,8 @@ inline bool supported(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w, cudn
                       cudnnTensorDescriptor_t y) {
   return x->format == CUDNN_TENSOR_NHWC && w->format == CUDNN_TENSOR_NHWC && y->format == CUDNN_TENSOR_NHWC &&
          c->mode == CUDNN_CROSS_CORRELATION && c->pad_h == 0 && c->pad_w == 0 && c->u == 1 && c->v == 1 &&
-         c->dil_h == 1 && c->dil_w == 1 && x->n == y->n && x->c == w->c && y->c == w->k &&
-         y->h == x->h - w->h + 1 && y->w == x->w - w->w + 1;
+         c->dil_h == 1 && c->dil_w == 1 && x->n == y->n && x->c == w->c && y->c == w->k && y->h == x->h - w->h + 1 &&
+         y->w == x->w - w->w + 1;
 }
 
 // float -> TF32 (10 explicit mantissa bits, round to nearest), as a tensor core reads it.
@@ -167,8 +174,13 @@ inline double operand(float v, bool tensor_op) { return tensor_op ? tf32(v) : do
 template <typename Perf, typename Algo>
 cudnnStatus_t offer(Algo fft, Algo gemm, cudnnConvolutionDescriptor_t c, int requested, int* returned, Perf* out) {
   const Perf all[2] = {{fft, CUDNN_STATUS_SUCCESS, 0.5f, kFftWorkspace, CUDNN_DETERMINISTIC, CUDNN_DEFAULT_MATH, {}},
-                       {gemm, CUDNN_STATUS_SUCCESS, 1.f, kGemmWorkspace, CUDNN_DETERMINISTIC,
-                        c->math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH, {}}};
+                       {gemm,
+                        CUDNN_STATUS_SUCCESS,
+                        1.f,
+                        kGemmWorkspace,
+                        CUDNN_DETERMINISTIC,
+                        c->math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH,
+                        {}}};
   *returned = requested < 2 ? requested : 2;
   for (int i = 0; i < *returned; ++i) out[i] = all[i];
   return CUDNN_STATUS_SUCCESS;
@@ -185,7 +197,8 @@ inline cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, cudnn
                               ret, p);
 }
 inline cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, cudnnFilterDescriptor_t,
-                                                                 cudnnTensorDescriptor_t, cudnnConvolutionDescriptor_t c,
+                                                                 cudnnTensorDescriptor_t,
+                                                                 cudnnConvolutionDescriptor_t c,
                                                                  cudnnTensorDescriptor_t, int req, int* ret,
                                                                  cudnnConvolutionBwdDataAlgoPerf_t* p) {
   return acts_emu::dnn::offer(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, c, req, ret, p);
@@ -207,7 +220,8 @@ inline cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(cudnnHandle_t h, cudnn
   return cudnnGetConvolutionForwardAlgorithm_v7(h, x, w, c, y, req, ret, p);
 }
 inline cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithm(cudnnHandle_t h, cudnnFilterDescriptor_t w,
-                                                               cudnnTensorDescriptor_t dy, cudnnConvolutionDescriptor_t c,
+                                                               cudnnTensorDescriptor_t dy,
+                                                               cudnnConvolutionDescriptor_t c,
                                                                cudnnTensorDescriptor_t dx, int req, int* ret,
                                                                cudnnConvolutionBwdDataAlgoPerf_t* p) {
   if (acts_emu::forbidden_in_capture()) return CUDNN_STATUS_NOT_SUPPORTED;
