@@ -28,8 +28,10 @@ std::string indent(const std::string& text, const std::string& pad) {
   return out;
 }
 
-// One batch size: `warmup` ordinary steps, then `repeats` profiled ones on fresh random images.
+// One batch size: `warmup` ordinary steps, then `repeats` profiled ones, all on one batch of
+// random images.
 std::string profile_one(const Graph& g, Backend& be, int batch, int warmup, int repeats) {
+  if (repeats < 1) fail("bench --profile: needs at least one repeat");
   std::mt19937 rng(5);
   std::vector<uint8_t> images(size_t(batch) * g.input_size());
   std::vector<float> labels(static_cast<size_t>(batch));
