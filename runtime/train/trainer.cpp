@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "checkpoint_writer.h"
 #include "progress.h"
 #include "run_dir.h"
 #include "runtime/atomic_file.h"
@@ -81,7 +82,10 @@ struct Run {
   Dataset train, val, test;
   bool has_test = false;
 
-  void save(const std::string& name, const State& s) const {
+  CheckpointWriter writer;  // checkpoints go to disk in the background; flush() before saying so
+
+  // Snapshots the backend (host copies) now; the file is written by `writer`.
+  void save(const std::string& name, const State& s) {
     Checkpoint c;
     c.model = graph->spec();
     c.params = backend->params();
@@ -93,7 +97,7 @@ struct Run {
               {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
               {"history", history_json(s.history)}, {"data", cfg.data}, {"seed", std::to_string(cfg.seed)}, {"classes", json(train.classes).dump()},
               {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
-    save_checkpoint(dir + "/" + name, c);
+    writer.submit(dir + "/" + name, std::move(c));
   }
 };
 
@@ -234,6 +238,7 @@ int train(TrainConfig cfg) {
         s.train_batches = train_it.batches_seen();
         s.val_batches = val_it.batches_seen();
         r.save("last.safetensors", s);
+        r.writer.flush();
         std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
                     s.epoch + 1, s.step, r.dir.c_str());
         return 130;
@@ -284,6 +289,7 @@ int train(TrainConfig cfg) {
     results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};
   }
   write_file_atomic(r.dir + "/results.json", results.dump(2) + "\n");
+  r.writer.flush();  // the checkpoints are on disk before the run says it is done
   std::printf("Run folder: %s\n", r.dir.c_str());
   return 0;
 }
