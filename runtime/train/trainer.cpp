@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "checkpoint_writer.h"
+#include "background_writer.h"
 #include "progress.h"
 #include "run_dir.h"
 #include "runtime/atomic_file.h"
@@ -82,9 +82,10 @@ struct Run {
   Dataset train, val, test;
   bool has_test = false;
 
-  CheckpointWriter writer;  // checkpoints go to disk in the background; flush() before saying so
+  BackgroundWriter writer;  // checkpoints and per-epoch files go to disk in the background;
+                            // flush() before saying they are there
 
-  // Snapshots the backend (host copies) now; the file is written by `writer`.
+  // Snapshots the backend (host copies) now; `writer` writes the file.
   void save(const std::string& name, const State& s) {
     Checkpoint c;
     c.model = graph->spec();
@@ -266,8 +267,10 @@ int train(TrainConfig cfg) {
     if (best) next.best_val_acc = rec.val_acc;
     r.save("last.safetensors", next);
     if (best) r.save("best.safetensors", next);
-    write_file_atomic(r.dir + "/history.csv", history_csv(next.history));
-    if (cfg.plot_curves) cfg.plot_curves(r.dir + "/curves.png", next.history);
+    const std::string csv_path = r.dir + "/history.csv", png_path = r.dir + "/curves.png";
+    r.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });
+    if (cfg.plot_curves)
+      r.writer.submit(png_path, [png_path, plot = cfg.plot_curves, h = next.history] { plot(png_path, h); });
     s.best_val_acc = next.best_val_acc;
   }
   State done = s;

@@ -1,13 +1,15 @@
-// CheckpointWriter: the trainer's background checkpoint writes. What reaches the disk is the
-// newest checkpoint submitted per file, complete (it loads, CRC checked), nothing half-written is
-// left, and a failed write is reported once, naming the file, without stopping the writer.
-#include "runtime/train/checkpoint_writer.h"
+// BackgroundWriter: the trainer's background writes of checkpoints and per-epoch files. What
+// reaches the disk is the newest job submitted per file, complete (a checkpoint loads, CRC
+// checked), nothing half-written is left, and a failed write is reported once, naming the file,
+// without stopping the writer.
+#include "runtime/train/background_writer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "runtime/atomic_file.h"
 #include "runtime/errors.h"
 #include "runtime/graph.h"
 
@@ -31,12 +33,12 @@ Checkpoint numbered(const Graph& g, int n) {
   return c;
 }
 
-TEST(CheckpointWriter, TheNewestCheckpointPerFileReachesTheDiskWhole) {
+TEST(BackgroundWriter, TheNewestCheckpointPerFileReachesTheDiskWhole) {
   TmpDir tmp;
   const Graph g(tutorial_model(47));
   const std::string last = (tmp.path / "last.safetensors").string(), best = (tmp.path / "best.safetensors").string();
   {
-    CheckpointWriter w;
+    BackgroundWriter w;
     for (int n = 0; n < 6; ++n) w.submit(last, numbered(g, n));
     w.submit(best, numbered(g, 2));
     w.flush();
@@ -52,12 +54,12 @@ TEST(CheckpointWriter, TheNewestCheckpointPerFileReachesTheDiskWhole) {
     EXPECT_EQ(e.path().extension(), ".safetensors") << "left behind: " << e.path();
 }
 
-TEST(CheckpointWriter, AFailedWriteIsReportedOnceNamingTheFile) {
+TEST(BackgroundWriter, AFailedWriteIsReportedOnceNamingTheFile) {
   TmpDir tmp;
   const Graph g(tutorial_model(47));
   const std::string bad = (tmp.path / "missing" / "last.safetensors").string();
   const std::string good = (tmp.path / "last.safetensors").string();
-  CheckpointWriter w;
+  BackgroundWriter w;
   w.submit(bad, numbered(g, 1));
   try {
     w.flush();
@@ -69,6 +71,19 @@ TEST(CheckpointWriter, AFailedWriteIsReportedOnceNamingTheFile) {
   w.submit(good, numbered(g, 3));  // the writer goes on after a failure
   w.flush();
   EXPECT_EQ(load_checkpoint(good).meta.at("n"), "3");
+}
+
+TEST(BackgroundWriter, FileJobsRunInTheBackgroundNewestPerPathWins) {
+  TmpDir tmp;
+  const std::string csv = (tmp.path / "history.csv").string();
+  BackgroundWriter w;
+  for (int n = 0; n < 20; ++n) {
+    const std::string text = "epoch " + std::to_string(n) + "\n";
+    w.submit(csv, [csv, text] { write_file_atomic(csv, text); });
+  }
+  w.submit((tmp.path / "bad.png").string(), [] { fail("curves.png: could not draw"); });
+  EXPECT_THROW(w.flush(), Error);
+  EXPECT_EQ(read_file(csv), "epoch 19\n");
 }
 
 }  // namespace

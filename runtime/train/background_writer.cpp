@@ -1,14 +1,15 @@
-#include "checkpoint_writer.h"
+#include "background_writer.h"
 
 #include <cstdio>
+#include <memory>
 
 #include "runtime/errors.h"
 
 namespace acts {
 
-CheckpointWriter::CheckpointWriter() : thread_([this] { loop(); }) {}
+BackgroundWriter::BackgroundWriter() : thread_([this] { loop(); }) {}
 
-CheckpointWriter::~CheckpointWriter() {
+BackgroundWriter::~BackgroundWriter() {
   try {
     flush();
   } catch (const Error& e) {
@@ -22,46 +23,52 @@ CheckpointWriter::~CheckpointWriter() {
   thread_.join();
 }
 
-void CheckpointWriter::submit(const std::string& path, Checkpoint c) {
+void BackgroundWriter::submit(const std::string& path, std::function<void()> write) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     throw_if_failed();
     bool replaced = false;
     for (auto& [p, waiting] : pending_)
       if (p == path) {
-        waiting = std::move(c);
+        waiting = std::move(write);
         replaced = true;
       }
-    if (!replaced) pending_.emplace_back(path, std::move(c));
+    if (!replaced) pending_.emplace_back(path, std::move(write));
   }
   work_.notify_one();
 }
 
-void CheckpointWriter::flush() {
+void BackgroundWriter::submit(const std::string& path, Checkpoint c) {
+  // std::function needs a copyable job: share the snapshot instead of copying 27 MB.
+  auto snapshot = std::make_shared<const Checkpoint>(std::move(c));
+  submit(path, [path, snapshot] { save_checkpoint(path, *snapshot); });
+}
+
+void BackgroundWriter::flush() {
   std::unique_lock<std::mutex> lock(mu_);
   idle_.wait(lock, [this] { return pending_.empty() && !writing_; });
   throw_if_failed();
 }
 
-void CheckpointWriter::throw_if_failed() {
+void BackgroundWriter::throw_if_failed() {
   if (error_.empty()) return;
   const std::string e = std::move(error_);
   error_.clear();
   throw Error(e);
 }
 
-void CheckpointWriter::loop() {
+void BackgroundWriter::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     work_.wait(lock, [this] { return stop_ || !pending_.empty(); });
-    if (pending_.empty()) return;  // stop_, nothing left
-    auto [path, c] = std::move(pending_.front());
+    if (pending_.empty()) return;  // stopping, and nothing is left
+    auto [path, write] = std::move(pending_.front());
     pending_.pop_front();
     writing_ = true;
     lock.unlock();
     std::string failure;
     try {
-      save_checkpoint(path, c);
+      write();
     } catch (const Error& e) {
       failure = e.what();
     } catch (const std::exception& e) {
