@@ -222,6 +222,7 @@ int train(TrainConfig cfg) {
         const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
                                                      : std::to_string(steps_done);
         const std::string last = r.dir + "/last.safetensors";
+        r.writer.flush();  // an earlier epoch's checkpoint may still be on its way to the disk
         const std::string kept = exists(last) ? "the last good checkpoint is " + last : "no checkpoint was written";
         std::fprintf(stderr, "\nerror: the loss became %s at epoch %d, step %s: training diverged; %s; lower --lr (now %g)\n",
                      std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, steps.c_str(), kept.c_str(),
