@@ -174,9 +174,9 @@ fi
 
 section "compute-sanitizer memcheck"
 # Last, with what time is left: the sanitizer slows cuDNN's kernels by orders of magnitude. The
-# backend suite is sampled (one training step, graph replay) to bound the time.
+# backend suite is sampled (one eager training step, graph capture and replay) to bound the time.
 declare -A FILTER=([test_cuda_kernels]='*' [test_cuda_layers]='-*Tf32*:*Searched*'
-                   [test_cuda_backend]='*OneTraining*:*GraphReplay*:*ParametersCross*')
+                   [test_cuda_backend]='*OneTrainingStepMatchesCpu:*EvalGraphReplay*:*ParametersCross*')
 if command -v compute-sanitizer > /dev/null; then
   for t in test_cuda_kernels test_cuda_layers test_cuda_backend; do
     [ -x "$BUILD/tests/$t" ] || continue
