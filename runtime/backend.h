@@ -23,6 +23,11 @@ struct Batch {
                                     // edges clamped (fill_mode='nearest'); only with `images`
   const float* labels = nullptr;    // (n) 0 or 1; needed by backward() and eval_step()
   float scale = 1.f / 255.f;
+  // Optional, with `images`: the same images as rows of an image set the backend keeps
+  // (keep_images). A backend that keeps set `images_set` gathers the rows there instead of
+  // copying `images` again; any other backend uses `images`.
+  int images_set = -1;
+  const uint32_t* rows = nullptr;  // (n)
 };
 
 // Running sums over the batches since the last take_metrics(); epoch means are weighted by
@@ -92,6 +97,11 @@ class Backend {
   // One training step, as forward(b, true), backward(b), update() (eagerly: never a CUDA graph),
   // timed op by op (op_profile.h). Leaves the backend exactly as train_step(b) would.
   std::vector<OpTime> profile_train_step(const Batch& b);
+  // Keeps `count` images (count, H, W, C) uint8 (copied; the caller's memory may go) as image
+  // set `set` for batches that name them by row, so that a step does not copy them again. False
+  // when the backend gains nothing by it (the CPU, whose batches are in its memory already) or
+  // has no room (a warning says so); batches then use their `images` as before.
+  virtual bool keep_images(int /*set*/, const uint8_t* /*images*/, size_t /*count*/) { return false; }
   // The algorithms the backend chose, a line per layer (the GPU's cuDNN choices), for logs.
   virtual std::string algorithms() const { return {}; }
 

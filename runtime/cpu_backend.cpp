@@ -22,6 +22,7 @@ void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (!b.images && !b.inputs) fail("batch has neither images nor inputs");
   if (b.images && b.inputs) fail("batch has both images and inputs; set one");
   if (b.affine && !b.images) fail("augmentation (affine) needs uint8 images");
+  if (b.rows && !b.images) fail("batch names image-set rows without the images themselves");
   if (need_labels && !b.labels) fail("batch has no labels");
 }
 

@@ -306,6 +306,63 @@ TEST_F(CudaBackendTest, EvalGraphReplayEqualsEagerBitForBit) {
   EXPECT_EQ(graphed.params(), eager.params());
 }
 
+// keep_images(): batches named by rows of a set kept on the GPU train and validate exactly as the
+// same images uploaded (graph capture and replay included). Their host `images` are left zero
+// here, so a backend that used them instead of the kept rows would fail. A row outside the set
+// is refused, naming the set.
+TEST_F(CudaBackendTest, KeptImageSetsEqualUploadedBatchesBitForBit) {
+  const size_t count = 7, image = graph.input_size();
+  const auto pool = random_bytes(count * image, 90);
+  CudaBackend kept(graph, options()), plain(graph, options());
+  ASSERT_TRUE(kept.keep_images(0, pool.data(), count));
+  const std::vector<uint32_t> rows[] = {{6, 0, 3}, {1, 1, 5}, {2, 4, 6}, {0, 2, 4}, {5, 3}, {6, 0, 3}, {1, 1, 5}};
+  const std::vector<uint8_t> zeros(3 * image, 0);
+  for (size_t k = 0; k < std::size(rows); ++k) {
+    const auto& r = rows[k];
+    std::vector<uint8_t> pixels;
+    std::vector<float> labels;
+    for (uint32_t i : r) {
+      pixels.insert(pixels.end(), pool.begin() + i * image, pool.begin() + (i + 1) * image);
+      labels.push_back(float(i % 2));
+    }
+    Batch uploaded;
+    uploaded.n = int(r.size());
+    uploaded.images = pixels.data();
+    uploaded.labels = labels.data();
+    Batch named = uploaded;
+    named.images = zeros.data();
+    named.images_set = 0;
+    named.rows = r.data();
+    if (k == 3 || k == 6) {
+      kept.eval_step(named);
+      plain.eval_step(uploaded);
+      EXPECT_EQ(kept.predictions(), plain.predictions()) << "validation batch " << k;
+    } else {
+      kept.train_step(named);
+      plain.train_step(uploaded);
+    }
+  }
+  EXPECT_GE(kept.graphs_captured(), 2u);
+  EXPECT_EQ(kept.params(), plain.params());
+  const Metrics mk = kept.take_metrics(), mp = plain.take_metrics();
+  EXPECT_EQ(mk.loss_sum, mp.loss_sum);
+  EXPECT_EQ(mk.count, mp.count);
+  const std::vector<uint32_t> bad = {1, 7, 2};
+  const std::vector<float> bad_labels(3, 0.f);
+  Batch outside;
+  outside.n = 3;
+  outside.images = zeros.data();
+  outside.labels = bad_labels.data();
+  outside.images_set = 0;
+  outside.rows = bad.data();
+  try {
+    kept.train_step(outside);
+    FAIL() << "row 7 of a 7-image set was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("outside image set 0"), std::string::npos) << e.what();
+  }
+}
+
 // bench --profile's step must be an ordinary step: bit for bit the parameters, RMSprop state and
 // metrics of train_step, with a time for every op the passes mark, in order.
 TEST_F(CudaBackendTest, ProfiledStepIsAnOrdinaryStepTimedOpByOp) {

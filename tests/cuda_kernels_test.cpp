@@ -15,6 +15,7 @@
 #include "kernels/cuda/bce.cuh"
 #include "kernels/cuda/bias_grad.cuh"
 #include "kernels/cuda/dropout.cuh"
+#include "kernels/cuda/gather_rows.cuh"
 #include "kernels/cuda/maxpool.cuh"
 #include "kernels/cuda/rescale_augment.cuh"
 #include "kernels/cuda/rmsprop.cuh"
@@ -226,6 +227,24 @@ TEST_F(CudaKernels, MaxPoolingMatchesCpuIncludingTiesAndFloor) {
     gpu::maxpool_backward(d_x.get(), s.N, s.H, s.W, s.C, s.P, d_dy.get(), d_dx_relu.get(), true, stream());
     cpu::relu_backward(x.data(), dx.data(), dx_relu.data(), in_n);
     expect_close("maxpool backward fused with relu" + tag, download(d_dx_relu, in_n), dx_relu, 0, 0);
+  }
+}
+
+// Rows of a device-resident set in any order, repeats included, against the host gather; odd row
+// sizes take the byte path, multiples of 4 the word path.
+TEST_F(CudaKernels, GatherRowsMatchesTheHostGather) {
+  for (const size_t row_bytes : {size_t(1), size_t(7), size_t(12), size_t(67500)}) {
+    const size_t set_rows = 9;
+    const auto set = random_bytes(set_rows * row_bytes, 16);
+    const std::vector<uint32_t> rows = {8, 0, 3, 3, 5, 1, 8};
+    std::vector<uint8_t> want;
+    for (uint32_t r : rows) want.insert(want.end(), set.begin() + r * row_bytes, set.begin() + (r + 1) * row_bytes);
+    auto d_set = upload(set);
+    auto d_rows = upload(rows);
+    DeviceBuffer<uint8_t> d_out(want.size(), "gathered rows");
+    CUDA_CHECK(cudaMemsetAsync(d_out.get(), 0xA5, want.size(), stream()));  // poison
+    gpu::gather_rows(d_set.get(), d_rows.get(), int(rows.size()), row_bytes, d_out.get(), stream());
+    EXPECT_EQ(download(d_out, want.size()), want) << "row bytes " << row_bytes;
   }
 }
 

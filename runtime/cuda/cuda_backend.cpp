@@ -8,6 +8,7 @@
 
 #include "event_op_clock.h"
 #include "kernels/cuda/bias_grad.cuh"
+#include "kernels/cuda/gather_rows.cuh"
 
 namespace acts {
 
@@ -87,7 +88,8 @@ void CudaBackend::allocate_activations() {
   const size_t sums_at = a.add(2 * sizeof(double));
   const size_t lr_at = a.add(sizeof(float));
   affine_at_ = kLabelsAt + align16(N * sizeof(float));
-  small_bytes_ = affine_at_ + N * 6 * sizeof(float);
+  rows_at_ = affine_at_ + align16(N * 6 * sizeof(float));
+  small_bytes_ = rows_at_ + N * sizeof(uint32_t);
   const size_t small_at = a.add(small_bytes_);
 
   arena_ = DeviceBuffer<unsigned char>(a.total(),
@@ -139,8 +141,22 @@ void CudaBackend::upload(const Batch& b, bool with_inputs) {
   std::memcpy(h + kScaleAt, &b.scale, sizeof b.scale);
   if (b.labels) std::memcpy(h + kLabelsAt, b.labels, n * sizeof(float));
   if (b.affine) std::memcpy(h + affine_at_, b.affine, n * 6 * sizeof(float));
+  // Images of a kept set: their row numbers travel instead of their pixels.
+  const KeptSet* kept = nullptr;
+  if (with_inputs && b.images && b.rows) {
+    const auto it = kept_.find(b.images_set);
+    if (it != kept_.end()) kept = &it->second;
+  }
+  if (kept) {
+    for (size_t i = 0; i < n; ++i)
+      if (b.rows[i] >= kept->count)
+        fail("batch row ", b.rows[i], " is outside image set ", b.images_set, " (", kept->count, " images)");
+    std::memcpy(h + rows_at_, b.rows, n * sizeof(uint32_t));
+  }
   CUDA_CHECK(cudaMemcpyAsync(small_, h, small_bytes_, cudaMemcpyHostToDevice, s));
-  if (with_inputs && b.images) {
+  if (kept) {
+    gpu::gather_rows(kept->pixels.get(), rows_dev(), b.n, input_size_, images_, s);
+  } else if (with_inputs && b.images) {
     std::memcpy(stage_images_.get(), b.images, n * input_size_);
     CUDA_CHECK(cudaMemcpyAsync(images_, stage_images_.get(), n * input_size_, cudaMemcpyHostToDevice, s));
   } else if (with_inputs) {
@@ -148,6 +164,22 @@ void CudaBackend::upload(const Batch& b, bool with_inputs) {
     CUDA_CHECK(cudaMemcpyAsync(x_, stage_inputs_.get(), n * input_size_ * sizeof(float), cudaMemcpyHostToDevice, s));
   }
   CUDA_CHECK(cudaEventRecord(staged_, s));
+}
+
+bool CudaBackend::keep_images(int set, const uint8_t* images, size_t count) {
+  if (count == 0) return false;
+  try {
+    KeptSet k;
+    k.pixels = DeviceBuffer<uint8_t>(count * input_size_, "image set " + std::to_string(set));
+    k.pixels.copy_from_host(images, count * input_size_, ctx_.stream());
+    k.count = count;
+    kept_[set] = std::move(k);
+    return true;
+  } catch (const Error& e) {  // no room: the batches' own images still work, one copy per step
+    std::fprintf(stderr, "warning: keeping %zu images on the GPU failed (%s); uploading each batch instead\n", count,
+                 e.what());
+    return false;
+  }
 }
 
 void CudaBackend::forward(const Batch& b, bool training) {

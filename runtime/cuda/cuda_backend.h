@@ -7,7 +7,8 @@
 // activation, the two ping-pong gradient buffers, the batch inputs and the running metrics; a
 // third buffer is cuDNN's workspace. A training step then copies only the batch to the GPU
 // (uint8 images or float inputs, labels, optional affine; through pinned staging buffers, so the
-// copy is asynchronous) and nothing back.
+// copy is asynchronous) and nothing back. With keep_images() a whole split stays on the GPU and
+// a step uploads its row numbers, which a gather kernel turns into the batch.
 //
 // Layouts: activations are NHWC, so activation(name) is Keras' (n, H, W, C) as is. Weights cross
 // the interface in Keras' flat layout; on the device, conv kernels are (Cout, kh, kw, Cin) as
@@ -58,6 +59,7 @@ class CudaBackend final : public Backend {
   Metrics take_metrics() override;
   std::vector<float> activation(const std::string& layer) const override;
   std::string algorithms() const override { return conv_algorithms(); }
+  bool keep_images(int set, const uint8_t* images, size_t count) override;
 
   // For tests and logs.
   void set_use_graphs(bool on) { use_graphs_ = on; }
@@ -126,12 +128,19 @@ class CudaBackend final : public Backend {
   double* sums_ = nullptr;  // running [loss sum, correct]
   float* lr_ = nullptr;
   unsigned char* small_ = nullptr;  // [step u64 | scale f32 | labels | affine], uploaded per batch
-  size_t small_bytes_ = 0, affine_at_ = 0;
+  size_t small_bytes_ = 0, affine_at_ = 0, rows_at_ = 0;
   static constexpr size_t kScaleAt = 8, kLabelsAt = 16;
   const uint64_t* step_dev() const { return reinterpret_cast<const uint64_t*>(small_); }
   const float* scale_dev() const { return reinterpret_cast<const float*>(small_ + kScaleAt); }
   const float* labels_dev() const { return reinterpret_cast<const float*>(small_ + kLabelsAt); }
   const float* affine_dev() const { return reinterpret_cast<const float*>(small_ + affine_at_); }
+  const uint32_t* rows_dev() const { return reinterpret_cast<const uint32_t*>(small_ + rows_at_); }
+
+  struct KeptSet {  // keep_images(): a dataset's images in device memory
+    DeviceBuffer<uint8_t> pixels;  // (count, H, W, C)
+    size_t count = 0;
+  };
+  std::map<int, KeptSet> kept_;
 
   PinnedBuffer<unsigned char> stage_small_, stage_images_;
   PinnedBuffer<float> stage_inputs_;

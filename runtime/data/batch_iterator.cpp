@@ -24,6 +24,7 @@ struct Slot {
   std::vector<uint8_t> images;  // (n, H, W, 3)
   std::vector<float> labels;    // (n)
   std::vector<float> affine;    // (n, 6) when augmenting
+  std::vector<uint32_t> rows;   // (n) dataset indices
 };
 
 }  // namespace
@@ -74,6 +75,7 @@ struct BatchIterator::Impl {
     s.images.resize(s.n * img);
     s.labels.resize(s.n);
     s.affine.resize(aug.any() ? s.n * 6 : 0);
+    s.rows.assign(idx.begin() + first, idx.begin() + first + s.n);
     for (int i = 0; i < s.n; ++i) {
       const uint32_t j = idx[first + i];
       std::memcpy(s.images.data() + i * img, d.image(j), img);
@@ -153,6 +155,7 @@ HostBatch BatchIterator::next() {
   b.images = s.images.data();
   b.labels = s.labels.data();
   b.affine = s.affine.empty() ? nullptr : s.affine.data();
+  b.rows = s.rows.data();
   return b;
 }
 

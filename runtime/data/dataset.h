@@ -81,6 +81,7 @@ struct HostBatch {
   const uint8_t* images = nullptr;  // (n, H, W, 3)
   const float* labels = nullptr;    // (n)
   const float* affine = nullptr;    // (n, 6) or null when no augmentation (see Batch::affine)
+  const uint32_t* rows = nullptr;   // (n) the images' indices in the dataset (see Batch::rows)
 };
 
 // Keras' Iterator: a new shuffle every data epoch (from the seed and the number of batches

@@ -55,12 +55,17 @@ std::string exact(double v) {  // round-trips a double through text
   return buf;
 }
 
-Batch to_batch(const HostBatch& h) {
+// set: the image set (Backend::keep_images) the iterator's dataset was kept as, or -1.
+Batch to_batch(const HostBatch& h, int set = -1) {
   Batch b;
   b.n = h.n;
   b.images = h.images;
   b.labels = h.labels;
   b.affine = h.affine;
+  if (set >= 0) {
+    b.images_set = set;
+    b.rows = h.rows;
+  }
   return b;
 }
 
@@ -200,6 +205,11 @@ int train(TrainConfig cfg) {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }
 
+  // A GPU keeps the decoded splits in its memory (~200 MB for the tutorial's 3,000 photos): each
+  // step then uploads 20 row numbers instead of 1.35 MB of pixels.
+  const int train_set = r.backend->keep_images(0, r.train.pixels.data(), r.train.size()) ? 0 : -1;
+  const int val_set = r.backend->keep_images(1, r.val.pixels.data(), r.val.size()) ? 1 : -1;
+
   const AugmentOptions aug = cfg.augment ? AugmentOptions::chollet() : AugmentOptions{};
   BatchIterator train_it(r.train, cfg.batch_size, true, cfg.seed, aug);
   // Shuffled like Keras' flow_from_directory default, so a partial --validation-steps sees both classes.
@@ -245,12 +255,12 @@ int train(TrainConfig cfg) {
                     s.epoch + 1, s.step, r.dir.c_str());
         return 130;
       }
-      r.backend->train_step(to_batch(train_it.next()));
+      r.backend->train_step(to_batch(train_it.next(), train_set));
       if ((s.step + 1) % kMetricsEvery != 0 && s.step + 1 != cfg.steps_per_epoch) continue;
       if (!absorb(s.step + 1)) return 3;
       bar.update(s.step + 1, s.partial.loss(), s.partial.acc());
     }
-    for (int v = 0; v < cfg.validation_steps; ++v) r.backend->eval_step(to_batch(val_it.next()));
+    for (int v = 0; v < cfg.validation_steps; ++v) r.backend->eval_step(to_batch(val_it.next(), val_set));
     const Metrics vm = r.backend->take_metrics();
     EpochRecord rec{s.epoch + 1, s.partial.loss(), s.partial.acc(), vm.loss(), vm.acc(), bar.elapsed()};
     std::string extra;
