@@ -205,25 +205,25 @@ void CudaBackend::update() {
   ++step_;
 }
 
-void CudaBackend::train_step(const Batch& b) {
+CudaBackend::Input CudaBackend::begin_step(const Batch& b, bool training) {
   check_batch(b, true);
   upload(b, true);
-  const Input in = input_kind(b);
+  n_ = b.n;
+  last_forward_training_ = training;
+  return input_kind(b);
+}
+
+void CudaBackend::train_step(const Batch& b) {
+  const Input in = begin_step(b, true);
   const int n = b.n;
-  n_ = n;
-  last_forward_training_ = true;
   run_step({n, int(in)}, [this, n, in] { train_pass(n, in); });
   count_ += n;
   ++step_;
 }
 
 void CudaBackend::eval_step(const Batch& b) {
-  check_batch(b, true);
-  upload(b, true);
-  const Input in = input_kind(b);
+  const Input in = begin_step(b, false);
   const int n = b.n;
-  n_ = n;
-  last_forward_training_ = false;
   run_step({n, kEvalSlots + int(in)}, [this, n, in] {
     forward_pass(n, in, false);
     bce_pass(n, false);

@@ -93,6 +93,7 @@ class CudaBackend final : public Backend {
   void allocate_activations();
   Plan& plan(int n);
   void upload(const Batch& b, bool with_inputs);
+  Input begin_step(const Batch& b, bool training);  // checks and uploads a labelled batch
   // The device passes (cuda_passes.cpp); they only enqueue work on the stream.
   void forward_pass(int n, Input in, bool training);
   void bce_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
