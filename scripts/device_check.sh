@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU (made for the lent H200: CUDA toolkit, cuDNN
 # perhaps only inside python3's nvidia-cudnn wheel, no OpenCV, perhaps no GoogleTest package).
-# The project's ONE device script: a lent machine's device time is short (one call, ~10 min),
-# so everything runs here in order of value, each stage time-bounded and none stopping the rest:
+# The project's ONE device script. A session's device time is short (15 min, machine starts
+# included; a machine goes back 30 s after a call, and none starts with under 4 min left), so
+# the first call must leave room for one fixed rerun: the whole script is bounded by
+# ACTS_DEVICE_BUDGET_S (default 420 s), every stage is time-bounded, none stops the rest, and
+# they run in order of value:
 #   GPU + cuDNN found -> configure + build (sm_90, no OpenCV) -> CUDA tests (a skip counts as a
-#   failure here: there IS a GPU) -> benchmark vs PyTorch (strict fp32; with the timed cuDNN
-#   algorithm search; TF32) -> per-op profile -> the 30-epoch tutorial + dump_acts GPU vs CPU
-#   (scripts/device_tutorial.sh, when device-data/ was carried) -> compute-sanitizer memcheck
-#   and racecheck (with what time is left).
+#   failure here: there IS a GPU) -> memcheck + racecheck of our own kernels -> benchmark vs
+#   PyTorch (strict fp32) -> the 30-epoch tutorial + dump_acts GPU vs CPU
+#   (scripts/device_tutorial.sh, when device-data/ was carried) -> benchmark with TF32 and with
+#   the timed cuDNN algorithm search -> per-op profiles -> PyTorch's torch.compile mode ->
+#   memcheck of the cuDNN/cuBLAS layers and the backend (slow under the sanitizer: last).
 # The last lines printed are a summary of every stage. Exit status: non-zero if anything failed.
 #
 # Device call (here first: mkdir -p build-deps device-data && cp -r /usr/src/googletest
 # build-deps/ && cp -r ../shared/data/dogs-vs-cats device-data/):
-#   run  command: ACTS_COMMIT=<git rev-parse HEAD> scripts/device_check.sh
-#        carry: ["build-deps", "device-data"]   timeout_s: 600
+#   run  command: ACTS_COMMIT=<git rev-parse --short HEAD> scripts/device_check.sh
+#        carry: ["build-deps", "device-data"]   timeout_s: 450
+# A rerun after a fix redoes only what failed or was cut, e.g. (configure and build always run):
+#   run  command: ACTS_DEVICE_STAGES=tests,tutorial ACTS_DEVICE_BUDGET_S=200 scripts/device_check.sh
+# Stages: tests kernel-sanitizer bench tutorial bench-more profile bench-compile layer-sanitizer
+# (default: all).
 #
 # GoogleTest without a package: pass its source as ACTS_GTEST_SOURCE, or copy it beside the
 # checkout first (on a machine that has it) and carry that folder, which git ignores:
@@ -29,11 +37,31 @@ FAILED=()
 SUMMARY=()
 START=$(date +%s)
 
-BUDGET=${ACTS_DEVICE_BUDGET_S:-570}  # the whole script, seconds (the device call allows 600)
+BUDGET=${ACTS_DEVICE_BUDGET_S:-420}  # the whole script, seconds (see the header: room for a rerun)
+STAGES=${ACTS_DEVICE_STAGES:-all}
+ALL_STAGES="tests kernel-sanitizer bench tutorial bench-more profile bench-compile layer-sanitizer"
+for st in ${STAGES//,/ }; do
+  [ "$st" = all ] || [[ " $ALL_STAGES " == *" $st "* ]] \
+    || { echo "ACTS_DEVICE_STAGES: unknown stage '$st' (stages: $ALL_STAGES)"; exit 2; }
+done
+want() { [ "$STAGES" = all ] || [[ ",$STAGES," == *",$1,"* ]]; }
+# stage NAME TITLE: true when NAME was asked for and 35 s of the budget are left (20 s for it after
+# the reserve of allow()); a stage the budget cuts is listed as such, for the rerun.
+stage() {
+  want "$1" || return 1
+  CUR=$1
+  section "$2"
+  if (( BUDGET - ($(date +%s) - START) < 35 )); then
+    SUMMARY+=("CUT     $1: out of budget"); RERUN+=("$1"); echo "cut: out of budget"; return 1
+  fi
+}
 # Seconds a step may take: its own cap, or what is left of the budget (minus a reserve).
 allow() { local left=$(( BUDGET - ($(date +%s) - START) - 15 )); (( left < $1 )) && echo $(( left > 1 ? left : 1 )) || echo "$1"; }
 section() { printf '\n==== %s (t+%ss) ====\n' "$1" "$(( $(date +%s) - START ))"; }
-fail() { FAILED+=("$1"); SUMMARY+=("FAILED  $1"); printf '!!!! FAILED: %s\n' "$1"; }
+CUR=""        # the stage running now; a failure in it puts it on the rerun list
+RERUN=()
+fail() { FAILED+=("$1"); SUMMARY+=("FAILED  $1"); printf '!!!! FAILED: %s\n' "$1"
+         [ -n "$CUR" ] && [[ " ${RERUN[*]} " != *" $CUR "* ]] && RERUN+=("$CUR"); }
 ok() { SUMMARY+=("ok      $1"); }
 
 [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"  # nvcc, compute-sanitizer
@@ -76,42 +104,64 @@ CUDNN_DIR=$(sed -n 's/^CUDNN_LIBRARY:FILEPATH=//p' "$BUILD/CMakeCache.txt" | xar
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
 
 section "Build"
-# The CUDA suites first (everything below needs them), then the apps and the benchmark; -k 0
-# keeps one broken target from hiding the others.
+# What the chosen stages need: the CUDA suites first (most stages need them), then the apps and
+# the benchmark; -k 0 keeps one broken target from hiding the others.
 CUDA_TESTS=(test_cuda_kernels test_cuda_layers test_cuda_backend test_cuda_layout)
-b0=$(date +%s)
-timeout "$(allow 300)" cmake --build "$BUILD" -j"$JOBS" --target "${CUDA_TESTS[@]}" -- -k 0 > "$LOGS/build.log" 2>&1 \
-  && ok "build of the CUDA tests ($(( $(date +%s) - b0 )) s)" \
-  || { grep -E "error|FAILED" "$LOGS/build.log" | head -30; fail "build of the CUDA tests"; }
 ALL_TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p')
-EXTRA=()
-for t in train_gpu dump_acts bench; do
-  echo "$ALL_TARGETS" | grep -qx "$t" && EXTRA+=("$t")
+FIRST=() EXTRA=()
+if want tests || want kernel-sanitizer || want layer-sanitizer; then FIRST=("${CUDA_TESTS[@]}"); fi
+if want bench || want bench-more || want profile || want bench-compile; then EXTRA+=(bench); fi
+if want tutorial; then EXTRA+=(train_gpu dump_acts); fi
+for group in FIRST EXTRA; do
+  declare -n targets=$group
+  [ ${#targets[@]} -gt 0 ] || continue
+  present=()
+  for t in "${targets[@]}"; do echo "$ALL_TARGETS" | grep -qx "$t" && present+=("$t") || fail "no build target $t"; done
+  [ ${#present[@]} -gt 0 ] || continue
+  b0=$(date +%s)
+  timeout "$(allow 300)" cmake --build "$BUILD" -j"$JOBS" --target "${present[@]}" -- -k 0 >> "$LOGS/build.log" 2>&1 \
+    && ok "build of ${present[*]} ($(( $(date +%s) - b0 )) s)" \
+    || { grep -E "error|FAILED" "$LOGS/build.log" | head -30; fail "build of ${present[*]}"; }
 done
-if [ ${#EXTRA[@]} -gt 0 ]; then
-  echo "apps: ${EXTRA[*]}"
-  timeout "$(allow 200)" cmake --build "$BUILD" -j"$JOBS" --target "${EXTRA[@]}" -- -k 0 >> "$LOGS/build.log" 2>&1 \
-    && ok "build of ${EXTRA[*]}" \
-    || { grep -E "error|FAILED" "$LOGS/build.log" | head -30; fail "build of ${EXTRA[*]}"; }
-fi
 tail -2 "$LOGS/build.log"
 
-section "CUDA tests (ctest)"
-if timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda' --output-on-failure --timeout 240 -j4 > "$LOGS/ctest.log" 2>&1 \
-    && grep -q "tests passed" "$LOGS/ctest.log"; then
-  tail -4 "$LOGS/ctest.log"
-  ok "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log")"
-else
-  grep -E "Failed|Not Run|\*\*\*" "$LOGS/ctest.log" | head -40
-  tail -60 "$LOGS/ctest.log"
-  fail "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log" || echo 'did not finish')"
+if stage tests "CUDA tests (ctest)"; then
+  if timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda' --output-on-failure --timeout 240 -j4 > "$LOGS/ctest.log" 2>&1 \
+      && grep -q "tests passed" "$LOGS/ctest.log"; then
+    tail -4 "$LOGS/ctest.log"
+    ok "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log")"
+  else
+    grep -E "Failed|Not Run|\*\*\*" "$LOGS/ctest.log" | head -40
+    tail -60 "$LOGS/ctest.log"
+    fail "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log" || echo 'did not finish')"
+  fi
+  if grep -q "Skipped" "$LOGS/ctest.log"; then  # a GPU is present: a skip means it was not usable
+    grep -B2 -A3 "Skipped" "$LOGS/ctest.log" | head -20
+    fail "CUDA tests skipped on a GPU machine"
+  fi
 fi
-if grep -q "Skipped" "$LOGS/ctest.log"; then  # a GPU is present: a skip means it was not usable
-  grep -B2 -A3 "Skipped" "$LOGS/ctest.log" | head -20
-  fail "CUDA tests skipped on a GPU machine"
+
+# One compute-sanitizer run: $1 tool, $2 test binary, $3 gtest filter, $4 time cap.
+sanitize() {
+  local tool=$1 t=$2 filter=$3 cap=$4 log="$LOGS/$1_$2.log" rc=0
+  if ! command -v compute-sanitizer > /dev/null; then fail "compute-sanitizer not on PATH"; return; fi
+  [ -x "$BUILD/tests/$t" ] || { fail "$tool $t: not built"; return; }
+  echo "-- $tool $t ($filter)"
+  timeout "$(allow "$cap")" compute-sanitizer --tool "$tool" --error-exitcode 7 --print-limit 20 "$BUILD/tests/$t" \
+    --gtest_filter="$filter" --gtest_brief=1 > "$log" 2>&1 || rc=$?
+  [ $rc -eq 0 ] && ok "$tool $t" || { tail -30 "$log"; fail "$tool $t (exit $rc; 124: out of time)"; }
+  grep -E "RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED" "$log" | tail -3
+}
+
+if stage kernel-sanitizer "compute-sanitizer: our kernels (memcheck, racecheck)"; then
+  # Our own kernels are small and quick under the sanitizer, and shared-memory races can only be
+  # in them (cuDNN/cuBLAS are not ours to fix): checked early.
+  sanitize memcheck test_cuda_kernels '*' 60
+  sanitize racecheck test_cuda_kernels '*' 60
 fi
 
 BENCH="$BUILD/apps/bench"
+need_bench() { [ -x "$BENCH" ] || { fail "no bench binary in $BUILD/apps"; return 1; }; }
 # One bench_compare.py run: $1 label, $2 time cap, then its flags. On a GPU machine no row may
 # be skipped (the plan scales nothing down there), so a skipped row fails the stage.
 compare() {
@@ -125,23 +175,35 @@ compare() {
   elif grep -q "skipped" "$out.log"; then fail "benchmark $label: rows skipped"
   else ok "benchmark $label"; fi
 }
-
-section "Benchmark: ours vs PyTorch on the same GPU"
 # Eager and CUDA-graph PyTorch only: torch.compile can take minutes of device time to compile.
 # PyTorch always runs with cudnn.benchmark; ours first with its defaults (cuDNN's heuristics,
 # deterministic, strict fp32), then with the timed algorithm search, then both sides with TF32.
-if [ -x "$BENCH" ]; then
+if stage bench "Benchmark: ours vs PyTorch on the same GPU, strict fp32" && need_bench; then
   "$BENCH" --version | head -8
   echo "-- strict fp32, our defaults (every row)"
-  compare strict 180
+  compare strict 150
   sed -n '1,/^$/p' "$LOGS/bench-strict.log"  # our own table: TFLOP/s and images/s
-  echo "-- strict fp32, ours with --cudnn-benchmark (the step rows)"
-  compare strict-search 70 --rows train_b20,train_b256,eval_b20 --cudnn-benchmark
-  echo "-- TF32 and non-deterministic algorithms on both sides, ours with --cudnn-benchmark (the step rows)"
-  compare tf32 70 --rows train_b20,train_b256,eval_b20 --tf32 --nondeterministic --cudnn-benchmark
+fi
 
-  section "Per-op profile of one training step (device events, eager)"
-  for cfg in default search tf32; do
+if stage tutorial "The tutorial: 30 epochs on the GPU, dump_acts GPU vs CPU"; then
+  if [ -d device-data/dogs-vs-cats ] && [ -x "$BUILD/apps/train_gpu" ]; then
+    timeout "$(allow 120)" scripts/device_tutorial.sh device-data/dogs-vs-cats \
+      && ok "tutorial (wall time and dump_acts agreement above)" || fail "tutorial (scripts/device_tutorial.sh)"
+  else
+    echo "skipped: no device-data/dogs-vs-cats carried or no train_gpu built"
+    fail "tutorial not run"
+  fi
+fi
+
+if stage bench-more "Benchmark: TF32, and our timed algorithm search" && need_bench; then
+  echo "-- TF32 and non-deterministic algorithms on both sides, ours with --cudnn-benchmark (the step rows)"
+  compare tf32 60 --rows train_b20,train_b256,eval_b20 --tf32 --nondeterministic --cudnn-benchmark
+  echo "-- strict fp32, ours with --cudnn-benchmark (the step rows)"
+  compare strict-search 60 --rows train_b20,train_b256,eval_b20 --cudnn-benchmark
+fi
+
+if stage profile "Per-op profile of one training step (device events, eager)" && need_bench; then
+  for cfg in default tf32 search; do
     case $cfg in
       default) args=() ;;
       search) args=(--cudnn-benchmark) ;;
@@ -159,57 +221,36 @@ if [ -x "$BENCH" ]; then
     > "$LOGS/profile-pytorch.log" 2>&1 || rc=$?
   if [ $rc -eq 0 ]; then ok "profile pytorch"; else fail "profile pytorch (exit $rc)"; fi
   grep -m1 -A24 "^pytorch profile" "$LOGS/profile-pytorch.log"
-else
-  fail "no bench binary in $BUILD/apps"
 fi
 
-section "The tutorial: 30 epochs on the GPU, dump_acts GPU vs CPU"
-if [ -d device-data/dogs-vs-cats ] && [ -x "$BUILD/apps/train_gpu" ]; then
-  timeout "$(allow 120)" scripts/device_tutorial.sh device-data/dogs-vs-cats \
-    && ok "tutorial (wall time and dump_acts agreement above)" || fail "tutorial (scripts/device_tutorial.sh)"
-else
-  echo "skipped: no device-data/dogs-vs-cats carried or no train_gpu built"
-  fail "tutorial not run"
+if stage bench-compile "Benchmark: PyTorch's torch.compile mode (the step rows)" && need_bench; then
+  # Late: compiling takes tens of seconds of device time, but "PyTorch's best mode" may be this one.
+  compare compile 90 --rows train_b20,train_b256,eval_b20 --variants compile
 fi
 
-section "compute-sanitizer memcheck"
-# Last, with what time is left: the sanitizer slows cuDNN's kernels by orders of magnitude. The
-# backend suite is sampled (one eager training step, graph capture and replay) to bound the time.
-declare -A FILTER=([test_cuda_kernels]='*' [test_cuda_layers]='-*Tf32*:*Searched*'
-                   [test_cuda_backend]='*OneTrainingStepMatchesCpu:*EvalGraphReplay*:*ParametersCross*')
-if command -v compute-sanitizer > /dev/null; then
-  for t in test_cuda_kernels test_cuda_layers test_cuda_backend; do
-    [ -x "$BUILD/tests/$t" ] || continue
-    echo "-- $t (${FILTER[$t]})"
-    rc=0
-    timeout "$(allow 100)" compute-sanitizer --tool memcheck --error-exitcode 7 --print-limit 20 "$BUILD/tests/$t" \
-      --gtest_filter="${FILTER[$t]}" --gtest_brief=1 > "$LOGS/memcheck_$t.log" 2>&1 || rc=$?
-    [ $rc -eq 0 ] && ok "memcheck $t" || { tail -30 "$LOGS/memcheck_$t.log"; fail "memcheck $t (exit $rc; 124: out of time)"; }
-    grep -E "ERROR SUMMARY|PASSED|FAILED" "$LOGS/memcheck_$t.log" | tail -3
-  done
-
-  section "compute-sanitizer racecheck"
-  # Shared-memory races can only be in our own kernels (cuDNN/cuBLAS are not ours to fix).
-  echo "-- test_cuda_kernels"
-  rc=0
-  timeout "$(allow 60)" compute-sanitizer --tool racecheck --error-exitcode 7 --print-limit 20 "$BUILD/tests/test_cuda_kernels" \
-    --gtest_brief=1 > "$LOGS/racecheck.log" 2>&1 || rc=$?
-  [ $rc -eq 0 ] && ok "racecheck test_cuda_kernels" || { tail -30 "$LOGS/racecheck.log"; fail "racecheck (exit $rc; 124: out of time)"; }
-  grep -E "RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED" "$LOGS/racecheck.log" | tail -3
-else
-  fail "compute-sanitizer not on PATH"
+if stage layer-sanitizer "compute-sanitizer memcheck: cuDNN/cuBLAS layers and the backend (sampled)"; then
+  # Last, with what time is left: the sanitizer slows cuDNN's kernels by orders of magnitude. The
+  # backend suite is sampled (one eager training step, graph capture and replay) to bound the time.
+  sanitize memcheck test_cuda_layers '-*Tf32*:*Searched*' 100
+  sanitize memcheck test_cuda_backend '*OneTrainingStepMatchesCpu:*EvalGraphReplay*:*ParametersCross*' 100
 fi
 
+CUR=""
 section "Summary"
 echo "logs: $LOGS"
-for b in strict strict-search tf32; do
+for b in strict strict-search tf32 compile; do
   [ -f "$LOGS/bench-$b/compare.txt" ] && { echo "-- $b"; sed -n '/acts\/pt/,$p' "$LOGS/bench-$b/compare.txt" | tail -n +2; }
 done
 grep -h "sum (" "$LOGS"/profile-*.log 2>/dev/null
 cat "$LOGS/tutorial-summary.txt" 2>/dev/null
 printf '%s\n' "${SUMMARY[@]}"
 if [ ${#FAILED[@]} -gt 0 ]; then
-  echo "${#FAILED[@]} stage(s) failed"
+  echo "${#FAILED[@]} check(s) failed"
+fi
+if [ ${#RERUN[@]} -gt 0 ]; then
+  echo "rerun after fixing: ACTS_DEVICE_STAGES=$(IFS=,; echo "${RERUN[*]}") scripts/device_check.sh"
+fi
+if [ ${#FAILED[@]} -gt 0 ] || [ ${#RERUN[@]} -gt 0 ]; then
   exit 1
 fi
 echo "all device checks passed ($(( $(date +%s) - START )) s)"
