@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <new>
 #include <string>
 
 #include "runtime/dump/dump.h"
@@ -75,6 +76,10 @@ int main(int argc, char** argv) {
     return 0;
   } catch (const acts::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory running batches of %d images through the model; lower --batch-size, "
+                         "or free memory\n", c.batch_size);
     return 1;
   } catch (const std::exception& e) {  // a library's own exception (OpenCV, the filesystem): one line too
     std::string msg = e.what();

@@ -1,6 +1,9 @@
 // train_gpu: trains the tutorial's CNN (or a Keras model JSON) on a folder of photos, like
 // Keras' fit_generator in the tutorial. Thin: flags -> TrainConfig -> acts::train().
 #include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
 
 #include "apps/cli.h"
 
@@ -75,6 +78,15 @@ int main(int argc, char** argv) {
     return acts::train(c);
   } catch (const acts::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {  // outside the run itself (train() names the run's sizes)
+    std::fprintf(stderr, "error: out of memory; lower --batch-size or --image-size, or free memory\n");
+    return 1;
+  } catch (const std::exception& e) {  // a library's own exception (the filesystem, JSON): one line too
+    std::string msg = e.what();
+    for (char& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::fprintf(stderr, "error: internal: %s\n", msg.c_str());
     return 1;
   }
 }

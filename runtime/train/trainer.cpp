@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <new>
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -130,7 +131,11 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-int train(TrainConfig cfg) {
+namespace {
+
+// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
+// --resume) when memory runs out.
+int train_run(TrainConfig& cfg) {
   Run r;
   State s;
   std::unique_ptr<Checkpoint> ckpt;
@@ -306,6 +311,19 @@ int train(TrainConfig cfg) {
   r.writer.flush();  // the checkpoints are on disk before the run says it is done
   std::printf("Run folder: %s\n", r.dir.c_str());
   return 0;
+}
+
+}  // namespace
+
+int train(TrainConfig cfg) {
+  try {
+    return train_run(cfg);
+  } catch (const std::bad_alloc&) {  // the run (its activations, images, checkpoints) is freed by now
+    const std::string model = cfg.model_json.empty() ? "" : " of the model " + cfg.model_json;
+    fail("out of memory training on batches of ", cfg.batch_size, " images of ", cfg.image_size, "x", cfg.image_size,
+         model, "; start a run with a smaller --batch-size, --image-size", model.empty() ? "" : " or model",
+         ", or free memory");
+  }
 }
 
 }  // namespace acts

@@ -1,0 +1,73 @@
+// dump_acts misused the way a demanding user would (the built binary, CPU backend): out of
+// memory, Ctrl-C or SIGTERM in the middle of a dump, and files that are not checkpoints. Each
+// must end with one "error: ..." line naming the file and the fix, a non-zero exit and no
+// half-written or temporary file left behind.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "../dump_acts_fixture.h"
+#include "run_process.h"
+
+using acts::testing::contains;
+using acts::testing::run;
+namespace fs = acts::test::fs;
+
+namespace {
+
+const std::string kBin = ACTS_DUMP_ACTS;
+
+// A checkpoint of the tutorial model at `size` x `size` and n random uint8 images for it.
+struct BigInputs : acts::test::DumpFixture {
+  std::string big_ckpt, big_images;
+  BigInputs(const std::string& name, int size, int n) : DumpFixture(name, 1) {
+    acts::Checkpoint b = c;
+    b.model = acts::tutorial_model(size);
+    b.params = acts::init_params(acts::Graph(b.model), 3);
+    big_ckpt = (dir / "big.safetensors").string();
+    acts::save_checkpoint(big_ckpt, b);
+    std::vector<uint8_t> px(size_t(n) * size * size * 3, 100);
+    big_images = (dir / "big.npy").string();
+    acts::write_npy(big_images, px.data(), {size_t(n), size_t(size), size_t(size), 3});
+  }
+};
+
+int error_lines(const std::string& out) {
+  int n = 0;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) n += line.rfind("error: ", 0) == 0;
+  return n;
+}
+
+std::vector<std::string> temporary_files(const fs::path& dir) {
+  std::vector<std::string> tmp;
+  if (!fs::exists(dir)) return tmp;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (contains(e.path().filename().string(), ".tmp")) tmp.push_back(e.path().string());
+  return tmp;
+}
+
+}  // namespace
+
+TEST(DumpActsMisuse, OutOfMemoryIsOneLineWithTheFix) {
+  // 40 images of 400x400 in one batch need ~2.5 GB (conv2d_1's output alone is 0.8 GB); the
+  // address space gets 1.5 GB, enough for batches of one (the model, 35M parameters, and OpenBLAS).
+  BigInputs t("oom", 400, 40);
+  const std::string args = " --model " + t.big_ckpt + " --image " + t.big_images + " --layer conv2d_4 --device cpu";
+  const std::string limit = "ulimit -v 1500000; exec ";
+  const auto r = run(limit + kBin + args + " --batch-size 40 --out " + t.out());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: out of memory running batches of 40 images")) << r.out;
+  EXPECT_TRUE(contains(r.out, "lower --batch-size")) << r.out;
+  EXPECT_TRUE(temporary_files(t.out()).empty());
+  EXPECT_FALSE(fs::exists(t.out() + "/conv2d_4.npy"));
+  // The fix it names works under the same limit.
+  const auto ok = run(limit + kBin + args + " --batch-size 1 --out " + t.out());
+  EXPECT_EQ(ok.code, 0) << ok.out;
+}
