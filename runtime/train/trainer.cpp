@@ -265,7 +265,21 @@ int train_run(TrainConfig& cfg) {
       if (!absorb(s.step + 1)) return 3;
       bar.update(s.step + 1, s.partial.loss(), s.partial.acc());
     }
-    for (int v = 0; v < cfg.validation_steps; ++v) r.backend->eval_step(to_batch(val_it.next(), val_set));
+    const uint64_t val_start = val_it.batches_seen();
+    for (int v = 0; v < cfg.validation_steps; ++v) {
+      if (g_stop) {  // the epoch's steps are done: resume validates this epoch from its start
+        State at = s;
+        at.step = cfg.steps_per_epoch;
+        at.train_batches = train_it.batches_seen();
+        at.val_batches = val_start;
+        r.save("last.safetensors", at);
+        r.writer.flush();
+        std::printf("\nInterrupted at epoch %d, during validation: checkpoint written; continue with: train_gpu "
+                    "--resume %s\n", s.epoch + 1, r.dir.c_str());
+        return 130;
+      }
+      r.backend->eval_step(to_batch(val_it.next(), val_set));
+    }
     const Metrics vm = r.backend->take_metrics();
     EpochRecord rec{s.epoch + 1, s.partial.loss(), s.partial.acc(), vm.loss(), vm.acc(), bar.elapsed()};
     std::string extra;
@@ -302,7 +316,15 @@ int train_run(TrainConfig& cfg) {
   if (r.has_test && r.test.size() > 0) {
     BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
     const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
-    for (size_t i = 0; i < steps; ++i) r.backend->eval_step(to_batch(test_it.next()));
+    for (size_t i = 0; i < steps; ++i) {
+      if (g_stop) {  // last.safetensors holds the trained model: --resume runs only this evaluation again
+        r.writer.flush();
+        std::printf("Interrupted during the test evaluation: the trained model is in %s/final.safetensors; "
+                    "finish the evaluation (results.json) with: train_gpu --resume %s\n", r.dir.c_str(), r.dir.c_str());
+        return 130;
+      }
+      r.backend->eval_step(to_batch(test_it.next()));
+    }
     const Metrics tm = r.backend->take_metrics();
     std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);
     results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};

@@ -3,6 +3,7 @@
 // and odd numbers. Each must end with one "error: ..." line naming the file and the fix, a
 // non-zero exit and nothing half-written; never an abort or a run that ignores the user.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,8 +27,7 @@ namespace {
 
 const std::string kBin = ACTS_TRAIN_GPU;
 const std::string kSample = std::string(ACTS_TEST_DATA) + "/../../data/sample";
-const std::string kQuick =
-    " --device cpu --image-size 48 --batch-size 4 --validation-steps 1 --steps-per-epoch 2 --seed 5";
+const std::string kQuick = " --device cpu --image-size 48 --batch-size 4 --steps-per-epoch 2 --seed 5";
 
 const fs::path kTmp = fs::temp_directory_path() / ("acts_train_misuse_" + std::to_string(getpid()));
 struct RemoveTmp {
@@ -76,4 +76,87 @@ TEST(TrainGpuMisuse, OutOfMemoryIsOneLineNamingTheSizes) {
   EXPECT_TRUE(contains(r.out, "smaller --batch-size")) << r.out;
   EXPECT_FALSE(contains(r.out, "terminate")) << r.out;
   EXPECT_TRUE(no_temporary_files(out));
+}
+
+namespace {
+
+// Starts train_gpu with `args` (output to `log`), waits until `log` shows `marker`, waits `delay`
+// more, sends `sig` and returns the exit status and how long the process took to stop.
+struct Stopped {
+  int code = -1;
+  double seconds_to_stop = 0;
+};
+Stopped interrupt(const std::string& args, const std::string& log, const std::string& marker, int sig,
+                  std::chrono::milliseconds delay) {
+  const pid_t pid = spawn(kBin + args + " >" + log + " 2>&1");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!contains(read(log), marker) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(delay);
+  const auto sent = std::chrono::steady_clock::now();
+  kill(pid, sig);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  Stopped s;
+  s.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  s.seconds_to_stop = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  return s;
+}
+
+std::string history_without_seconds(const std::string& run_dir) {
+  std::istringstream in(read(run_dir + "/history.csv"));
+  std::string line, out;
+  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST(TrainGpuMisuse, CtrlCDuringValidationStopsAndResumesExactly) {
+  // One training step, then ~1000 validation steps (several seconds): the signal lands in them.
+  const std::string args = " --data " + kSample + " --epochs 1" + kQuick + " --validation-steps 1000";
+  const std::string whole = tmpdir("val_whole"), stopped = tmpdir("val_stopped");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  const Stopped s = interrupt(args + " --out " + stopped, stopped + ".log", "Epoch 1/1", SIGINT,
+                              std::chrono::milliseconds(1000));
+  ASSERT_EQ(s.code, 130) << read(stopped + ".log");
+  EXPECT_LT(s.seconds_to_stop, 2.0) << "validation ran on after Ctrl-C";
+  EXPECT_TRUE(contains(read(stopped + ".log"), "during validation: checkpoint written")) << read(stopped + ".log");
+  EXPECT_FALSE(fs::exists(stopped + "/history.csv")) << "the epoch was not finished";
+  const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
+  EXPECT_EQ(mid.meta.at("epoch"), "0");
+  EXPECT_EQ(mid.meta.at("step"), "2");  // every training step of the epoch done
+  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
+  EXPECT_EQ(acts::load_checkpoint(stopped + "/final.safetensors").params,
+            acts::load_checkpoint(whole + "/final.safetensors").params);
+  EXPECT_TRUE(no_temporary_files(stopped));
+}
+
+TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
+  // A test split of 3,000 photos (links to two of the sample's) takes seconds to evaluate.
+  const std::string data = tmpdir("bigtest"), sample = fs::canonical(kSample).string();
+  fs::create_directories(data);
+  for (const char* split : {"train", "validation"}) fs::create_directory_symlink(sample + "/" + split, data + "/" + split);
+  for (const std::string cls : {"cats", "dogs"}) {
+    fs::create_directories(data + "/test/" + cls);
+    const std::string photo = sample + "/test/" + cls + "/" + cls.substr(0, 3) + ".1500.jpg";
+    for (int i = 0; i < 1500; ++i) fs::create_symlink(photo, data + "/test/" + cls + "/" + std::to_string(i) + ".jpg");
+  }
+  const std::string args = " --data " + data + " --epochs 1 --validation-steps 1" + kQuick;
+  const std::string whole = tmpdir("test_whole"), stopped = tmpdir("test_stopped");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  // The epoch's line is printed when it ends; the test evaluation follows.
+  const Stopped s = interrupt(args + " --out " + stopped, stopped + ".log", "2/2 [", SIGTERM,
+                              std::chrono::milliseconds(300));
+  ASSERT_EQ(s.code, 130) << read(stopped + ".log");
+  EXPECT_LT(s.seconds_to_stop, 2.0) << "the test evaluation ran on after SIGTERM";
+  EXPECT_TRUE(contains(read(stopped + ".log"), "Interrupted during the test evaluation")) << read(stopped + ".log");
+  EXPECT_FALSE(fs::exists(stopped + "/results.json"));
+  EXPECT_NO_THROW(acts::load_checkpoint(stopped + "/final.safetensors"));
+  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(read(stopped + "/results.json"), read(whole + "/results.json"));
+  EXPECT_TRUE(no_temporary_files(stopped));
 }
