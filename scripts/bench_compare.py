@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Runs apps/bench (this toolkit) and scripts/bench_pytorch.py with the same plan and prints, per
 row, our time over PyTorch's for each PyTorch variant (< 1: we are faster). This is what the GPU
-machine's device check runs; it needs neither OpenCV nor numpy. With --rounds N the two
-programs run alternately N times and each row takes the median over the rounds, which keeps a
-busy machine's drift from favouring either side.
+machine's device check runs; it needs neither OpenCV nor numpy. With --rounds N the programs
+run alternately N times and each row takes the median over the rounds, which keeps a busy
+machine's drift from favouring either side. --peers pytorch,keras adds Keras itself
+(scripts/bench_keras.py, TensorFlow on the CPU), the tutorial's own stack.
 
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
-                        [--nondeterministic] [--cudnn-benchmark] [--no-install]
-Writes DIR/acts.json, DIR/pytorch.json (last round), DIR/compare.json and DIR/compare.txt.
+                        [--nondeterministic] [--cudnn-benchmark] [--no-install] [--peers pytorch,keras]
+Writes DIR/acts.json, DIR/<peer>.json (last round), DIR/compare.json and DIR/compare.txt.
 """
 import argparse
 import glob
@@ -20,6 +21,7 @@ import sys
 import bench_common as bc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+PEER_SCRIPTS = {"pytorch": "bench_pytorch.py", "keras": "bench_keras.py"}
 ROOT = os.path.dirname(HERE)
 
 
@@ -53,7 +55,7 @@ def merge(reports):
 
 
 def ratios(ours, theirs):
-    lines = ["%-11s %-34s %12s %-16s %12s %10s" % ("row", "case", "acts ms", "pytorch", "pytorch ms", "acts/pt")]
+    lines = ["%-11s %-34s %12s %-16s %12s %10s" % ("row", "case", "acts ms", "peer", "peer ms", "acts/pt")]
     table = []
     for o in ours["rows"]:
         for t in [t for t in theirs["rows"] if t["id"] == o["id"]]:
@@ -61,13 +63,13 @@ def ratios(ours, theirs):
                 why = o["note"] if o["skipped"] else t["note"]
                 lines.append("%-11s %-34s %12s %-16s %12s %10s  skipped: %s" % (o["id"], o["what"], "-", t["impl"], "-",
                                                                                "-", why))
-                table.append({"id": o["id"], "pytorch": t["impl"], "ratio": None, "why": why})
+                table.append({"id": o["id"], "peer": t["impl"], "ratio": None, "why": why})
                 continue
             # time per image, so a plan difference between the two sides cannot skew the ratio
             ratio = (o["ms"] / o["images"]) / (t["ms"] / t["images"])
             lines.append("%-11s %-34s %12.3f %-16s %12.3f %10.2f" % (o["id"], o["what"], o["ms"], t["impl"], t["ms"],
                                                                      ratio))
-            table.append({"id": o["id"], "pytorch": t["impl"], "acts_ms": o["ms"], "pytorch_ms": t["ms"], "ratio": ratio})
+            table.append({"id": o["id"], "peer": t["impl"], "acts_ms": o["ms"], "peer_ms": t["ms"], "ratio": ratio})
     return "\n".join(lines) + "\n", table
 
 
@@ -86,32 +88,42 @@ def main():
     ap.add_argument("--nondeterministic", action="store_true", help="ours: non-reproducible cuDNN algorithms allowed")
     ap.add_argument("--cudnn-benchmark", action="store_true",
                     help="ours: time cuDNN's algorithms at start (PyTorch's side always runs with cudnn.benchmark)")
-    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch")
+    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch or tensorflow")
+    ap.add_argument("--peers", default="pytorch", help="pytorch, keras or both (comma-separated)")
     a = ap.parse_args()
+    peers = [p for p in a.peers.split(",") if p]
+    if not peers or any(p not in PEER_SCRIPTS for p in peers):
+        sys.exit("bench_compare: --peers takes pytorch and/or keras, not %r" % a.peers)
     os.makedirs(a.out, exist_ok=True)
     common = ["--device", a.device] + (["--rows", a.rows] if a.rows else []) + (["--quick"] if a.quick else []) + \
              (["--full"] if a.full else []) + (["--tf32"] if a.tf32 else []) + \
              (["--repeats", str(a.repeats)] if a.repeats else [])
-    ours_runs, theirs_runs = [], []
+    ours_runs, peer_runs = [], {p: [] for p in peers}
     for k in range(a.rounds):
-        aj, pj = os.path.join(a.out, "acts.json"), os.path.join(a.out, "pytorch.json")
+        aj = os.path.join(a.out, "acts.json")
         run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []) +
             (["--cudnn-benchmark"] if a.cudnn_benchmark else []))
-        run([sys.executable, os.path.join(HERE, "bench_pytorch.py")] + common + ["--json", pj] +
-            (["--variants", a.variants] if a.variants else []) + (["--no-install"] if a.no_install else []))
         with open(aj) as f:
             ours_runs.append(json.load(f))
-        with open(pj) as f:
-            theirs_runs.append(json.load(f))
-    ours, theirs = merge(ours_runs), merge(theirs_runs)
-    text, table = ratios(ours, theirs)
-    report = bc.table(ours) + "\n" + bc.table(theirs) + "\nacts/pt = our time per image over PyTorch's (< 1: faster)\n" + text
+        for p in peers:
+            pj = os.path.join(a.out, p + ".json")
+            run([sys.executable, os.path.join(HERE, PEER_SCRIPTS[p])] + common + ["--json", pj] +
+                (["--variants", a.variants] if a.variants and p == "pytorch" else []) +
+                (["--no-install"] if a.no_install else []))
+            with open(pj) as f:
+                peer_runs[p].append(json.load(f))
+    ours = merge(ours_runs)
+    theirs = {p: merge(runs) for p, runs in peer_runs.items()}
+    merged = dict(theirs[peers[0]], rows=[r for p in peers for r in theirs[p]["rows"]])
+    text, table = ratios(ours, merged)
+    names = {"pytorch": "PyTorch's", "keras": "Keras'"}
+    report = (bc.table(ours) + "".join("\n" + bc.table(theirs[p]) for p in peers) +
+              "\nacts/pt = our time per image over %s (< 1: faster)\n" % " or ".join(names[p] for p in peers) + text)
     sys.stdout.write(report)
     with open(os.path.join(a.out, "compare.txt"), "w") as f:
         f.write(report)
-    bc.write_json({"acts": ours, "pytorch": theirs, "ratios": table, "date": bc.utc_now()},
+    bc.write_json(dict({"acts": ours, "ratios": table, "date": bc.utc_now()}, **theirs),
                   os.path.join(a.out, "compare.json"))
-
 
 if __name__ == "__main__":
     main()
