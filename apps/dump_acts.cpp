@@ -72,8 +72,12 @@ int main(int argc, char** argv) {
     if (!c.list_layers)
       std::fprintf(stderr, "note: built without OpenCV: only the NPY files are written (no pictures, no index.html)\n");
 #endif
+    c.handle_signals = true;
     acts::dump_activations(c);
     return 0;
+  } catch (const acts::Interrupted& e) {
+    std::fprintf(stderr, "\nInterrupted: %s\n", e.what());
+    return 130;
   } catch (const acts::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

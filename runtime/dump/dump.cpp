@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -78,6 +79,41 @@ void assign_channels(std::vector<Target>& targets, const std::vector<int>& chann
       fail("--channel ", k, ": the chosen layers have at most ", most, " channels (0..", most - 1, ")");
     }
   }
+}
+
+// The stop request of DumpConfig::handle_signals, set by the handler, read between batches.
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+// Catches SIGINT/SIGTERM while it lives and restores the previous handlers after.
+class SignalScope {
+ public:
+  explicit SignalScope(bool on) : on_(on) {
+    if (!on_) return;
+    g_stop = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalScope() {
+    if (!on_) return;
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+
+ private:
+  bool on_;
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+void throw_if_stopped(const std::string& out) {
+  if (g_stop)
+    throw Interrupted("the dump into " + out + "/ was stopped: its unfinished NPY files were removed (pictures "
+                      "already drawn are kept); run it again to get them");
 }
 
 }  // namespace
@@ -163,6 +199,7 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
   const std::vector<std::string> classes = classes_of(r.ckpt.meta);
   r.predictions.resize(n);
   for (size_t first = 0; first < n; first += batch) {
+    throw_if_stopped(c.out);
     Batch b;
     b.n = int(std::min(n - first, batch));
     b.images = r.in.image(first);  // uint8; the backend rescales by 1/255 on its device
@@ -252,6 +289,7 @@ void dump_activations(const DumpConfig& c) {
     std::printf("Images: %zu (%s ... %s)\n", n, r.in.sources.front().c_str(), r.in.sources.back().c_str());
   // The tutorial's shape printouts: img_tensor.shape, then each activation's shape.
   std::printf("input: %s\n", batch_shape(n, r.graph->input_shape()).c_str());
+  const SignalScope signals(c.handle_signals);  // from here on files are being written
   for (Target& t : r.targets) {
     std::vector<size_t> shape = {n};
     for (int d : t.node->out_shape) shape.push_back(size_t(d));
@@ -261,6 +299,7 @@ void dump_activations(const DumpConfig& c) {
   std::fflush(stdout);
 
   run_batches(c, r, *be);
+  throw_if_stopped(c.out);
   for (Target& t : r.targets) t.npy->commit();
   std::string list;
   for (const std::string& s : r.in.sources) list += s + "\n";

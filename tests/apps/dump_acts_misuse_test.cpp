@@ -71,3 +71,28 @@ TEST(DumpActsMisuse, OutOfMemoryIsOneLineWithTheFix) {
   const auto ok = run(limit + kBin + args + " --batch-size 1 --out " + t.out());
   EXPECT_EQ(ok.code, 0) << ok.out;
 }
+
+TEST(DumpActsMisuse, CtrlCOrSigtermMidDumpLeavesNoTemporaryFiles) {
+  acts::test::DumpFixture t("stop", 2000);  // 2,000 images one at a time, pictures and all: seconds
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const fs::path out = t.dir / ("out" + std::to_string(sig)), log = t.dir / ("log" + std::to_string(sig));
+    const pid_t pid = acts::testing::spawn(kBin + " --model " + t.ckpt + " --image " + t.images +
+                                           " --layer conv2d_1 dense_2 --batch-size 1 --device cpu --out " +
+                                           out.string() + " >" + log.string() + " 2>&1");
+    // The shape lines are printed (and flushed) when the NPY files are opened.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!contains(acts::test::slurp(log), "dense_2: (2000, 1)") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const std::string said = acts::test::slurp(log);
+    ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal: " << said;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << said;
+    EXPECT_TRUE(contains(said, "\nInterrupted: the dump into " + out.string() + "/ was stopped")) << said;
+    EXPECT_EQ(temporary_files(out), std::vector<std::string>{}) << sig;
+    EXPECT_FALSE(fs::exists(out / "conv2d_1.npy"));
+    EXPECT_FALSE(fs::exists(out / "index.html"));
+  }
+}
