@@ -30,11 +30,26 @@ std::string default_run_dir(const std::string& parent) {
   return dir;
 }
 
+namespace {
+
+// True when `dir` holds run.json and nothing else: a run that stopped before its first checkpoint
+// (bad data, a model that does not fit the image size, a loss that diverged at once). It has
+// nothing to continue or to lose, so starting a run there again needs no --force.
+bool only_run_marker(const std::string& dir) {
+  std::error_code ec;
+  size_t n = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (++n > 1 || it->path().filename() != kRunMarker) return false;
+  return !ec && n == 1;
+}
+
+}  // namespace
+
 std::string prepare_run_dir(const std::string& out, bool force) {
   std::error_code ec;
   if (exists(out)) {
     if (!is_dir(out)) fail(out, ": exists and is not a folder; choose another --out");
-    const bool empty = fs::is_empty(out, ec);
+    const bool empty = fs::is_empty(out, ec) || only_run_marker(out);
     if (!empty && !force) {
       if (exists(out + "/" + kRunMarker))
         fail(out, ": holds an earlier run; continue it with --resume ", out, ", or overwrite it with --force");

@@ -10,7 +10,8 @@ constexpr const char* kRunMarker = "run.json";
 
 // Creates (or, with force, reuses) the output folder. Throws acts::Error when it exists and is
 // not empty (a run: "use --resume or --force"; something else: "choose another --out") or is not
-// writable. Returns the folder's path.
+// writable. A run folder holding only run.json (it stopped before its first checkpoint) counts as
+// empty. Returns the folder's path.
 std::string prepare_run_dir(const std::string& out, bool force);
 // "runs/20261128-193000" under `parent`, unique.
 std::string default_run_dir(const std::string& parent);

@@ -142,7 +142,9 @@ int train_run(TrainConfig& cfg) {
   if (cfg.resume) {
     r.dir = resolve_run_dir(cfg.resume_dir);
     const std::string last = r.dir + "/last.safetensors";
-    if (!exists(last)) fail(r.dir, ": has no checkpoint yet (last.safetensors); start the run again instead");
+    if (!exists(last))
+      fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
+           "the run again with --out ", r.dir, ", which reuses the folder");
     ckpt = std::make_unique<Checkpoint>(load_checkpoint(last));
     try {
       restore_identity(cfg, json::parse(ckpt->meta.at("train_config")));
@@ -169,14 +171,14 @@ int train_run(TrainConfig& cfg) {
     if (!cfg.model_json.empty()) cfg.image_size = r.spec.height;
     if (r.spec.height != r.spec.width) fail("model input must be square (", r.spec.height, "x", r.spec.width, ")");
     if (r.spec.channels != 3) fail("model input must have 3 channels (RGB photos), not ", r.spec.channels);
+    r.graph = std::make_unique<Graph>(r.spec);  // a model that does not fit the image size fails before the folder
     r.dir = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force);
     char real[4096];
     if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
     write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");
-    mark_latest(r.dir);
   }
   r.cfg = cfg;
-  r.graph = std::make_unique<Graph>(r.spec);
+  if (!r.graph) r.graph = std::make_unique<Graph>(r.spec);
   if (ckpt) check_same_architecture(*ckpt, *r.graph, r.dir + "/last.safetensors");
   std::printf("%s", r.graph->summary().c_str());
 
@@ -222,6 +224,8 @@ int train_run(TrainConfig& cfg) {
   train_it.seek(s.train_batches);
   val_it.seek(s.val_batches);
 
+  // runs/latest names this run once its data and device are ready, not a start that failed on them.
+  if (!cfg.resume) mark_latest(r.dir);
   const bool live = is_tty();
   for (; s.epoch < cfg.epochs; ++s.epoch, s.step = 0, s.partial = Metrics{}) {
     std::printf("Epoch %d/%d\n", s.epoch + 1, cfg.epochs);

@@ -160,3 +160,41 @@ TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
   EXPECT_EQ(read(stopped + "/results.json"), read(whole + "/results.json"));
   EXPECT_TRUE(no_temporary_files(stopped));
 }
+
+TEST(TrainGpuMisuse, AStartThatFailedBeforeItsFirstCheckpointCanBeRunAgainInPlace) {
+  const std::string root = tmpdir("failed_start"), one_class = root + "/one_class";
+  fs::create_directories(one_class + "/train/cats");
+  fs::create_directories(one_class + "/validation/cats");
+  fs::copy(kSample + "/train/cats", one_class + "/train/cats");
+  fs::copy(kSample + "/validation/cats", one_class + "/validation/cats");
+  const std::string in_root = "cd " + root + " && " + kBin, quick = " --epochs 1 --validation-steps 1" + kQuick;
+  ASSERT_EQ(run(in_root + " --data " + kSample + " --out runs/good" + quick).code, 0);
+
+  // A model that does not fit the image size fails before any folder is made.
+  auto r = run(in_root + " --data " + kSample + " --out runs/tiny --device cpu --image-size 20");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "use a larger --image-size")) << r.out;
+  EXPECT_FALSE(fs::exists(root + "/runs/tiny"));
+
+  // Bad data: one line, and runs/latest still names the last run that started training.
+  r = run(in_root + " --data " + one_class + " --out runs/again" + quick);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_EQ(fs::read_symlink(root + "/runs/latest"), "good");
+  // --resume cannot continue it and says how to start it again ...
+  r = run(in_root + " --resume runs/again --device cpu");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "start the run again with --out ")) << r.out;
+  // ... which works without --force: the folder held nothing but run.json.
+  r = run(in_root + " --data " + kSample + " --out runs/again --epochs 1 --steps-per-epoch 12 --device cpu "
+                    "--image-size 48 --batch-size 4 --lr 1e30");
+  EXPECT_EQ(r.code, 3) << r.out;  // diverged in its first epoch: again nothing but run.json
+  r = run(in_root + " --data " + kSample + " --out runs/again" + quick);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(root + "/runs/again/final.safetensors"));
+  EXPECT_EQ(fs::read_symlink(root + "/runs/latest"), "again");
+  // A folder with a checkpoint is still never overwritten without --force.
+  r = run(in_root + " --data " + kSample + " --out runs/again" + quick);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "holds an earlier run")) << r.out;
+}
