@@ -10,7 +10,9 @@ bool cuda_available(std::string* why) {
   if (why) *why = "this build has no CUDA backend";
   return false;
 }
-std::string device_versions() { return "CUDA: not built (no CUDA backend in this build)\n"; }
+std::string device_versions() {
+  return "CUDA: not built (no CUDA backend in this build)\nGPU: none (this build cannot use one; rebuild with the CUDA toolkit)\n";
+}
 std::unique_ptr<Backend> make_cuda_backend(const Graph&, const BackendOptions&) {
   fail("--device cuda: this build has no CUDA backend; rebuild with the CUDA toolkit or use --device cpu");
 }
