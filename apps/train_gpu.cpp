@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")->default_val(1);
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--out", c.out, "Run folder (default runs/<timestamp>; runs/latest points at the newest)");
-  app.add_option("--resume", c.resume_dir, "Continue an interrupted run (default: runs/latest)")
+  app.add_option("--resume", c.resume_dir,
+                 "Continue an interrupted run (default: runs/latest); with --epochs N to extend it, --data DIR "
+                 "if its data has moved")
       ->expected(0, 1);
   app.add_flag("--force", c.force, "Reuse a non-empty --out folder, overwriting its files");
   app.add_flag("--summary", summary, "Print the model summary and exit");
@@ -63,6 +65,20 @@ int main(int argc, char** argv) {
     }
     c.resume = app.count("--resume") > 0;
     if (c.resume) {
+      // A run keeps what defines it (its run.json): only --epochs (to extend it), --data (where its
+      // data lies now) and how it runs (device, threads, GPU math) may be given again.
+      if (app.count("--out") || app.count("--force")) {
+        std::fprintf(stderr, "error: --resume takes the run folder itself (--resume DIR); --out and --force start "
+                             "new runs\n");
+        return 2;
+      }
+      for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
+                               "--model", "--augment", "--seed", "--interpolation"})
+        if (app.count(flag)) {
+          std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
+                               "(its run.json); start a new run to change it\n", flag);
+          return 2;
+        }
       if (!app.count("--epochs")) c.epochs = 0;  // keep the run's own epoch count
     } else if (c.data.empty()) {
       std::fprintf(stderr, "error: --data DIR is required (a folder with train/ and validation/); see --help\n");

@@ -37,7 +37,13 @@ json identity(const TrainConfig& c) {
 }
 
 void restore_identity(TrainConfig& c, const json& j) {
+  const std::string moved = c.data;  // --data on resume: where the run's data lies now
   c.data = j.at("data");
+  if (!moved.empty() && moved != c.data) {
+    char real[4096];
+    c.data = realpath(moved.c_str(), real) ? real : moved;
+    std::printf("Data: %s (the run started on %s)\n", c.data.c_str(), j.at("data").get<std::string>().c_str());
+  }
   c.model_json = j.at("model_json");
   c.steps_per_epoch = j.at("steps_per_epoch");
   c.validation_steps = j.at("validation_steps");
@@ -160,6 +166,8 @@ int train_run(TrainConfig& cfg) {
     } catch (const std::exception& e) {
       fail(last, ": checkpoint lacks the training state (", e.what(), "); it cannot be resumed");
     }
+    if (!is_dir(cfg.data))
+      fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
     r.spec = ckpt->model;
     std::printf("Resuming %s at epoch %d, step %d\n", r.dir.c_str(), s.epoch + 1, s.step);
   } else {
@@ -192,6 +200,9 @@ int train_run(TrainConfig& cfg) {
   r.has_test = is_dir(cfg.data + "/test");
   if (r.has_test) r.test = load_split_checked(cfg.data, "test", lo);
   if (r.val.classes != r.train.classes) fail(cfg.data, ": validation/ has other classes than train/");
+  if (ckpt && ckpt->meta.count("classes") && json::parse(ckpt->meta.at("classes")) != json(r.train.classes))
+    fail(cfg.data, ": its classes ", json(r.train.classes).dump(), " are not the run's ", ckpt->meta.at("classes"),
+         "; resume with --data pointing at the run's own data");
 
   BackendOptions bo;
   bo.max_batch = cfg.batch_size;

@@ -198,3 +198,40 @@ TEST(TrainGpuMisuse, AStartThatFailedBeforeItsFirstCheckpointCanBeRunAgainInPlac
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(contains(r.out, "holds an earlier run")) << r.out;
 }
+
+TEST(TrainGpuMisuse, ResumeRefusesSettingsItWouldIgnoreAndFollowsMovedData) {
+  const std::string root = tmpdir("resume_flags"), data = root + "/data", run_dir = root + "/run";
+  fs::create_directories(root);
+  fs::copy(kSample, data, fs::copy_options::recursive);
+  const std::string quick = " --validation-steps 1" + kQuick;
+  ASSERT_EQ(run(kBin + " --data " + data + " --out " + run_dir + " --epochs 1" + quick).code, 0);
+  // What defines the run cannot change on resume: say so instead of silently training without it.
+  for (const std::string flag : {"--lr 0.5", "--batch-size 8", "--seed 2", "--augment", "--image-size 64"}) {
+    const auto r = run(kBin + " --resume " + run_dir + " --epochs 2 --device cpu " + flag);
+    EXPECT_EQ(r.code, 2) << flag << ": " << r.out;
+    EXPECT_TRUE(contains(r.out, flag.substr(0, flag.find(' ')) + " cannot change when resuming")) << r.out;
+  }
+  auto r = run(kBin + " --resume " + run_dir + " --out " + root + "/elsewhere --device cpu");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "--resume takes the run folder itself")) << r.out;
+  EXPECT_FALSE(fs::exists(root + "/elsewhere"));
+
+  // The data moved: --resume says what to do, and --data gives its new place.
+  fs::rename(data, root + "/moved");
+  r = run(kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "resume with --data")) << r.out;
+  r = run(kBin + " --resume " + run_dir + " --epochs 2 --device cpu --data " + root + "/moved");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // The same photos: the same run as one that was never moved.
+  const std::string whole = root + "/whole";
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --out " + whole + " --epochs 2" + quick).code, 0);
+  EXPECT_EQ(history_without_seconds(run_dir), history_without_seconds(whole));
+  // Photos of other classes are not the run's data.
+  fs::rename(root + "/moved/train/cats", root + "/moved/train/kittens");
+  fs::rename(root + "/moved/validation/cats", root + "/moved/validation/kittens");
+  r = run(kBin + " --resume " + run_dir + " --epochs 3 --device cpu --data " + root + "/moved");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "are not the run's [\"cats\",\"dogs\"]")) << r.out;
+}
