@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The Keras tutorial's training run itself (Chollet, Deep Learning with Python, listings 5.5-5.8:
+the cats-vs-dogs convnet trained from scratch), in Keras 3 on TensorFlow, writing its history in
+train_gpu's history.csv format so that the two runs can be set side by side
+(scripts/compare_histories.py): the reference for "the same results as Keras".
+
+As the book: ImageDataGenerator(rescale=1./255).flow_from_directory(target_size=(150, 150),
+batch_size=20, class_mode='binary') for train/ and validation/ (keras-preprocessing's, which
+Keras 3 no longer ships), the Sequential model, RMSprop(learning_rate=1e-4), binary
+cross-entropy, accuracy, fit(steps_per_epoch=100, epochs=30, validation_steps=50).
+
+Usage: keras_tutorial.py --data DIR --out history.csv [--epochs 30] [--steps-per-epoch 100]
+                         [--validation-steps 50] [--seed 1]
+Needs tensorflow(-cpu), keras-preprocessing, Pillow, scipy: pip-installed when missing.
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+NEEDS = {"tensorflow": "tensorflow-cpu", "keras_preprocessing": "keras-preprocessing==1.1.2", "PIL": "pillow",
+         "scipy": "scipy"}
+
+
+def ensure_packages():
+    missing = []
+    for module, package in NEEDS.items():
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        print("keras_tutorial: pip install " + " ".join(missing), file=sys.stderr, flush=True)
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet"] + missing)
+        if r.returncode != 0:
+            sys.exit("keras_tutorial: could not install %s; install them by hand: %s -m pip install %s"
+                     % (", ".join(missing), sys.executable, " ".join(missing)))
+
+
+class HistoryCsv:
+    """train_gpu's history.csv columns, one row per epoch, flushed as the run goes."""
+
+    def __init__(self, path):
+        self.f = open(path, "w", newline="")
+        self.w = csv.writer(self.f)
+        self.w.writerow(["epoch", "loss", "acc", "val_loss", "val_acc", "seconds"])
+
+    def row(self, epoch, logs, seconds):
+        self.w.writerow([epoch, "%.6f" % logs["loss"], "%.6f" % logs["accuracy"], "%.6f" % logs["val_loss"],
+                         "%.6f" % logs["val_accuracy"], "%.3f" % seconds])
+        self.f.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True, help="folder with train/ and validation/, one sub-folder per class")
+    ap.add_argument("--out", required=True, help="history.csv to write")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--steps-per-epoch", type=int, default=100)
+    ap.add_argument("--validation-steps", type=int, default=50)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    for split in ("train", "validation"):
+        if not os.path.isdir(os.path.join(a.data, split)):
+            sys.exit("keras_tutorial: %s: no %s/ folder; give --data the folder holding train/ and validation/"
+                     % (a.data, split))
+    ensure_packages()
+    import keras
+    from keras_preprocessing.image import ImageDataGenerator
+
+    keras.utils.set_random_seed(a.seed)
+    gen = ImageDataGenerator(rescale=1.0 / 255)
+    flows = [gen.flow_from_directory(os.path.join(a.data, split), target_size=(150, 150), batch_size=20,
+                                     class_mode="binary", seed=a.seed) for split in ("train", "validation")]
+
+    def batches(it):  # keras-preprocessing's iterator as the Python generator Keras 3's fit() takes
+        while True:
+            x, y = next(it)
+            yield x, y
+
+    L = keras.layers
+    model = keras.Sequential([keras.Input((150, 150, 3))] +
+                             [layer for f in (32, 64, 128, 128) for layer in
+                              (L.Conv2D(f, 3, activation="relu"), L.MaxPooling2D(2))] +
+                             [L.Flatten(), L.Dense(512, activation="relu"), L.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
+                  metrics=["accuracy"])
+    history = HistoryCsv(a.out)
+    started = [time.perf_counter()]
+
+    class Rows(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            started[0] = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            history.row(epoch + 1, logs, time.perf_counter() - started[0])
+
+    t0 = time.perf_counter()
+    model.fit(batches(flows[0]), steps_per_epoch=a.steps_per_epoch, epochs=a.epochs,
+              validation_data=batches(flows[1]), validation_steps=a.validation_steps, callbacks=[Rows()], verbose=2)
+    print("keras_tutorial: %d epochs in %.1f s; history in %s" % (a.epochs, time.perf_counter() - t0, a.out))
+
+
+if __name__ == "__main__":
+    main()
