@@ -1,7 +1,10 @@
-// What the apps' command lines share: the --device and --version options, and CLI11 parsing
-// with the project's exit codes (0 after --help, 2 for a bad command line).
+// What the apps' command lines share: the --device and --version options, number checks, and
+// CLI11 parsing with the project's exit codes (0 after --help, 2 for a bad command line).
 #pragma once
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +12,37 @@
 #include "runtime/version.h"
 
 namespace acts::cli {
+
+// Numbers on the command line. CLI11's PositiveNumber lets "nan" through and prints its range as
+// "0.000000 to 179769313486231570814527...": these say what is wanted in a few words.
+
+// A whole number from `lo` to `hi`.
+inline CLI::Validator whole_number(long long lo, long long hi = 2147483647) {
+  const std::string want = "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, want](std::string& s) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long v = std::strtoll(s.c_str(), &end, 10);
+        if (s.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi) return "'" + s + "' is not " + want;
+        return "";
+      },
+      lo > 0 ? "POSITIVE" : "NONNEGATIVE");
+}
+
+// A number above 0 that stays finite and non-zero as a float (a learning rate).
+inline CLI::Validator positive_float() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        const float f = float(v);
+        if (s.empty() || *end != '\0' || !(v > 0) || !std::isfinite(f) || !(f > 0))
+          return "'" + s + "' is not a positive number (e.g. 1e-4) that fits a float";
+        return "";
+      },
+      "POSITIVE");
+}
 
 inline CLI::Option* add_device(CLI::App& app, std::string& device, const char* what) {
   return app.add_option("--device", device, what)->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));

@@ -55,7 +55,9 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--out", c.out, "Output folder (created if missing)")->default_val("acts");
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
-  app.add_option("--batch-size", c.batch_size, "Images per forward pass")->default_val(32)->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", c.batch_size, "Images per forward pass")
+      ->default_val(32)
+      ->check(acts::cli::whole_number(1));
   app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
   acts::cli::add_version(app, version);
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;

@@ -23,19 +23,20 @@ int main(int argc, char** argv) {
                "train_gpu"};
   app.get_formatter()->column_width(34);
   app.add_option("--data", c.data, "Dataset folder: train/, validation/ [, test/]")->check(CLI::ExistingDirectory);
-  app.add_option("--epochs", c.epochs, "Epochs")->default_val(30)->check(CLI::PositiveNumber);
+  app.add_option("--epochs", c.epochs, "Epochs")->default_val(30)->check(acts::cli::whole_number(1));
   app.add_option("--steps-per-epoch", c.steps_per_epoch, "Training batches per epoch")
-      ->default_val(100)->check(CLI::PositiveNumber);
+      ->default_val(100)->check(acts::cli::whole_number(1));
   app.add_option("--validation-steps", c.validation_steps, "Validation batches per epoch")
-      ->default_val(50)->check(CLI::NonNegativeNumber);
-  app.add_option("--batch-size", c.batch_size, "Images per batch")->default_val(20)->check(CLI::PositiveNumber);
-  app.add_option("--lr", c.lr, "RMSprop learning rate")->default_val(1e-4)->check(CLI::PositiveNumber);
+      ->default_val(50)->check(acts::cli::whole_number(0));
+  app.add_option("--batch-size", c.batch_size, "Images per batch")->default_val(20)->check(acts::cli::whole_number(1));
+  app.add_option("--lr", c.lr, "RMSprop learning rate")->default_val(1e-4)->check(acts::cli::positive_float());
   app.add_option("--image-size", c.image_size, "Input height = width (the tutorial's 150)")
-      ->default_val(150)->check(CLI::Range(8, 4096));
+      ->default_val(150)->check(acts::cli::whole_number(8, 4096));
   app.add_option("--model", c.model_json, "Keras model JSON (model.to_json()); default: the tutorial's model")
       ->check(CLI::ExistingFile);
   app.add_flag("--augment", c.augment, "Chollet's augmentation: rotation 40, shifts/shear/zoom 0.2, flips");
-  app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")->default_val(1);
+  app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")
+      ->default_val(1)->check(acts::cli::whole_number(0, 4294967295LL));
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--out", c.out, "Run folder (default runs/<timestamp>; runs/latest points at the newest)");
   app.add_option("--resume", c.resume_dir,
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-benchmark", c.cudnn_benchmark,
                "GPU: time cuDNN's convolution algorithms at start and take the fastest allowed (as "
                "torch.backends.cudnn.benchmark); reruns may then differ in the last bits");
-  app.add_option("--threads", c.threads, "Image decoding threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", c.threads, "Image decoding threads (0: all cores)")
+      ->check(acts::cli::whole_number(0, 4096));
   app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
       ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));
   acts::cli::add_version(app, version);

@@ -11,7 +11,8 @@ bool cuda_available(std::string* why) {
   return false;
 }
 std::string device_versions() {
-  return "CUDA: not built (no CUDA backend in this build)\nGPU: none (this build cannot use one; rebuild with the CUDA toolkit)\n";
+  return "CUDA: not built (no CUDA backend in this build)\n"
+         "GPU: none (this build cannot use one; rebuild with the CUDA toolkit)\n";
 }
 std::unique_ptr<Backend> make_cuda_backend(const Graph&, const BackendOptions&) {
   fail("--device cuda: this build has no CUDA backend; rebuild with the CUDA toolkit or use --device cpu");

@@ -96,3 +96,15 @@ TEST(DumpActsMisuse, CtrlCOrSigtermMidDumpLeavesNoTemporaryFiles) {
     EXPECT_FALSE(fs::exists(out / "index.html"));
   }
 }
+
+TEST(DumpActsMisuse, ABatchSizeThatMakesNoSenseIsRefusedInAFewWords) {
+  acts::test::DumpFixture t("numbers", 1);
+  for (const std::string bad : {"0", "-3", "1.5", "99999999999"}) {
+    const auto r = run(kBin + " --model " + t.ckpt + " --image " + t.images + " --device cpu --out " + t.out() +
+                       " --batch-size " + bad);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_TRUE(contains(r.out, "--batch-size: '" + bad + "' is not a whole number from 1 to 2147483647")) << r.out;
+    EXPECT_FALSE(contains(r.out, "1797693134862315")) << r.out;
+    EXPECT_FALSE(fs::exists(t.out()));
+  }
+}

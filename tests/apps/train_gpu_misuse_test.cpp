@@ -138,7 +138,8 @@ TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
   // A test split of 3,000 photos (links to two of the sample's) takes seconds to evaluate.
   const std::string data = tmpdir("bigtest"), sample = fs::canonical(kSample).string();
   fs::create_directories(data);
-  for (const char* split : {"train", "validation"}) fs::create_directory_symlink(sample + "/" + split, data + "/" + split);
+  for (const char* split : {"train", "validation"})
+    fs::create_directory_symlink(sample + "/" + split, data + "/" + split);
   for (const std::string cls : {"cats", "dogs"}) {
     fs::create_directories(data + "/test/" + cls);
     const std::string photo = sample + "/test/" + cls + "/" + cls.substr(0, 3) + ".1500.jpg";
@@ -234,4 +235,35 @@ TEST(TrainGpuMisuse, ResumeRefusesSettingsItWouldIgnoreAndFollowsMovedData) {
   r = run(kBin + " --resume " + run_dir + " --epochs 3 --device cpu --data " + root + "/moved");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(contains(r.out, "are not the run's [\"cats\",\"dogs\"]")) << r.out;
+}
+
+TEST(TrainGpuMisuse, NumbersThatMakeNoSenseAreRefusedInAFewWords) {
+  const std::string out = tmpdir("numbers");
+  // flag value -> what the message must say
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--lr nan", "--lr: 'nan' is not a positive number"},  // trained, then "diverged (lr nan)"
+      {"--lr 1e-50", "--lr: '1e-50' is not a positive number"},  // 0 as a float: trained nothing
+      {"--lr 0", "--lr: '0' is not"},
+      {"--lr inf", "--lr: 'inf' is not"},
+      {"--epochs -1", "--epochs: '-1' is not a whole number from 1 to 2147483647"},
+      {"--epochs 99999999999", "--epochs: '99999999999' is not a whole number"},  // "Could not convert"
+      {"--batch-size 0", "--batch-size: '0' is not a whole number from 1"},
+      {"--steps-per-epoch 2.5", "--steps-per-epoch: '2.5' is not a whole number"},
+      {"--validation-steps -1", "--validation-steps: '-1' is not a whole number from 0"},
+      {"--seed -1", "--seed: '-1' is not a whole number from 0 to 4294967295"},  // became 2^64-1
+      {"--threads -2", "--threads: '-2' is not a whole number from 0"},
+      {"--image-size 7", "--image-size: '7' is not a whole number from 8 to 4096"},
+  };
+  for (const auto& [flag, says] : cases) {
+    // A one-step run but for the flag under test (which, accepted, would start it).
+    std::string args = " --data " + kSample + " --out " + out + " --device cpu " + flag;
+    for (const std::string quick : {"--epochs 1", "--steps-per-epoch 1", "--validation-steps 0", "--image-size 48"})
+      if (flag.rfind(quick.substr(0, quick.find(' ')) + " ", 0) != 0) args += " " + quick;
+    const auto r = run(kBin + args);
+    EXPECT_EQ(r.code, 2) << flag << ": " << r.out;
+    EXPECT_TRUE(contains(r.out, says)) << flag << ": " << r.out;
+    EXPECT_FALSE(contains(r.out, "1797693134862315")) << flag << ": " << r.out;  // DBL_MAX in full
+    EXPECT_FALSE(fs::exists(out)) << flag;
+    fs::remove_all(out);
+  }
 }
