@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -56,6 +57,8 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
 }
 
 std::string read_file(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(path, ": is a folder, not a file");
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, ": cannot open (", std::strerror(errno), ")");
   std::ostringstream ss;

@@ -50,11 +50,22 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 Checkpoint load_checkpoint(const std::string& path) {
   const std::string bytes = read_file(path);
   const std::string damaged = path + ": damaged checkpoint (";
-  const std::string fix = "); use another checkpoint of the run (e.g. epoch_N.safetensors) or retrain";
+  const std::string fix =
+      "); use another checkpoint (a run folder holds last, best and final.safetensors) or train again";
   if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
-  if (n > bytes.size() - 8) fail(damaged, "header length ", n, " exceeds the file", fix);
+  if (n > bytes.size() - 8) {
+    // A safetensors header is JSON right after its 8-byte length: without that '{' this was never
+    // one (a model JSON, a photo, a text file), and "damaged" would send the user the wrong way.
+    if (bytes.size() > 8 && bytes[8] != '{') {
+      const char* what = bytes[0] == '{' ? "it is JSON text: a Keras model JSON has no trained weights; train it "
+                                           "with train_gpu --model FILE and pass the run folder"
+                                         : "pass a .safetensors file written by train_gpu, or its run folder";
+      fail(path, ": not a safetensors checkpoint; ", what);
+    }
+    fail(damaged, "header length ", n, " exceeds the file", fix);
+  }
   json h;
   try {
     h = json::parse(bytes.substr(8, n));

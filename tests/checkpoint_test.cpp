@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -265,4 +266,28 @@ TEST_F(CheckpointTest, UnwritableFolderIsNamed) {
   // A regular file where a folder should be.
   write_file_atomic(path("file"), "x");
   EXPECT_THROW(save_checkpoint(path("file") + "/c.safetensors", sample(48, false)), Error);
+}
+
+TEST_F(CheckpointTest, FilesThatAreNoSafetensorsSayWhatTheyAre) {
+  // A Keras model JSON passed where a checkpoint belongs (dump_acts --model model.json).
+  put(path("model.json"), to_keras_json(sample().model));
+  std::string e = error_loading(path("model.json"));
+  EXPECT_EQ(e.find(path("model.json") + ": not a safetensors checkpoint; it is JSON text"), 0u) << e;
+  EXPECT_NE(e.find("train_gpu --model"), std::string::npos) << e;
+  EXPECT_EQ(e.find("damaged"), std::string::npos) << e;
+  // A photo.
+  put(path("cat.jpg"), std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 20));
+  e = error_loading(path("cat.jpg"));
+  EXPECT_EQ(e.find(path("cat.jpg") + ": not a safetensors checkpoint; pass a .safetensors file"), 0u) << e;
+  // A folder named like a checkpoint.
+  ASSERT_EQ(mkdir(path("dir.safetensors").c_str(), 0755), 0);
+  e = error_loading(path("dir.safetensors"));
+  EXPECT_EQ(e, path("dir.safetensors") + ": is a folder, not a file");
+  // A damaged one names checkpoints a run really has.
+  save_checkpoint(path("c.safetensors"), sample());
+  put(path("c.safetensors"), bytes_of(path("c.safetensors")).substr(0, 200));
+  e = error_loading(path("c.safetensors"));
+  EXPECT_NE(e.find("damaged checkpoint"), std::string::npos) << e;
+  EXPECT_NE(e.find("last, best and final.safetensors"), std::string::npos) << e;
+  EXPECT_EQ(e.find("epoch_N"), std::string::npos) << e;  // train_gpu writes no such file
 }
