@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <thread>
 
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/conv2d.h"
@@ -424,6 +425,34 @@ TEST_F(CudaBackendTest, FailedCaptureLeavesTheStreamUsable) {
   auto y = poisoned(2);
   EXPECT_NO_THROW(gpu::act_forward(x.get(), y.get(), 2, Act::Relu, stream()));
   EXPECT_EQ(download(y, 2), (std::vector<float>{0.f, 2.f}));
+}
+
+// While a step is captured, another thread (a data loader, say) may use CUDA, e.g. copy
+// synchronously through the legacy default stream. Thread-local capture mode
+// ignores other threads' calls, and the legacy stream does not wait for a non-blocking stream
+// (with a blocking one, that cudaMemcpy fails with cudaErrorStreamCaptureImplicit).
+TEST_F(CudaBackendTest, CaptureToleratesAnotherThreadsCudaWork) {
+  auto x = upload(std::vector<float>{-1.f, 2.f});
+  auto y = poisoned(2);
+  DeviceBuffer<float> theirs(2, "the other thread's buffer");
+  const std::vector<float> host = {5.f, 6.f};
+  std::string other;
+  StepGraph g = StepGraph::capture(stream(), [&] {
+    std::thread t([&] {
+      try {
+        CUDA_CHECK(cudaMemcpy(theirs.get(), host.data(), sizeof(float) * 2, cudaMemcpyHostToDevice));
+      } catch (const Error& e) {
+        other = e.what();
+      }
+    });
+    t.join();
+    gpu::act_forward(x.get(), y.get(), 2, Act::Relu, stream());
+  });
+  EXPECT_EQ(other, "") << "the other thread's CUDA calls failed during the capture";
+  ASSERT_TRUE(static_cast<bool>(g));
+  g.launch(stream());
+  EXPECT_EQ(download(y, 2), (std::vector<float>{0.f, 2.f}));
+  EXPECT_EQ(download(theirs, 2), host);
 }
 
 TEST_F(CudaBackendTest, EvalStepMatchesCpu) {

@@ -18,8 +18,13 @@ CudaContext::CudaContext(bool tf32) : tf32_(tf32) {
   CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   device_name_ = prop.name;
   try {
-    // A blocking stream: host copies through the legacy default stream still order after it.
-    CUDA_CHECK(cudaStreamCreate(&stream_));
+    // Non-blocking: while a blocking stream captures a CUDA graph, the legacy default stream is
+    // unusable process-wide (cuda_runtime_api.h, cudaStreamIsCapturing: "When a blocking stream
+    // is capturing, the legacy stream is in an unusable state until the blocking stream capture is
+    // terminated"), so another thread's cudaMemcpy would fail with cudaErrorStreamCaptureImplicit
+    // and break the capture. Nothing here relies on the legacy stream's implicit ordering: every
+    // copy names this stream and waits for it.
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     CUDNN_CHECK(cudnnCreate(&cudnn_));
     CUDNN_CHECK(cudnnSetStream(cudnn_, stream_));
     CUBLAS_CHECK(cublasCreate(&cublas_));

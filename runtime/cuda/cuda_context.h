@@ -1,4 +1,4 @@
-// The GPU resources one backend owns: a stream, a cuDNN handle and a cuBLAS handle bound to it,
+// The GPU resources one backend owns: a (non-blocking) stream, cuDNN and cuBLAS handles bound to it,
 // and cuBLAS' workspace (set explicitly so CUDA-graph capture never allocates). It also fixes the
 // math mode once: strict fp32 (cuBLAS default math, no tensor cores) or TF32 tensor-core math.
 #pragma once

@@ -26,7 +26,8 @@ void StepGraph::reset() noexcept {
 
 StepGraph StepGraph::capture(cudaStream_t stream, const std::function<void()>& work) {
   StepGraph g;
-  // Thread-local mode: other threads' CUDA calls (a data loader's, say) cannot invalidate it.
+  // Thread-local mode: other threads' CUDA calls (a data loader's, say) cannot invalidate it,
+  // provided the stream is non-blocking (their legacy-stream work; see cuda_context.cpp).
   CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
   try {
     work();

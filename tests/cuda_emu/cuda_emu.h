@@ -7,7 +7,9 @@
 // as documented, nor say anything about speed or the device memory model: the real-GPU suites
 // stay the authority. Work on a stream runs at once, in order, unless the stream is capturing a
 // graph: then it is recorded and runs at each cudaGraphLaunch, as on a GPU; calls a capture
-// forbids (synchronisation, allocation, cudaStreamQuery) invalidate it, as on a GPU.
+// forbids (synchronisation, allocation, cudaStreamQuery; in the capturing thread, or in any
+// thread under cudaStreamCaptureModeGlobal; the legacy default stream from any thread while a
+// blocking stream captures) invalidate it, as on a GPU.
 //
 // How: emu_source.py rewrites each `kernel<<<grid, block, smem, stream>>>(args)` of a .cu file
 // into `::acts_emu::launch(kernel, grid, block, smem, stream)(args)`, and the result compiles as
@@ -20,12 +22,14 @@
 // kernel makes. A launch configuration CUDA would refuse (over 1024 threads, a zero dimension,
 // grid.y or .z over 65535) is not run and sets cudaGetLastError(), as on a GPU.
 #pragma once
+#include <atomic>
 #include <barrier>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -40,7 +44,10 @@
 
 // Streams, graphs and events (the runtime stub in include/ implements the API over these).
 struct CUstream_st {
-  bool capturing = false, invalidated = false;
+  bool blocking = true;  // cudaStreamCreate's kind; cudaStreamNonBlocking streams are not
+  bool capturing = false;
+  int capture_mode = 0;                  // a cudaStreamCaptureMode, while capturing
+  std::atomic<bool> invalidated{false};  // also set by other threads (see legacy_stream_unusable)
   std::vector<std::function<void()>> recorded;
 };
 using cudaStream_t = CUstream_st*;
@@ -92,7 +99,34 @@ inline int& last_error() {
   static thread_local int e = 0;
   return e;
 }
-constexpr int kInvalidConfiguration = 9;  // cudaErrorInvalidConfiguration
+constexpr int kInvalidConfiguration = 9;     // cudaErrorInvalidConfiguration
+constexpr int kStreamCaptureImplicit = 906;  // cudaErrorStreamCaptureImplicit
+
+// The captures in progress in every thread (cudaStreamBeginCapture to cudaStreamEndCapture).
+struct ActiveCaptures {
+  std::mutex m;
+  std::vector<CUstream_st*> streams;
+};
+inline ActiveCaptures& active_captures() {
+  static ActiveCaptures a;
+  return a;
+}
+// Work on, or a wait for, the legacy default stream (stream 0, cudaMemcpy, cudaMemset) from ANY
+// thread while a blocking stream captures: the runtime refuses it (cudaErrorStreamCaptureImplicit),
+// whatever the capture mode. cuda_runtime_api.h, cudaStreamIsCapturing: "When a blocking stream
+// is capturing, the legacy stream is in an unusable state until the blocking stream capture is
+// terminated. [...] attempted use would have an implicit dependency on the capturing stream(s)."
+// Here the capture is invalidated as well (conservatively: the GPU may only fail the call).
+inline bool legacy_stream_unusable() {
+  std::lock_guard<std::mutex> lock(active_captures().m);
+  bool any = false;
+  for (CUstream_st* s : active_captures().streams)
+    if (s->blocking) {
+      s->invalidated = true;
+      any = true;
+    }
+  return any;
+}
 
 inline thread_local std::barrier<>* block_barrier = nullptr;
 
@@ -109,6 +143,10 @@ struct Launch {
     if (threads == 0 || threads > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 ||
         grid.z > 65535 || block.z > 64) {
       last_error() = kInvalidConfiguration;
+      return;
+    }
+    if (!stream && legacy_stream_unusable()) {
+      last_error() = kStreamCaptureImplicit;
       return;
     }
     // Parameters are copied at launch, as a real launch (and a graph capture) does.

@@ -3,6 +3,7 @@
 // memory: AddressSanitizer checks every access); a failing call sets the "last error" as the
 // runtime does; calls a graph capture forbids invalidate the capture.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@ enum cudaError_t {
   cudaErrorNotReady = 600,
   cudaErrorStreamCaptureUnsupported = 900,
   cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureImplicit = 906,
 };
 enum cudaMemcpyKind { cudaMemcpyHostToHost, cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 enum cudaStreamCaptureStatus {
@@ -35,6 +37,7 @@ using cudaGraph_t = CUgraph_st*;
 using cudaGraphExec_t = CUgraphExec_st*;
 using cudaEvent_t = CUevent_st*;
 constexpr unsigned cudaEventDisableTiming = 2;
+constexpr unsigned cudaStreamNonBlocking = 1;
 struct cudaDeviceProp {
   char name[256] = "CPU emulator (tests/cuda_emu)";
   int major = 0, minor = 0;
@@ -59,11 +62,27 @@ inline cudaError_t fail(cudaError_t e) {
   last_error() = e;
   return e;
 }
-// A call the capture forbids: the capture is invalidated and the call fails.
+// A "potentially unsafe" call (cudaThreadExchangeStreamCaptureMode in cuda_runtime_api.h): it
+// fails, and invalidates the capture, when this thread captures in global or thread-local mode,
+// or when another thread captures in global mode. Thread-local captures ignore other threads.
 inline bool forbidden_in_capture() {
-  if (!capturing_stream()) return false;
-  capturing_stream()->invalidated = true;
+  CUstream_st* victim = nullptr;
+  if (CUstream_st* own = capturing_stream(); own && own->capture_mode != cudaStreamCaptureModeRelaxed) {
+    victim = own;
+  } else {
+    std::lock_guard<std::mutex> lock(active_captures().m);
+    for (CUstream_st* s : active_captures().streams)
+      if (s != own && s->capture_mode == cudaStreamCaptureModeGlobal) victim = s;
+  }
+  if (!victim) return false;
+  victim->invalidated = true;
   last_error() = cudaErrorStreamCaptureUnsupported;
+  return true;
+}
+// Work on the legacy default stream (null) while a blocking stream captures: see cuda_emu.h.
+inline bool legacy_refused(cudaStream_t st) {
+  if (st || !legacy_stream_unusable()) return false;
+  last_error() = cudaErrorStreamCaptureImplicit;
   return true;
 }
 inline double now_ms() {
@@ -89,6 +108,8 @@ inline const char* cudaGetErrorName(cudaError_t e) {
       return "cudaErrorStreamCaptureUnsupported";
     case cudaErrorStreamCaptureInvalidated:
       return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureImplicit:
+      return "cudaErrorStreamCaptureImplicit";
   }
   return "cudaErrorUnknown";
 }
@@ -140,6 +161,7 @@ inline cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) {
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyKind, cudaStream_t st = nullptr) {
+  if (acts_emu::legacy_refused(st)) return cudaErrorStreamCaptureImplicit;
   acts_emu::submit(st, [d, s, n] {
     if (n) std::memcpy(d, s, n);
   });
@@ -150,6 +172,7 @@ inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind k
   return cudaMemcpyAsync(d, s, n, k, nullptr);
 }
 inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t st = nullptr) {
+  if (acts_emu::legacy_refused(st)) return cudaErrorStreamCaptureImplicit;
   acts_emu::submit(st, [p, v, n] {
     if (n) std::memset(p, v, n);
   });
@@ -159,26 +182,40 @@ inline cudaError_t cudaMemset(void* p, int v, size_t n) { return cudaMemsetAsync
 
 // Streams and capture.
 inline cudaError_t cudaStreamCreate(cudaStream_t* s) { return *s = new CUstream_st, cudaSuccess; }
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
+  *s = new CUstream_st;
+  (*s)->blocking = !(flags & cudaStreamNonBlocking);
+  return cudaSuccess;
+}
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) { return delete s, cudaSuccess; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) {
+inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  if (acts_emu::legacy_refused(s)) return cudaErrorStreamCaptureImplicit;
   return acts_emu::forbidden_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
 }
+// Waits for every stream, so also for any capturing one: refused while any thread captures.
 inline cudaError_t cudaDeviceSynchronize() {
-  return acts_emu::forbidden_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+  if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  std::lock_guard<std::mutex> lock(acts_emu::active_captures().m);
+  for (CUstream_st* s : acts_emu::active_captures().streams) s->invalidated = true;
+  return acts_emu::active_captures().streams.empty() ? cudaSuccess : acts_emu::fail(cudaErrorStreamCaptureUnsupported);
 }
 inline cudaError_t cudaStreamQuery(cudaStream_t s) {
+  if (acts_emu::legacy_refused(s)) return cudaErrorStreamCaptureImplicit;
   if (s && s->capturing) {
     s->invalidated = true;
     return acts_emu::fail(cudaErrorStreamCaptureUnsupported);
   }
   return cudaSuccess;
 }
-inline cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode mode) {
   if (!s || s->capturing || acts_emu::capturing_stream()) return acts_emu::fail(cudaErrorInvalidValue);
   s->capturing = true;
+  s->capture_mode = mode;
   s->invalidated = false;
   s->recorded.clear();
   acts_emu::capturing_stream() = s;
+  std::lock_guard<std::mutex> lock(acts_emu::active_captures().m);
+  acts_emu::active_captures().streams.push_back(s);
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* g) {
@@ -186,6 +223,11 @@ inline cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* g) {
   if (!s || !s->capturing) return acts_emu::fail(cudaErrorInvalidValue);
   s->capturing = false;
   acts_emu::capturing_stream() = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(acts_emu::active_captures().m);
+    auto& all = acts_emu::active_captures().streams;
+    all.erase(std::remove(all.begin(), all.end(), s), all.end());
+  }
   auto ops = std::move(s->recorded);
   s->recorded.clear();
   if (s->invalidated) return acts_emu::fail(cudaErrorStreamCaptureInvalidated);
@@ -216,6 +258,7 @@ inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { return c
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) { return delete e, cudaSuccess; }
 inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s = nullptr) {
   if (!e) return acts_emu::fail(cudaErrorInvalidResourceHandle);
+  if (acts_emu::legacy_refused(s)) return cudaErrorStreamCaptureImplicit;
   acts_emu::submit(s, [e] {
     e->ms = acts_emu::now_ms();
     e->done = true;
