@@ -33,7 +33,15 @@ inline std::string message(const char* lib, const char* call, const char* file, 
 
 inline std::string why(cudaError_t e) { return std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")"; }
 inline std::string why(cudnnStatus_t s) {
-  return std::string(cudnnGetErrorString(s)) + " (status " + std::to_string(int(s)) + ")";
+  std::string text = std::string(cudnnGetErrorString(s)) + " (status " + std::to_string(int(s)) + ")";
+#if CUDNN_MAJOR >= 9
+  // cuDNN 9 keeps a message saying which check failed (an unsupported layout, a sub-library it
+  // could not load, ...); the status alone is often just NOT_SUPPORTED or BAD_PARAM.
+  char detail[512] = {};
+  cudnnGetLastErrorString(detail, sizeof detail);
+  if (detail[0]) text += ": " + std::string(detail);
+#endif
+  return text;
 }
 inline std::string why(cublasStatus_t s) {
   return std::string(cublasGetStatusString(s)) + " (" + cublasGetStatusName(s) + ")";
