@@ -59,10 +59,13 @@ int main(int argc, char** argv) {
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
     if (version) return acts::cli::print_version("train_gpu");
+    if (!c.model_json.empty() && app.count("--image-size")) {
+      std::fprintf(stderr, "error: --image-size and --model exclude each other: %s sets the input size itself "
+                           "(batch_input_shape); drop --image-size or edit the JSON\n", c.model_json.c_str());
+      return 2;
+    }
     if (summary) {
-      const acts::ModelSpec m =
-          c.model_json.empty() ? acts::tutorial_model(c.image_size) : acts::load_keras_json(c.model_json);
-      std::printf("%s", acts::Graph(m).summary().c_str());
+      std::printf("%s", acts::new_run_model(c)->summary().c_str());
       return 0;
     }
     c.resume = app.count("--resume") > 0;

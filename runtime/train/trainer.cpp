@@ -129,6 +129,26 @@ Dataset load_split_checked(const std::string& root, const char* split, const Loa
 
 }  // namespace
 
+std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
+  if (cfg.model_json.empty()) return std::make_unique<Graph>(tutorial_model(cfg.image_size));
+  const ModelSpec spec = load_keras_json(cfg.model_json);  // names the file itself
+  try {
+    if (spec.height != spec.width) fail("model input must be square (", spec.height, "x", spec.width, ")");
+    if (spec.channels != 3) fail("model input must have 3 channels (RGB photos), not ", spec.channels);
+    if (spec.height > 4096)
+      fail("model input ", spec.height, "x", spec.width, " is larger than --image-size allows (4096)");
+    auto g = std::make_unique<Graph>(spec);
+    cfg.image_size = spec.height;
+    return g;
+  } catch (const Error& e) {  // the Graph's checks know neither the file nor that its input size is fixed
+    std::string m = e.what();
+    const std::string cli_fix = "use a larger --image-size";
+    if (m.size() >= cli_fix.size() && m.compare(m.size() - cli_fix.size(), cli_fix.size(), cli_fix) == 0)
+      m.replace(m.size() - cli_fix.size(), cli_fix.size(), "give the model a larger input (batch_input_shape)");
+    fail(cfg.model_json, ": ", m);
+  }
+}
+
 void install_stop_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -175,11 +195,8 @@ int train_run(TrainConfig& cfg) {
       fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
     if (!is_dir(cfg.data))
       fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
-    r.spec = cfg.model_json.empty() ? tutorial_model(cfg.image_size) : load_keras_json(cfg.model_json);
-    if (!cfg.model_json.empty()) cfg.image_size = r.spec.height;
-    if (r.spec.height != r.spec.width) fail("model input must be square (", r.spec.height, "x", r.spec.width, ")");
-    if (r.spec.channels != 3) fail("model input must have 3 channels (RGB photos), not ", r.spec.channels);
-    r.graph = std::make_unique<Graph>(r.spec);  // a model that does not fit the image size fails before the folder
+    r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
+    r.spec = r.graph->spec();
     r.dir = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force);
     char real[4096];
     if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere

@@ -4,10 +4,12 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "history.h"
+#include "runtime/graph.h"
 
 namespace acts {
 
@@ -35,6 +37,10 @@ struct TrainConfig {
 // Exit codes: 0 done, 3 diverged (NaN/Inf loss), 130 interrupted (checkpoint written).
 // Bad input throws acts::Error (the app prints it and exits 1).
 int train(TrainConfig cfg);
+
+// A new run's model: the tutorial's at cfg.image_size, or cfg.model_json's (whose input size then
+// becomes cfg.image_size). Errors name the JSON file and a fix that applies to it.
+std::unique_ptr<Graph> new_run_model(TrainConfig& cfg);
 
 // Set by SIGINT/SIGTERM; the loop checks it between steps.
 void install_stop_handlers();

@@ -10,10 +10,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "run_process.h"
 #include "runtime/checkpoint.h"
@@ -266,4 +268,47 @@ TEST(TrainGpuMisuse, NumbersThatMakeNoSenseAreRefusedInAFewWords) {
     EXPECT_FALSE(fs::exists(out)) << flag;
     fs::remove_all(out);
   }
+}
+
+TEST(TrainGpuMisuse, ModelJsonErrorsNameTheFileAndAFixThatApplies) {
+  const std::string root = tmpdir("model_json"), out = root + "/out";
+  const std::string one_step = " --device cpu --epochs 1 --steps-per-epoch 1 --validation-steps 0";
+  fs::create_directories(root);
+  const nlohmann::json tutorial =
+      nlohmann::json::parse(read(std::string(ACTS_TEST_DATA) + "/../../models/tutorial.json"));
+  auto variant = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json m = tutorial;
+    edit(m);
+    const std::string path = root + "/" + name + ".json";
+    std::ofstream(path) << m.dump();
+    return path;
+  };
+  auto input = [](int h, int w) {
+    return [h, w](nlohmann::json& m) { m["config"][0]["config"]["batch_input_shape"] = {nullptr, h, w, 3}; };
+  };
+  // model -> what the message must say after "error: <file>: "
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {variant("small", input(20, 20)),
+       "input smaller than the pool; give the model a larger input (batch_input_shape)"},
+      {variant("oblong", input(60, 80)), "model input must be square (60x80)"},
+      {variant("huge", input(100000, 100000)), "is larger than --image-size allows (4096)"},
+      {variant("twins", [](nlohmann::json& m) { m["config"][2]["config"]["name"] = "conv2d_1"; }),
+       "two layers are named 'conv2d_1'"},
+  };
+  for (const auto& [model, says] : cases) {
+    const auto r = run(kBin + " --data " + kSample + " --out " + out + one_step + " --model " + model);
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(error_lines(r.out), 1) << r.out;
+    EXPECT_TRUE(contains(r.out, "error: " + model + ": ")) << r.out;
+    EXPECT_TRUE(contains(r.out, says)) << r.out;
+    EXPECT_FALSE(contains(r.out, "--image-size;")) << r.out;  // no flag to fix a JSON model with
+    EXPECT_FALSE(fs::exists(out)) << model;
+    EXPECT_EQ(run(kBin + " --summary --model " + model).code, 1) << model;
+  }
+  // --image-size would be ignored with a model JSON: refused instead.
+  const auto r = run(kBin + " --data " + kSample + " --out " + out + one_step + " --image-size 64 --model " +
+                     variant("fine", input(48, 48)));
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "--image-size and --model exclude each other")) << r.out;
+  EXPECT_FALSE(fs::exists(out));
 }
