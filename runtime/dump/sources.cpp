@@ -1,6 +1,7 @@
 #include "sources.h"
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 #include <filesystem>
 #include <set>
@@ -70,7 +71,7 @@ std::vector<ImageRef> expand_image_args(const std::vector<std::string>& args) {
     if (is_dir(a)) {
       const std::vector<std::string> files = list_images(a, true);
       if (files.empty()) fail(a, ": no images (png, jpg, jpeg, bmp, ppm, tif, tiff) in this folder or below");
-      for (const std::string& f : files) refs.push_back({f, -1});
+      for (const std::string& f : files) refs.push_back({f, -1, a});
     } else if (is_file(a)) {
       refs.push_back({a, -1});
     } else {
@@ -124,6 +125,9 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
   in.height = o.height;
   in.width = o.width;
   const size_t px = size_t(o.height) * o.width * 3;
+  std::map<std::string, size_t> skipped, listed;  // per --image folder
+  for (const ImageRef& r : refs)
+    if (!r.folder.empty()) ++listed[r.folder];
   for (const ImageRef& r : refs) {
     if (is_npy(r.path)) {
       append_npy(r, o, in);
@@ -133,12 +137,24 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
       fail(r.path,
            ": this build cannot decode image files (built without OpenCV); pass the images as a uint8 "
            "(N, H, W, 3) .npy (scripts/photos_to_npy.py)");
-    const std::vector<uint8_t> img = load_image(r.path, o);
+    std::vector<uint8_t> img;
+    try {
+      img = load_image(r.path, o);
+    } catch (const Error& e) {
+      if (r.folder.empty()) throw;
+      std::string why = e.what();  // "<path>: <reason>", worded as train_gpu's skips
+      if (why.rfind(r.path + ": ", 0) == 0) why.insert(r.path.size() + 2, "skipped: ");
+      if (o.warn) o.warn(why);
+      ++skipped[r.folder];
+      continue;
+    }
     if (img.size() != px) fail(r.path, ": decoded to ", img.size(), " bytes, expected ", px, " (internal error)");
     in.pixels.insert(in.pixels.end(), img.begin(), img.end());
     in.sources.push_back(r.path);
     in.stems.push_back(fs::path(r.path).stem().string());
   }
+  for (const auto& [folder, n] : skipped)
+    if (n == listed[folder]) fail(folder, ": none of its ", n, " images could be used (see the warnings above)");
   // Per-image folders are named by stem; two inputs with one stem get "-2", "-3", ...
   std::set<std::string> used = {"index.html", "images.txt"};  // top-level files of the output folder
   for (std::string& s : in.stems) {

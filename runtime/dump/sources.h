@@ -25,6 +25,7 @@ std::vector<std::string> list_images(const std::string& dir, bool top_level);
 struct ImageRef {
   std::string path;
   long row = -1;
+  std::string folder;  // the --image folder it was found in; "" when named itself
 };
 
 // --image arguments: files as given, folders expanded with list_images(dir, true).
@@ -43,7 +44,8 @@ struct Inputs {
 };
 
 // Decodes and resizes every image (load_image with `o`); .npy arrays must already be o.height x
-// o.width. Throws naming the first file that cannot be used; nothing is loaded half.
+// o.width. A file found in a folder that cannot be used is skipped with a warning (o.warn), as
+// train_gpu skips it; a file named itself, or a folder left with none, throws naming it.
 Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o);
 
 }  // namespace acts

@@ -108,3 +108,38 @@ TEST(DumpActsMisuse, ABatchSizeThatMakesNoSenseIsRefusedInAFewWords) {
     EXPECT_FALSE(fs::exists(t.out()));
   }
 }
+
+TEST(DumpActsMisuse, BadPhotosInAFolderAreSkippedWithAWarning) {
+  acts::test::DumpFixture t("skip", 1);
+  const fs::path photos = t.dir / "photos", sample = fs::path(ACTS_TEST_DATA) / "../../data/sample/test/cats";
+  fs::create_directories(photos / "more");
+  fs::copy_file(sample / "cat.1500.jpg", photos / "a.jpg");
+  fs::copy_file(sample / "cat.1501.jpg", photos / "more" / "b.jpg");
+  std::ofstream(photos / "broken.jpg") << "this is not a JPEG";
+  std::ofstream(photos / "more" / "empty.png");
+  const std::string args = " --model " + t.ckpt + " --layer dense_2 --device cpu --out " + t.out();
+  auto r = run(kBin + args + " --image " + photos.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "broken.jpg").string() + ": skipped: not a decodable image"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "more" / "empty.png").string() + ": skipped: empty file"))
+      << r.out;
+  EXPECT_TRUE(contains(r.out, "dense_2: (2, 1)")) << r.out;
+  EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"),
+            (photos / "a.jpg").string() + "\n" + (photos / "more" / "b.jpg").string() + "\n");
+  EXPECT_EQ(acts::read_npy(t.out() + "/dense_2.npy").shape, (std::vector<size_t>{2, 1}));
+  // A photo named on the command line is no photo among many: it must be there.
+  fs::remove_all(t.out());
+  r = run(kBin + args + " --image " + (photos / "a.jpg").string() + " " + (photos / "broken.jpg").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + (photos / "broken.jpg").string() + ": not a decodable image")) << r.out;
+  EXPECT_FALSE(fs::exists(t.out()));
+  // A folder with nothing usable is an error naming it.
+  fs::remove(photos / "a.jpg");
+  fs::remove(photos / "more" / "b.jpg");
+  r = run(kBin + args + " --image " + photos.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + photos.string() + ": none of its 2 images could be used")) << r.out;
+  EXPECT_FALSE(fs::exists(t.out()));
+}
