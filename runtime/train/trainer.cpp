@@ -216,7 +216,14 @@ int train_run(TrainConfig& cfg) {
   r.val = load_split_checked(cfg.data, "validation", lo);
   r.has_test = is_dir(cfg.data + "/test");
   if (r.has_test) r.test = load_split_checked(cfg.data, "test", lo);
-  if (r.val.classes != r.train.classes) fail(cfg.data, ": validation/ has other classes than train/");
+  // Labels are class indices in sorted order: other folder names would silently mean other classes.
+  auto same_classes = [&](const Dataset& d, const char* split) {
+    if (d.classes != r.train.classes)
+      fail(cfg.data, "/", split, ": its classes (", json(d.classes).dump(), ") are not train/'s (",
+           json(r.train.classes).dump(), "); name the class folders of every split alike");
+  };
+  same_classes(r.val, "validation");
+  if (r.has_test) same_classes(r.test, "test");
   if (ckpt && ckpt->meta.count("classes") && json::parse(ckpt->meta.at("classes")) != json(r.train.classes))
     fail(cfg.data, ": its classes ", json(r.train.classes).dump(), " are not the run's ", ckpt->meta.at("classes"),
          "; resume with --data pointing at the run's own data");

@@ -312,3 +312,23 @@ TEST(TrainGpuMisuse, ModelJsonErrorsNameTheFileAndAFixThatApplies) {
   EXPECT_TRUE(contains(r.out, "--image-size and --model exclude each other")) << r.out;
   EXPECT_FALSE(fs::exists(out));
 }
+
+TEST(TrainGpuMisuse, SplitsWithOtherClassNamesAreRefused) {
+  // Labels are indices of the sorted class names: test/birds + test/dogs would be scored as if
+  // birds were cats.
+  const std::string data = tmpdir("other_classes"), sample = fs::canonical(kSample).string();
+  for (const char* split : {"train", "validation"}) {
+    fs::create_directories(data);
+    fs::create_directory_symlink(sample + "/" + split, data + "/" + split);
+  }
+  fs::create_directories(data + "/test");
+  fs::create_directory_symlink(sample + "/test/cats", data + "/test/birds");
+  fs::create_directory_symlink(sample + "/test/dogs", data + "/test/dogs");
+  const auto r = run(kBin + " --data " + data + " --out " + data + "/run --epochs 1 --validation-steps 1" + kQuick);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + data + "/test: its classes ([\"birds\",\"dogs\"]) are not train/'s "
+                                                 "([\"cats\",\"dogs\"])"))
+      << r.out;
+  EXPECT_FALSE(fs::exists(data + "/run/last.safetensors"));
+}
