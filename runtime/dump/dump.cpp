@@ -187,6 +187,7 @@ void prepare(const DumpConfig& c, Request& r) {
   const std::vector<ImageRef> refs =
       c.images.empty() ? std::vector<ImageRef>{default_image(r.ckpt.meta, r.ckpt_path)} : expand_image_args(c.images);
   r.in = load_inputs(refs, lo);
+  if (r.in.size() == 0) fail("--image: no images to dump");  // each source throws first; never a 0-image batch
   prepare_out(c.out);
   if (c.painter && r.in.size() > 1)
     for (size_t i = 0; i < r.in.size(); ++i) prepare_out(r.dir_of(c.out, i));

@@ -101,13 +101,16 @@ namespace {
 void append_npy(const ImageRef& r, const LoadOptions& o, Inputs& in) {
   const NpyArray a = read_npy(r.path);
   const bool one = a.shape.size() == 3;
-  if (a.dtype != "|u1" || (a.shape.size() != 4 && !one) || a.shape.back() != 3)
-    fail(r.path, ": images in an .npy must be uint8 (N, H, W, 3) or (H, W, 3), not ", a.dtype, " with ", a.shape.size(),
-         " dimensions");
+  if (a.dtype != "|u1" || (a.shape.size() != 4 && !one) || a.shape.back() != 3) {
+    std::string shape;
+    for (size_t d : a.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+    fail(r.path, ": images in an .npy must be uint8 (N, H, W, 3) or (H, W, 3), not ", a.dtype, " (", shape, ")");
+  }
   const size_t h = a.shape[one ? 0 : 1], w = a.shape[one ? 1 : 2], n = one ? 1 : a.shape[0];
   if (h != size_t(o.height) || w != size_t(o.width))
     fail(r.path, ": images are ", h, "x", w, " but the model takes ", o.height, "x", o.width,
          "; resize them (scripts/photos_to_npy.py) or pass the image files");
+  if (n == 0) fail(r.path, ": holds no images (N = 0); pass an .npy with at least one");
   if (r.row >= long(n)) fail(r.path, ": has ", n, " images, no row ", r.row);
   const size_t first = r.row < 0 ? 0 : size_t(r.row), count = r.row < 0 ? n : 1, px = h * w * 3;
   const std::string stem = fs::path(r.path).stem().string();

@@ -143,3 +143,20 @@ TEST(DumpActsMisuse, BadPhotosInAFolderAreSkippedWithAWarning) {
   EXPECT_TRUE(contains(r.out, "error: " + photos.string() + ": none of its 2 images could be used")) << r.out;
   EXPECT_FALSE(fs::exists(t.out()));
 }
+
+TEST(DumpActsMisuse, AnNpyWithoutImagesIsAnErrorNotACrash) {
+  acts::test::DumpFixture t("empty_npy", 1);
+  const std::string empty = (t.dir / "empty.npy").string(), gray = (t.dir / "gray.npy").string();
+  acts::write_npy(empty, t.pixels.data(), {0, 48, 48, 3});  // segfaulted (a batch of 0 images)
+  acts::write_npy(gray, t.pixels.data(), {1, 48, 48});
+  const std::string args = " --model " + t.ckpt + " --device cpu --out " + t.out() + " --image ";
+  auto r = run(kBin + args + empty);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.out, "error: " + empty + ": holds no images (N = 0); pass an .npy with at least one\n");
+  EXPECT_FALSE(fs::exists(t.out()));
+  r = run(kBin + args + gray);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, gray + ": images in an .npy must be uint8 (N, H, W, 3) or (H, W, 3), not |u1 "
+                                     "(1, 48, 48)"))
+      << r.out;
+}
