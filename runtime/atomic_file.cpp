@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +56,23 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   AtomicFile f(path);
   f.write(contents);
   f.commit();
+}
+
+size_t remove_stale_temporaries(const std::string& dir) {
+  size_t removed = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 == name.size()) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+    // kill(pid, 0): ESRCH means no such process; anything else (alive, or not ours) is left alone.
+    if (kill(pid_t(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+    std::error_code e2;
+    if (it->is_regular_file(e2) && std::filesystem::remove(it->path(), e2)) ++removed;
+  }
+  return removed;
 }
 
 std::string read_file(const std::string& path) {

@@ -28,4 +28,8 @@ class AtomicFile {
 void write_file_atomic(const std::string& path, const std::string& contents);
 std::string read_file(const std::string& path);  // throws acts::Error naming the file
 
+// Removes the "<name>.tmp.<pid>" files directly in `dir` whose process no longer runs: what a
+// writer killed with SIGKILL (or a power cut) leaves behind. Returns how many; best effort.
+size_t remove_stale_temporaries(const std::string& dir);
+
 }  // namespace acts

@@ -39,6 +39,7 @@ void prepare_out(const std::string& out) {
   if (ec) fail(out, ": cannot create the output folder (", ec.message(), "); choose another --out");
   if (access(out.c_str(), W_OK | X_OK) != 0)
     fail(out, ": output folder is not writable (", std::strerror(errno), "); choose another --out");
+  remove_stale_temporaries(out);  // an earlier dump killed with SIGKILL left its NPY files half
 }
 
 std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta) {

@@ -167,6 +167,8 @@ int train_run(TrainConfig& cfg) {
   std::unique_ptr<Checkpoint> ckpt;
   if (cfg.resume) {
     r.dir = resolve_run_dir(cfg.resume_dir);
+    if (const size_t n = remove_stale_temporaries(r.dir))
+      std::printf("Removed %zu unfinished file%s of a process that was killed\n", n, n == 1 ? "" : "s");
     const std::string last = r.dir + "/last.safetensors";
     if (!exists(last))
       fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "

@@ -160,3 +160,17 @@ TEST(DumpActsMisuse, AnNpyWithoutImagesIsAnErrorNotACrash) {
                                      "(1, 48, 48)"))
       << r.out;
 }
+
+TEST(DumpActsMisuse, ADumpRemovesWhatAKilledDumpLeftHalfWritten) {
+  acts::test::DumpFixture t("stale", 1);
+  fs::create_directories(t.out());
+  const pid_t dead = acts::testing::spawn("true");
+  waitpid(dead, nullptr, 0);
+  const std::string stale = t.out() + "/conv2d_1.npy.tmp." + std::to_string(dead);
+  std::ofstream(stale) << "half an array";
+  const auto r = run(kBin + " --model " + t.ckpt + " --image " + t.images + " --layer dense_2 --device cpu --out " +
+                     t.out());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_EQ(temporary_files(t.out()), std::vector<std::string>{});
+}

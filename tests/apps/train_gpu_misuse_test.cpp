@@ -332,3 +332,20 @@ TEST(TrainGpuMisuse, SplitsWithOtherClassNamesAreRefused) {
       << r.out;
   EXPECT_FALSE(fs::exists(data + "/run/last.safetensors"));
 }
+
+TEST(TrainGpuMisuse, ResumeRemovesWhatAKilledRunLeftHalfWritten) {
+  const std::string out = tmpdir("stale");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --out " + out + " --epochs 1 --validation-steps 1" + kQuick).code, 0);
+  // kill -9 during a checkpoint write leaves "<file>.tmp.<pid>" (27 MB for the tutorial's model).
+  const pid_t dead = spawn("true");
+  waitpid(dead, nullptr, 0);
+  const std::string stale = out + "/last.safetensors.tmp." + std::to_string(dead);
+  const std::string live = out + "/history.csv.tmp." + std::to_string(getpid());  // a writer still at work
+  std::ofstream(stale) << "half a checkpoint";
+  std::ofstream(live) << "epoch,";
+  const auto r = run(kBin + " --resume " + out + " --epochs 2 --device cpu");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "Removed 1 unfinished file of a process that was killed")) << r.out;
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(live));
+}
