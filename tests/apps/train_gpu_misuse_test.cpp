@@ -234,6 +234,7 @@ TEST(TrainGpuMisuse, ResumeRefusesSettingsItWouldIgnoreAndFollowsMovedData) {
   // Photos of other classes are not the run's data.
   fs::rename(root + "/moved/train/cats", root + "/moved/train/kittens");
   fs::rename(root + "/moved/validation/cats", root + "/moved/validation/kittens");
+  fs::rename(root + "/moved/test/cats", root + "/moved/test/kittens");
   r = run(kBin + " --resume " + run_dir + " --epochs 3 --device cpu --data " + root + "/moved");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(contains(r.out, "are not the run's [\"cats\",\"dogs\"]")) << r.out;
