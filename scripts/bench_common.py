@@ -77,6 +77,18 @@ def finish_row(r, ms_values, repeats):
     r["tflops"] = r["gflop"] / r["ms"] if r["ms"] > 0 else 0
 
 
+def cpu_model():
+    """The CPU's name from /proc/cpuinfo, for the table's device line."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

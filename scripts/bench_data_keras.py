@@ -50,14 +50,6 @@ def ensure_packages(allow_install):
                  % (", ".join(still or missing), tail, sys.executable, " ".join(reqs)))
 
 
-def cpu_model():
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def one_epoch(a):
     """(listing seconds, epoch seconds, images): a fresh generator, then len(it) batches."""
     from keras_preprocessing.image import ImageDataGenerator
@@ -101,7 +93,7 @@ def main():
         print("bench_data_keras: epoch %.3f s (listing %.3f s)" % (es, ls), file=sys.stderr, flush=True)
     row = {"impl": "keras", "threads": 1, "images": n, "skipped": 0, "seconds": statistics.median(epoch),
            "images_per_s": n / statistics.median(epoch), "runs_s": epoch, "listing_s": statistics.median(listing)}
-    machine = "%s, %d cores" % (cpu_model(), os.cpu_count() or 1)
+    machine = "%s, %d cores" % (bc.cpu_model(), os.cpu_count() or 1)
     date = bc.utc_now()
     print("keras bench_data: one epoch of flow_from_directory(%s), %dx%d nearest, batch %d, rescale 1/255"
           % (a.data, a.image_size, a.image_size, a.batch))

@@ -171,7 +171,7 @@ def main():
         import numpy as np
         model, dump = make_model(keras, a.jit)
     rows_wanted = set(a.rows.split(",")) if a.rows else set(bc.ROW_IDS)
-    rep = {"tool": "keras bench", "device": "cuda" if on_gpu else "cpu (%s)" % cpu_model(),
+    rep = {"tool": "keras bench", "device": "cuda" if on_gpu else "cpu (%s)" % bc.cpu_model(),
            "backend": describe(tf, keras, model, gpu) if model is not None else "keras (not run)",
            "clock": "time.perf_counter around calls returning host values", "version": sys.version.split()[0],
            "date": bc.utc_now(), "settings": dict(s, jit=a.jit, quick=a.quick, full=a.full),
@@ -193,17 +193,6 @@ def main():
     sys.stdout.write(bc.table(rep))
     if a.json:
         bc.write_json(rep, a.json)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 if __name__ == "__main__":

@@ -288,17 +288,6 @@ def describe(torch, gpu):
                                                      torch.backends.mkldnn.is_available())
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
@@ -324,7 +313,7 @@ def main():
     s = bc.plan(on_gpu, a.quick, a.full, a.repeats)
     variants = [v for v in (a.variants or ("eager,graphs,compile" if on_gpu else "eager")).split(",") if v]
     rows_wanted = set(a.rows.split(",")) if a.rows else set(bc.ROW_IDS)
-    rep = {"tool": "pytorch bench", "device": "cuda" if on_gpu else "cpu (%s)" % cpu_model(),
+    rep = {"tool": "pytorch bench", "device": "cuda" if on_gpu else "cpu (%s)" % bc.cpu_model(),
            "backend": describe(torch, gpu) if torch is not None and not why else "pytorch (not run)",
            "clock": "", "version": sys.version.split()[0], "date": bc.utc_now(),
            "settings": dict(s, tf32=a.tf32, quick=a.quick, full=a.full, variants=variants),
