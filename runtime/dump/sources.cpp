@@ -73,7 +73,7 @@ std::vector<ImageRef> expand_image_args(const std::vector<std::string>& args) {
       if (files.empty()) fail(a, ": no images (png, jpg, jpeg, bmp, ppm, tif, tiff) in this folder or below");
       for (const std::string& f : files) refs.push_back({f, -1, a});
     } else if (is_file(a)) {
-      refs.push_back({a, -1});
+      refs.push_back({a, -1, ""});
     } else {
       fail(a, ": no such image file or folder (--image)");
     }
@@ -88,9 +88,9 @@ ImageRef default_image(const std::map<std::string, std::string>& meta, const std
   for (const char* split : {"test", "validation"}) {
     const std::string dir = d->second + "/" + split;
     if (!is_dir(dir)) continue;
-    if (is_file(dir + "/x.npy")) return {dir + "/x.npy", 0};
+    if (is_file(dir + "/x.npy")) return {dir + "/x.npy", 0, ""};
     const Listing l = list_class_folders(dir);  // Keras' order; throws for an empty or odd folder
-    return {dir + "/" + l.files.front(), -1};
+    return {dir + "/" + l.files.front(), -1, ""};
   }
   fail(d->second, ": the data folder of ", ckpt, " has no test/ or validation/ images (moved?); pass --image FILE");
 }
