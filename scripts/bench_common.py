@@ -1,9 +1,10 @@
-"""Shared by bench_pytorch.py and bench_compare.py: the FLOP counts, the bench plan (a mirror
-of apps/bench_plan.cpp, so PyTorch times exactly the work the C++ bench times), the row
-format and the table. Standard library only."""
+"""Shared by bench_pytorch.py, bench_keras.py and bench_compare.py: the FLOP counts, the bench
+plan (a mirror of apps/bench_plan.cpp, so the peers time exactly the work the C++ bench times),
+the flags every peer takes, the row loop, the row format and the table. Standard library only."""
 import datetime
 import json
 import os
+import sys
 import tempfile
 
 # Per image, one multiply-add = 2 FLOPs; derivation from the layer shapes in apps/bench_report.h.
@@ -65,6 +66,38 @@ def planned_rows(s, impl):
         row("dump_1000", "dump_acts forward, 1000 images", s["dump_batch"], s["dump_images"], "run",
             s["dump_images"] * FORWARD_FLOP / 1e9, s["dump_note"]),
     ]
+
+
+def add_common_args(ap, peer):
+    """The flags bench_compare.py passes to every peer (and apps/bench takes too)."""
+    ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+    ap.add_argument("--json", help="also write the results as JSON to this file")
+    ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
+    ap.add_argument("--quick", action="store_true", help="scale every case down")
+    ap.add_argument("--full", action="store_true", help="on the CPU too, run every case at full size")
+    ap.add_argument("--repeats", type=int, default=0)
+    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing %s" % peer)
+
+
+def run_rows(rep, s, impl, wanted, why, time_row, label):
+    """Times the planned rows in `wanted` into rep["rows"]: time_row(r) fills one row. A row that
+    cannot run (`why`, or time_row raising: torch.compile or a capture failing for one case) is
+    kept as skipped with the reason, and the others go on."""
+    for r in planned_rows(s, impl):
+        if r["id"] not in wanted:
+            continue
+        if why and not r["skipped"]:
+            r["skipped"], r["note"] = True, why
+        if not r["skipped"]:
+            print("%s: %s ..." % (label, r["what"]), file=sys.stderr, flush=True)
+            try:
+                time_row(r)
+            except Exception as e:
+                msg = str(e).strip().splitlines()
+                r["skipped"], r["note"] = True, "%s: %s" % (type(e).__name__, msg[0][:200] if msg else "")
+                for k in ("ms", "images_per_s", "tflops"):
+                    r.pop(k, None)
+        rep["rows"].append(r)
 
 
 def finish_row(r, ms_values, repeats):

@@ -146,16 +146,10 @@ def describe(tf, keras, model, gpu):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
-    ap.add_argument("--json", help="also write the results as JSON to this file")
-    ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
-    ap.add_argument("--quick", action="store_true", help="scale every case down")
-    ap.add_argument("--full", action="store_true", help="on the CPU too, run every case at full size")
-    ap.add_argument("--repeats", type=int, default=0)
+    bc.add_common_args(ap, "TensorFlow")
     ap.add_argument("--jit", default="auto", choices=["auto", "on", "off"], help="compile(jit_compile=...)")
     ap.add_argument("--tf32", action="store_true", help="accepted for bench_compare; TensorFlow decides TF32 itself")
     ap.add_argument("--variants", default="", help="accepted for bench_compare; Keras has one mode here")
-    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing TensorFlow")
     a = ap.parse_args()
 
     tf, keras, why = import_keras(not a.no_install)
@@ -176,20 +170,15 @@ def main():
            "clock": "time.perf_counter around calls returning host values", "version": sys.version.split()[0],
            "date": bc.utc_now(), "settings": dict(s, jit=a.jit, quick=a.quick, full=a.full),
            "flop_per_image": {"forward": bc.FORWARD_FLOP, "train": bc.TRAIN_FLOP}, "rows": []}
-    for r in bc.planned_rows(s, "keras"):
-        if r["id"] not in rows_wanted:
-            continue
-        if why and not r["skipped"]:
-            r["skipped"], r["note"] = True, why
-        if not r["skipped"]:
-            print("bench_keras: %s ..." % r["what"], file=sys.stderr, flush=True)
-            if r["id"] in ("train_b20", "train_b256", "eval_b20"):
-                time_steps(r, np, model, "eval" if r["id"] == "eval_b20" else "train", r["batch"], s[r["id"]])
-            elif r["id"] == "schedule":
-                time_schedule(r, np, model, s["schedule"])
-            else:
-                time_dump(r, np, dump, r["images"], s["dump_batch"], s[r["id"]])
-        rep["rows"].append(r)
+
+    def time_row(r):
+        if r["id"] in ("train_b20", "train_b256", "eval_b20"):
+            time_steps(r, np, model, "eval" if r["id"] == "eval_b20" else "train", r["batch"], s[r["id"]])
+        elif r["id"] == "schedule":
+            time_schedule(r, np, model, s["schedule"])
+        else:
+            time_dump(r, np, dump, r["images"], s["dump_batch"], s[r["id"]])
+    bc.run_rows(rep, s, "keras", rows_wanted, why, time_row, "bench_keras")
     sys.stdout.write(bc.table(rep))
     if a.json:
         bc.write_json(rep, a.json)

@@ -290,15 +290,9 @@ def describe(torch, gpu):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
-    ap.add_argument("--json", help="also write the results as JSON to this file")
-    ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
+    bc.add_common_args(ap, "torch")
     ap.add_argument("--variants", default="", help="eager,graphs,compile (default: all three on CUDA, eager on CPU)")
-    ap.add_argument("--quick", action="store_true", help="scale every case down")
-    ap.add_argument("--full", action="store_true", help="on the CPU too, run every case at full size")
-    ap.add_argument("--repeats", type=int, default=0)
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS")
-    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch")
     ap.add_argument("--profile", action="store_true",
                     help="instead of the rows: torch.profiler's table for eager training steps")
     a = ap.parse_args()
@@ -340,27 +334,16 @@ def main():
                     runner = Runner(torch, dev, variant)
                 except Exception as e:  # e.g. an unknown variant's setup failing: report, go on
                     runner_error = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
-        for r in bc.planned_rows(s, "pytorch " + variant):
-            if r["id"] not in rows_wanted:
-                continue
-            if runner_error and not r["skipped"]:
-                r["skipped"], r["note"] = True, runner_error
-            if not r["skipped"]:
-                print("bench_pytorch: %s, %s ..." % (r["what"], variant), file=sys.stderr)
-                try:
-                    if r["id"] in ("train_b20", "train_b256", "eval_b20"):
-                        time_steps(r, runner, clock, "eval" if r["id"] == "eval_b20" else "train", r["batch"],
-                                   s[r["id"]], gpu)
-                    elif r["id"] == "schedule":
-                        time_schedule(r, runner, clock, s["schedule"], gpu)
-                    else:
-                        time_dump(r, runner, clock, r["images"], s["dump_batch"], s[r["id"]], gpu)
-                except Exception as e:  # torch.compile or capture failing for one case: say why, go on
-                    msg = str(e).strip().splitlines()
-                    r["skipped"], r["note"] = True, "%s: %s" % (type(e).__name__, msg[0][:200] if msg else "")
-                    for k in ("ms", "images_per_s", "tflops"):
-                        r.pop(k, None)
-            rep["rows"].append(r)
+
+        def time_row(r, runner=runner):
+            if r["id"] in ("train_b20", "train_b256", "eval_b20"):
+                time_steps(r, runner, clock, "eval" if r["id"] == "eval_b20" else "train", r["batch"], s[r["id"]],
+                           gpu)
+            elif r["id"] == "schedule":
+                time_schedule(r, runner, clock, s["schedule"], gpu)
+            else:
+                time_dump(r, runner, clock, r["images"], s["dump_batch"], s[r["id"]], gpu)
+        bc.run_rows(rep, s, "pytorch " + variant, rows_wanted, runner_error, time_row, "bench_pytorch " + variant)
     sys.stdout.write(bc.table(rep))
     if a.json:
         bc.write_json(rep, a.json)
