@@ -86,29 +86,38 @@ void assign_channels(std::vector<Target>& targets, const std::vector<int>& chann
 volatile std::sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-// Catches SIGINT/SIGTERM while it lives and restores the previous handlers after.
+// Catches SIGINT, SIGTERM and SIGHUP (a closed terminal; unless ignored, as under nohup) while
+// it lives, ignores SIGPIPE (a reader of our output that went away with the terminal must not
+// kill the dump mid-file), and restores the previous handlers after.
 class SignalScope {
  public:
   explicit SignalScope(bool on) : on_(on) {
     if (!on_) return;
     g_stop = 0;
-    struct sigaction sa {};
+    struct sigaction sa {}, ignore {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
+    sigaction(SIGHUP, nullptr, &old_hup_);
+    if (old_hup_.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, nullptr);
+    sigaction(SIGPIPE, &ignore, &old_pipe_);
   }
   ~SignalScope() {
     if (!on_) return;
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGHUP, &old_hup_, nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
   }
   SignalScope(const SignalScope&) = delete;
   SignalScope& operator=(const SignalScope&) = delete;
 
  private:
   bool on_;
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {}, old_term_ {}, old_hup_ {}, old_pipe_ {};
 };
 
 void throw_if_stopped(const std::string& out) {

@@ -29,13 +29,13 @@ struct DumpConfig {
   int batch_size = 32;         // images per forward pass
   bool list_layers = false;    // print names and shapes, dump nothing
   Painter* painter = nullptr;  // null: NPY files only (builds without OpenCV)
-  // SIGINT/SIGTERM while the files are written end the dump between batches by throwing
+  // SIGINT/SIGTERM/SIGHUP while the files are written end the dump between batches by throwing
   // Interrupted, so the unfinished NPY files are removed instead of left as *.tmp.PID (the apps;
   // before writing starts the signals keep their default: nothing is there to clean up).
   bool handle_signals = false;
 };
 
-// A dump stopped by SIGINT/SIGTERM (DumpConfig::handle_signals); what() says what was kept.
+// A dump stopped by SIGINT/SIGTERM/SIGHUP (DumpConfig::handle_signals); what() says what was kept.
 struct Interrupted : Error {
   using Error::Error;
 };

@@ -1,8 +1,6 @@
 #include "trainer.h"
 
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <new>
@@ -13,6 +11,7 @@
 #include "background_writer.h"
 #include "progress.h"
 #include "run_dir.h"
+#include "stop.h"
 #include "runtime/atomic_file.h"
 #include "runtime/backend.h"
 #include "runtime/checkpoint.h"
@@ -24,9 +23,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::atomic<int> g_stop{0};
 constexpr int kMetricsEvery = 10;  // steps between reads of the running loss/accuracy
-void on_signal(int sig) { g_stop = sig; }
 
 // What defines a run: stored in run.json and every checkpoint, restored by --resume.
 json identity(const TrainConfig& c) {
@@ -147,14 +144,6 @@ std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
       m.replace(m.size() - cli_fix.size(), cli_fix.size(), "give the model a larger input (batch_input_shape)");
     fail(cfg.model_json, ": ", m);
   }
-}
-
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
 }
 
 namespace {
@@ -291,7 +280,7 @@ int train_run(TrainConfig& cfg) {
       return true;
     };
     for (; s.step < cfg.steps_per_epoch; ++s.step) {
-      if (g_stop) {
+      if (stop_requested()) {
         if (!absorb(s.step)) return 3;
         s.train_batches = train_it.batches_seen();
         s.val_batches = val_it.batches_seen();
@@ -308,7 +297,7 @@ int train_run(TrainConfig& cfg) {
     }
     const uint64_t val_start = val_it.batches_seen();
     for (int v = 0; v < cfg.validation_steps; ++v) {
-      if (g_stop) {  // the epoch's steps are done: resume validates this epoch from its start
+      if (stop_requested()) {  // the epoch's steps are done: resume validates this epoch from its start
         State at = s;
         at.step = cfg.steps_per_epoch;
         at.train_batches = train_it.batches_seen();
@@ -358,7 +347,7 @@ int train_run(TrainConfig& cfg) {
     BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
     const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
     for (size_t i = 0; i < steps; ++i) {
-      if (g_stop) {  // last.safetensors holds the trained model: --resume runs only this evaluation again
+      if (stop_requested()) {  // last.safetensors holds the trained model: --resume runs only this evaluation again
         r.writer.flush();
         std::printf("Interrupted during the test evaluation: the trained model is in %s/final.safetensors; "
                     "finish the evaluation (results.json) with: train_gpu --resume %s\n", r.dir.c_str(), r.dir.c_str());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "history.h"
+#include "stop.h"  // install_stop_handlers(), for the app
 #include "runtime/graph.h"
 
 namespace acts {
@@ -41,8 +42,5 @@ int train(TrainConfig cfg);
 // A new run's model: the tutorial's at cfg.image_size, or cfg.model_json's (whose input size then
 // becomes cfg.image_size). Errors name the JSON file and a fix that applies to it.
 std::unique_ptr<Graph> new_run_model(TrainConfig& cfg);
-
-// Set by SIGINT/SIGTERM; the loop checks it between steps.
-void install_stop_handlers();
 
 }  // namespace acts

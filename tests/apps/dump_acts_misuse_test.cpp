@@ -1,7 +1,7 @@
 // dump_acts misused the way a demanding user would (the built binary, CPU backend): out of
-// memory, Ctrl-C or SIGTERM in the middle of a dump, and files that are not checkpoints. Each
-// must end with one "error: ..." line naming the file and the fix, a non-zero exit and no
-// half-written or temporary file left behind.
+// memory, Ctrl-C, SIGTERM or a hangup in the middle of a dump, and files that are not
+// checkpoints. Each must end with one "error: ..." line naming the file and the fix, a non-zero
+// exit and no half-written or temporary file left behind.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -72,9 +72,9 @@ TEST(DumpActsMisuse, OutOfMemoryIsOneLineWithTheFix) {
   // builds (the clean-clone CI, a CUDA build, failed that check).
 }
 
-TEST(DumpActsMisuse, CtrlCOrSigtermMidDumpLeavesNoTemporaryFiles) {
+TEST(DumpActsMisuse, CtrlCSigtermOrAHangupMidDumpLeavesNoTemporaryFiles) {
   acts::test::DumpFixture t("stop", 2000);  // 2,000 images one at a time, pictures and all: seconds
-  for (const int sig : {SIGINT, SIGTERM}) {
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {  // SIGHUP: the terminal was closed
     const fs::path out = t.dir / ("out" + std::to_string(sig)), log = t.dir / ("log" + std::to_string(sig));
     const pid_t pid = acts::testing::spawn(kBin + " --model " + t.ckpt + " --image " + t.images +
                                            " --layer conv2d_1 dense_2 --batch-size 1 --device cpu --out " +

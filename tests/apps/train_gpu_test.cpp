@@ -1,5 +1,5 @@
 // train_gpu as a user runs it (CPU backend, the bundled sample at a small image size): the run
-// folder, Keras-like output, exact resume after kill -9 and after Ctrl-C, and bad input.
+// folder, Keras-like output, exact resume after kill -9, Ctrl-C or a hangup, and bad input.
 #include <signal.h>
 #include <unistd.h>
 
@@ -111,29 +111,57 @@ TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
   EXPECT_EQ(final_params(killed), final_params(whole));
 }
 
-TEST(TrainGpu, CtrlCWritesACheckpointAndResumesExactly) {
-  const std::string whole = tmpdir("whole_int"), stopped = tmpdir("stopped"), log = stopped + ".log";
+TEST(TrainGpu, CtrlCOrAHangupWritesACheckpointAndResumesExactly) {
+  const std::string whole = tmpdir("whole_int");
   const std::string slow = kSmall + " --steps-per-epoch 60";  // long enough to be interrupted mid-epoch
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + whole + slow).code, 0);
-  const pid_t pid = spawn(kBin + " --data " + kSample + " --epochs 1 --out " + stopped + slow + " >" + log + " 2>&1");
-  ASSERT_GT(pid, 0);
+  // SIGHUP: the terminal was closed or the ssh session dropped.
+  for (const int sig : {SIGINT, SIGHUP}) {
+    const std::string stopped = tmpdir("stopped" + std::to_string(sig)), log = stopped + ".log";
+    const pid_t pid =
+        spawn(kBin + " --data " + kSample + " --epochs 1 --out " + stopped + slow + " >" + log + " 2>&1");
+    ASSERT_GT(pid, 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    // Interrupt once training has begun (the data is loaded and the epoch has started).
+    while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << sig << ": killed by the signal: " << read(log);
+    ASSERT_EQ(WEXITSTATUS(status), 130) << "expected the interrupted exit code";
+    EXPECT_TRUE(contains(read(log), "checkpoint written; continue with: train_gpu --resume " + stopped)) << read(log);
+    const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
+    EXPECT_EQ(mid.meta.at("epoch"), "0");
+    EXPECT_NE(mid.meta.at("step"), "0");
+    const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
+    EXPECT_EQ(final_params(stopped), final_params(whole));
+  }
+}
+
+TEST(TrainGpu, NohupOrAReaderOfItsOutputGoingAwayDoesNotStopTheRun) {
+  const std::string args = " --data " + kSample + " --epochs 1" + kSmall + " --steps-per-epoch 60";
+  // nohup ignores SIGHUP on purpose: the run outlives the terminal.
+  const std::string out = tmpdir("nohup"), log = out + ".log";
+  const pid_t pid = spawn("nohup " + kBin + args + " --out " + out + " >" + log + " 2>&1");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  // Interrupt once training has begun (the data is loaded and the epoch has started).
   while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  kill(pid, SIGINT);
+  kill(pid, SIGHUP);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 130) << "expected the interrupted exit code";
-  const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
-  EXPECT_EQ(mid.meta.at("epoch"), "0");
-  EXPECT_NE(mid.meta.at("step"), "0");
-  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
-  EXPECT_EQ(final_params(stopped), final_params(whole));
+  ASSERT_TRUE(WIFEXITED(status)) << read(log);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read(log);
+  EXPECT_TRUE(fs::exists(out + "/final.safetensors"));
+  // train_gpu ... | tee log, and tee went with the terminal: writing the output fails (EPIPE)
+  // instead of SIGPIPE killing the run, maybe half-way through a checkpoint.
+  const std::string piped = tmpdir("piped"), code = piped + ".code";
+  run("{ " + kBin + args + " --out " + piped + " 2>/dev/null; echo $? >" + code + "; } | true");
+  EXPECT_EQ(read(code), "0\n");
+  EXPECT_TRUE(fs::exists(piped + "/final.safetensors"));
 }
 
 TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
