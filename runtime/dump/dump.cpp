@@ -31,11 +31,35 @@ struct Target {
   std::unique_ptr<NpyStream> npy;  // (N, out_shape...)
 };
 
-void prepare_out(const std::string& out) {
+// The folders this dump made, parents first. A dump that fails or is stopped removes those it
+// left empty (out of memory once the per-image folders were made left dozens of bare ones);
+// folders that were there before, or that hold files, are never touched.
+class MadeFolders {
+ public:
+  MadeFolders() = default;
+  MadeFolders(const MadeFolders&) = delete;
+  MadeFolders& operator=(const MadeFolders&) = delete;
+  ~MadeFolders() {
+    std::error_code ec;
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);  // rmdir: empty ones only
+  }
+  void create(const std::string& dir, std::error_code& ec) {
+    std::vector<fs::path> missing;  // dir and its missing parents, deepest first
+    for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) missing.push_back(p);
+    made_.insert(made_.end(), missing.rbegin(), missing.rend());
+    fs::create_directories(dir, ec);
+  }
+  void keep() { made_.clear(); }  // the dump is complete
+
+ private:
+  std::vector<fs::path> made_;
+};
+
+void prepare_out(const std::string& out, MadeFolders& made) {
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_directory(out, ec))
     fail(out, ": exists and is not a folder; choose another --out");
-  fs::create_directories(out, ec);
+  made.create(out, ec);
   if (ec) fail(out, ": cannot create the output folder (", ec.message(), "); choose another --out");
   if (access(out.c_str(), W_OK | X_OK) != 0)
     fail(out, ": output folder is not writable (", std::strerror(errno), "); choose another --out");
@@ -168,6 +192,7 @@ namespace {
 
 // A request that passed every check: what is dumped, from which model, for which images.
 struct Request {
+  MadeFolders made;  // first: destroyed last, once the NPY streams have removed their temporaries
   std::string ckpt_path, model_text;  // model_text: the path and, for runs/latest, the real file
   Checkpoint ckpt;
   std::unique_ptr<Graph> graph;
@@ -198,9 +223,9 @@ void prepare(const DumpConfig& c, Request& r) {
       c.images.empty() ? std::vector<ImageRef>{default_image(r.ckpt.meta, r.ckpt_path)} : expand_image_args(c.images);
   r.in = load_inputs(refs, lo);
   if (r.in.size() == 0) fail("--image: no images to dump");  // each source throws first; never a 0-image batch
-  prepare_out(c.out);
+  prepare_out(c.out, r.made);
   if (c.painter && r.in.size() > 1)
-    for (size_t i = 0; i < r.in.size(); ++i) prepare_out(r.dir_of(c.out, i));
+    for (size_t i = 0; i < r.in.size(); ++i) prepare_out(r.dir_of(c.out, i), r.made);
 }
 
 // The forward passes, batch by batch: each dumped layer's output is copied back, appended to
@@ -285,6 +310,7 @@ void dump_activations(const DumpConfig& c) {
     return;
   }
   prepare(c, r);
+  const SignalScope signals(c.handle_signals);  // from here on folders and files are being written
   const size_t n = r.in.size();
 
   BackendOptions bo;
@@ -300,7 +326,6 @@ void dump_activations(const DumpConfig& c) {
     std::printf("Images: %zu (%s ... %s)\n", n, r.in.sources.front().c_str(), r.in.sources.back().c_str());
   // The tutorial's shape printouts: img_tensor.shape, then each activation's shape.
   std::printf("input: %s\n", batch_shape(n, r.graph->input_shape()).c_str());
-  const SignalScope signals(c.handle_signals);  // from here on files are being written
   for (Target& t : r.targets) {
     std::vector<size_t> shape = {n};
     for (int d : t.node->out_shape) shape.push_back(size_t(d));
@@ -312,6 +337,7 @@ void dump_activations(const DumpConfig& c) {
   run_batches(c, r, *be);
   throw_if_stopped(c.out);
   for (Target& t : r.targets) t.npy->commit();
+  r.made.keep();
   std::string list;
   for (const std::string& s : r.in.sources) list += s + "\n";
   write_file_atomic(c.out + "/images.txt", list);

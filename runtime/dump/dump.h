@@ -29,9 +29,10 @@ struct DumpConfig {
   int batch_size = 32;         // images per forward pass
   bool list_layers = false;    // print names and shapes, dump nothing
   Painter* painter = nullptr;  // null: NPY files only (builds without OpenCV)
-  // SIGINT/SIGTERM/SIGHUP while the files are written end the dump between batches by throwing
-  // Interrupted, so the unfinished NPY files are removed instead of left as *.tmp.PID (the apps;
-  // before writing starts the signals keep their default: nothing is there to clean up).
+  // SIGINT/SIGTERM/SIGHUP while the folders and files are written end the dump between batches by
+  // throwing Interrupted, so the unfinished NPY files (and folders left empty) are removed instead
+  // of left as *.tmp.PID (the apps; before that the signals keep their default: nothing is there
+  // to clean up).
   bool handle_signals = false;
 };
 
@@ -43,7 +44,7 @@ struct Interrupted : Error {
 constexpr int kTutorialLayers = 8;  // Chollet: layer_outputs = [layer.output for layer in model.layers[:8]]
 
 // Runs the dump, printing the tutorial's shape lines. Throws acts::Error for bad input before
-// anything is written.
+// anything is written; a dump that fails later removes the folders it made and left empty.
 void dump_activations(const DumpConfig& c);
 
 // --layer/--all resolved to layer indices in model order (duplicates dropped); unknown names

@@ -1,7 +1,7 @@
 // dump_acts misused the way a demanding user would (the built binary, CPU backend): out of
 // memory, Ctrl-C, SIGTERM or a hangup in the middle of a dump, and files that are not
 // checkpoints. Each must end with one "error: ..." line naming the file and the fix, a non-zero
-// exit and no half-written or temporary file left behind.
+// exit and no half-written or temporary file, nor a folder it made and left empty, behind.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -44,6 +44,15 @@ int error_lines(const std::string& out) {
   return n;
 }
 
+// Folders under `dir` with nothing in them: per-image folders of images a failed dump never drew.
+std::vector<std::string> empty_folders(const fs::path& dir) {
+  std::vector<std::string> empty;
+  if (!fs::exists(dir)) return empty;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_directory() && fs::is_empty(e.path())) empty.push_back(e.path().string());
+  return empty;
+}
+
 std::vector<std::string> temporary_files(const fs::path& dir) {
   std::vector<std::string> tmp;
   if (!fs::exists(dir)) return tmp;
@@ -67,6 +76,17 @@ TEST(DumpActsMisuse, OutOfMemoryIsOneLineWithTheFix) {
   EXPECT_TRUE(contains(r.out, "lower --batch-size")) << r.out;
   EXPECT_TRUE(temporary_files(t.out()).empty());
   EXPECT_FALSE(fs::exists(t.out() + "/conv2d_4.npy"));
+  // The 40 per-image folders (made before the forward pass) and acts/ itself were this dump's:
+  // they go with it.
+  EXPECT_FALSE(fs::exists(t.out())) << "left behind: " << ::testing::PrintToString(empty_folders(t.out()));
+  // What was there before stays: a file, and an empty folder that an image's pictures would use.
+  const fs::path kept = t.dir / "kept";
+  fs::create_directories(kept / "big_0");
+  std::ofstream(kept / "notes.txt") << "mine";
+  const auto again = run(limit + kBin + args + " --batch-size 40 --out " + kept.string());
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_EQ(empty_folders(kept), std::vector<std::string>{(kept / "big_0").string()});
+  EXPECT_EQ(acts::test::slurp(kept / "notes.txt"), "mine");
   // Not checked here: that --batch-size 1 then fits under a limit. A CUDA build maps ~1.5 GB of
   // CUDA libraries into the address space even on the CPU backend, so no one limit serves both
   // builds (the clean-clone CI, a CUDA build, failed that check).
@@ -94,6 +114,7 @@ TEST(DumpActsMisuse, CtrlCSigtermOrAHangupMidDumpLeavesNoTemporaryFiles) {
     EXPECT_EQ(temporary_files(out), std::vector<std::string>{}) << sig;
     EXPECT_FALSE(fs::exists(out / "conv2d_1.npy"));
     EXPECT_FALSE(fs::exists(out / "index.html"));
+    EXPECT_EQ(empty_folders(out).size(), 0u) << "per-image folders of images never drawn";
   }
 }
 
