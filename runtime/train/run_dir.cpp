@@ -1,10 +1,14 @@
 #include "run_dir.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/errors.h"
@@ -32,36 +36,85 @@ std::string default_run_dir(const std::string& parent) {
 
 namespace {
 
-// True when `dir` holds run.json and nothing else: a run that stopped before its first checkpoint
-// (bad data, a model that does not fit the image size, a loss that diverged at once). It has
-// nothing to continue or to lose, so starting a run there again needs no --force.
-bool only_run_marker(const std::string& dir) {
+// True when `dir` holds nothing but run.json and the lock file: an empty folder, or a run that
+// stopped before its first checkpoint (bad data, a model that does not fit the image size, a loss
+// that diverged at once). It has nothing to continue or to lose, so starting a run there again
+// needs no --force. (A lock file that a killed run left holds no lock: the kernel dropped it.)
+bool nothing_to_lose(const std::string& dir) {
   std::error_code ec;
-  size_t n = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (++n > 1 || it->path().filename() != kRunMarker) return false;
-  return !ec && n == 1;
+    if (it->path().filename() != kRunMarker && it->path().filename() != kLockFile) return false;
+  return !ec;
 }
 
 }  // namespace
 
-std::string prepare_run_dir(const std::string& out, bool force) {
-  std::error_code ec;
+void RunLock::acquire(const std::string& dir, const std::string& fix) {
+  release();
+  const std::string path = dir + "/" + kLockFile;
+  // A holder removes the file when it lets go, so the file opened may be gone by the time it is
+  // locked: then lock the one under the name now.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      fail(dir, ": cannot create its lock file ", kLockFile, " (", std::strerror(errno),
+           "); the run folder must be writable");
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char pid[32] = {};
+      const ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+      close(fd);
+      if (err != EWOULDBLOCK) fail(dir, ": cannot lock ", kLockFile, " (", std::strerror(err), ")");
+      const long holder = n > 0 ? std::strtol(pid, nullptr, 10) : 0;
+      const std::string who =
+          holder > 0 ? "another train_gpu (pid " + std::to_string(holder) + ")" : "another train_gpu";
+      fail(dir, ": ", who, " is training in this run folder; ", fix);
+    }
+    struct stat held {}, named {};
+    if (fstat(fd, &held) == 0 && stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      fd_ = fd;
+      path_ = path;
+      const std::string me = std::to_string(getpid()) + "\n";
+      const bool said = ftruncate(fd, 0) == 0 && pwrite(fd, me.data(), me.size(), 0) == ssize_t(me.size());
+      (void)said;  // best effort: the pid only serves a refused second run's message
+      return;
+    }
+    close(fd);
+  }
+  fail(dir, ": cannot lock ", kLockFile, " (it keeps being replaced)");
+}
+
+void RunLock::release() {
+  if (fd_ < 0) return;
+  unlink(path_.c_str());
+  close(fd_);
+  fd_ = -1;
+}
+
+NewRunDir prepare_run_dir(const std::string& out, bool force, RunLock& lock) {
+  NewRunDir d{out, false};
+  const char* fix = "wait for it to end, or pass another --out";
   if (exists(out)) {
     if (!is_dir(out)) fail(out, ": exists and is not a folder; choose another --out");
-    const bool empty = fs::is_empty(out, ec) || only_run_marker(out);
-    if (!empty && !force) {
+    if (access(out.c_str(), W_OK) != 0)
+      fail(out, ": output folder is not writable (", std::strerror(errno), "); choose another --out");
+    lock.acquire(out, fix);  // a run training there is named before its files are looked at
+    if (!nothing_to_lose(out) && !force) {
       if (exists(out + "/" + kRunMarker))
         fail(out, ": holds an earlier run; continue it with --resume ", out, ", or overwrite it with --force");
       fail(out, ": exists, is not empty and is not a run folder; choose another --out");
     }
-  } else {
-    fs::create_directories(out, ec);
-    if (ec) fail(out, ": cannot create the output folder (", ec.message(), "); choose another --out");
+    return d;
   }
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) fail(out, ": cannot create the output folder (", ec.message(), "); choose another --out");
+  d.created = true;
   if (access(out.c_str(), W_OK) != 0)
     fail(out, ": output folder is not writable (", std::strerror(errno), "); choose another --out");
-  return out;
+  lock.acquire(out, fix);
+  return d;
 }
 
 void mark_latest(const std::string& run) {

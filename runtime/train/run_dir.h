@@ -7,12 +7,40 @@
 namespace acts {
 
 constexpr const char* kRunMarker = "run.json";
+constexpr const char* kLockFile = ".train_gpu.lock";  // holds the pid of the run training there
 
-// Creates (or, with force, reuses) the output folder. Throws acts::Error when it exists and is
-// not empty (a run: "use --resume or --force"; something else: "choose another --out") or is not
-// writable. A run folder holding only run.json (it stopped before its first checkpoint) counts as
-// empty. Returns the folder's path.
-std::string prepare_run_dir(const std::string& out, bool force);
+// An exclusive lock on a run folder while it lives: flock on <dir>/.train_gpu.lock, so a second
+// train_gpu on the same folder (--out or --resume, by any path or through runs/latest: flock
+// locks the file itself) is refused instead of both writing its checkpoints and history.csv. The
+// kernel drops the lock when its process dies, so a killed run never leaves a stale one.
+class RunLock {
+ public:
+  RunLock() = default;
+  ~RunLock() { release(); }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+  // Throws acts::Error naming `dir`, the holder's pid and `fix` when another process holds it,
+  // and when the lock file cannot be made (a folder that is not writable).
+  void acquire(const std::string& dir, const std::string& fix);
+  // Removes the lock file (still holding the lock, so no one else can be holding it) and drops it.
+  void release();
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
+
+struct NewRunDir {
+  std::string path;
+  bool created = false;  // this start made the folder
+};
+
+// Creates (or, with force, reuses) the output folder and locks it (`lock`). Throws acts::Error
+// when another train_gpu trains there, or it exists and is not empty (a run: "use --resume or
+// --force"; something else: "choose another --out"), or is not writable. A run folder holding
+// only run.json (it stopped before its first checkpoint) counts as empty.
+NewRunDir prepare_run_dir(const std::string& out, bool force, RunLock& lock);
 // "runs/20261128-193000" under `parent`, unique.
 std::string default_run_dir(const std::string& parent);
 // Points <parent>/latest at `run` (a relative symlink, replaced atomically). Best effort.

@@ -83,8 +83,10 @@ struct State {
 };
 
 struct Run {
+  RunLock lock;  // first: held until everything below (the writer's last checkpoint) is done
   TrainConfig cfg;
   std::string dir;
+  NewRunDir made;  // a new run's folder (not a resumed one)
   ModelSpec spec;
   std::unique_ptr<Graph> graph;
   std::unique_ptr<Backend> backend;
@@ -155,7 +157,8 @@ int train_run(TrainConfig& cfg) {
   State s;
   std::unique_ptr<Checkpoint> ckpt;
   if (cfg.resume) {
-    r.dir = resolve_run_dir(cfg.resume_dir);
+    r.dir = resolve_run_dir(cfg.resume_dir);  // the real folder, not runs/latest
+    r.lock.acquire(r.dir, "wait for it to end, or start a separate run with --out");
     if (const size_t n = remove_stale_temporaries(r.dir))
       std::printf("Removed %zu unfinished file%s of a process that was killed\n", n, n == 1 ? "" : "s");
     const std::string last = r.dir + "/last.safetensors";
@@ -188,7 +191,8 @@ int train_run(TrainConfig& cfg) {
       fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
     r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
     r.spec = r.graph->spec();
-    r.dir = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force);
+    r.made = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force, r.lock);
+    r.dir = r.made.path;
     char real[4096];
     if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
     write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");

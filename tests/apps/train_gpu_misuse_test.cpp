@@ -350,3 +350,65 @@ TEST(TrainGpuMisuse, ResumeRemovesWhatAKilledRunLeftHalfWritten) {
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(live));
 }
+
+namespace {
+
+// A folder's files by name, with their sizes and times of last change: what a refused run must
+// not change.
+std::string snapshot(const std::string& dir) {
+  std::vector<std::string> lines;
+  for (const auto& e : fs::directory_iterator(dir))
+    lines.push_back(e.path().filename().string() + " " + std::to_string(e.file_size()) + " bytes, changed " +
+                    std::to_string(e.last_write_time().time_since_epoch().count()));
+  std::sort(lines.begin(), lines.end());
+  std::string s;
+  for (const std::string& l : lines) s += l + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
+  // Both would write last.safetensors and history.csv: the second is refused, by any path.
+  const std::string root = tmpdir("locked"), a = root + "/runs/a", log = root + "/first.log";
+  const std::string small = " --device cpu --image-size 48 --batch-size 4 --seed 5 --validation-steps 0";
+  fs::create_directories(root);
+  const pid_t first = spawn(kBin + " --data " + kSample + " --out " + a + small + " --epochs 1 --steps-per-epoch "
+                            "1000000 >" + log + " 2>&1");
+  struct KillAtEnd {  // the first run trains for hours: never leave it behind, whatever fails
+    pid_t pid;
+    ~KillAtEnd() {
+      if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
+    }
+  } kill_at_end{first};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(contains(read(log), "Epoch 1/1")) << read(log);
+  const std::string before = snapshot(a), real = fs::canonical(a).string();
+  const std::string one_step = " --data " + kSample + small + " --epochs 1 --steps-per-epoch 1";
+  // command -> the folder its refusal names
+  const std::vector<std::pair<std::string, std::string>> seconds = {
+      {kBin + one_step + " --out " + a, a},
+      {kBin + one_step + " --out " + a + " --force", a},
+      {kBin + one_step + " --out " + root + "/runs/latest", root + "/runs/latest"},
+      {"cd " + root + " && " + kBin + " --resume --device cpu", real},  // runs/latest
+      {kBin + " --resume " + a + " --epochs 2 --device cpu", real},
+  };
+  for (const auto& [cmd, folder] : seconds) {
+    const auto r = run(cmd);
+    EXPECT_EQ(r.code, 1) << cmd << ": " << r.out;
+    EXPECT_EQ(error_lines(r.out), 1) << r.out;
+    EXPECT_TRUE(contains(r.out, "error: " + folder + ": another train_gpu (pid " + std::to_string(first) +
+                                    ") is training in this run folder; wait for it to end, or "))
+        << cmd << ": " << r.out;
+    EXPECT_EQ(snapshot(a), before) << cmd;
+  }
+  // The kernel drops the lock of a killed run: nothing stale blocks the folder.
+  kill(first, SIGKILL);
+  waitpid(first, nullptr, 0);
+  kill_at_end.pid = 0;  // reaped
+  const auto r = run(kBin + one_step + " --out " + a);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_FALSE(fs::exists(a + "/.train_gpu.lock")) << "left behind by a run that ended";
+}
