@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/errors.h"
+
 namespace acts {
 
 struct LoadOptions {
@@ -30,6 +32,14 @@ struct LoadOptions {
   int threads = 0;                        // decoder threads; 0 = all cores
   // Called once per skipped file (corrupt, truncated, not an image) with a one-line reason.
   std::function<void(const std::string&)> warn;
+  // Polled before each image is decoded; true stops load_directory, which throws LoadStopped
+  // (Ctrl-C: decoding a few thousand photos takes seconds). Null: never stops.
+  std::function<bool()> stop;
+};
+
+// Thrown by load_directory when LoadOptions::stop said so; the message names the folder.
+struct LoadStopped : Error {
+  using Error::Error;
 };
 
 struct Dataset {

@@ -30,9 +30,13 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   std::vector<std::string> why(n);    // non-empty: skipped, and why
   std::vector<std::string> fatal(n);  // non-empty: stop loading (e.g. a gigantic image)
   std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
+  std::atomic<bool> stop{false}, stopped{false};  // stopped: o.stop() asked to
   auto work = [&] {
     for (size_t i; !stop && (i = next++) < n;) {
+      if (o.stop && o.stop()) {
+        stopped = stop = true;
+        break;
+      }
       const std::string path = (std::filesystem::path(dir) / list.files[i]).string();
       try {
         why[i] = decode_file(path, o, d.pixels.data() + i * img);
@@ -48,6 +52,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
+  if (stopped) throw LoadStopped(dir + ": loading stopped");
   for (const auto& f : fatal)
     if (!f.empty()) throw Error(f);
 

@@ -117,6 +117,14 @@ NewRunDir prepare_run_dir(const std::string& out, bool force, RunLock& lock) {
   return d;
 }
 
+bool discard_new_run_dir(const NewRunDir& d, RunLock& lock) {
+  if (!d.created) return false;  // a folder that was there before keeps run.json: it counts as empty
+  std::error_code ec;
+  fs::remove(d.path + "/" + kRunMarker, ec);
+  lock.release();
+  return fs::remove(d.path, ec);  // rmdir: only when nothing else was put there
+}
+
 void mark_latest(const std::string& run) {
   const fs::path p = fs::absolute(run).lexically_normal();
   const fs::path link = p.parent_path() / "latest", tmp = p.parent_path() / ".latest.tmp";

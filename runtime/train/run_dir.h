@@ -33,7 +33,7 @@ class RunLock {
 
 struct NewRunDir {
   std::string path;
-  bool created = false;  // this start made the folder
+  bool created = false;  // this start made the folder (a start stopped before training removes it)
 };
 
 // Creates (or, with force, reuses) the output folder and locks it (`lock`). Throws acts::Error
@@ -41,6 +41,9 @@ struct NewRunDir {
 // --force"; something else: "choose another --out"), or is not writable. A run folder holding
 // only run.json (it stopped before its first checkpoint) counts as empty.
 NewRunDir prepare_run_dir(const std::string& out, bool force, RunLock& lock);
+// Undoes a new run that stopped before training: removes its run.json and lock and, when it made
+// the folder, the folder (only if nothing else is in it). Returns whether the folder is gone.
+bool discard_new_run_dir(const NewRunDir& d, RunLock& lock);
 // "runs/20261128-193000" under `parent`, unique.
 std::string default_run_dir(const std::string& parent);
 // Points <parent>/latest at `run` (a relative symlink, replaced atomically). Best effort.

@@ -126,6 +126,21 @@ Dataset load_split_checked(const std::string& root, const char* split, const Loa
   return d;
 }
 
+// Ctrl-C before the first training step (while the photos decode): nothing was trained, so no
+// checkpoint is written; a new run takes its folder back with it, a resumed one is as it was.
+int stopped_before_training(Run& r) {
+  if (r.cfg.resume) {
+    std::printf("\nInterrupted before training: nothing was trained in this session and %s is as it was; continue "
+                "with: train_gpu --resume %s\n", r.dir.c_str(), r.dir.c_str());
+  } else {
+    const std::string left = discard_new_run_dir(r.made, r.lock) ? r.dir + " was removed"
+                                                                  : r.dir + " holds no checkpoint (it counts as empty)";
+    std::printf("\nInterrupted before training: nothing was trained yet and %s; start the run again with the same "
+                "command\n", left.c_str());
+  }
+  return 130;
+}
+
 }  // namespace
 
 std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
@@ -201,16 +216,22 @@ int train_run(TrainConfig& cfg) {
   if (!r.graph) r.graph = std::make_unique<Graph>(r.spec);
   if (ckpt) check_same_architecture(*ckpt, *r.graph, r.dir + "/last.safetensors");
   std::printf("%s", r.graph->summary().c_str());
+  std::fflush(stdout);  // a log shows the model while the photos decode
 
   LoadOptions lo;
   lo.height = lo.width = cfg.image_size;
   lo.interpolation = cfg.interpolation;
   lo.threads = cfg.threads;
   lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
-  r.train = load_split_checked(cfg.data, "train", lo);
-  r.val = load_split_checked(cfg.data, "validation", lo);
-  r.has_test = is_dir(cfg.data + "/test");
-  if (r.has_test) r.test = load_split_checked(cfg.data, "test", lo);
+  lo.stop = [] { return stop_requested() != 0; };  // decoding thousands of photos takes seconds
+  try {
+    r.train = load_split_checked(cfg.data, "train", lo);
+    r.val = load_split_checked(cfg.data, "validation", lo);
+    r.has_test = is_dir(cfg.data + "/test");
+    if (r.has_test) r.test = load_split_checked(cfg.data, "test", lo);
+  } catch (const LoadStopped&) {
+    return stopped_before_training(r);
+  }
   // Labels are class indices in sorted order: other folder names would silently mean other classes.
   auto same_classes = [&](const Dataset& d, const char* split) {
     if (d.classes != r.train.classes)
@@ -254,6 +275,7 @@ int train_run(TrainConfig& cfg) {
   train_it.seek(s.train_batches);
   val_it.seek(s.val_batches);
 
+  if (stop_requested()) return stopped_before_training(r);
   // runs/latest names this run once its data and device are ready, not a start that failed on them.
   if (!cfg.resume) mark_latest(r.dir);
   const bool live = is_tty();

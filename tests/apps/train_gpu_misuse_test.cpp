@@ -412,3 +412,41 @@ TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_FALSE(fs::exists(a + "/.train_gpu.lock")) << "left behind by a run that ended";
 }
+
+TEST(TrainGpuMisuse, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
+  const std::string shared = ACTS_SHARED_DATA;
+  if (!fs::is_directory(shared + "/train")) GTEST_SKIP() << shared << " is absent (the dogs-vs-cats photos)";
+  // 2,000 training photos take seconds to decode; the model summary is printed just before.
+  const std::string root = tmpdir("stop_loading"), data = root + "/data", run_dir = root + "/runs/a";
+  fs::create_directories(data);
+  fs::create_directory_symlink(fs::canonical(shared + "/train"), data + "/train");
+  fs::create_directory_symlink(fs::canonical(kSample + "/validation"), data + "/validation");
+  const std::string args = " --data " + data + " --epochs 1 --validation-steps 1" + kQuick;
+  Stopped s = interrupt(args + " --out " + run_dir, root + "/new.log", "Total params", SIGINT,
+                        std::chrono::milliseconds(200));
+  EXPECT_EQ(s.code, 130) << read(root + "/new.log");
+  EXPECT_LT(s.seconds_to_stop, 1.0) << "the photos went on decoding after Ctrl-C";
+  EXPECT_TRUE(contains(read(root + "/new.log"), "\nInterrupted before training: nothing was trained yet and " +
+                                                    run_dir + " was removed; start the run again"))
+      << read(root + "/new.log");
+  EXPECT_FALSE(fs::exists(run_dir));
+  EXPECT_FALSE(fs::exists(root + "/runs/latest"));
+  // The same command then starts it afresh ...
+  auto r = run(kBin + args + " --out " + run_dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  // ... and a resumed run stopped while loading is left as it was, to be resumed later.
+  const std::string last = read(run_dir + "/last.safetensors");
+  const std::string resume = " --resume " + run_dir + " --epochs 2 --device cpu";
+  s = interrupt(resume, root + "/resume.log", "Total params", SIGINT, std::chrono::milliseconds(200));
+  EXPECT_EQ(s.code, 130) << read(root + "/resume.log");
+  EXPECT_LT(s.seconds_to_stop, 1.0) << "the photos went on decoding after Ctrl-C";
+  const std::string real = fs::canonical(run_dir).string();  // --resume names the real folder
+  EXPECT_TRUE(contains(read(root + "/resume.log"), "nothing was trained in this session and " + real +
+                                                       " is as it was; continue with: train_gpu --resume " + real))
+      << read(root + "/resume.log");
+  EXPECT_EQ(read(run_dir + "/last.safetensors"), last);
+  EXPECT_TRUE(no_temporary_files(run_dir));
+  r = run(kBin + resume);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(acts::load_checkpoint(run_dir + "/final.safetensors").meta.at("epoch"), "2");
+}
