@@ -98,12 +98,14 @@ void time_steps(Row& row, const Ctx& c, int batch, bool train, const StepPlan& p
 }
 
 // forward + every layer's activation copied to the host, as dump_acts does before writing.
+// The host buffers are reused from batch to batch, as dump_acts reuses its own.
 void dump_run(Backend& be, const Pool& pool, int images, int batch) {
+  std::vector<std::vector<float>> acts(be.graph().nodes().size());
   for (int i = 0; i < images; i += batch) {
     be.forward(pool.batch(i, std::min(batch, images - i)), false);
-    for (const Node& nd : be.graph().nodes()) {
-      const std::vector<float> a = be.activation(nd.spec.name);
-      if (a.empty()) fail("bench: empty activation for ", nd.spec.name);
+    for (size_t l = 0; l < acts.size(); ++l) {
+      be.activation(be.graph().nodes()[l].spec.name, acts[l]);
+      if (acts[l].empty()) fail("bench: empty activation for ", be.graph().nodes()[l].spec.name);
     }
   }
 }

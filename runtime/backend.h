@@ -89,8 +89,14 @@ class Backend {
   virtual void eval_step(const Batch& b) = 0;
   virtual Metrics take_metrics() = 0;
 
-  // Host copy of a layer's output from the last forward: (n, out_shape...), e.g. (n, H, W, C).
-  virtual std::vector<float> activation(const std::string& layer) const = 0;
+  // Host copy of a layer's output from the last forward: (n, out_shape...), e.g. (n, H, W, C),
+  // into `out` (resized; its memory is reused, so a loop over batches allocates once).
+  virtual void activation(const std::string& layer, std::vector<float>& out) const = 0;
+  std::vector<float> activation(const std::string& layer) const {
+    std::vector<float> v;
+    activation(layer, v);
+    return v;
+  }
   // Sigmoid outputs P(class 1) of the last forward, (n).
   std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
 

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "cpu_fast/cpu_fast.h"
+#include "cpu_fast/thread_pool.h"
 #include "errors.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/augment.h"
@@ -87,10 +88,10 @@ void CpuBackend::forward(const Batch& b, bool training) {
     const size_t in_count = size_t(n_) * (i == 0 ? g.input_size() : g.nodes()[i - 1].out_size);
     switch (s.type) {
       case LayerType::Conv2D:
-        if (fast_)
+        if (fast_)  // relu fused in (below, the layer's activation is then skipped)
           cpu_fast::conv2d_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2],
                                    &w_[g.params()[nd.kernel].offset], &w_[g.params()[nd.bias].offset], s.kernel,
-                                   s.kernel, s.filters, out.data(), scratch_);
+                                   s.kernel, s.filters, s.activation == Act::Relu, out.data(), scratch_);
         else
           cpu::conv2d_forward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[g.params()[nd.kernel].offset],
                               &w_[g.params()[nd.bias].offset], s.kernel, s.kernel, s.filters, out.data());
@@ -125,7 +126,7 @@ void CpuBackend::forward(const Batch& b, bool training) {
     }
     if (i + 1 == g.nodes().size()) logits_.assign(out.begin(), out.end());
     if (s.type == LayerType::Conv2D || s.type == LayerType::Dense || s.type == LayerType::Activation) {
-      if (s.activation == Act::Relu) cpu::relu_forward(out.data(), out.data(), out.size());
+      if (s.activation == Act::Relu && !fused_relu(s)) cpu::relu_forward(out.data(), out.data(), out.size());
       if (s.activation == Act::Sigmoid) cpu::sigmoid_forward(out.data(), out.data(), out.size());
     }
     mark(s.name, "forward");
@@ -152,7 +153,7 @@ void CpuBackend::backward(const Batch& b) {
     const std::vector<float>& out = out_[i];
     const bool has_act = s.type == LayerType::Conv2D || s.type == LayerType::Dense || s.type == LayerType::Activation;
     if (has_act && i != last) {  // d_ holds dL/d(output): take it back through the activation
-      if (s.activation == Act::Relu) cpu::relu_backward(out.data(), d_.data(), d_.data(), out.size());
+      if (s.activation == Act::Relu && !fused_relu(s)) cpu::relu_backward(out.data(), d_.data(), d_.data(), out.size());
       if (s.activation == Act::Sigmoid) cpu::sigmoid_backward(out.data(), d_.data(), d_.data(), out.size());
     }
     const size_t in_count = size_t(n_) * (i == 0 ? g.input_size() : g.nodes()[i - 1].out_size);
@@ -166,7 +167,8 @@ void CpuBackend::backward(const Batch& b) {
         const ParamRef &k = g.params()[nd.kernel], &bias = g.params()[nd.bias];
         if (fast_)
           cpu_fast::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel,
-                                    s.kernel, s.filters, d_.data(), dx, &g_[k.offset], &g_[bias.offset], scratch_);
+                                    s.kernel, s.filters, d_.data(), fused_relu(s) && i != last ? out.data() : nullptr,
+                                    dx, &g_[k.offset], &g_[bias.offset], scratch_);
         else
           cpu::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel,
                                s.kernel, s.filters, d_.data(), dx, &g_[k.offset], &g_[bias.offset]);
@@ -200,7 +202,12 @@ void CpuBackend::backward(const Batch& b) {
 }
 
 void CpuBackend::update() {
-  cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps);
+  if (fast_)  // elementwise: the split across threads changes nothing
+    cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {
+      cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps);
+    });
+  else
+    cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps);
   mark("", "rmsprop");
   ++step_;
 }
@@ -217,11 +224,11 @@ Metrics CpuBackend::take_metrics() {
   return m;
 }
 
-std::vector<float> CpuBackend::activation(const std::string& layer) const {
+void CpuBackend::activation(const std::string& layer, std::vector<float>& out) const {
   const int i = graph_.find(layer);
   if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
   if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
-  return out_[size_t(i)];
+  out.assign(out_[size_t(i)].begin(), out_[size_t(i)].end());
 }
 
 }  // namespace acts

@@ -25,7 +25,8 @@ class CpuBackend final : public Backend {
   void update() override;
   void eval_step(const Batch& b) override;
   Metrics take_metrics() override;
-  std::vector<float> activation(const std::string& layer) const override;
+  using Backend::activation;
+  void activation(const std::string& layer, std::vector<float>& out) const override;
 
  protected:
   std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }
@@ -33,6 +34,10 @@ class CpuBackend final : public Backend {
  private:
   void add_loss(const Batch& b, float* dlogits);
   const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }
+  // The fast path's Conv2D applies its relu itself, forward and backward.
+  bool fused_relu(const LayerSpec& s) const {
+    return fast_ && s.type == LayerType::Conv2D && s.activation == Act::Relu;
+  }
 
   std::vector<float> w_, g_, acc_;          // parameters, gradients, RMSprop accumulators
   std::vector<float> x_;                    // rescaled input (n, H, W, C)

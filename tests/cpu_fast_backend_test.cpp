@@ -13,6 +13,7 @@
 
 #include "cpu_backend.h"
 #include "cpu_fast/cpu_fast.h"
+#include "cpu_fast/thread_pool.h"
 #include "tests/compare.h"
 
 using namespace acts;
@@ -70,6 +71,37 @@ TEST(CpuFastBackend, TrainStepMatchesReference) {
   ref.eval_step(b);
   expect_near_scaled("predictions after the step", fast.predictions(), ref.predictions());
   EXPECT_NEAR(fast.take_metrics().loss(), ref.take_metrics().loss(), 1e-4);
+}
+
+// Two training steps on 1 and on 3 threads end in the same weights, bit for bit.
+TEST(CpuFastBackend, TheThreadCountChangesNoBit) {
+  std::string why;
+  if (!cpu_fast::available(&why)) GTEST_SKIP() << why;
+  Graph g(tutorial_model(51));
+  BackendOptions o;
+  o.max_batch = 5;
+  std::mt19937 rng(7);
+  std::vector<uint8_t> images(size_t(5) * g.input_size());
+  for (auto& p : images) p = uint8_t(rng() % 256);
+  const std::vector<float> labels = {0, 1, 1, 0, 1};
+  Batch b;
+  b.n = 5;
+  b.images = images.data();
+  b.labels = labels.data();
+  std::vector<std::vector<float>> params;
+  for (int threads : {1, 3}) {
+    cpu_fast::set_thread_count(threads);
+    CpuBackend be(g, o);
+    for (int step = 0; step < 2; ++step) {
+      be.forward(b, true);
+      be.backward(b);
+      be.update();
+    }
+    params.push_back(be.params());
+  }
+  cpu_fast::set_thread_count(0);
+  ASSERT_NE(params[0], CpuBackend(g, o).params()) << "the steps changed nothing: the comparison would be vacuous";
+  EXPECT_EQ(params[0], params[1]) << "weights after 2 steps on 1 and on 3 threads differ";
 }
 
 }  // namespace

@@ -19,7 +19,9 @@
 
 #include "cpu_backend.h"
 #include "cpu_fast/cpu_fast.h"
+#include "cpu_fast/thread_pool.h"
 #include "errors.h"
+#include "kernels/cpu/activations.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/maxpool.h"
@@ -61,7 +63,9 @@ struct ConvCase {
   int N, H, W, C, KH, KW, F;
 };
 
-void check_conv(const ConvCase& s, bool want_dx) {
+// The fast convolution (relu fused in when `relu`) against the double reference, which applies
+// relu forward and takes dy through it backward as CpuBackend's reference path does.
+void check_conv(const ConvCase& s, bool want_dx, bool relu = false) {
   const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
   const size_t xs = size_t(s.N) * s.H * s.W * s.C, ks = size_t(s.KH) * s.KW * s.C * s.F,
                ys = size_t(s.N) * OH * OW * s.F;
@@ -69,17 +73,22 @@ void check_conv(const ConvCase& s, bool want_dx) {
   std::vector<float> scratch;
   const std::string at = " (" + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" + std::to_string(s.W) + "x" +
                          std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" + std::to_string(s.KW) + "x" +
-                         std::to_string(s.F) + ")";
+                         std::to_string(s.F) + (relu ? ", relu" : "") + ")";
 
   std::vector<float> y(ys, kNaN);
-  cpu_fast::conv2d_forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, y.data(), scratch);
+  cpu_fast::conv2d_forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, relu, y.data(),
+                           scratch);
   std::vector<double> y_ref(ys), xd = to_double(x), kd = to_double(k), bd = to_double(b), dyd = to_double(dy);
   cpu::conv2d_forward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), bd.data(), s.KH, s.KW, s.F, y_ref.data());
+  if (relu) cpu::relu_forward(y_ref.data(), y_ref.data(), ys);
   expect_rel("conv2d y" + at, y, y_ref);
 
-  std::vector<float> dx(want_dx ? xs : 0, kNaN), dk(ks, kNaN), db(size_t(s.F), kNaN);
-  cpu_fast::conv2d_backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy.data(),
-                            want_dx ? dx.data() : nullptr, dk.data(), db.data(), scratch);
+  std::vector<float> dx(want_dx ? xs : 0, kNaN), dk(ks, kNaN), db(size_t(s.F), kNaN), dy_fast = dy;
+  cpu_fast::conv2d_backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy_fast.data(),
+                            relu ? y.data() : nullptr, want_dx ? dx.data() : nullptr, dk.data(), db.data(), scratch);
+  // The relu mask comes from the fast y (checked above): where y is within rounding of 0 the
+  // reference's own y could fall on the other side.
+  if (relu) cpu::relu_backward(to_double(y).data(), dyd.data(), dyd.data(), ys);
   std::vector<double> dx_ref(xs), dk_ref(ks), db_ref(size_t(s.F));
   cpu::conv2d_backward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), s.KH, s.KW, s.F, dyd.data(), dx_ref.data(),
                        dk_ref.data(), db_ref.data());
@@ -94,6 +103,13 @@ TEST(CpuFast, Conv2dOddShapes) {
   check_conv({2, 6, 11, 3, 2, 3, 7}, true);   // non-square kernel
   check_conv({1, 5, 5, 1, 5, 5, 1}, true);    // one output pixel, one channel
   check_conv({4, 8, 10, 3, 3, 3, 32}, false);  // first layer: no dx
+}
+
+TEST(CpuFast, Conv2dWithItsReluFusedIn) {
+  SKIP_WITHOUT_BLAS();
+  check_conv({3, 9, 7, 5, 3, 3, 6}, true, true);
+  check_conv({4, 8, 10, 3, 3, 3, 32}, false, true);
+  check_conv({5, 61, 61, 64, 3, 3, 9}, true, true);  // several chunks and row groups
 }
 
 TEST(CpuFast, Conv2dSeveralChunks) {
@@ -156,6 +172,55 @@ TEST(CpuFast, MaxpoolExactIncludingTies) {
       expect_close("maxpool dx" + kind + at, dx, dx_ref, 0, 0);
     }
   }
+}
+
+// Every output of the fast path for one set of inputs, to compare runs bit for bit.
+std::vector<std::vector<float>> fast_outputs() {
+  std::vector<std::vector<float>> out;
+  std::vector<float> scratch;
+  for (const ConvCase& s : {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7}}) {
+    const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
+    const size_t xs = size_t(s.N) * s.H * s.W * s.C, ys = size_t(s.N) * OH * OW * s.F;
+    const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2),
+               b = random_vec(s.F, 3);
+    auto dy = random_vec(ys, 4);
+    std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
+    cpu_fast::conv2d_forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, true, y.data(),
+                             scratch);
+    cpu_fast::conv2d_backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy.data(), y.data(),
+                              dx.data(), dk.data(), db.data(), scratch);
+    for (auto* v : {&y, &dy, &dx, &dk, &db}) out.push_back(*v);
+  }
+  const int N = 20, I = 301, O = 200;
+  const auto x = random_vec(size_t(N) * I, 5), w = random_vec(size_t(I) * O, 6), b = random_vec(O, 7),
+             dy = random_vec(size_t(N) * O, 8);
+  std::vector<float> y(size_t(N) * O), dx(x.size()), dw(w.size()), db(b.size());
+  cpu_fast::dense_forward(x.data(), N, I, w.data(), b.data(), O, y.data());
+  cpu_fast::dense_backward(x.data(), N, I, w.data(), O, dy.data(), dx.data(), dw.data(), db.data());
+  for (auto* v : {&y, &dx, &dw, &db}) out.push_back(*v);
+  const auto px = random_vec(size_t(4) * 37 * 29 * 16, 9), pdy = random_vec(size_t(4) * 18 * 14 * 16, 10);
+  std::vector<float> py(pdy.size()), pdx(px.size());
+  cpu_fast::maxpool_forward(px.data(), 4, 37, 29, 16, 2, py.data());
+  cpu_fast::maxpool_backward(px.data(), py.data(), 4, 37, 29, 16, 2, pdy.data(), pdx.data());
+  out.push_back(py);
+  out.push_back(pdx);
+  return out;
+}
+
+// The pool splits work by shape alone and sums partials in a fixed order, so a run on any
+// number of threads gives the same bits: a checkpoint trained on a laptop and a server agree.
+TEST(CpuFast, ResultsDoNotDependOnTheThreadCount) {
+  SKIP_WITHOUT_BLAS();
+  cpu_fast::set_thread_count(1);
+  const auto one = fast_outputs();
+  for (int threads : {2, 3, 7}) {
+    cpu_fast::set_thread_count(threads);
+    const auto many = fast_outputs();
+    ASSERT_EQ(many.size(), one.size());
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_EQ(many[i], one[i]) << "output " << i << " on " << threads << " threads differs from 1 thread";
+  }
+  cpu_fast::set_thread_count(0);
 }
 
 TEST(CpuFast, BackendNamesItsPath) {

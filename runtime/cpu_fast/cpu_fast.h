@@ -1,11 +1,15 @@
 // The CPU backend's fast path: the same ops as the reference kernels of kernels/cpu (same
-// layouts, same results up to float summation order), built on OpenBLAS cblas_sgemm.
-//   Conv2D: im2col patches (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F), valid padding, stride 1.
+// layouts, same results up to float summation order), built on OpenBLAS cblas_sgemm and run on
+// the threads of thread_pool.h (OpenBLAS itself single-threaded inside each task).
+//   Conv2D: im2col patches (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F), valid padding, stride 1,
+//   with the layer's relu fused in.
 //   Dense:  x (N, I) x W (I, O).
 //   MaxPooling2D: loops ordered so the channel loop is innermost and vectorises; backward routes
 //   each gradient to the FIRST maximum of its window in row-major order, exactly as the reference.
+// Results do not depend on the number of threads.
 // Builds without OpenBLAS too: then available() is false and CpuBackend keeps the reference loops.
-// `scratch` is caller-owned working memory (im2col patches), grown on demand and reused.
+// `scratch` is caller-owned working memory (im2col patches, per-group partial sums), grown on
+// demand and reused.
 #pragma once
 #include <string>
 #include <vector>
@@ -14,16 +18,20 @@ namespace acts::cpu_fast {
 
 // True when this build has OpenBLAS; `why` says why not.
 bool available(std::string* why = nullptr);
-// "OpenBLAS 0.3.21 sgemm, 2 threads" (or why there is no fast path).
+// "OpenBLAS 0.3.21 sgemm on 2 threads" (or why there is no fast path).
 std::string describe();
+// Makes OpenBLAS run each call on the calling thread (once per process; the pool does threads).
+void single_threaded_blas();
 
-// x (N, H, W, C)  k (KH, KW, C, F)  b (F)  ->  y (N, H-KH+1, W-KW+1, F)
+// x (N, H, W, C)  k (KH, KW, C, F)  b (F)  ->  y (N, H-KH+1, W-KW+1, F), relu'd when `relu`.
 void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, float* y, std::vector<float>& scratch);
+                    int F, bool relu, float* y, std::vector<float>& scratch);
 // dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F), db (F); all
-// overwritten; dk and db are sums over the batch, as in the reference.
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F,
-                     const float* dy, float* dx, float* dk, float* db, std::vector<float>& scratch);
+// overwritten; dk and db are sums over the batch, as in the reference. With `relu_y` (the
+// forward's relu'd output y), dy is the gradient at relu's output and is first taken through the
+// relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
+void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
+                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)
 void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y);

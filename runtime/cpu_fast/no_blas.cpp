@@ -13,12 +13,14 @@ bool available(std::string* why) {
 
 std::string describe() { return "no fast path: built without OpenBLAS"; }
 
-void conv2d_forward(const float*, int, int, int, int, const float*, const float*, int, int, int, float*,
+void single_threaded_blas() {}
+
+void conv2d_forward(const float*, int, int, int, int, const float*, const float*, int, int, int, bool, float*,
                     std::vector<float>&) {
   fail("cpu_fast::conv2d_forward called in a build without OpenBLAS");
 }
-void conv2d_backward(const float*, int, int, int, int, const float*, int, int, int, const float*, float*, float*,
-                     float*, std::vector<float>&) {
+void conv2d_backward(const float*, int, int, int, int, const float*, int, int, int, float*, const float*, float*,
+                     float*, float*, std::vector<float>&) {
   fail("cpu_fast::conv2d_backward called in a build without OpenBLAS");
 }
 void dense_forward(const float*, int, int, const float*, const float*, int, float*) {

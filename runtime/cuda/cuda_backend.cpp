@@ -264,15 +264,14 @@ Metrics CudaBackend::take_metrics() {
   return m;
 }
 
-std::vector<float> CudaBackend::activation(const std::string& layer) const {
+void CudaBackend::activation(const std::string& layer, std::vector<float>& v) const {
   const int i = graph_.find(layer);
   if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
   if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
-  std::vector<float> v(size_t(n_) * graph_.nodes()[size_t(i)].out_size);
+  v.resize(size_t(n_) * graph_.nodes()[size_t(i)].out_size);
   CUDA_CHECK(
       cudaMemcpyAsync(v.data(), out_[size_t(i)], v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
   ctx_.sync();
-  return v;
 }
 
 std::vector<float> CudaBackend::read_params(int which) const {

@@ -57,7 +57,8 @@ class CudaBackend final : public Backend {
   void train_step(const Batch& b) override;
   void eval_step(const Batch& b) override;
   Metrics take_metrics() override;
-  std::vector<float> activation(const std::string& layer) const override;
+  using Backend::activation;
+  void activation(const std::string& layer, std::vector<float>& out) const override;
   std::string algorithms() const override { return conv_algorithms(); }
   bool keep_images(int set, const uint8_t* images, size_t count) override;
 

@@ -29,6 +29,7 @@ struct Target {
   const Node* node;
   std::vector<int> channels;       // the --channel values this layer has
   std::unique_ptr<NpyStream> npy;  // (N, out_shape...)
+  std::vector<float> host;         // the last batch's output, reused batch to batch
 };
 
 // The folders this dump made, parents first. A dump that fails or is stopped removes those it
@@ -210,7 +211,7 @@ void prepare(const DumpConfig& c, Request& r) {
   if (g.spec().channels != 3)
     fail(r.ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
   if (c.batch_size <= 0) fail("--batch-size must be positive");
-  for (int i : select_layers(g, c.layers, c.all)) r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr});
+  for (int i : select_layers(g, c.layers, c.all)) r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr, {}});
   assign_channels(r.targets, c.channels);
 
   LoadOptions lo;  // as in training: the model's size, the run's interpolation
@@ -243,7 +244,8 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
     const std::vector<float> p = be.predictions();  // (b.n) sigmoid outputs
     for (int j = 0; j < b.n; ++j) r.predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
     for (Target& t : r.targets) {
-      const std::vector<float> a = be.activation(t.node->spec.name);  // (b.n, out_shape...)
+      std::vector<float>& a = t.host;
+      be.activation(t.node->spec.name, a);  // (b.n, out_shape...)
       t.npy->append(a.data(), a.size());
       if (!c.painter) continue;
       for (int j = 0; j < b.n; ++j) {

@@ -1,0 +1,148 @@
+// The CPU fast path's thread pool (runtime/cpu_fast/thread_pool.h): every task runs exactly once
+// on a worker index no other running task holds, exceptions reach the caller, nested and
+// concurrent calls work, the thread count follows set_thread_count and ACTS_CPU_THREADS, and
+// idle workers sleep instead of spinning (the reason the pool exists).
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cpu_fast/thread_pool.h"
+
+using namespace acts::cpu_fast;
+
+namespace {
+
+// Restores the default thread count (and ACTS_CPU_THREADS) after each test.
+struct ThreadPool : ::testing::Test {
+  void TearDown() override {
+    unsetenv("ACTS_CPU_THREADS");
+    set_thread_count(0);
+  }
+};
+
+int cpus_allowed() {
+  cpu_set_t set;
+  return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+TEST_F(ThreadPool, EveryTaskRunsOnceOnAWorkerNoOtherTaskHolds) {
+  for (int threads : {1, 2, 4}) {
+    set_thread_count(threads);
+    ASSERT_EQ(thread_count(), threads);
+    const int tasks = 2000;
+    std::vector<std::atomic<int>> ran(tasks);
+    std::vector<std::atomic<int>> busy(threads);
+    std::atomic<int> bad_worker{0}, overlaps{0};
+    parallel_for(tasks, [&](int t, int w) {
+      if (w < 0 || w >= threads) {
+        ++bad_worker;
+        return;
+      }
+      if (busy[w].exchange(1)) ++overlaps;  // another task is running as worker w
+      ran[t].fetch_add(1);
+      for (volatile int spin = 0; spin < 200; ++spin) {
+      }
+      busy[w].store(0);
+    });
+    EXPECT_EQ(bad_worker.load(), 0) << threads << " threads";
+    EXPECT_EQ(overlaps.load(), 0) << threads << " threads";
+    for (int t = 0; t < tasks; ++t) ASSERT_EQ(ran[t].load(), 1) << "task " << t << ", " << threads << " threads";
+  }
+}
+
+TEST_F(ThreadPool, RangesCoverEveryElementOnceAndDependOnSizeAlone) {
+  set_thread_count(3);
+  for (size_t n : {size_t(1), size_t(63), size_t(1000), size_t(1) << 20}) {
+    std::vector<std::atomic<int>> hit(n);
+    std::vector<std::pair<size_t, size_t>> ranges(64, {0, 0});
+    std::atomic<int> count{0};
+    parallel_ranges(n, 100, [&](size_t b, size_t e) {
+      ranges[size_t(count++)] = {b, e};
+      for (size_t i = b; i < e; ++i) hit[i].fetch_add(1);
+    });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(hit[i].load(), 1) << "element " << i << " of " << n;
+    EXPECT_EQ(count.load(), int(std::min<size_t>(64, std::max<size_t>(1, n / 100)))) << n;
+  }
+}
+
+TEST_F(ThreadPool, AnExceptionReachesTheCallerAfterTheOtherTasks) {
+  set_thread_count(2);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(parallel_for(100,
+                            [&](int t, int) {
+                              ++ran;
+                              if (t == 17) throw std::runtime_error("task 17");
+                            }),
+               std::runtime_error);
+  EXPECT_EQ(ran.load(), 100);
+  std::atomic<int> again{0};  // the pool still works afterwards
+  parallel_for(10, [&](int, int) { ++again; });
+  EXPECT_EQ(again.load(), 10);
+}
+
+TEST_F(ThreadPool, ANestedCallRunsInlineOnTheSameWorker) {
+  set_thread_count(3);
+  std::atomic<int> inner{0}, wrong_worker{0};
+  parallel_for(20, [&](int, int w) {
+    parallel_for(5, [&](int, int w2) {
+      ++inner;
+      if (w2 != w) ++wrong_worker;
+    });
+  });
+  EXPECT_EQ(inner.load(), 100);
+  EXPECT_EQ(wrong_worker.load(), 0);
+}
+
+TEST_F(ThreadPool, CallsFromSeveralThreadsTakeTurns) {
+  set_thread_count(2);
+  std::atomic<long> total{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) parallel_for(7, [&](int t, int) { total += t + 1; });
+    });
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(total.load(), 4L * 200 * (7 * 8 / 2));
+}
+
+TEST_F(ThreadPool, TheThreadCountFollowsTheSettingAndTheEnvironment) {
+  set_thread_count(0);
+  EXPECT_EQ(thread_count(), cpus_allowed());
+  setenv("ACTS_CPU_THREADS", "5", 1);
+  set_thread_count(0);
+  EXPECT_EQ(thread_count(), 5);
+  set_thread_count(2);  // an explicit setting wins over the environment
+  EXPECT_EQ(thread_count(), 2);
+  setenv("ACTS_CPU_THREADS", "lots", 1);  // refused with a warning: every CPU
+  set_thread_count(0);
+  EXPECT_EQ(thread_count(), cpus_allowed());
+}
+
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// The point of the pool: between calls its workers sleep. Four spinning workers would burn
+// ~4 x 0.3 s of CPU during the pause below; sleeping ones burn next to none.
+TEST_F(ThreadPool, IdleWorkersSleepInsteadOfSpinning) {
+  set_thread_count(4);
+  std::atomic<int> ran{0};
+  parallel_for(16, [&](int, int) { ++ran; });
+  ASSERT_EQ(ran.load(), 16);
+  const double before = process_cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_LT(process_cpu_seconds() - before, 0.1) << "the pool's idle workers used CPU time";
+}
+
+}  // namespace
