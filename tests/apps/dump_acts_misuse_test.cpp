@@ -12,9 +12,11 @@
 #include <gtest/gtest.h>
 
 #include "../dump_acts_fixture.h"
+#include "app_files.h"
 #include "run_process.h"
 
 using acts::testing::contains;
+using acts::testing::error_lines;
 using acts::testing::run;
 namespace fs = acts::test::fs;
 
@@ -36,13 +38,6 @@ struct BigInputs : acts::test::DumpFixture {
     acts::write_npy(big_images, px.data(), {size_t(n), size_t(size), size_t(size), 3});
   }
 };
-
-int error_lines(const std::string& out) {
-  int n = 0;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) n += line.rfind("error: ", 0) == 0;
-  return n;
-}
 
 // Folders under `dir` with nothing in them: per-image folders of images a failed dump never drew.
 std::vector<std::string> empty_folders(const fs::path& dir) {

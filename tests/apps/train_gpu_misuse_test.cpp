@@ -17,11 +17,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "app_files.h"
 #include "run_process.h"
 #include "runtime/checkpoint.h"
 
 namespace fs = std::filesystem;
 using acts::testing::contains;
+using acts::testing::error_lines;
+using acts::testing::history_without_seconds;
+using acts::testing::read_file;
 using acts::testing::run;
 using acts::testing::spawn;
 
@@ -31,32 +35,8 @@ const std::string kBin = ACTS_TRAIN_GPU;
 const std::string kSample = std::string(ACTS_TEST_DATA) + "/../../data/sample";
 const std::string kQuick = " --device cpu --image-size 48 --batch-size 4 --steps-per-epoch 2 --seed 5";
 
-const fs::path kTmp = fs::temp_directory_path() / ("acts_train_misuse_" + std::to_string(getpid()));
-struct RemoveTmp {
-  ~RemoveTmp() { fs::remove_all(kTmp); }
-} remove_tmp_at_exit;
-
-std::string tmpdir(const std::string& name) {
-  const fs::path d = kTmp / name;
-  fs::remove_all(d);
-  fs::create_directories(d.parent_path());
-  return d.string();
-}
-
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// The lines of `out` that start with "error: " (there must be exactly one).
-int error_lines(const std::string& out) {
-  int n = 0;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) n += line.rfind("error: ", 0) == 0;
-  return n;
-}
+const acts::testing::ScratchDirs kScratch("acts_train_misuse_");
+std::string tmpdir(const std::string& name) { return kScratch.fresh(name); }
 
 bool no_temporary_files(const std::string& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir))
@@ -92,7 +72,7 @@ Stopped interrupt(const std::string& args, const std::string& log, const std::st
                   std::chrono::milliseconds delay) {
   const pid_t pid = spawn(kBin + args + " >" + log + " 2>&1");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!contains(read(log), marker) && std::chrono::steady_clock::now() < deadline)
+  while (!contains(read_file(log), marker) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::this_thread::sleep_for(delay);
   const auto sent = std::chrono::steady_clock::now();
@@ -105,13 +85,6 @@ Stopped interrupt(const std::string& args, const std::string& log, const std::st
   return s;
 }
 
-std::string history_without_seconds(const std::string& run_dir) {
-  std::istringstream in(read(run_dir + "/history.csv"));
-  std::string line, out;
-  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
-  return out;
-}
-
 }  // namespace
 
 TEST(TrainGpuMisuse, CtrlCDuringValidationStopsAndResumesExactly) {
@@ -121,9 +94,9 @@ TEST(TrainGpuMisuse, CtrlCDuringValidationStopsAndResumesExactly) {
   ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
   const Stopped s = interrupt(args + " --out " + stopped, stopped + ".log", "Epoch 1/1", SIGINT,
                               std::chrono::milliseconds(1000));
-  ASSERT_EQ(s.code, 130) << read(stopped + ".log");
+  ASSERT_EQ(s.code, 130) << read_file(stopped + ".log");
   EXPECT_LT(s.seconds_to_stop, 2.0) << "validation ran on after Ctrl-C";
-  EXPECT_TRUE(contains(read(stopped + ".log"), "during validation: checkpoint written")) << read(stopped + ".log");
+  EXPECT_TRUE(contains(read_file(stopped + ".log"), "during validation: checkpoint written")) << read_file(stopped + ".log");
   EXPECT_FALSE(fs::exists(stopped + "/history.csv")) << "the epoch was not finished";
   const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
   EXPECT_EQ(mid.meta.at("epoch"), "0");
@@ -153,14 +126,14 @@ TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
   // The epoch's line is printed when it ends; the test evaluation follows.
   const Stopped s = interrupt(args + " --out " + stopped, stopped + ".log", "2/2 [", SIGTERM,
                               std::chrono::milliseconds(300));
-  ASSERT_EQ(s.code, 130) << read(stopped + ".log");
+  ASSERT_EQ(s.code, 130) << read_file(stopped + ".log");
   EXPECT_LT(s.seconds_to_stop, 2.0) << "the test evaluation ran on after SIGTERM";
-  EXPECT_TRUE(contains(read(stopped + ".log"), "Interrupted during the test evaluation")) << read(stopped + ".log");
+  EXPECT_TRUE(contains(read_file(stopped + ".log"), "Interrupted during the test evaluation")) << read_file(stopped + ".log");
   EXPECT_FALSE(fs::exists(stopped + "/results.json"));
   EXPECT_NO_THROW(acts::load_checkpoint(stopped + "/final.safetensors"));
   const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
   ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_EQ(read(stopped + "/results.json"), read(whole + "/results.json"));
+  EXPECT_EQ(read_file(stopped + "/results.json"), read_file(whole + "/results.json"));
   EXPECT_TRUE(no_temporary_files(stopped));
 }
 
@@ -276,7 +249,7 @@ TEST(TrainGpuMisuse, ModelJsonErrorsNameTheFileAndAFixThatApplies) {
   const std::string one_step = " --device cpu --epochs 1 --steps-per-epoch 1 --validation-steps 0";
   fs::create_directories(root);
   const nlohmann::json tutorial =
-      nlohmann::json::parse(read(std::string(ACTS_TEST_DATA) + "/../../models/tutorial.json"));
+      nlohmann::json::parse(read_file(std::string(ACTS_TEST_DATA) + "/../../models/tutorial.json"));
   auto variant = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json m = tutorial;
     edit(m);
@@ -382,9 +355,9 @@ TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
     }
   } kill_at_end{first};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
+  while (!contains(read_file(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(contains(read(log), "Epoch 1/1")) << read(log);
+  ASSERT_TRUE(contains(read_file(log), "Epoch 1/1")) << read_file(log);
   const std::string before = snapshot(a), real = fs::canonical(a).string();
   const std::string one_step = " --data " + kSample + small + " --epochs 1 --steps-per-epoch 1";
   // command -> the folder its refusal names
@@ -425,29 +398,29 @@ TEST(TrainGpuMisuse, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
   const std::string args = " --data " + data + " --epochs 1 --validation-steps 1 --threads 2" + kQuick;
   Stopped s = interrupt(args + " --out " + run_dir, root + "/new.log", "Total params", SIGINT,
                         std::chrono::milliseconds(100));
-  EXPECT_EQ(s.code, 130) << read(root + "/new.log");
+  EXPECT_EQ(s.code, 130) << read_file(root + "/new.log");
   EXPECT_LT(s.seconds_to_stop, 1.0) << "the photos went on decoding after Ctrl-C";
-  EXPECT_FALSE(contains(read(root + "/new.log"), "Found 2000 images")) << "the signal came after the loading";
-  EXPECT_TRUE(contains(read(root + "/new.log"), "\nInterrupted before training: nothing was trained yet and " +
+  EXPECT_FALSE(contains(read_file(root + "/new.log"), "Found 2000 images")) << "the signal came after the loading";
+  EXPECT_TRUE(contains(read_file(root + "/new.log"), "\nInterrupted before training: nothing was trained yet and " +
                                                     run_dir + " was removed; start the run again"))
-      << read(root + "/new.log");
+      << read_file(root + "/new.log");
   EXPECT_FALSE(fs::exists(run_dir));
   EXPECT_FALSE(fs::exists(root + "/runs/latest"));
   // The same command then starts it afresh ...
   auto r = run(kBin + args + " --out " + run_dir);
   ASSERT_EQ(r.code, 0) << r.out;
   // ... and a resumed run stopped while loading is left as it was, to be resumed later.
-  const std::string last = read(run_dir + "/last.safetensors");
+  const std::string last = read_file(run_dir + "/last.safetensors");
   const std::string resume = " --resume " + run_dir + " --epochs 2 --device cpu --threads 2";
   s = interrupt(resume, root + "/resume.log", "Total params", SIGINT, std::chrono::milliseconds(100));
-  EXPECT_EQ(s.code, 130) << read(root + "/resume.log");
+  EXPECT_EQ(s.code, 130) << read_file(root + "/resume.log");
   EXPECT_LT(s.seconds_to_stop, 1.0) << "the photos went on decoding after Ctrl-C";
-  EXPECT_FALSE(contains(read(root + "/resume.log"), "Found 2000 images")) << "the signal came after the loading";
+  EXPECT_FALSE(contains(read_file(root + "/resume.log"), "Found 2000 images")) << "the signal came after the loading";
   const std::string real = fs::canonical(run_dir).string();  // --resume names the real folder
-  EXPECT_TRUE(contains(read(root + "/resume.log"), "nothing was trained in this session and " + real +
+  EXPECT_TRUE(contains(read_file(root + "/resume.log"), "nothing was trained in this session and " + real +
                                                        " is as it was; continue with: train_gpu --resume " + real))
-      << read(root + "/resume.log");
-  EXPECT_EQ(read(run_dir + "/last.safetensors"), last);
+      << read_file(root + "/resume.log");
+  EXPECT_EQ(read_file(run_dir + "/last.safetensors"), last);
   EXPECT_TRUE(no_temporary_files(run_dir));
   r = run(kBin + resume);
   ASSERT_EQ(r.code, 0) << r.out;

@@ -11,11 +11,14 @@
 
 #include <gtest/gtest.h>
 
+#include "app_files.h"
 #include "run_process.h"
 #include "runtime/checkpoint.h"
 
 namespace fs = std::filesystem;
 using acts::testing::contains;
+using acts::testing::history_without_seconds;
+using acts::testing::read_file;
 using acts::testing::run;
 using acts::testing::spawn;
 
@@ -27,32 +30,8 @@ const std::string kSample = std::string(ACTS_TEST_DATA) + "/../../data/sample";
 const std::string kSmall = " --device cpu --image-size 48 --batch-size 4 --validation-steps 2 --seed 5";
 const std::string kQuick = kSmall + " --steps-per-epoch 3";
 
-const fs::path kTmp = fs::temp_directory_path() / ("acts_train_test_" + std::to_string(getpid()));
-struct RemoveTmp {
-  ~RemoveTmp() { fs::remove_all(kTmp); }
-} remove_tmp_at_exit;
-
-std::string tmpdir(const std::string& name) {
-  const fs::path d = kTmp / name;
-  fs::remove_all(d);
-  fs::create_directories(d.parent_path());
-  return d.string();
-}
-
-std::string read(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// history.csv without its timing column: what must match between two runs.
-std::string history_without_seconds(const std::string& run_dir) {
-  std::istringstream in(read(run_dir + "/history.csv"));
-  std::string line, out;
-  while (std::getline(in, line)) out += line.substr(0, line.rfind(',')) + "\n";
-  return out;
-}
+const acts::testing::ScratchDirs kScratch("acts_train_test_");
+std::string tmpdir(const std::string& name) { return kScratch.fresh(name); }
 
 std::vector<float> final_params(const std::string& run_dir) {
   return acts::load_checkpoint(run_dir + "/final.safetensors").params;
@@ -76,10 +55,10 @@ TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
 #ifdef ACTS_WITH_OPENCV
   EXPECT_GT(fs::file_size(out + "/curves.png"), 10000u);
 #endif
-  const std::string hist = read(out + "/history.csv");
+  const std::string hist = read_file(out + "/history.csv");
   EXPECT_EQ(hist.rfind("epoch,loss,acc,val_loss,val_acc,seconds\n", 0), 0u) << hist;
   EXPECT_EQ(std::count(hist.begin(), hist.end(), '\n'), 3) << hist;
-  EXPECT_TRUE(contains(read(out + "/results.json"), "\"test\"")) << read(out + "/results.json");
+  EXPECT_TRUE(contains(read_file(out + "/results.json"), "\"test\"")) << read_file(out + "/results.json");
   // The same seed gives the same run.
   const std::string again = tmpdir("full_again");
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 2 --out " + again + kQuick).code, 0);
@@ -123,15 +102,15 @@ TEST(TrainGpu, CtrlCOrAHangupWritesACheckpointAndResumesExactly) {
     ASSERT_GT(pid, 0);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     // Interrupt once training has begun (the data is loaded and the epoch has started).
-    while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
+    while (!contains(read_file(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     kill(pid, sig);
     int status = 0;
     waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status)) << sig << ": killed by the signal: " << read(log);
+    ASSERT_TRUE(WIFEXITED(status)) << sig << ": killed by the signal: " << read_file(log);
     ASSERT_EQ(WEXITSTATUS(status), 130) << "expected the interrupted exit code";
-    EXPECT_TRUE(contains(read(log), "checkpoint written; continue with: train_gpu --resume " + stopped)) << read(log);
+    EXPECT_TRUE(contains(read_file(log), "checkpoint written; continue with: train_gpu --resume " + stopped)) << read_file(log);
     const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
     EXPECT_EQ(mid.meta.at("epoch"), "0");
     EXPECT_NE(mid.meta.at("step"), "0");
@@ -148,19 +127,19 @@ TEST(TrainGpu, NohupOrAReaderOfItsOutputGoingAwayDoesNotStopTheRun) {
   const std::string out = tmpdir("nohup"), log = out + ".log";
   const pid_t pid = spawn("nohup " + kBin + args + " --out " + out + " >" + log + " 2>&1");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!contains(read(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
+  while (!contains(read_file(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   kill(pid, SIGHUP);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << read(log);
-  EXPECT_EQ(WEXITSTATUS(status), 0) << read(log);
+  ASSERT_TRUE(WIFEXITED(status)) << read_file(log);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(log);
   EXPECT_TRUE(fs::exists(out + "/final.safetensors"));
   // train_gpu ... | tee log, and tee went with the terminal: writing the output fails (EPIPE)
   // instead of SIGPIPE killing the run, maybe half-way through a checkpoint.
   const std::string piped = tmpdir("piped"), code = piped + ".code";
   run("{ " + kBin + args + " --out " + piped + " 2>/dev/null; echo $? >" + code + "; } | true");
-  EXPECT_EQ(read(code), "0\n");
+  EXPECT_EQ(read_file(code), "0\n");
   EXPECT_TRUE(fs::exists(piped + "/final.safetensors"));
 }
 
