@@ -1,4 +1,4 @@
-// The CPU fast path's threads. Why not OpenBLAS's own threads (or OpenMP): both wait for their
+// The CPU fast path's threads (also dump_acts' picture drawing, one image per task). Why not OpenBLAS's own threads (or OpenMP): both wait for their
 // workers at a barrier after every call, spinning, so on a busy machine (a build beside the
 // training, a laptop's browser) one preempted worker stalls each GEMM until the scheduler runs it
 // again. Measured on 2 cores beside a 2-job build: a batch-1 forward 13.6 -> 156-304 ms with

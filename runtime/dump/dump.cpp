@@ -15,6 +15,7 @@
 #include "npy_stream.h"
 #include "runtime/atomic_file.h"
 #include "runtime/backend.h"
+#include "runtime/cpu_fast/thread_pool.h"
 #include "runtime/checkpoint.h"
 #include "runtime/errors.h"
 #include "sources.h"
@@ -244,21 +245,23 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
     const std::vector<float> p = be.predictions();  // (b.n) sigmoid outputs
     for (int j = 0; j < b.n; ++j) r.predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
     for (Target& t : r.targets) {
-      std::vector<float>& a = t.host;
-      be.activation(t.node->spec.name, a);  // (b.n, out_shape...)
-      t.npy->append(a.data(), a.size());
-      if (!c.painter) continue;
-      for (int j = 0; j < b.n; ++j) {
-        const std::string dir = r.dir_of(c.out, first + size_t(j));
+      be.activation(t.node->spec.name, t.host);  // (b.n, out_shape...)
+      t.npy->append(t.host.data(), t.host.size());
+    }
+    if (!c.painter) continue;
+    // The pictures, one image per task on the CPU threads: PNG encoding is most of a dump's time
+    // (drawing 30 photos' 11 layers took 9.3 s on one thread of 2).
+    cpu_fast::parallel_for(b.n, [&](int j, int) {
+      const size_t i = first + size_t(j);
+      const std::string dir = r.dir_of(c.out, i);
+      for (const Target& t : r.targets) {
         const LayerPicture pic{t.node->spec.name, layer_type_name(t.node->spec.type), t.node->out_shape,
-                               a.data() + size_t(j) * t.node->out_size};
+                               t.host.data() + size_t(j) * t.node->out_size};
         c.painter->layer(dir + "/" + pic.name + ".png", pic);
         for (int k : t.channels) c.painter->channel(dir + "/" + pic.name + "_ch" + std::to_string(k) + ".png", pic, k);
       }
-    }
-    if (c.painter)
-      for (size_t i = first; i < first + size_t(b.n); ++i)
-        c.painter->input(r.dir_of(c.out, i) + "/input.png", r.in.image(i), r.in.height, r.in.width);
+      c.painter->input(dir + "/input.png", r.in.image(i), r.in.height, r.in.width);
+    });
   }
 }
 

@@ -16,6 +16,8 @@ struct LayerPicture {
   const float* data;  // (H, W, C) or (features), row-major as Keras returns it
 };
 
+// Implementations must allow calls from several threads at once (dump_acts draws its images in
+// parallel, each call with its own path).
 class Painter {
  public:
   virtual ~Painter() = default;
