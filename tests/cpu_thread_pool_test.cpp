@@ -102,6 +102,17 @@ TEST_F(ThreadPool, ANestedCallRunsInlineOnTheSameWorker) {
   EXPECT_EQ(wrong_worker.load(), 0);
 }
 
+// A task may ask how many threads there are (a fast-path op called inside a task sizes its
+// scratch that way): it must get the answer, not wait for the call it is part of.
+TEST_F(ThreadPool, TheThreadCountCanBeAskedInsideATask) {
+  set_thread_count(3);
+  std::atomic<int> wrong{0};
+  parallel_for(12, [&](int, int) {
+    if (thread_count() != 3) ++wrong;
+  });
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 TEST_F(ThreadPool, CallsFromSeveralThreadsTakeTurns) {
   set_thread_count(2);
   std::atomic<long> total{0};

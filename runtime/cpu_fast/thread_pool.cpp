@@ -65,9 +65,10 @@ class Pool {
   ~Pool() { resize(0); }
 
   int threads() {
+    if (t_worker >= 0) return size_;  // inside a task: call_ is held by the running call
     std::lock_guard<std::mutex> call(call_);
     ensure_started();
-    return int(workers_.size()) + 1;
+    return size_;
   }
 
   void set_threads(int n) {
@@ -102,6 +103,7 @@ class Pool {
   void ensure_started() {
     if (started_) return;
     resize((wanted_ > 0 ? wanted_ : default_threads()) - 1);
+    size_ = int(workers_.size()) + 1;
     started_ = true;
   }
 
@@ -153,6 +155,7 @@ class Pool {
   std::mutex call_;  // held for a whole parallel_for: calls never overlap
   int wanted_ = 0;   // set_thread_count(); 0: default_threads()
   bool started_ = false;
+  std::atomic<int> size_{1};  // workers + the caller, once started
   std::vector<std::thread> workers_;  // worker w runs as index w; the caller is worker 0
 
   std::mutex m_;  // guards job_, stop_ and the jobs' unfinished/error

@@ -16,7 +16,7 @@
 namespace acts::cpu_fast {
 
 // Threads used by parallel_for: ACTS_CPU_THREADS when set (1-256), else the CPUs this process
-// may run on (sched_getaffinity, so `taskset`/container limits count).
+// may run on (sched_getaffinity, so `taskset`/container limits count). Callable inside a task.
 int thread_count();
 // For tests and benchmarks: use n threads from now on (n >= 1); 0 goes back to the default.
 void set_thread_count(int n);
