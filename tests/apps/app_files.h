@@ -7,6 +7,19 @@
 #include <sstream>
 #include <string>
 
+#include <gtest/gtest.h>
+
+// The train_gpu tests train on data/sample's JPEGs, which a build without OpenCV cannot decode
+// (such a build takes its data as .npy only): there they skip, saying so.
+#ifdef ACTS_WITH_OPENCV
+#define SKIP_WITHOUT_PHOTO_DECODING() \
+  do {                                \
+  } while (0)
+#else
+#define SKIP_WITHOUT_PHOTO_DECODING() \
+  GTEST_SKIP() << "built without OpenCV: train_gpu cannot decode the sample photos (rebuild with -DACTS_WITH_OPENCV=ON)"
+#endif
+
 namespace acts::testing {
 
 // A scratch root per test process, e.g. /tmp/acts_train_test_<pid>, removed at exit.

@@ -47,6 +47,7 @@ bool no_temporary_files(const std::string& dir) {
 }  // namespace
 
 TEST(TrainGpuMisuse, OutOfMemoryIsOneLineNamingTheSizes) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   // 80 images of 600x600 need ~4 GB for conv2d_1's output alone; the address space gets 3 GB.
   const std::string out = tmpdir("oom");
   const auto r = run("ulimit -v 3000000; exec " + kBin + " --data " + kSample + " --out " + out +
@@ -88,6 +89,7 @@ Stopped interrupt(const std::string& args, const std::string& log, const std::st
 }  // namespace
 
 TEST(TrainGpuMisuse, CtrlCDuringValidationStopsAndResumesExactly) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   // One training step, then ~1000 validation steps (several seconds): the signal lands in them.
   const std::string args = " --data " + kSample + " --epochs 1" + kQuick + " --validation-steps 1000";
   const std::string whole = tmpdir("val_whole"), stopped = tmpdir("val_stopped");
@@ -110,6 +112,7 @@ TEST(TrainGpuMisuse, CtrlCDuringValidationStopsAndResumesExactly) {
 }
 
 TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   // A test split of 3,000 photos (links to two of the sample's) takes seconds to evaluate.
   const std::string data = tmpdir("bigtest"), sample = fs::canonical(kSample).string();
   fs::create_directories(data);
@@ -138,6 +141,7 @@ TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
 }
 
 TEST(TrainGpuMisuse, AStartThatFailedBeforeItsFirstCheckpointCanBeRunAgainInPlace) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string root = tmpdir("failed_start"), one_class = root + "/one_class";
   fs::create_directories(one_class + "/train/cats");
   fs::create_directories(one_class + "/validation/cats");
@@ -176,6 +180,7 @@ TEST(TrainGpuMisuse, AStartThatFailedBeforeItsFirstCheckpointCanBeRunAgainInPlac
 }
 
 TEST(TrainGpuMisuse, ResumeRefusesSettingsItWouldIgnoreAndFollowsMovedData) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string root = tmpdir("resume_flags"), data = root + "/data", run_dir = root + "/run";
   fs::create_directories(root);
   fs::copy(kSample, data, fs::copy_options::recursive);
@@ -288,6 +293,7 @@ TEST(TrainGpuMisuse, ModelJsonErrorsNameTheFileAndAFixThatApplies) {
 }
 
 TEST(TrainGpuMisuse, SplitsWithOtherClassNamesAreRefused) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   // Labels are indices of the sorted class names: test/birds + test/dogs would be scored as if
   // birds were cats.
   const std::string data = tmpdir("other_classes"), sample = fs::canonical(kSample).string();
@@ -308,6 +314,7 @@ TEST(TrainGpuMisuse, SplitsWithOtherClassNamesAreRefused) {
 }
 
 TEST(TrainGpuMisuse, ResumeRemovesWhatAKilledRunLeftHalfWritten) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string out = tmpdir("stale");
   ASSERT_EQ(run(kBin + " --data " + kSample + " --out " + out + " --epochs 1 --validation-steps 1" + kQuick).code, 0);
   // kill -9 during a checkpoint write leaves "<file>.tmp.<pid>" (27 MB for the tutorial's model).
@@ -342,6 +349,7 @@ std::string snapshot(const std::string& dir) {
 }  // namespace
 
 TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   // Both would write last.safetensors and history.csv: the second is refused, by any path.
   const std::string root = tmpdir("locked"), a = root + "/runs/a", log = root + "/first.log";
   const std::string small = " --device cpu --image-size 48 --batch-size 4 --seed 5 --validation-steps 0";
@@ -387,6 +395,7 @@ TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
 }
 
 TEST(TrainGpuMisuse, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string shared = ACTS_SHARED_DATA;
   if (!fs::is_directory(shared + "/train")) GTEST_SKIP() << shared << " is absent (the dogs-vs-cats photos)";
   // 2,000 training photos take a second or more to decode on 2 threads (so also on a machine with

@@ -40,6 +40,7 @@ std::vector<float> final_params(const std::string& run_dir) {
 }  // namespace
 
 TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string out = tmpdir("full");
   const auto r = run(kBin + " --data " + kSample + " --epochs 2 --out " + out + kQuick);
   ASSERT_EQ(r.code, 0) << r.out;
@@ -71,6 +72,7 @@ TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
 }
 
 TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string whole = tmpdir("whole"), killed = tmpdir("killed");
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 3 --out " + whole + kQuick).code, 0);
   // Start the same run, SIGKILL it once the first epoch's checkpoint exists, then resume.
@@ -91,6 +93,7 @@ TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
 }
 
 TEST(TrainGpu, CtrlCOrAHangupWritesACheckpointAndResumesExactly) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string whole = tmpdir("whole_int");
   const std::string slow = kSmall + " --steps-per-epoch 60";  // long enough to be interrupted mid-epoch
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + whole + slow).code, 0);
@@ -122,6 +125,7 @@ TEST(TrainGpu, CtrlCOrAHangupWritesACheckpointAndResumesExactly) {
 }
 
 TEST(TrainGpu, NohupOrAReaderOfItsOutputGoingAwayDoesNotStopTheRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string args = " --data " + kSample + " --epochs 1" + kSmall + " --steps-per-epoch 60";
   // nohup ignores SIGHUP on purpose: the run outlives the terminal.
   const std::string out = tmpdir("nohup"), log = out + ".log";
@@ -172,6 +176,7 @@ TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
 }
 
 TEST(TrainGpu, DamagedCheckpointIsRefusedOnResume) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string out = tmpdir("damaged");
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + out + kQuick).code, 0);
   {
@@ -186,6 +191,7 @@ TEST(TrainGpu, DamagedCheckpointIsRefusedOnResume) {
 }
 
 TEST(TrainGpu, DivergingLearningRateStopsWithTheEpochAndStep) {
+  SKIP_WITHOUT_PHOTO_DECODING();
   const std::string out = tmpdir("diverge");
   const auto r = run(kBin + " --data " + kSample + " --epochs 3 --lr 1e30 --out " + out + kQuick);
   EXPECT_EQ(r.code, 3) << r.out;
