@@ -25,6 +25,7 @@
 #include <cblas.h>
 
 #include "cpu_fast.h"
+#include "kernels/cpu/activations.h"
 #include "thread_pool.h"
 
 namespace acts::cpu_fast {
@@ -98,13 +99,12 @@ size_t group_count(const Geometry& g, size_t M) {
   return std::clamp<size_t>(M / (size_t(g.KH) * g.OW), 1, kGroups);
 }
 
-// y (rows, F) += b, then relu (NaN -> 0, as the reference's x > 0 ? x : 0).
+// y (rows, F) += b, then the reference's relu.
 void bias_relu(float* y, size_t rows, int F, const float* b, bool relu) {
-  for (size_t r = 0; r < rows; ++r, y += F)
-    for (int f = 0; f < F; ++f) {
-      const float v = y[f] + b[f];
-      y[f] = relu ? (v > 0.f ? v : 0.f) : v;
-    }
+  float* row = y;
+  for (size_t r = 0; r < rows; ++r, row += F)
+    for (int f = 0; f < F; ++f) row[f] += b[f];
+  if (relu) cpu::relu_forward(y, y, rows * size_t(F));
 }
 
 }  // namespace
@@ -144,7 +144,7 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
     float* dpatches = patches + chunk * K;
     float *dk_g = dk_parts + gi * K * F, *db_g = db_parts + gi * F;
     if (relu_y)  // dy was the gradient at relu's output: at the convolution's, it is zero where relu cut
-      for (size_t i = a * F; i < e * F; ++i) dy[i] = relu_y[i] > 0.f ? dy[i] : 0.f;
+      cpu::relu_backward(relu_y + a * F, dy + a * F, dy + a * F, (e - a) * F);
     std::fill(db_g, db_g + F, 0.f);
     for (size_t r = a; r < e; ++r)
       for (int f = 0; f < F; ++f) db_g[f] += dy[r * F + f];
