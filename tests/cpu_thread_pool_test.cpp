@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -60,17 +61,24 @@ TEST_F(ThreadPool, EveryTaskRunsOnceOnAWorkerNoOtherTaskHolds) {
 }
 
 TEST_F(ThreadPool, RangesCoverEveryElementOnceAndDependOnSizeAlone) {
-  set_thread_count(3);
   for (size_t n : {size_t(1), size_t(63), size_t(1000), size_t(1) << 20}) {
-    std::vector<std::atomic<int>> hit(n);
-    std::vector<std::pair<size_t, size_t>> ranges(64, {0, 0});
-    std::atomic<int> count{0};
-    parallel_ranges(n, 100, [&](size_t b, size_t e) {
-      ranges[size_t(count++)] = {b, e};
-      for (size_t i = b; i < e; ++i) hit[i].fetch_add(1);
-    });
-    for (size_t i = 0; i < n; ++i) ASSERT_EQ(hit[i].load(), 1) << "element " << i << " of " << n;
-    EXPECT_EQ(count.load(), int(std::min<size_t>(64, std::max<size_t>(1, n / 100)))) << n;
+    std::vector<std::vector<std::pair<size_t, size_t>>> cuts;  // per thread count, sorted
+    for (int threads : {1, 3}) {
+      set_thread_count(threads);
+      std::vector<std::atomic<int>> hit(n);
+      std::vector<std::pair<size_t, size_t>> ranges(64, {0, 0});
+      std::atomic<int> count{0};
+      parallel_ranges(n, 100, [&](size_t b, size_t e) {
+        ranges[size_t(count++)] = {b, e};
+        for (size_t i = b; i < e; ++i) hit[i].fetch_add(1);
+      });
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(hit[i].load(), 1) << "element " << i << " of " << n;
+      EXPECT_EQ(count.load(), int(std::min<size_t>(64, std::max<size_t>(1, n / 100)))) << n;
+      ranges.resize(size_t(count.load()));
+      std::sort(ranges.begin(), ranges.end());
+      cuts.push_back(ranges);
+    }
+    EXPECT_EQ(cuts[0], cuts[1]) << n << " elements were cut differently on 1 and on 3 threads";
   }
 }
 
