@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the shared libraries the built apps need at run time (OpenCV's core, imgproc and
-# imgcodecs, OpenBLAS) without their -dev packages: the runtime package names are read from the
+# imgcodecs, OpenBLAS, oneDNN) without their -dev packages: the runtime package names are read from the
 # -dev packages' dependencies, so the same script works across Debian/Ubuntu releases. Used by
 # docker/Dockerfile's runtime stage.
 set -euo pipefail
@@ -8,7 +8,7 @@ sudo_cmd=""
 [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 $sudo_cmd apt-get update -qq
 runtime=()
-for dev in libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopenblas-dev; do
+for dev in libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopenblas-dev libdnnl-dev; do
   # e.g. libopencv-imgcodecs-dev -> libopencv-imgcodecs406t64
   base=${dev%-dev}
   pkg=$(apt-cache depends "$dev" | sed -n "s/^ *Depends: \(${base}[0-9][0-9a-z.]*\)$/\1/p" | head -n 1)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-dev libbenchmark-dev libopenblas-dev python3)
+packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-dev libbenchmark-dev libopenblas-dev libdnnl-dev python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

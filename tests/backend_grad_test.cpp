@@ -93,8 +93,8 @@ struct TinyDouble {
   }
 };
 
-// Both CPU paths: the reference loops (the oracle of every other test) and the default
-// im2col + OpenBLAS path.
+// Both CPU paths: the reference loops (the oracle of every other test) and the default fast path
+// (oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense layers).
 class CpuPaths : public ::testing::TestWithParam<bool> {};
 INSTANTIATE_TEST_SUITE_P(Cpu, CpuPaths, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Reference" : "Fast"; });

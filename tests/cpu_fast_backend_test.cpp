@@ -1,4 +1,4 @@
-// A whole CpuBackend training step on the fast path (im2col + OpenBLAS) against the same step on
+// A whole CpuBackend training step on the fast path (oneDNN / OpenBLAS) against the same step on
 // the reference loops (BackendOptions::cpu_reference), on the tutorial CNN at a 51x51 input,
 // whose odd sizes make every pooling floor away a row and a column. Both run in float, so the
 // bound covers both paths' summation error through 11 layers: rtol 1e-4 plus 1e-4 of each

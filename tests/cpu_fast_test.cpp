@@ -1,5 +1,6 @@
-// The CPU fast path (runtime/cpu_fast: im2col + OpenBLAS sgemm, vectorised maxpool) against the
-// reference kernels of kernels/cpu. The oracle runs in double, so the bound is on the fast
+// The CPU fast path (runtime/cpu_fast: oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense
+// layers, vectorised maxpool) against the reference kernels of kernels/cpu; both convolution
+// paths are checked where the build has both. The oracle runs in double, so the bound is on the fast
 // float path alone: |fast - ref| <= 1e-5 |ref| + 1e-5 max|ref|, i.e. relative error 1e-5 per
 // element, measured against the tensor's scale where a sum cancels to near zero (float GEMMs
 // sum in a different order than the loops, so exact equality is not expected; maxpool, which
@@ -63,29 +64,43 @@ struct ConvCase {
   int N, H, W, C, KH, KW, F;
 };
 
+// One convolution implementation of cpu_fast.h.
+struct ConvImpl {
+  std::string name;
+  decltype(&cpu_fast::gemm::conv2d_forward) forward;
+  decltype(&cpu_fast::gemm::conv2d_backward) backward;
+};
+
+// The paths this build has (the GEMM one always when OpenBLAS is there).
+std::vector<ConvImpl> conv_impls() {
+  std::vector<ConvImpl> out{{"gemm", cpu_fast::gemm::conv2d_forward, cpu_fast::gemm::conv2d_backward}};
+  if (cpu_fast::onednn::available())
+    out.push_back({"onednn", cpu_fast::onednn::conv2d_forward, cpu_fast::onednn::conv2d_backward});
+  return out;
+}
+
 // The fast convolution (relu fused in when `relu`) against the double reference, which applies
 // relu forward and takes dy through it backward as CpuBackend's reference path does.
-void check_conv(const ConvCase& s, bool want_dx, bool relu = false) {
+void check_conv(const ConvImpl& impl, const ConvCase& s, bool want_dx, bool relu = false) {
   const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
   const size_t xs = size_t(s.N) * s.H * s.W * s.C, ks = size_t(s.KH) * s.KW * s.C * s.F,
                ys = size_t(s.N) * OH * OW * s.F;
   const auto x = random_vec(xs, 1), k = random_vec(ks, 2), b = random_vec(s.F, 3), dy = random_vec(ys, 4);
   std::vector<float> scratch;
-  const std::string at = " (" + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" + std::to_string(s.W) + "x" +
+  const std::string at = " (" + impl.name + ", " + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" + std::to_string(s.W) + "x" +
                          std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" + std::to_string(s.KW) + "x" +
                          std::to_string(s.F) + (relu ? ", relu" : "") + ")";
 
   std::vector<float> y(ys, kNaN);
-  cpu_fast::conv2d_forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, relu, y.data(),
-                           scratch);
+  impl.forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, relu, y.data(), scratch);
   std::vector<double> y_ref(ys), xd = to_double(x), kd = to_double(k), bd = to_double(b), dyd = to_double(dy);
   cpu::conv2d_forward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), bd.data(), s.KH, s.KW, s.F, y_ref.data());
   if (relu) cpu::relu_forward(y_ref.data(), y_ref.data(), ys);
   expect_rel("conv2d y" + at, y, y_ref);
 
   std::vector<float> dx(want_dx ? xs : 0, kNaN), dk(ks, kNaN), db(size_t(s.F), kNaN), dy_fast = dy;
-  cpu_fast::conv2d_backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy_fast.data(),
-                            relu ? y.data() : nullptr, want_dx ? dx.data() : nullptr, dk.data(), db.data(), scratch);
+  impl.backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy_fast.data(), relu ? y.data() : nullptr,
+                want_dx ? dx.data() : nullptr, dk.data(), db.data(), scratch);
   // The relu mask comes from the fast y (checked above): where y is within rounding of 0 the
   // reference's own y could fall on the other side.
   if (relu) cpu::relu_backward(to_double(y).data(), dyd.data(), dyd.data(), ys);
@@ -99,27 +114,47 @@ void check_conv(const ConvCase& s, bool want_dx, bool relu = false) {
 
 TEST(CpuFast, Conv2dOddShapes) {
   SKIP_WITHOUT_BLAS();
-  check_conv({3, 9, 7, 5, 3, 3, 6}, true);
-  check_conv({2, 6, 11, 3, 2, 3, 7}, true);   // non-square kernel
-  check_conv({1, 5, 5, 1, 5, 5, 1}, true);    // one output pixel, one channel
-  check_conv({4, 8, 10, 3, 3, 3, 32}, false);  // first layer: no dx
+  for (const ConvImpl& impl : conv_impls()) {
+    check_conv(impl, {3, 9, 7, 5, 3, 3, 6}, true);
+    check_conv(impl, {2, 6, 11, 3, 2, 3, 7}, true);   // non-square kernel
+    check_conv(impl, {1, 5, 5, 1, 5, 5, 1}, true);    // one output pixel, one channel
+    check_conv(impl, {4, 8, 10, 3, 3, 3, 32}, false);  // first layer: no dx
+  }
 }
 
 TEST(CpuFast, Conv2dWithItsReluFusedIn) {
   SKIP_WITHOUT_BLAS();
-  check_conv({3, 9, 7, 5, 3, 3, 6}, true, true);
-  check_conv({4, 8, 10, 3, 3, 3, 32}, false, true);
-  check_conv({5, 61, 61, 64, 3, 3, 9}, true, true);  // several chunks and row groups
+  for (const ConvImpl& impl : conv_impls()) {
+    check_conv(impl, {3, 9, 7, 5, 3, 3, 6}, true, true);
+    check_conv(impl, {4, 8, 10, 3, 3, 3, 32}, false, true);
+    check_conv(impl, {5, 61, 61, 64, 3, 3, 9}, true, true);  // several chunks and row groups
+  }
 }
 
 TEST(CpuFast, Conv2dSeveralChunks) {
   SKIP_WITHOUT_BLAS();
-  // 5*59*59 rows x 576 columns = 10 M patch values: with 256 Ki-value chunks (455 rows) the
-  // rows go through in 39 chunks whose boundaries fall inside images and inside image rows, so
-  // im2col/col2im must resume mid-image and dk/dx must sum across chunks.
-  check_conv({5, 61, 61, 64, 3, 3, 9}, true);
-  check_conv({3, 20, 20, 32, 3, 3, 7}, true);   // 972 rows, 2 chunks of 910 + 62
-  check_conv({2, 19, 19, 128, 3, 3, 5}, true);  // K = 1152: the 256-row minimum, chunks 256 + 256 + 66
+  // For the GEMM path: 5*59*59 rows x 576 columns = 10 M patch values: with 256 Ki-value chunks
+  // (455 rows) the rows go through in 39 chunks whose boundaries fall inside images and inside
+  // image rows, so im2col/col2im must resume mid-image and dk/dx must sum across chunks.
+  for (const ConvImpl& impl : conv_impls()) {
+    check_conv(impl, {5, 61, 61, 64, 3, 3, 9}, true);
+    check_conv(impl, {3, 20, 20, 32, 3, 3, 7}, true);   // 972 rows, 2 chunks of 910 + 62
+    check_conv(impl, {2, 19, 19, 128, 3, 3, 5}, true);  // K = 1152: the 256-row minimum, chunks 256 + 256 + 66
+  }
+}
+
+// For the oneDNN path: how it cuts the work. Fewer than 16 images: each image's output rows in
+// bands (uneven ones here: 37 rows of one image in 9 bands of 4-5; 3 images of 9 rows in 2
+// bands), each band reading its rows plus KH-1 more; over 32 images: 32 groups of 1 or 2 images
+// (two primitive shapes), whose partial dk and db are summed.
+TEST(CpuFast, Conv2dPiecesOfImagesAndGroups) {
+  SKIP_WITHOUT_BLAS();
+  for (const ConvImpl& impl : conv_impls()) {
+    check_conv(impl, {1, 39, 13, 6, 3, 3, 16}, true, true);
+    check_conv(impl, {3, 11, 8, 4, 3, 2, 5}, true, true);
+    check_conv(impl, {45, 7, 9, 3, 3, 3, 8}, true, true);
+    check_conv(impl, {45, 7, 9, 3, 3, 3, 8}, false);
+  }
 }
 
 TEST(CpuFast, DenseOddShapes) {
@@ -178,17 +213,18 @@ TEST(CpuFast, MaxpoolExactIncludingTies) {
 std::vector<std::vector<float>> fast_outputs() {
   std::vector<std::vector<float>> out;
   std::vector<float> scratch;
-  for (const ConvCase& s : {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7}}) {
+  for (const ConvImpl& impl : conv_impls())
+  for (const ConvCase& s : {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7},
+                            ConvCase{1, 39, 13, 6, 3, 3, 16}, ConvCase{45, 7, 9, 3, 3, 3, 8}}) {
     const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
     const size_t xs = size_t(s.N) * s.H * s.W * s.C, ys = size_t(s.N) * OH * OW * s.F;
     const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2),
                b = random_vec(s.F, 3);
     auto dy = random_vec(ys, 4);
     std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
-    cpu_fast::conv2d_forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, true, y.data(),
-                             scratch);
-    cpu_fast::conv2d_backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy.data(), y.data(),
-                              dx.data(), dk.data(), db.data(), scratch);
+    impl.forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, true, y.data(), scratch);
+    impl.backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy.data(), y.data(), dx.data(), dk.data(),
+                  db.data(), scratch);
     for (auto* v : {&y, &dy, &dx, &dk, &db}) out.push_back(*v);
   }
   const int N = 20, I = 301, O = 200;
@@ -231,6 +267,7 @@ TEST(CpuFast, BackendNamesItsPath) {
   const std::string fast = CpuBackend(g, BackendOptions{}).name();
   if (cpu_fast::available()) EXPECT_NE(fast.find("OpenBLAS"), std::string::npos) << fast;
   else EXPECT_NE(fast.find("without OpenBLAS"), std::string::npos) << fast;
+  if (cpu_fast::conv_path() == cpu_fast::ConvPath::onednn) EXPECT_NE(fast.find("oneDNN"), std::string::npos) << fast;
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ double max_abs(const std::vector<float>& v) {
   return m;
 }
 
-// Both CPU paths: the reference loops (the oracle of every other test) and the default
-// im2col + OpenBLAS path.
+// Both CPU paths: the reference loops (the oracle of every other test) and the default fast path
+// (oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense layers).
 class GoldenOnBothCpuPaths : public ::testing::TestWithParam<bool> {};
 INSTANTIATE_TEST_SUITE_P(Cpu, GoldenOnBothCpuPaths, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Reference" : "Fast"; });

@@ -25,10 +25,11 @@
 #include <cblas.h>
 
 #include "cpu_fast.h"
+#include "group_sum.h"
 #include "kernels/cpu/activations.h"
 #include "thread_pool.h"
 
-namespace acts::cpu_fast {
+namespace acts::cpu_fast::gemm {
 namespace {
 
 constexpr size_t kChunkFloats = size_t(1) << 18;
@@ -169,19 +170,8 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
   } else {
     parallel_for(int(G), [&](int t, int worker) { group(size_t(t), worker); });
   }
-  // Sum the groups' partials in group order.
-  parallel_ranges(K * F, size_t(1) << 14, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) {
-      float s = dk_parts[i];
-      for (size_t gi = 1; gi < G; ++gi) s += dk_parts[gi * K * F + i];
-      dk[i] = s;
-    }
-  });
-  for (int f = 0; f < F; ++f) {
-    float s = db_parts[f];
-    for (size_t gi = 1; gi < G; ++gi) s += db_parts[gi * F + f];
-    db[f] = s;
-  }
+  sum_groups(dk_parts, G, K * F, dk);
+  sum_groups(db_parts, G, size_t(F), db);
 }
 
-}  // namespace acts::cpu_fast
+}  // namespace acts::cpu_fast::gemm

@@ -1,8 +1,9 @@
 // The CPU backend's fast path: the same ops as the reference kernels of kernels/cpu (same
-// layouts, same results up to float summation order), built on OpenBLAS cblas_sgemm and run on
-// the threads of thread_pool.h (OpenBLAS itself single-threaded inside each task).
-//   Conv2D: im2col patches (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F), valid padding, stride 1,
-//   with the layer's relu fused in.
+// layouts, same results up to float summation order), built on oneDNN's convolutions (where the
+// build has oneDNN) and OpenBLAS cblas_sgemm, run on the threads of thread_pool.h (the libraries
+// themselves single-threaded inside each task).
+//   Conv2D: valid padding, stride 1, the layer's relu fused in; oneDNN direct convolution, or
+//   im2col patches (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F).
 //   Dense:  x (N, I) x W (I, O).
 //   MaxPooling2D: loops ordered so the channel loop is innermost and vectorises; backward routes
 //   each gradient to the FIRST maximum of its window in row-major order, exactly as the reference.
@@ -18,12 +19,13 @@ namespace acts::cpu_fast {
 
 // True when this build has OpenBLAS; `why` says why not.
 bool available(std::string* why = nullptr);
-// "OpenBLAS 0.3.21 sgemm on 2 threads" (or why there is no fast path).
+// "oneDNN 2.6.3 convolutions, OpenBLAS 0.3.21 sgemm, on 2 threads" (or why there is no fast path).
 std::string describe();
 // Makes OpenBLAS run each call on the calling thread (once per process; the pool does threads).
 void single_threaded_blas();
 
 // x (N, H, W, C)  k (KH, KW, C, F)  b (F)  ->  y (N, H-KH+1, W-KW+1, F), relu'd when `relu`.
+// Runs conv_path()'s implementation.
 void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
                     int F, bool relu, float* y, std::vector<float>& scratch);
 // dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F), db (F); all
@@ -32,6 +34,33 @@ void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, 
 // relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
 void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
                      const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+
+// The two convolutions behind those (same signatures, same contract):
+//   gemm:   im2col + OpenBLAS sgemm (conv2d_gemm.cpp);
+//   onednn: oneDNN's direct kernels (conv2d_onednn.cpp), ~2x faster; only in builds with
+//           oneDNN (libdnnl-dev).
+enum class ConvPath { gemm, onednn };
+// onednn where the build has it, else gemm; ACTS_CPU_CONV=gemm or =onednn chooses (for A/B).
+ConvPath conv_path();
+// "oneDNN 2.6.3" or "OpenBLAS im2col"
+std::string conv_path_name();
+
+namespace gemm {
+void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
+                    int F, bool relu, float* y, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
+                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+}  // namespace gemm
+
+namespace onednn {
+// True when this build has oneDNN; `why` says why not.
+bool available(std::string* why = nullptr);
+std::string version();  // "oneDNN 2.6.3"
+void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
+                    int F, bool relu, float* y, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
+                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+}  // namespace onednn
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)
 void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y);

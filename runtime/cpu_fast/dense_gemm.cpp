@@ -1,4 +1,5 @@
-// Dense on the CPU as GEMMs (OpenBLAS), plus what the fast path reports about itself.
+// Dense on the CPU as GEMMs (OpenBLAS), plus what the fast path reports about itself
+// ("oneDNN 2.6.3 convolutions, OpenBLAS 0.3.21 sgemm, on 2 threads").
 //   forward   y (N, O)  = x (N, I) x W (I, O) + b
 //   backward  dW (I, O) = x^T (I, N) x dy (N, O);  dx (N, I) = dy (N, O) x W^T (O, I)
 // Each GEMM is cut into blocks of kBlock output columns, one task each (thread_pool.h): every
@@ -46,7 +47,8 @@ std::string describe() {
   std::string lib = "OpenBLAS";
 #endif
   const int threads = thread_count();
-  return lib + " sgemm on " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
+  return conv_path_name() + ", " + lib + " sgemm, on " + std::to_string(threads) +
+         (threads == 1 ? " thread" : " threads");
 }
 
 void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y) {
