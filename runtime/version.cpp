@@ -1,6 +1,8 @@
 #include "version.h"
 
 #include "backend.h"
+#include "cpu_fast/cpu_fast.h"
+#include "errors.h"
 
 #ifndef ACTS_VERSION
 #define ACTS_VERSION "unknown"
@@ -13,6 +15,13 @@ namespace acts {
 
 std::string version_text(const std::string& app) {
   std::string out = app + " " ACTS_VERSION " (commit " ACTS_GIT_COMMIT ")\n";
+  std::string why, cpu;
+  try {
+    cpu = cpu_fast::available(&why) ? cpu_fast::describe() : "reference loops only (" + why + ")";
+  } catch (const Error& e) {  // a bad ACTS_CPU_CONV: say so here too, --version still works
+    cpu = e.what();
+  }
+  out += "CPU: " + cpu + "\n";
   return out + device_versions();
 }
 

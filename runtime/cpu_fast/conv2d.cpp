@@ -17,7 +17,7 @@ ConvPath choose() {
   if (want.empty()) return onednn_ok ? ConvPath::onednn : ConvPath::gemm;
   if (want == "gemm") return ConvPath::gemm;
   if (want == "onednn") {
-    if (!onednn_ok) fail("ACTS_CPU_CONV=onednn, but this build has no oneDNN: ", why);
+    if (!onednn_ok) fail("ACTS_CPU_CONV=onednn, but this binary was ", why, "; unset it to use im2col + OpenBLAS");
     return ConvPath::onednn;
   }
   fail("ACTS_CPU_CONV=", want, " is not a convolution path: use gemm or onednn (or unset it)");

@@ -170,6 +170,7 @@ TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "train_gpu 0.1.0 (commit ")) << r.out;
   EXPECT_TRUE(contains(r.out, "\nGPU: ")) << r.out;  // the GPU, or "none (why)"
+  EXPECT_TRUE(contains(r.out, "\nCPU: ")) << r.out;  // the CPU path's libraries, or why only the reference
   r = run(kBin + " --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_TRUE(contains(r.out, "--steps-per-epoch")) << r.out;
