@@ -34,6 +34,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "cpu_fast.h"
+#include "errors.h"
 #include "group_sum.h"
 #include "kernels/cpu/activations.h"
 #include "thread_pool.h"
@@ -49,6 +50,7 @@ constexpr int kMinTasks = 16;     // forward: cut images into row bands below th
 constexpr int kMinBandRows = 4;   // ... but no band under 4 output rows
 constexpr int kMaxGroups = 32;    // image groups (backward: partial dk per group)
 constexpr size_t kAlign = 16;     // floats: scratch slices start on 64-byte boundaries
+static_assert(kMinTasks <= kMaxGroups, "row bands need one image per group (pieces())");
 
 const dnnl::engine& engine() {
   static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
@@ -149,8 +151,7 @@ struct Forward {
 };
 
 struct Backward {
-  bool has_dx;
-  dnnl::convolution_backward_data::primitive_desc data_pd;
+  dnnl::convolution_backward_data::primitive_desc data_pd;  // empty without dx
   dnnl::convolution_backward_data data;
   dnnl::reorder::primitive_desc kernel_pd;  // Keras kernel -> data_pd's layout
   dnnl::reorder kernel_reorder;
@@ -175,7 +176,6 @@ std::unique_ptr<Backward> make_backward(const Shape& s, bool has_dx) {
   plain.relu = false;  // the hint only needs the convolution itself
   const auto hint = forward_pd(plain);
   auto b = std::make_unique<Backward>();
-  b->has_dx = has_dx;
   if (has_dx) {
     b->data_pd = backward_data_pd(s, hint);
     b->data = dnnl::convolution_backward_data(b->data_pd);
@@ -200,7 +200,12 @@ class Cache {
     auto& slot = map_[s];
     if (!slot) {
       OneOmpThread one;
-      slot = make();
+      try {
+        slot = make();
+      } catch (const dnnl::error& e) {  // e.g. a CPU or shape this oneDNN has no kernel for
+        fail("oneDNN cannot set up the convolution of ", s.n, "x", s.h, "x", s.w, "x", s.c, " by ", s.kh, "x", s.kw,
+             "x", s.f, ": ", e.what(), "; ACTS_CPU_CONV=gemm runs it as im2col + OpenBLAS instead");
+      }
     }
     return *slot;
   }
@@ -225,7 +230,8 @@ struct Piece {
 };
 
 // Image groups (at most kMaxGroups, sizes differing by at most one), each cut into `bands` row
-// bands: all fixed by the shape, never by the thread count.
+// bands: all fixed by the shape, never by the thread count. A band's input rows are contiguous
+// only within one image, so bands > 1 needs one image per group: N < kMinTasks <= kMaxGroups.
 std::vector<Piece> pieces(int N, int OH, int bands) {
   const int G = std::min(N, kMaxGroups);
   std::vector<Piece> out;
@@ -296,8 +302,8 @@ void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, 
   std::vector<float*> pads(static_cast<size_t>(threads));
   for (float*& pad : pads) pad = slices.take(pad_floats);
 
-  const Shape whole{1, 1, W, C, KH, KW, F, relu};
-  const memory user_kernel = wrap(keras_kernel_desc(whole), k), bias = wrap(bias_desc(whole), b);
+  const Shape layer{1, 1, W, C, KH, KW, F, relu};  // for the kernel and bias descriptors
+  const memory user_kernel = wrap(keras_kernel_desc(layer), k), bias = wrap(bias_desc(layer), b);
   {
     OneOmpThread one;
     dnnl::stream stream(engine());
@@ -353,11 +359,11 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
   float* const dk_parts = slices.take(G * KF);  // (G, KH, KW, C, F)
   float* const db_parts = slices.take(G * F);   // (G, F)
 
-  const Shape whole{1, H, W, C, KH, KW, F, false};
+  const Shape layer{1, H, W, C, KH, KW, F, false};  // for the kernel and bias descriptors
   if (has_dx) {
     OneOmpThread one;
     dnnl::stream stream(engine());
-    const memory user_kernel = wrap(keras_kernel_desc(whole), k);
+    const memory user_kernel = wrap(keras_kernel_desc(layer), k);
     for (auto& [bw, kernel] : kernels)
       bw->kernel_reorder.execute(stream, {{DNNL_ARG_FROM, user_kernel},
                                           {DNNL_ARG_TO, wrap(bw->data_pd.weights_desc(), kernel)},
@@ -383,10 +389,10 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
     bw.weights.execute(stream, {{DNNL_ARG_SRC, wrap(bw.weights_pd.src_desc(), x + x0)},
                                 {DNNL_ARG_DIFF_DST, diff_dst},
                                 {DNNL_ARG_DIFF_WEIGHTS, dk_here},
-                                {DNNL_ARG_DIFF_BIAS, wrap(bias_desc(whole), db_parts + size_t(g) * F)},
+                                {DNNL_ARG_DIFF_BIAS, wrap(bias_desc(layer), db_parts + size_t(g) * F)},
                                 {DNNL_ARG_SCRATCHPAD, wrap(bw.weights_pd.scratchpad_desc(), pad)}});
     bw.dk_reorder.execute(stream, {{DNNL_ARG_FROM, dk_here},
-                                   {DNNL_ARG_TO, wrap(keras_kernel_desc(whole), dk_parts + size_t(g) * KF)},
+                                   {DNNL_ARG_TO, wrap(keras_kernel_desc(layer), dk_parts + size_t(g) * KF)},
                                    {DNNL_ARG_SCRATCHPAD, wrap(bw.dk_pd.scratchpad_desc(), pad)}});
   });
   sum_groups(dk_parts, G, KF, dk);
