@@ -1,10 +1,11 @@
 // Conv2D on the CPU with oneDNN's direct convolution kernels (jit/brgconv for AVX2/AVX-512),
-// reading and writing our NHWC activations and Keras' (KH, KW, C, F) kernel in place; only the
-// kernel is reordered into the blocked layout oneDNN's kernels want (it is small: at most 147 k
-// values here). Measured on the 2-core AVX-512 Xeon at batch 20, against im2col + OpenBLAS
-// (conv2d_gemm.cpp): the four convolutions' forward 129 -> ~60 ms, backward 258 -> ~150 ms. With
-// NHWC activations and a plain kernel layout oneDNN 2.6 only offers its own GEMM convolution, no
-// faster than ours: the kernel's layout is what unlocks the direct kernels.
+// reading and writing our NHWC activations in place; only Keras' (KH, KW, C, F) kernel is
+// reordered, into the blocked layout oneDNN's kernels want (at most 147 k values here). With a
+// plain kernel layout oneDNN 2.6 offers only its own GEMM convolution, no faster than ours: the
+// kernel's layout is what unlocks the direct kernels. Measured on the 2-core AVX-512 Xeon at
+// batch 20 (bench --profile), against im2col + OpenBLAS (conv2d_gemm.cpp): the four
+// convolutions' forward 129 -> 64 ms, backward (with relu's) 258 -> 215 ms; a training step
+// 410-468 -> 277-310 ms.
 //
 // Threads: not oneDNN's. Its Debian build runs on OpenMP, whose workers wait for each other at a
 // barrier after every primitive, which is what made OpenBLAS's threads stall on a busy machine
