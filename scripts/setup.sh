@@ -5,17 +5,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-dev libbenchmark-dev libopenblas-dev libdnnl-dev python3)
+packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-dev libbenchmark-dev libopenblas-dev python3)
+# oneDNN (the CPU backend's convolutions) where the distribution has it; without it CMake falls
+# back to im2col + OpenBLAS convolutions and says so.
+optional=(libdnnl-dev)
 missing=()
-for p in "${packages[@]}"; do
+for p in "${packages[@]}" "${optional[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  install=()
+  for p in "${missing[@]}"; do
+    if [[ " ${optional[*]} " == *" $p "* ]] && [ -z "$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: \([^(]\)/\1/p')" ]; then
+      echo "setup: $p is not available here; building without it"
+      continue
+    fi
+    install+=("$p")
+  done
+  if [ ${#install[@]} -gt 0 ]; then
+    echo "setup: installing ${install[*]}"
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${install[@]}" >/dev/null
+  fi
 fi
 if ! command -v nvcc >/dev/null 2>&1; then
   if [ -x /usr/local/cuda/bin/nvcc ]; then
