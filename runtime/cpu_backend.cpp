@@ -146,9 +146,15 @@ void CpuBackend::backward(const Batch& b) {
   d_.assign(size_t(n_), 0.f);
   add_loss(b, d_.data());  // d_ = dL/dlogit of the last Dense; its sigmoid is folded into the loss
   mark("", "loss");
+  // A fused-relu Conv2D followed by a max pooling: the pooling's backward applies the relu's
+  // derivative (a window passes its gradient only if its max is > 0), saving the conv's pass
+  // over its whole output; relu_done tells the conv, one layer later.
+  bool relu_done = false;
   for (size_t i = last + 1; i-- > 0;) {
     const Node& nd = g.nodes()[i];
     const LayerSpec& s = nd.spec;
+    const bool pool_takes_relu =
+        s.type == LayerType::MaxPooling2D && i > 0 && fused_relu(g.nodes()[i - 1].spec);
     const float* in = input_of(i);
     const std::vector<float>& out = out_[i];
     const bool has_act = s.type == LayerType::Conv2D || s.type == LayerType::Dense || s.type == LayerType::Activation;
@@ -167,8 +173,9 @@ void CpuBackend::backward(const Batch& b) {
         const ParamRef &k = g.params()[nd.kernel], &bias = g.params()[nd.bias];
         if (fast_)
           cpu_fast::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel,
-                                    s.kernel, s.filters, d_.data(), fused_relu(s) && i != last ? out.data() : nullptr,
-                                    dx, &g_[k.offset], &g_[bias.offset], scratch_);
+                                    s.kernel, s.filters, d_.data(),
+                                    fused_relu(s) && i != last && !relu_done ? out.data() : nullptr, dx,
+                                    &g_[k.offset], &g_[bias.offset], scratch_);
         else
           cpu::conv2d_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], &w_[k.offset], s.kernel,
                                s.kernel, s.filters, d_.data(), dx, &g_[k.offset], &g_[bias.offset]);
@@ -183,7 +190,7 @@ void CpuBackend::backward(const Batch& b) {
       case LayerType::MaxPooling2D:
         if (dx && fast_)
           cpu_fast::maxpool_backward(in, out.data(), n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool,
-                                     d_.data(), dx);
+                                     d_.data(), pool_takes_relu, dx);
         else if (dx)
           cpu::maxpool_backward(in, n_, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], s.pool, d_.data(), dx);
         break;
@@ -197,6 +204,7 @@ void CpuBackend::backward(const Batch& b) {
         break;
     }
     if (dx) std::swap(d_, d2_);
+    relu_done = pool_takes_relu;
     mark(s.name, "backward");
   }
 }

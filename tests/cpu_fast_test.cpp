@@ -202,9 +202,19 @@ TEST(CpuFast, MaxpoolExactIncludingTies) {
       cpu_fast::maxpool_forward(x.data(), N, H, W, C, P, y.data());
       cpu::maxpool_forward(x.data(), N, H, W, C, P, y_ref.data());
       expect_close("maxpool y" + kind + at, y, y_ref, 0, 0);
-      cpu_fast::maxpool_backward(x.data(), y.data(), N, H, W, C, P, dy.data(), dx.data());
+      cpu_fast::maxpool_backward(x.data(), y.data(), N, H, W, C, P, dy.data(), false, dx.data());
       cpu::maxpool_backward(x.data(), N, H, W, C, P, dy.data(), dx_ref.data());
       expect_close("maxpool dx" + kind + at, dx, dx_ref, 0, 0);
+      // With the relu before it (CpuBackend's fused conv relu): the same as relu_backward after,
+      // on a relu'd x, whose all-zero windows must pass no gradient.
+      auto xr = x;
+      cpu::relu_forward(xr.data(), xr.data(), xs);
+      std::vector<float> yr(ys, kNaN), dxr(xs, kNaN), dxr_ref(xs);
+      cpu_fast::maxpool_forward(xr.data(), N, H, W, C, P, yr.data());
+      cpu_fast::maxpool_backward(xr.data(), yr.data(), N, H, W, C, P, dy.data(), true, dxr.data());
+      cpu::maxpool_backward(xr.data(), N, H, W, C, P, dy.data(), dxr_ref.data());
+      cpu::relu_backward(xr.data(), dxr_ref.data(), dxr_ref.data(), xs);
+      expect_close("maxpool dx with its relu" + kind + at, dxr, dxr_ref, 0, 0);
     }
   }
 }
@@ -237,7 +247,7 @@ std::vector<std::vector<float>> fast_outputs() {
   const auto px = random_vec(size_t(4) * 37 * 29 * 16, 9), pdy = random_vec(size_t(4) * 18 * 14 * 16, 10);
   std::vector<float> py(pdy.size()), pdx(px.size());
   cpu_fast::maxpool_forward(px.data(), 4, 37, 29, 16, 2, py.data());
-  cpu_fast::maxpool_backward(px.data(), py.data(), 4, 37, 29, 16, 2, pdy.data(), pdx.data());
+  cpu_fast::maxpool_backward(px.data(), py.data(), 4, 37, 29, 16, 2, pdy.data(), false, pdx.data());
   out.push_back(py);
   out.push_back(pdx);
   return out;

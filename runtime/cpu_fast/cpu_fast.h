@@ -69,9 +69,10 @@ void dense_backward(const float* x, int N, int I, const float* w, int O, const f
                     float* db);
 
 // x (N, H, W, C) -> y (N, H/P, W/P, C); backward: dy -> dx (N, H, W, C), overwritten, given
-// the forward's x and y.
+// the forward's x and y. With `relu` (x is a relu's output) dx also goes back through that relu:
+// the same as cpu::relu_backward(x, dx, dx) afterwards.
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y);
-void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy,
+void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy, bool relu,
                       float* dx);
 
 }  // namespace acts::cpu_fast
