@@ -9,8 +9,12 @@ batch_size=20, class_mode='binary') for train/ and validation/ (keras-preprocess
 Keras 3 no longer ships), the Sequential model, RMSprop(learning_rate=1e-4), binary
 cross-entropy, accuracy, fit(steps_per_epoch=100, epochs=30, validation_steps=50).
 
+Keras 3 changed RMSprop's update from Keras 2's lr g / (sqrt(a) + eps), the book's and
+train_gpu's, to lr g / sqrt(a + eps): with eps = 1e-7 a floor of 3.2e-4 under the denominator.
+--rmsprop keras2 runs Keras 2's rule (a subclass overriding the update) to compare like with like.
+
 Usage: keras_tutorial.py --data DIR --out history.csv [--epochs 30] [--steps-per-epoch 100]
-                         [--validation-steps 50] [--seed 1]
+                         [--validation-steps 50] [--seed 1] [--rmsprop keras3|keras2]
 Needs tensorflow(-cpu), keras-preprocessing, Pillow, scipy: pip-installed when missing.
 """
 import argparse
@@ -54,6 +58,26 @@ class HistoryCsv:
         self.f.flush()
 
 
+def rmsprop(keras, rule):
+    """RMSprop(learning_rate=1e-4) with Keras 3's update, or with Keras 2's: the same accumulator,
+    w -= lr g / (sqrt(a) + eps) instead of lr g / sqrt(a + eps)."""
+    if rule == "keras3":
+        return keras.optimizers.RMSprop(learning_rate=1e-4)
+    ops = keras.ops
+
+    class Keras2RMSprop(keras.optimizers.RMSprop):
+        def update_step(self, gradient, variable, learning_rate):
+            lr = ops.cast(learning_rate, variable.dtype)
+            gradient = ops.cast(gradient, variable.dtype)
+            velocity = self._velocities[self._get_variable_index(variable)]
+            self.assign(velocity, ops.add(ops.multiply(self.rho, velocity),
+                                          ops.multiply(1 - self.rho, ops.square(gradient))))
+            self.assign_sub(variable, ops.divide(ops.multiply(lr, gradient),
+                                                 ops.add(ops.sqrt(velocity), self.epsilon)))
+
+    return Keras2RMSprop(learning_rate=1e-4)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="folder with train/ and validation/, one sub-folder per class")
@@ -62,6 +86,8 @@ def main():
     ap.add_argument("--steps-per-epoch", type=int, default=100)
     ap.add_argument("--validation-steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rmsprop", choices=("keras3", "keras2"), default="keras3",
+                    help="RMSprop's update rule: Keras 3's (this Keras) or Keras 2's (the book's, train_gpu's)")
     a = ap.parse_args()
     for split in ("train", "validation"):
         if not os.path.isdir(os.path.join(a.data, split)):
@@ -86,8 +112,7 @@ def main():
                              [layer for f in (32, 64, 128, 128) for layer in
                               (L.Conv2D(f, 3, activation="relu"), L.MaxPooling2D(2))] +
                              [L.Flatten(), L.Dense(512, activation="relu"), L.Dense(1, activation="sigmoid")])
-    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
-                  metrics=["accuracy"])
+    model.compile(loss="binary_crossentropy", optimizer=rmsprop(keras, a.rmsprop), metrics=["accuracy"])
     history = HistoryCsv(a.out)
     started = [time.perf_counter()]
 
