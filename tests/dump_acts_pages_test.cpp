@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <set>
 
 #include "dump_acts_fixture.h"
@@ -18,12 +19,16 @@ namespace fs = acts::test::fs;
 
 namespace {
 
-// Writes a placeholder at every path it is asked to draw, and remembers the calls.
+// Writes a placeholder at every path it is asked to draw, and remembers the calls. Thread-safe,
+// as the Painter contract requires: dump_acts draws a batch's images in parallel (without the
+// lock, two images' push_back raced and corrupted the heap in ~1 run of 10).
 struct RecordingPainter : acts::Painter {
-  std::vector<std::string> calls;
+  std::mutex m;
+  std::vector<std::string> calls;  // in call order; several images' calls interleave
   void touch(const std::string& path, const std::string& what) {
     ASSERT_TRUE(fs::is_directory(fs::path(path).parent_path())) << path;
     std::ofstream(path) << "png";
+    std::lock_guard<std::mutex> lock(m);
     calls.push_back(what + " " + path);
   }
   void input(const std::string& path, const uint8_t*, int h, int w) override {
