@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
       ->default_val(50)->check(acts::cli::whole_number(0));
   app.add_option("--batch-size", c.batch_size, "Images per batch")->default_val(20)->check(acts::cli::whole_number(1));
   app.add_option("--lr", c.lr, "RMSprop learning rate")->default_val(1e-4)->check(acts::cli::positive_float());
+  app.add_option("--rmsprop", c.rmsprop,
+                 "RMSprop's rule: keras2, lr g/(sqrt(a)+1e-8), the book's Keras and PyTorch's; or keras3, "
+                 "lr g/sqrt(a+1e-7), Keras 3's and tf.keras' (fits this model more slowly)")
+      ->default_val("keras2")->check(CLI::IsMember({"keras2", "keras3"}));
   app.add_option("--image-size", c.image_size, "Input height = width (the tutorial's 150)")
       ->default_val(150)->check(acts::cli::whole_number(8, 4096));
   app.add_option("--model", c.model_json, "Keras model JSON (model.to_json()); default: the tutorial's model")
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
         return 2;
       }
       for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
-                               "--model", "--augment", "--seed", "--interpolation"})
+                               "--model", "--augment", "--seed", "--interpolation", "--rmsprop"})
         if (app.count(flag)) {
           std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                                "(its run.json); start a new run to change it\n", flag);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph.h"
+#include "kernels/rmsprop_rule.h"
 #include "op_profile.h"
 
 namespace acts {
@@ -44,6 +45,7 @@ struct BackendOptions {
   float lr = 1e-4f;            // RMSprop as Keras: a = rho a + (1 - rho) g^2; w -= lr g / (sqrt(a) + eps)
   float rho = 0.9f;
   float eps = 1e-8f;
+  RmspropRule rmsprop_rule = RmspropRule::kKeras2;  // kKeras3: w -= lr g / sqrt(a + eps) (kernels/rmsprop_rule.h)
   uint64_t seed = 1;           // dropout masks
   bool deterministic = true;   // GPU: reproducible algorithms only
   bool tf32 = false;           // GPU: TF32 tensor-core math instead of strict fp32

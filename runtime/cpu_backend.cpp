@@ -212,10 +212,11 @@ void CpuBackend::backward(const Batch& b) {
 void CpuBackend::update() {
   if (fast_)  // elementwise: the split across threads changes nothing
     cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {
-      cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps);
+      cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps,
+                          opt_.rmsprop_rule);
     });
   else
-    cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps);
+    cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
   mark("", "rmsprop");
   ++step_;
 }

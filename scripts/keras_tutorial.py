@@ -10,8 +10,9 @@ Keras 3 no longer ships), the Sequential model, RMSprop(learning_rate=1e-4), bin
 cross-entropy, accuracy, fit(steps_per_epoch=100, epochs=30, validation_steps=50).
 
 Keras 3 changed RMSprop's update from Keras 2's lr g / (sqrt(a) + eps), the book's and
-train_gpu's, to lr g / sqrt(a + eps): with eps = 1e-7 a floor of 3.2e-4 under the denominator.
---rmsprop keras2 runs Keras 2's rule (a subclass overriding the update) to compare like with like.
+train_gpu's default, to lr g / sqrt(a + eps): with eps = 1e-7 a floor of 3.2e-4 under the
+denominator. To compare like with like, --rmsprop keras2 runs Keras 2's rule here (a subclass
+overriding the update), or train_gpu --rmsprop keras3 runs Keras 3's there.
 
 Usage: keras_tutorial.py --data DIR --out history.csv [--epochs 30] [--steps-per-epoch 100]
                          [--validation-steps 50] [--seed 1] [--rmsprop keras3|keras2]
@@ -87,7 +88,7 @@ def main():
     ap.add_argument("--validation-steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rmsprop", choices=("keras3", "keras2"), default="keras3",
-                    help="RMSprop's update rule: Keras 3's (this Keras) or Keras 2's (the book's, train_gpu's)")
+                    help="RMSprop's update rule: Keras 3's (this Keras) or Keras 2's (the book's, train_gpu's default)")
     a = ap.parse_args()
     for split in ("train", "validation"):
         if not os.path.isdir(os.path.join(a.data, split)):

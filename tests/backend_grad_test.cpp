@@ -262,33 +262,68 @@ TEST(Rmsprop, TwoStepsMatchHandComputedValues) {
   EXPECT_NEAR(w[1], -0.330414952771089, 1e-12);  // -0.3 - 0.01 * 2 / (sqrt(0.4324) + 1e-8)
 }
 
+TEST(Rmsprop, Keras3RuleTwoStepsMatchHandComputedValues) {
+  // The same steps with eps 1e-7 under the root, w -= lr g / sqrt(a + eps) (values from mpmath,
+  // 30 digits); each differs from the Keras 2 rule's above by more than the tolerance.
+  double w[2] = {1.0, -0.3}, a[2] = {0.0, 0.04};
+  const double g1[2] = {0.5, 0.0}, g2[2] = {-0.25, 2.0};
+  cpu::rmsprop_update(w, g1, a, 2, 0.01, 0.9, 1e-7, RmspropRule::kKeras3);
+  EXPECT_NEAR(a[0], 0.025, 1e-15);
+  EXPECT_NEAR(w[0], 0.968377286643680, 1e-12);
+  EXPECT_EQ(w[1], -0.3);
+  cpu::rmsprop_update(w, g2, a, 2, 0.01, 0.9, 1e-7, RmspropRule::kKeras3);
+  EXPECT_NEAR(a[0], 0.02875, 1e-15);
+  EXPECT_NEAR(w[0], 0.983121456617157, 1e-12);
+  EXPECT_NEAR(a[1], 0.4324, 1e-15);
+  EXPECT_NEAR(w[1], -0.330414949716632, 1e-12);
+}
+
+TEST(Rmsprop, Keras3RuleTakesATenTimesSmallerFirstStepOnATinyGradient) {
+  // docs/results.md's explanation of why Keras 3 fits the tutorial more slowly: a first step on
+  // g = 1e-4 (a = 1e-9) moves lr g / (sqrt(1e-9) + 1e-8) = 3.16 lr under Keras 2's rule, and
+  // lr g / sqrt(1e-9 + 1e-7) = 0.315 lr under Keras 3's.
+  float w2 = 0, a2 = 0, w3 = 0, a3 = 0;
+  const float g = 1e-4f;
+  cpu::rmsprop_update(&w2, &g, &a2, 1, 1.f, 0.9f, 1e-8f, RmspropRule::kKeras2);
+  cpu::rmsprop_update(&w3, &g, &a3, 1, 1.f, 0.9f, 1e-7f, RmspropRule::kKeras3);
+  EXPECT_NEAR(w2, -3.16128f, 1e-4f);
+  EXPECT_NEAR(w3, -0.314658f, 1e-5f);
+}
+
 TEST_P(CpuPaths, UpdateIsRmspropWithTheOptionsAndLearningRate) {
   const Graph g(tiny_model());
-  BackendOptions o;
-  o.cpu_reference = GetParam();
-  o.max_batch = 2;
-  o.lr = 0.5f;  // overridden below: set_learning_rate must take effect
-  CpuBackend be(g, o);
-  be.set_learning_rate(0.003f);
   std::vector<float> x(2 * g.input_size()), labels = {1, 0};
   for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919) % 101) / 101.f;
   Batch b;
   b.n = 2;
   b.inputs = x.data();
   b.labels = labels.data();
-  const std::vector<float> w0 = be.params(), a0(g.param_count(), 0.2f);
-  be.set_opt_state(a0);
-  be.forward(b, true);
-  be.backward(b);
-  const std::vector<float> gr = be.grads();
-  EXPECT_EQ(be.step(), 0u);
-  be.update();
-  EXPECT_EQ(be.step(), 1u);
-  std::vector<float> w = w0, a = a0;
-  cpu::rmsprop_update(w.data(), gr.data(), a.data(), w.size(), 0.003f, 0.9f, 1e-8f);
-  EXPECT_EQ(be.params(), w);
-  EXPECT_EQ(be.opt_state(), a);
-  EXPECT_NE(be.params(), w0);
+  std::vector<float> after[2];
+  for (const RmspropRule rule : {RmspropRule::kKeras2, RmspropRule::kKeras3}) {
+    BackendOptions o;
+    o.cpu_reference = GetParam();
+    o.max_batch = 2;
+    o.lr = 0.5f;  // overridden below: set_learning_rate must take effect
+    o.eps = 1e-2f;  // large enough that the two rules' steps differ visibly
+    o.rmsprop_rule = rule;
+    CpuBackend be(g, o);
+    be.set_learning_rate(0.003f);
+    const std::vector<float> w0 = be.params(), a0(g.param_count(), 0.2f);
+    be.set_opt_state(a0);
+    be.forward(b, true);
+    be.backward(b);
+    const std::vector<float> gr = be.grads();
+    EXPECT_EQ(be.step(), 0u);
+    be.update();
+    EXPECT_EQ(be.step(), 1u);
+    std::vector<float> w = w0, a = a0;
+    cpu::rmsprop_update(w.data(), gr.data(), a.data(), w.size(), 0.003f, 0.9f, 1e-2f, rule);
+    EXPECT_EQ(be.params(), w);
+    EXPECT_EQ(be.opt_state(), a);
+    EXPECT_NE(be.params(), w0);
+    after[rule == RmspropRule::kKeras3] = be.params();
+  }
+  EXPECT_NE(after[0], after[1]) << "BackendOptions::rmsprop_rule had no effect";
 }
 
 TEST(Augment, IdentityIsTheRescaleAndShiftsClampAtTheEdge) {

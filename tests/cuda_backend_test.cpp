@@ -223,6 +223,14 @@ void expect_one_step_matches_cpu(const Graph& graph, const BackendOptions& cpu_o
 
 TEST_F(CudaBackendTest, OneTrainingStepMatchesCpu) { expect_one_step_matches_cpu(graph, options(), options()); }
 
+// --rmsprop keras3: eps under the root, on both backends (eps 1e-3 here makes the rules differ
+// by about 3% of a step).
+TEST_F(CudaBackendTest, Keras3RmspropStepMatchesCpu) {
+  BackendOptions o = options();
+  o.rmsprop_rule = RmspropRule::kKeras3;
+  expect_one_step_matches_cpu(graph, o, o);
+}
+
 // --cudnn-benchmark: the algorithms cuDNN's timing picks must compute the same step.
 TEST_F(CudaBackendTest, SearchedAlgorithmsMatchCpu) {
   BackendOptions searched = options();

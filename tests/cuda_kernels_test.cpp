@@ -90,20 +90,23 @@ TEST_F(CudaKernels, AugmentRescaleMatchesCpu) {
 }
 
 TEST_F(CudaKernels, RmspropThreeStepsMatchCpu) {
-  for (size_t count : {size_t(1), size_t(1000), size_t(100003)}) {
-    auto w = random_floats(count, 1), a = random_floats(count, 2, 0.f, 1e-4f);
-    auto d_w = upload(w), d_a = upload(a);
-    const float lr = 1e-3f, rho = 0.9f, eps = 1e-7f;
-    auto d_lr = upload(std::vector<float>{lr});
-    for (int step = 0; step < 3; ++step) {
-      const auto g = random_floats(count, 10 + step, -0.05f, 0.05f);
-      auto d_g = upload(g);
-      gpu::rmsprop(d_w.get(), d_g.get(), d_a.get(), count, d_lr.get(), rho, eps, stream());
-      cpu::rmsprop_update(w.data(), g.data(), a.data(), count, lr, rho, eps);
+  for (const RmspropRule rule : {RmspropRule::kKeras2, RmspropRule::kKeras3})
+    for (size_t count : {size_t(1), size_t(1000), size_t(100003)}) {
+      auto w = random_floats(count, 1), a = random_floats(count, 2, 0.f, 1e-4f);
+      auto d_w = upload(w), d_a = upload(a);
+      const float lr = 1e-3f, rho = 0.9f, eps = 1e-7f;
+      auto d_lr = upload(std::vector<float>{lr});
+      for (int step = 0; step < 3; ++step) {
+        const auto g = random_floats(count, 10 + step, -0.05f, 0.05f);
+        auto d_g = upload(g);
+        gpu::rmsprop(d_w.get(), d_g.get(), d_a.get(), count, d_lr.get(), rho, eps, rule, stream());
+        cpu::rmsprop_update(w.data(), g.data(), a.data(), count, lr, rho, eps, rule);
+      }
+      const std::string tag = std::string(rule == RmspropRule::kKeras3 ? " keras3" : " keras2") + " (" +
+                              std::to_string(count) + ")";
+      expect_close("rmsprop weights" + tag, download(d_w, count), w, 1e-6, 0);
+      expect_close("rmsprop accumulators" + tag, download(d_a, count), a, 1e-6, 0);
     }
-    expect_close("rmsprop weights (" + std::to_string(count) + ")", download(d_w, count), w, 1e-6, 0);
-    expect_close("rmsprop accumulators (" + std::to_string(count) + ")", download(d_a, count), a, 1e-6, 0);
-  }
 }
 
 TEST_F(CudaKernels, BceMatchesCpuAndAccumulatesOnDevice) {

@@ -136,7 +136,7 @@ void CudaBackend::backward_pass(int n) {
 
 void CudaBackend::update_pass() {
   gpu::rmsprop(params_.get(), params_.get() + layout_.total(), params_.get() + 2 * layout_.total(), layout_.total(),
-               lr_, opt_.rho, opt_.eps, ctx_.stream());
+               lr_, opt_.rho, opt_.eps, opt_.rmsprop_rule, ctx_.stream());
   mark("", "rmsprop");
 }
 

@@ -30,7 +30,14 @@ json identity(const TrainConfig& c) {
   return {{"data", c.data},         {"model_json", c.model_json},       {"epochs", c.epochs},
           {"steps_per_epoch", c.steps_per_epoch}, {"validation_steps", c.validation_steps},
           {"batch_size", c.batch_size}, {"image_size", c.image_size}, {"lr", c.lr},
-          {"augment", c.augment},   {"seed", c.seed},                   {"interpolation", c.interpolation}};
+          {"augment", c.augment},   {"seed", c.seed},                   {"interpolation", c.interpolation},
+          {"rmsprop", c.rmsprop}};
+}
+
+RmspropRule rmsprop_rule(const std::string& name) {
+  if (name == "keras2") return RmspropRule::kKeras2;
+  if (name == "keras3") return RmspropRule::kKeras3;
+  fail("RMSprop rule '", name, "' is neither keras2 nor keras3");
 }
 
 void restore_identity(TrainConfig& c, const json& j) {
@@ -50,6 +57,8 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.augment = j.at("augment");
   c.seed = j.at("seed");
   c.interpolation = j.at("interpolation");
+  c.rmsprop = j.value("rmsprop", "keras2");  // runs from before the option used Keras 2's rule
+  rmsprop_rule(c.rmsprop);
   if (c.epochs <= 0) c.epochs = j.at("epochs");  // --epochs on resume may extend the run
 }
 
@@ -247,6 +256,8 @@ int train_run(TrainConfig& cfg) {
   BackendOptions bo;
   bo.max_batch = cfg.batch_size;
   bo.lr = cfg.lr;
+  bo.rmsprop_rule = rmsprop_rule(cfg.rmsprop);
+  bo.eps = bo.rmsprop_rule == RmspropRule::kKeras3 ? 1e-7f : 1e-8f;  // each side's default epsilon
   bo.seed = cfg.seed;
   bo.deterministic = cfg.deterministic;
   bo.tf32 = cfg.tf32;

@@ -23,6 +23,7 @@ struct TrainConfig {
   bool augment = false;
   uint64_t seed = 1;
   std::string interpolation = "nearest";
+  std::string rmsprop = "keras2";        // RMSprop's rule: keras2 (the book's) or keras3 (kernels/rmsprop_rule.h)
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;

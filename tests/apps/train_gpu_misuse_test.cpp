@@ -187,7 +187,8 @@ TEST(TrainGpuMisuse, ResumeRefusesSettingsItWouldIgnoreAndFollowsMovedData) {
   const std::string quick = " --validation-steps 1" + kQuick;
   ASSERT_EQ(run(kBin + " --data " + data + " --out " + run_dir + " --epochs 1" + quick).code, 0);
   // What defines the run cannot change on resume: say so instead of silently training without it.
-  for (const std::string flag : {"--lr 0.5", "--batch-size 8", "--seed 2", "--augment", "--image-size 64"}) {
+  for (const std::string flag : {"--lr 0.5", "--batch-size 8", "--seed 2", "--augment", "--image-size 64",
+                                "--rmsprop keras3"}) {
     const auto r = run(kBin + " --resume " + run_dir + " --epochs 2 --device cpu " + flag);
     EXPECT_EQ(r.code, 2) << flag << ": " << r.out;
     EXPECT_TRUE(contains(r.out, flag.substr(0, flag.find(' ')) + " cannot change when resuming")) << r.out;

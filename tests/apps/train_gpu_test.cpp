@@ -4,16 +4,19 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "app_files.h"
 #include "run_process.h"
 #include "runtime/checkpoint.h"
+#include "runtime/graph.h"
 
 namespace fs = std::filesystem;
 using acts::testing::contains;
@@ -90,6 +93,60 @@ TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
   EXPECT_TRUE(contains(resumed.out, "Resuming")) << resumed.out;
   EXPECT_EQ(history_without_seconds(killed), history_without_seconds(whole));
   EXPECT_EQ(final_params(killed), final_params(whole));
+}
+
+// How many weights did not move as `rule` says on the first step of a run (seed 5). The step is
+// checked without recomputing the gradient: after one step from a = 0 the accumulator holds
+// (1 - rho) g^2, which gives |g|, and |w0 - w1| must be lr |g| / (sqrt(a) + 1e-8) (keras2) or
+// lr |g| / sqrt(a + 1e-7) (keras3). For |g| near 1e-4 the two differ tenfold.
+size_t weights_not_moved_by(const std::string& run_dir, const std::string& rule) {
+  const acts::Checkpoint c = acts::load_checkpoint(run_dir + "/last.safetensors");
+  const std::vector<float> w0 = acts::init_params(acts::Graph(c.model), 5);
+  EXPECT_EQ(w0.size(), c.params.size());
+  size_t bad = 0, moved = 0;
+  for (size_t i = 0; i < w0.size() && i < c.params.size(); ++i) {
+    const double a = c.opt_state[i], g = std::sqrt(a / double(1.f - 0.9f));
+    const double want = rule == "keras3" ? 1e-4 * g / std::sqrt(a + double(1e-7f)) : 1e-4 * g / (std::sqrt(a) + double(1e-8f));
+    const double got = std::fabs(double(w0[i]) - double(c.params[i]));
+    // w1 is rounded to float: allow an ulp of the weight beside 1e-4 of the step.
+    if (std::fabs(got - want) > 1e-4 * want + 2 * std::ldexp(1.0, std::ilogb(w0[i]) - 23)) ++bad;
+    moved += got > 0;
+  }
+  // Units a relu keeps at 0 for all 4 images get no gradient: about half the weights move.
+  EXPECT_GT(moved, w0.size() / 4) << "the step moved too few weights to tell the rules apart";
+  return bad;
+}
+
+TEST(TrainGpu, RmspropRuleIsTheOneAskedForAndKeptOnResume) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string one = " --data " + kSample + " --steps-per-epoch 1" + kSmall;
+  const std::string k2 = tmpdir("rule_keras2"), k3 = tmpdir("rule_keras3");
+  ASSERT_EQ(run(kBin + one + " --epochs 1 --out " + k2).code, 0);
+  ASSERT_EQ(run(kBin + one + " --epochs 1 --rmsprop keras3 --out " + k3).code, 0);
+  EXPECT_EQ(weights_not_moved_by(k2, "keras2"), 0u) << "the default is Keras 2's rule";
+  EXPECT_EQ(weights_not_moved_by(k3, "keras3"), 0u);
+  EXPECT_GT(weights_not_moved_by(k3, "keras2"), 1000u) << "the check cannot tell the rules apart";
+  EXPECT_EQ(nlohmann::json::parse(read_file(k3 + "/run.json")).at("rmsprop"), "keras3");
+
+  // Resumed for a second epoch, the run keeps its rule: it ends where an uninterrupted one does.
+  const std::string whole = tmpdir("rule_keras3_whole");
+  ASSERT_EQ(run(kBin + one + " --epochs 2 --rmsprop keras3 --out " + whole).code, 0);
+  const auto resumed = run(kBin + " --resume " + k3 + " --epochs 2 --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(final_params(k3), final_params(whole));
+
+  // A run from before --rmsprop existed (no "rmsprop" in its settings) resumes with Keras 2's rule.
+  const std::string k2_whole = tmpdir("rule_keras2_whole");
+  ASSERT_EQ(run(kBin + one + " --epochs 2 --out " + k2_whole).code, 0);
+  acts::Checkpoint c = acts::load_checkpoint(k2 + "/last.safetensors");
+  auto settings = nlohmann::json::parse(c.meta.at("train_config"));
+  ASSERT_EQ(settings.erase("rmsprop"), 1u);
+  c.meta["train_config"] = settings.dump();
+  acts::save_checkpoint(k2 + "/last.safetensors", c);
+  std::ofstream(k2 + "/run.json") << settings.dump(2) << "\n";
+  const auto old = run(kBin + " --resume " + k2 + " --epochs 2 --device cpu");
+  ASSERT_EQ(old.code, 0) << old.out;
+  EXPECT_EQ(final_params(k2), final_params(k2_whole));
 }
 
 TEST(TrainGpu, CtrlCOrAHangupWritesACheckpointAndResumesExactly) {
