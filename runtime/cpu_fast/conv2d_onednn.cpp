@@ -271,6 +271,19 @@ class Slicer {
 
 memory wrap(const memory::desc& d, const float* p) { return memory(d, engine(), const_cast<float*>(p)); }
 
+// Reorders the Keras kernel k into each primitive's blocked layout (its kernel_pd's destination),
+// once per call rather than once per piece. P is Forward or Backward.
+template <typename P>
+void reorder_kernel(const float* k, const Shape& layer, const std::map<const P*, float*>& kernels, float* pad) {
+  OneOmpThread one;
+  dnnl::stream stream(engine());
+  const memory user_kernel = wrap(keras_kernel_desc(layer), k);
+  for (const auto& [prim, kernel] : kernels)
+    prim->kernel_reorder.execute(stream, {{DNNL_ARG_FROM, user_kernel},
+                                          {DNNL_ARG_TO, wrap(prim->kernel_pd.dst_desc(), kernel)},
+                                          {DNNL_ARG_SCRATCHPAD, wrap(prim->kernel_pd.scratchpad_desc(), pad)}});
+}
+
 }  // namespace
 
 bool available(std::string* why) {
@@ -304,15 +317,8 @@ void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, 
   for (float*& pad : pads) pad = slices.take(pad_floats);
 
   const Shape layer{1, 1, W, C, KH, KW, F, relu};  // for the kernel and bias descriptors
-  const memory user_kernel = wrap(keras_kernel_desc(layer), k), bias = wrap(bias_desc(layer), b);
-  {
-    OneOmpThread one;
-    dnnl::stream stream(engine());
-    for (auto& [f, kernel] : kernels)
-      f->kernel_reorder.execute(stream, {{DNNL_ARG_FROM, user_kernel},
-                                         {DNNL_ARG_TO, wrap(f->pd.weights_desc(), kernel)},
-                                         {DNNL_ARG_SCRATCHPAD, wrap(f->kernel_pd.scratchpad_desc(), pads[0])}});
-  }
+  reorder_kernel(k, layer, kernels, pads[0]);
+  const memory bias = wrap(bias_desc(layer), b);
   parallel_for(int(plan.size()), [&](int p, int worker) {
     OneOmpThread one;
     dnnl::stream stream(engine());
@@ -361,15 +367,7 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
   float* const db_parts = slices.take(G * F);   // (G, F)
 
   const Shape layer{1, H, W, C, KH, KW, F, false};  // for the kernel and bias descriptors
-  if (has_dx) {
-    OneOmpThread one;
-    dnnl::stream stream(engine());
-    const memory user_kernel = wrap(keras_kernel_desc(layer), k);
-    for (auto& [bw, kernel] : kernels)
-      bw->kernel_reorder.execute(stream, {{DNNL_ARG_FROM, user_kernel},
-                                          {DNNL_ARG_TO, wrap(bw->data_pd.weights_desc(), kernel)},
-                                          {DNNL_ARG_SCRATCHPAD, wrap(bw->kernel_pd.scratchpad_desc(), pads[0])}});
-  }
+  if (has_dx) reorder_kernel(k, layer, kernels, pads[0]);
   parallel_for(int(G), [&](int g, int worker) {
     OneOmpThread one;
     dnnl::stream stream(engine());
