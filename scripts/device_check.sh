@@ -26,12 +26,25 @@
 # GoogleTest without a package: pass its source as ACTS_GTEST_SOURCE, or copy it beside the
 # checkout first (on a machine that has it) and carry that folder, which git ignores:
 #   mkdir -p build-deps && cp -r /usr/src/googletest build-deps/
-# Logs are written to $OUT (when set, as on the device tool) or build-device/logs.
+# Logs are written to build-device/logs. The device tool brings back at most 8 files from $OUT,
+# so when OUT is set the script leaves three there, refreshed at every stage and at exit:
+# logs.tgz (every log), ctest.log and summary.txt (the Summary block below).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${ACTS_DEVICE_BUILD:-build-device}
-LOGS=${OUT:-$BUILD/logs}
+LOGS=$BUILD/logs
+export LOGS  # scripts/device_tutorial.sh writes its logs beside ours
+rm -rf "$LOGS"  # a rerun on a kept build folder: the last call's logs came back with that call
 mkdir -p "$BUILD" "$LOGS"
+# Copies the logs into $OUT (written to a temporary name first: a kill mid-copy leaves the last
+# complete archive).
+pack_logs() {
+  [ -n "${OUT:-}" ] || return 0
+  tar czf "$OUT/.logs.tgz" -C "$BUILD" logs 2>/dev/null && mv -f "$OUT/.logs.tgz" "$OUT/logs.tgz"
+  for f in ctest.log summary.txt; do [ -f "$LOGS/$f" ] && cp -f "$LOGS/$f" "$OUT/"; done
+  return 0
+}
+trap pack_logs EXIT
 JOBS=$(nproc)
 FAILED=()
 SUMMARY=()
@@ -57,7 +70,7 @@ stage() {
 }
 # Seconds a step may take: its own cap, or what is left of the budget (minus a reserve).
 allow() { local left=$(( BUDGET - ($(date +%s) - START) - 15 )); (( left < $1 )) && echo $(( left > 1 ? left : 1 )) || echo "$1"; }
-section() { printf '\n==== %s (t+%ss) ====\n' "$1" "$(( $(date +%s) - START ))"; }
+section() { pack_logs; printf '\n==== %s (t+%ss) ====\n' "$1" "$(( $(date +%s) - START ))"; }
 CUR=""        # the stage running now; a failure in it puts it on the rerun list
 RERUN=()
 fail() { FAILED+=("$1"); SUMMARY+=("FAILED  $1"); printf '!!!! FAILED: %s\n' "$1"
@@ -97,11 +110,12 @@ else
   fail "configure"
 fi
 grep -E "^CUDNN_(LIBRARY|INCLUDE_DIR)" "$BUILD/CMakeCache.txt" || fail "cuDNN not found by CMake"
-# The binaries carry a run path to the cuDNN CMake found; the loader path is set as well, for the
-# sub-libraries cuDNN opens itself and for tools started around the binaries (the sanitizer).
+# The binaries carry a run path to the cuDNN CMake found, and cuDNN finds its sub-libraries
+# beside itself. The loader path is set only for our own test binaries (ctest, the sanitizer),
+# never for the whole script: PyTorch in the benchmark stages must load its own cuDNN.
 CUDNN_DIR=$(sed -n 's/^CUDNN_LIBRARY:FILEPATH=//p' "$BUILD/CMakeCache.txt" | xargs -r dirname)
-[ -n "$CUDNN_DIR" ] && export LD_LIBRARY_PATH="$CUDNN_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+OUR_LD_PATH="${CUDNN_DIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "cuDNN for our binaries: ${CUDNN_DIR:-(not found)}"
 
 section "Build"
 # What the chosen stages need: the CUDA suites first (most stages need them), then the apps and
@@ -126,7 +140,8 @@ done
 tail -2 "$LOGS/build.log"
 
 if stage tests "CUDA tests (ctest)"; then
-  if timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda' --output-on-failure --timeout 240 -j4 > "$LOGS/ctest.log" 2>&1 \
+  if LD_LIBRARY_PATH="$OUR_LD_PATH" timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda' --output-on-failure \
+      --timeout 240 -j4 > "$LOGS/ctest.log" 2>&1 \
       && grep -q "tests passed" "$LOGS/ctest.log"; then
     tail -4 "$LOGS/ctest.log"
     ok "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log")"
@@ -134,6 +149,9 @@ if stage tests "CUDA tests (ctest)"; then
     grep -E "Failed|Not Run|\*\*\*" "$LOGS/ctest.log" | head -40
     tail -60 "$LOGS/ctest.log"
     fail "CUDA tests: $(grep -m1 'tests passed' "$LOGS/ctest.log" || echo 'did not finish')"
+    # The failed tests' names go into the Summary, which is always in the output's tail.
+    while IFS= read -r line; do SUMMARY+=("          ${line#"${line%%[![:space:]]*}"}"); done \
+      < <(sed -n '/The following tests FAILED/,$p' "$LOGS/ctest.log" | grep -E '^\s+[0-9]+ - ' | head -20)
   fi
   if grep -q "Skipped" "$LOGS/ctest.log"; then  # a GPU is present: a skip means it was not usable
     grep -B2 -A3 "Skipped" "$LOGS/ctest.log" | head -20
@@ -147,7 +165,8 @@ sanitize() {
   if ! command -v compute-sanitizer > /dev/null; then fail "compute-sanitizer not on PATH"; return; fi
   [ -x "$BUILD/tests/$t" ] || { fail "$tool $t: not built"; return; }
   echo "-- $tool $t ($filter)"
-  timeout "$(allow "$cap")" compute-sanitizer --tool "$tool" --error-exitcode 7 --print-limit 20 "$BUILD/tests/$t" \
+  LD_LIBRARY_PATH="$OUR_LD_PATH" timeout "$(allow "$cap")" compute-sanitizer --tool "$tool" --error-exitcode 7 \
+    --print-limit 20 "$BUILD/tests/$t" \
     --gtest_filter="$filter" --gtest_brief=1 > "$log" 2>&1 || rc=$?
   [ $rc -eq 0 ] && ok "$tool $t" || { tail -30 "$log"; fail "$tool $t (exit $rc; 124: out of time)"; }
   grep -E "RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED" "$log" | tail -3
@@ -237,20 +256,20 @@ fi
 
 CUR=""
 section "Summary"
-echo "logs: $LOGS"
-for b in strict strict-search tf32 compile; do
-  [ -f "$LOGS/bench-$b/compare.txt" ] && { echo "-- $b"; sed -n '/acts\/pt/,$p' "$LOGS/bench-$b/compare.txt" | tail -n +2; }
-done
-grep -h "sum (" "$LOGS"/profile-*.log 2>/dev/null
-cat "$LOGS/tutorial-summary.txt" 2>/dev/null
-printf '%s\n' "${SUMMARY[@]}"
-if [ ${#FAILED[@]} -gt 0 ]; then
-  echo "${#FAILED[@]} check(s) failed"
-fi
-if [ ${#RERUN[@]} -gt 0 ]; then
-  echo "rerun after fixing: ACTS_DEVICE_STAGES=$(IFS=,; echo "${RERUN[*]}") scripts/device_check.sh"
-fi
+summary() {
+  echo "logs: $LOGS${OUT:+ (packed into \$OUT/logs.tgz)}"
+  for b in strict strict-search tf32 compile; do
+    [ -f "$LOGS/bench-$b/compare.txt" ] && { echo "-- $b"; sed -n '/acts\/pt/,$p' "$LOGS/bench-$b/compare.txt" | tail -n +2; }
+  done
+  grep -h "sum (" "$LOGS"/profile-*.log 2>/dev/null
+  cat "$LOGS/tutorial-summary.txt" 2>/dev/null
+  printf '%s\n' "${SUMMARY[@]}"
+  [ ${#FAILED[@]} -gt 0 ] && echo "${#FAILED[@]} check(s) failed"
+  [ ${#RERUN[@]} -gt 0 ] && echo "rerun after fixing: ACTS_DEVICE_STAGES=$(IFS=,; echo "${RERUN[*]}") scripts/device_check.sh"
+  [ ${#FAILED[@]} -eq 0 ] && [ ${#RERUN[@]} -eq 0 ] && echo "all device checks passed ($(( $(date +%s) - START )) s)"
+  return 0
+}
+summary | tee "$LOGS/summary.txt"
 if [ ${#FAILED[@]} -gt 0 ] || [ ${#RERUN[@]} -gt 0 ]; then
   exit 1
 fi
-echo "all device checks passed ($(( $(date +%s) - START )) s)"

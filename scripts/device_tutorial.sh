@@ -14,7 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${ACTS_DEVICE_BUILD:-build-device}
-LOGS=${OUT:-$BUILD/logs}
+LOGS=${LOGS:-$BUILD/logs}  # device_check.sh passes its own (it packs them for the device tool)
 SRC=${1:-device-data/dogs-vs-cats}
 NPY=$BUILD/dogs-vs-cats-npy
 # For a dry run of this script on a machine without a GPU only, e.g.

@@ -90,7 +90,10 @@ Perf choose(const std::string& where, const char* direction, const std::vector<P
   p = Perf{};
   p.algo = fallback;
   p.mathType = tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-  if (workspace_of(fallback, &p.memory) == CUDNN_STATUS_SUCCESS && p.memory <= limit) return p;
+  // Not if the heuristics listed the default as unsupported here: its workspace query may still succeed.
+  const bool refused = std::any_of(perfs.begin(), perfs.end(),
+                                   [&](const Perf& q) { return q.algo == fallback && q.status != CUDNN_STATUS_SUCCESS; });
+  if (!refused && workspace_of(fallback, &p.memory) == CUDNN_STATUS_SUCCESS && p.memory <= limit) return p;
   std::string ignored;
   if (deterministic && pick(perfs, false, !tf32, limit, plain, name, &p, &ignored)) {
     std::fprintf(stderr,
@@ -181,15 +184,18 @@ void ConvLayer::choose_forward(bool deterministic, size_t limit) {
     CUDNN_CHECK_IN(where_, cudnnGetConvolutionForwardAlgorithm_v7(ctx_.cudnn(), x_desc_, w_desc_, fwd_desc_, y_desc_,
                                                                   int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
+  const auto workspace_of = [&](cudnnConvolutionFwdAlgo_t a, size_t* ws) {
+    return cudnnGetConvolutionForwardWorkspaceSize(ctx_.cudnn(), x_desc_, w_desc_, fwd_desc_, y_desc_, a, ws);
+  };
   const auto p = choose(where_, "forward", perfs, deterministic, ctx_.tf32(), limit, plain_fwd, fwd_name,
-                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, [&](cudnnConvolutionFwdAlgo_t a, size_t* ws) {
-                          return cudnnGetConvolutionForwardWorkspaceSize(ctx_.cudnn(), x_desc_, w_desc_, fwd_desc_,
-                                                                         y_desc_, a, ws);
-                        });
+                        CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, workspace_of);
   fwd_algo_ = p.algo;
   fwd_math_ = p.mathType;
-  fwd_ws_ = p.memory;
   CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(fwd_desc_, fwd_math_));
+  // Asked again under the math type just set (the heuristics measured under theirs); the larger counts.
+  size_t ws = 0;
+  CUDNN_CHECK_IN(where_, workspace_of(fwd_algo_, &ws));
+  fwd_ws_ = std::max(p.memory, ws);
 }
 
 void ConvLayer::choose_backward_data(bool deterministic, size_t limit) {
@@ -202,15 +208,18 @@ void ConvLayer::choose_backward_data(bool deterministic, size_t limit) {
     CUDNN_CHECK_IN(where_, cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx_.cudnn(), w_desc_, y_desc_, data_desc_,
                                                                        x_desc_, int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
+  const auto workspace_of = [&](cudnnConvolutionBwdDataAlgo_t a, size_t* ws) {
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(ctx_.cudnn(), w_desc_, y_desc_, data_desc_, x_desc_, a, ws);
+  };
   const auto p = choose(where_, "backward-data", perfs, deterministic, ctx_.tf32(), limit, plain_data, data_name,
-                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, [&](cudnnConvolutionBwdDataAlgo_t a, size_t* ws) {
-                          return cudnnGetConvolutionBackwardDataWorkspaceSize(ctx_.cudnn(), w_desc_, y_desc_,
-                                                                              data_desc_, x_desc_, a, ws);
-                        });
+                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, workspace_of);
   data_algo_ = p.algo;
   data_math_ = p.mathType;
-  data_ws_ = p.memory;
   CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(data_desc_, data_math_));
+  // Asked again under the math type just set (the heuristics measured under theirs); the larger counts.
+  size_t ws = 0;
+  CUDNN_CHECK_IN(where_, workspace_of(data_algo_, &ws));
+  data_ws_ = std::max(p.memory, ws);
 }
 
 void ConvLayer::choose_backward_filter(bool deterministic, size_t limit) {
@@ -224,15 +233,18 @@ void ConvLayer::choose_backward_filter(bool deterministic, size_t limit) {
                    cudnnGetConvolutionBackwardFilterAlgorithm_v7(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_, w_desc_,
                                                                  int(perfs.size()), &count, perfs.data()));
   perfs.resize(size_t(count));
+  const auto workspace_of = [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* ws) {
+    return cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx_.cudnn(), x_desc_, y_desc_, filter_desc_, w_desc_, a, ws);
+  };
   const auto p = choose(where_, "backward-filter", perfs, deterministic, ctx_.tf32(), limit, plain_filter, filter_name,
-                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* ws) {
-                          return cudnnGetConvolutionBackwardFilterWorkspaceSize(ctx_.cudnn(), x_desc_, y_desc_,
-                                                                                filter_desc_, w_desc_, a, ws);
-                        });
+                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, workspace_of);
   filter_algo_ = p.algo;
   filter_math_ = p.mathType;
-  filter_ws_ = p.memory;
   CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(filter_desc_, filter_math_));
+  // Asked again under the math type just set (the heuristics measured under theirs); the larger counts.
+  size_t ws = 0;
+  CUDNN_CHECK_IN(where_, workspace_of(filter_algo_, &ws));
+  filter_ws_ = std::max(p.memory, ws);
 }
 
 size_t ConvLayer::workspace_bytes() const { return std::max(fwd_ws_, std::max(data_ws_, filter_ws_)); }
