@@ -23,14 +23,16 @@ __global__ void rmsprop_kernel(float* __restrict__ w, const float* __restrict__ 
 
 }  // namespace
 
-void rmsprop(float* w, const float* g, float* a, size_t count, const float* lr, float rho, float eps,
-             RmspropRule rule, cudaStream_t stream) {
+void rmsprop(float* w, const float* g, float* a, size_t count, const float* lr, float rho, float eps, RmspropRule rule,
+             cudaStream_t stream) {
   if (count == 0) return;
   // 1 - rho in float on the host, as the CPU reference computes T(1) - rho.
   if (rule == RmspropRule::kKeras3)
-    rmsprop_kernel<RmspropRule::kKeras3><<<grid_for(count), kThreads, 0, stream>>>(w, g, a, count, lr, rho, 1.f - rho, eps);
+    rmsprop_kernel<RmspropRule::kKeras3>
+        <<<grid_for(count), kThreads, 0, stream>>>(w, g, a, count, lr, rho, 1.f - rho, eps);
   else
-    rmsprop_kernel<RmspropRule::kKeras2><<<grid_for(count), kThreads, 0, stream>>>(w, g, a, count, lr, rho, 1.f - rho, eps);
+    rmsprop_kernel<RmspropRule::kKeras2>
+        <<<grid_for(count), kThreads, 0, stream>>>(w, g, a, count, lr, rho, 1.f - rho, eps);
   CUDA_CHECK_LAUNCH("rmsprop_kernel");
 }
 

@@ -91,8 +91,9 @@ Perf choose(const std::string& where, const char* direction, const std::vector<P
   p.algo = fallback;
   p.mathType = tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
   // Not if the heuristics listed the default as unsupported here: its workspace query may still succeed.
-  const bool refused = std::any_of(perfs.begin(), perfs.end(),
-                                   [&](const Perf& q) { return q.algo == fallback && q.status != CUDNN_STATUS_SUCCESS; });
+  const bool refused = std::any_of(perfs.begin(), perfs.end(), [&](const Perf& q) {
+    return q.algo == fallback && q.status != CUDNN_STATUS_SUCCESS;
+  });
   if (!refused && workspace_of(fallback, &p.memory) == CUDNN_STATUS_SUCCESS && p.memory <= limit) return p;
   std::string ignored;
   if (deterministic && pick(perfs, false, !tf32, limit, plain, name, &p, &ignored)) {

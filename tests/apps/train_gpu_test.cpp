@@ -106,7 +106,8 @@ size_t weights_not_moved_by(const std::string& run_dir, const std::string& rule)
   size_t bad = 0, moved = 0;
   for (size_t i = 0; i < w0.size() && i < c.params.size(); ++i) {
     const double a = c.opt_state[i], g = std::sqrt(a / double(1.f - 0.9f));
-    const double want = rule == "keras3" ? 1e-4 * g / std::sqrt(a + double(1e-7f)) : 1e-4 * g / (std::sqrt(a) + double(1e-8f));
+    const double want =
+        rule == "keras3" ? 1e-4 * g / std::sqrt(a + double(1e-7f)) : 1e-4 * g / (std::sqrt(a) + double(1e-8f));
     const double got = std::fabs(double(w0[i]) - double(c.params[i]));
     // w1 is rounded to float: allow an ulp of the weight beside 1e-4 of the step.
     if (std::fabs(got - want) > 1e-4 * want + 2 * std::ldexp(1.0, std::ilogb(w0[i]) - 23)) ++bad;
