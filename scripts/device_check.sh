@@ -165,8 +165,10 @@ sanitize() {
   if ! command -v compute-sanitizer > /dev/null; then fail "compute-sanitizer not on PATH"; return; fi
   [ -x "$BUILD/tests/$t" ] || { fail "$tool $t: not built"; return; }
   echo "-- $tool $t ($filter)"
-  LD_LIBRARY_PATH="$OUR_LD_PATH" timeout "$(allow "$cap")" compute-sanitizer --tool "$tool" --error-exitcode 7 \
-    --print-limit 20 "$BUILD/tests/$t" \
+  # Lazy module loading (the default since CUDA 12.2, made explicit): cuDNN's and cuBLAS' modules
+  # load, to be instrumented, only when a test first uses them, not all at handle creation.
+  CUDA_MODULE_LOADING=LAZY LD_LIBRARY_PATH="$OUR_LD_PATH" timeout "$(allow "$cap")" compute-sanitizer --tool "$tool" \
+    --error-exitcode 7 --print-limit 20 "$BUILD/tests/$t" \
     --gtest_filter="$filter" --gtest_brief=1 > "$log" 2>&1 || rc=$?
   [ $rc -eq 0 ] && ok "$tool $t" || { tail -30 "$log"; fail "$tool $t (exit $rc; 124: out of time)"; }
   grep -E "RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED" "$log" | tail -3

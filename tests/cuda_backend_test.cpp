@@ -261,10 +261,16 @@ TEST_F(CudaBackendTest, ThreeGraphReplayedStepsMatchCpu) {
   expect_params(graph, "accumulators after 3 steps", gpu.opt_state(), cpu.opt_state(), nullptr, 1e-4, 1e-4);
 }
 
+// For the bit-for-bit tests: a failure there may be cuDNN's choice rather than ours (a
+// non-deterministic algorithm, taken with a warning where cuDNN offers no deterministic one for a
+// shape), so their failures name the algorithms.
+std::string chosen_algorithms(const CudaBackend& b) { return "cuDNN algorithms: " + b.algorithms(); }
+
 TEST_F(CudaBackendTest, GraphReplayEqualsEagerBitForBit) {
   CudaBackend graphed(graph, options()), eager(graph, options());
   graphed.set_use_graphs(true);
   eager.set_use_graphs(false);
+  SCOPED_TRACE(chosen_algorithms(graphed));
   // (batch size, augmented): three graphs, each replayed at least once after its capture.
   const std::pair<int, bool> plan[] = {{3, false}, {3, false}, {3, false}, {2, false}, {2, false},
                                        {3, true},  {3, true},  {3, true},  {3, false}};
@@ -292,6 +298,7 @@ TEST_F(CudaBackendTest, EvalGraphReplayEqualsEagerBitForBit) {
   CudaBackend graphed(graph, options()), eager(graph, options());
   graphed.set_use_graphs(true);
   eager.set_use_graphs(false);
+  SCOPED_TRACE(chosen_algorithms(graphed));
   // (training step?, batch size): graphs for validation at 3 and at 2 and for training at 3.
   const std::pair<bool, int> plan[] = {{false, 3}, {false, 3}, {true, 3},  {false, 3}, {false, 2},
                                        {false, 2}, {true, 3},  {true, 3},  {false, 3}};
@@ -323,6 +330,7 @@ TEST_F(CudaBackendTest, KeptImageSetsEqualUploadedBatchesBitForBit) {
   const size_t count = 7, image = graph.input_size();
   const auto pool = random_bytes(count * image, 90);
   CudaBackend kept(graph, options()), plain(graph, options());
+  SCOPED_TRACE(chosen_algorithms(kept));
   ASSERT_TRUE(kept.keep_images(0, pool.data(), count));
   const std::vector<uint32_t> rows[] = {{6, 0, 3}, {1, 1, 5}, {2, 4, 6}, {0, 2, 4}, {5, 3}, {6, 0, 3}, {1, 1, 5}};
   const std::vector<uint8_t> zeros(3 * image, 0);
@@ -376,6 +384,7 @@ TEST_F(CudaBackendTest, KeptImageSetsEqualUploadedBatchesBitForBit) {
 // metrics of train_step, with a time for every op the passes mark, in order.
 TEST_F(CudaBackendTest, ProfiledStepIsAnOrdinaryStepTimedOpByOp) {
   CudaBackend profiled(graph, options()), plain(graph, options());
+  SCOPED_TRACE(chosen_algorithms(profiled));
   plain.set_use_graphs(false);
   std::vector<OpTime> ops;
   for (uint32_t k = 0; k < 2; ++k) {
