@@ -9,7 +9,11 @@ machine's drift from favouring either side. --peers pytorch,keras adds Keras its
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
                         [--nondeterministic] [--cudnn-benchmark] [--no-install] [--peers pytorch,keras]
+                        [--deadline-s S]
 Writes DIR/acts.json, DIR/<peer>.json (last round), DIR/compare.json and DIR/compare.txt.
+A side that fails or runs out of time (--deadline-s: the whole comparison ends within S seconds,
+each program getting what is left) does not stop the others: the report shows what finished and
+names what did not, and the exit status is then 1.
 """
 import argparse
 import glob
@@ -17,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import bench_common as bc
 
@@ -36,11 +41,22 @@ def find_bench(given):
     return found[0]
 
 
-def run(cmd):
+def run(cmd, deadline):
+    """Runs one side; returns None, or why it gave no result. deadline: time.monotonic() by which
+    the whole comparison must end (None: no limit); 10 s of it are kept for the report."""
     print("bench_compare: " + " ".join(cmd), file=sys.stderr, flush=True)
-    r = subprocess.run(cmd, stdout=sys.stderr)  # their tables go to stderr; stdout gets the merged report
-    if r.returncode != 0:
-        sys.exit("bench_compare: %s exited with %d" % (cmd[0], r.returncode))
+    limit = None if deadline is None else max(5.0, deadline - time.monotonic() - 10)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # a side cut off still leaves its progress lines
+    try:  # their tables go to stderr; stdout gets the merged report
+        r = subprocess.run(cmd, stdout=sys.stderr, env=env, timeout=limit)
+    except subprocess.TimeoutExpired:
+        why = "%s did not finish in %.0f s" % (os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0]), limit)
+    else:
+        if r.returncode == 0:
+            return None
+        why = "%s exited with %d" % (os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0]), r.returncode)
+    print("bench_compare: " + why, file=sys.stderr, flush=True)
+    return why
 
 
 def merge(reports):
@@ -90,7 +106,10 @@ def main():
                     help="ours: time cuDNN's algorithms at start (PyTorch's side always runs with cudnn.benchmark)")
     ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch or tensorflow")
     ap.add_argument("--peers", default="pytorch", help="pytorch, keras or both (comma-separated)")
+    ap.add_argument("--deadline-s", type=float, default=0,
+                    help="end the whole comparison within this many seconds, reporting what finished (0: no limit)")
     a = ap.parse_args()
+    deadline = time.monotonic() + a.deadline_s if a.deadline_s > 0 else None
     peers = [p for p in a.peers.split(",") if p]
     if not peers or any(p not in PEER_SCRIPTS for p in peers):
         sys.exit("bench_compare: --peers takes pytorch and/or keras, not %r" % a.peers)
@@ -98,32 +117,46 @@ def main():
     common = ["--device", a.device] + (["--rows", a.rows] if a.rows else []) + (["--quick"] if a.quick else []) + \
              (["--full"] if a.full else []) + (["--tf32"] if a.tf32 else []) + \
              (["--repeats", str(a.repeats)] if a.repeats else [])
-    ours_runs, peer_runs = [], {p: [] for p in peers}
+    ours_runs, peer_runs, failures = [], {p: [] for p in peers}, []
     for k in range(a.rounds):
         aj = os.path.join(a.out, "acts.json")
-        run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []) +
-            (["--cudnn-benchmark"] if a.cudnn_benchmark else []))
-        with open(aj) as f:
-            ours_runs.append(json.load(f))
+        why = run([find_bench(a.bench)] + common + ["--json", aj] + (["--nondeterministic"] if a.nondeterministic else []) +
+                  (["--cudnn-benchmark"] if a.cudnn_benchmark else []), deadline)
+        if why:
+            failures.append("ours, round %d: %s" % (k + 1, why))
+        else:
+            with open(aj) as f:
+                ours_runs.append(json.load(f))
         for p in peers:
             pj = os.path.join(a.out, p + ".json")
-            run([sys.executable, os.path.join(HERE, PEER_SCRIPTS[p])] + common + ["--json", pj] +
-                (["--variants", a.variants] if a.variants and p == "pytorch" else []) +
-                (["--no-install"] if a.no_install else []))
-            with open(pj) as f:
-                peer_runs[p].append(json.load(f))
-    ours = merge(ours_runs)
-    theirs = {p: merge(runs) for p, runs in peer_runs.items()}
-    merged = dict(theirs[peers[0]], rows=[r for p in peers for r in theirs[p]["rows"]])
-    text, table = ratios(ours, merged)
+            why = run([sys.executable, os.path.join(HERE, PEER_SCRIPTS[p])] + common + ["--json", pj] +
+                      (["--variants", a.variants] if a.variants and p == "pytorch" else []) +
+                      (["--no-install"] if a.no_install else []), deadline)
+            if why:
+                failures.append("%s, round %d: %s" % (p, k + 1, why))
+            else:
+                with open(pj) as f:
+                    peer_runs[p].append(json.load(f))
+    ours = merge(ours_runs) if ours_runs else None
+    theirs = {p: merge(runs) for p, runs in peer_runs.items() if runs}
     names = {"pytorch": "PyTorch's", "keras": "Keras'"}
-    report = (bc.table(ours) + "".join("\n" + bc.table(theirs[p]) for p in peers) +
-              "\nacts/pt = our time per image over %s (< 1: faster)\n" % " or ".join(names[p] for p in peers) + text)
+    report = bc.table(ours) if ours else ""
+    report += "".join("\n" + bc.table(theirs[p]) for p in peers if p in theirs)
+    table = []
+    if ours and theirs:
+        merged = dict(next(iter(theirs.values())), rows=[r for p in peers if p in theirs for r in theirs[p]["rows"]])
+        text, table = ratios(ours, merged)
+        report += "\nacts/pt = our time per image over %s (< 1: faster)\n" % " or ".join(
+            names[p] for p in peers if p in theirs) + text
+    report += "".join("NOT FINISHED: %s\n" % f for f in failures)
     sys.stdout.write(report)
     with open(os.path.join(a.out, "compare.txt"), "w") as f:
         f.write(report)
-    bc.write_json(dict({"acts": ours, "ratios": table, "date": bc.utc_now()}, **theirs),
+    bc.write_json(dict({"acts": ours, "ratios": table, "failures": failures, "date": bc.utc_now()}, **theirs),
                   os.path.join(a.out, "compare.json"))
+    if failures:
+        sys.exit(1)
+
 
 if __name__ == "__main__":
     main()

@@ -47,8 +47,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 try:
     import cv2
-except ImportError:
-    sys.exit("decode: no cv2 in python3")
+except ImportError:  # only informational: not a failure of the tutorial
+    print("decode timing skipped: no cv2 in python3")
+    sys.exit(0)
 files = [f for split in ("train", "validation") for f in sorted(glob.glob(os.path.join(sys.argv[1], split, "*", "*")))]
 def load(f):  # what the C++ loader does per photo: read, decode to BGR, nearest resize to 150x150
     img = cv2.imdecode(np.fromfile(f, dtype=np.uint8), cv2.IMREAD_COLOR)
