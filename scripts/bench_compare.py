@@ -47,14 +47,15 @@ def run(cmd, deadline):
     print("bench_compare: " + " ".join(cmd), file=sys.stderr, flush=True)
     limit = None if deadline is None else max(5.0, deadline - time.monotonic() - 10)
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # a side cut off still leaves its progress lines
+    name = os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0])
     try:  # their tables go to stderr; stdout gets the merged report
         r = subprocess.run(cmd, stdout=sys.stderr, env=env, timeout=limit)
     except subprocess.TimeoutExpired:
-        why = "%s did not finish in %.0f s" % (os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0]), limit)
+        why = "%s did not finish in %.0f s" % (name, limit)
     else:
         if r.returncode == 0:
             return None
-        why = "%s exited with %d" % (os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0]), r.returncode)
+        why = "%s exited with %d" % (name, r.returncode)
     print("bench_compare: " + why, file=sys.stderr, flush=True)
     return why
 
