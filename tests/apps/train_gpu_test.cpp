@@ -103,8 +103,9 @@ size_t weights_not_moved_by(const std::string& run_dir, const std::string& rule)
   const acts::Checkpoint c = acts::load_checkpoint(run_dir + "/last.safetensors");
   const std::vector<float> w0 = acts::init_params(acts::Graph(c.model), 5);
   EXPECT_EQ(w0.size(), c.params.size());
+  EXPECT_EQ(w0.size(), c.opt_state.size());
   size_t bad = 0, moved = 0;
-  for (size_t i = 0; i < w0.size() && i < c.params.size(); ++i) {
+  for (size_t i = 0; i < w0.size() && i < c.params.size() && i < c.opt_state.size(); ++i) {
     const double a = c.opt_state[i], g = std::sqrt(a / double(1.f - 0.9f));
     const double want =
         rule == "keras3" ? 1e-4 * g / std::sqrt(a + double(1e-7f)) : 1e-4 * g / (std::sqrt(a) + double(1e-8f));
