@@ -81,7 +81,8 @@ def main():
         check(r.returncode == 1, "exit 1 when our bench runs out of time (got %d)" % r.returncode)
         check(re.search(r"NOT FINISHED: ours, round 1: hang.sh did not finish in \d+ s", r.stdout) is not None,
               "the timeout is named")
-        check(took < 120, "the comparison ended after %.0f s (deadline 20 s, PyTorch's side included)" % took)
+        # The claim is that the deadline ended the hang (300 s), not how fast a loaded machine is.
+        check(took < 250, "the comparison ended after %.0f s: the deadline (20 s) did not end the 300 s hang" % took)
     if failures:
         print("stdout of the last run:\n" + r.stdout + "\nstderr:\n" + r.stderr[-3000:])
         sys.exit("%d check(s) failed" % len(failures))

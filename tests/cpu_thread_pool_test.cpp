@@ -3,12 +3,15 @@
 // concurrent calls work, the thread count follows set_thread_count and ACTS_CPU_THREADS, and
 // idle workers sleep instead of spinning (the reason the pool exists).
 #include <sched.h>
-#include <sys/resource.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -146,26 +149,37 @@ TEST_F(ThreadPool, TheThreadCountFollowsTheSettingAndTheEnvironment) {
   EXPECT_EQ(thread_count(), cpus_allowed());
 }
 
-double process_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+// A thread's scheduler state from /proc ('R' running or runnable, 'S' asleep in the kernel).
+char thread_state(pid_t tid) {
+  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the name before it may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
 }
 
-// The point of the pool: between calls its workers sleep. Four spinning workers would burn
-// ~4 x 0.3 s of CPU during the pause below; sleeping ones burn next to none. OpenBLAS, linked
-// into this test, starts its own workers at load and lets them spin ~0.1 s (2^28 cycles) before
-// they sleep: that is waited out first, so that only our pool is measured (CI once measured
-// 0.106 s in a test that ran right after start-up).
+// The point of the pool: between calls its workers sleep in the kernel (on a condition
+// variable) instead of spinning. Each worker takes one task of a call and says which thread it
+// is; after the call every one of them must go to sleep ('S' in /proc). A spinning worker stays
+// 'R' and never gets there. No clock is waited on: the loop waits for the state itself; its
+// guard only ends a test that would otherwise hang.
 TEST_F(ThreadPool, IdleWorkersSleepInsteadOfSpinning) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  set_thread_count(4);
-  std::atomic<int> ran{0};
-  parallel_for(16, [&](int, int) { ++ran; });
-  ASSERT_EQ(ran.load(), 16);
-  const double before = process_cpu_seconds();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_LT(process_cpu_seconds() - before, 0.1) << "the pool's idle workers used CPU time";
+  const int threads = 4;
+  set_thread_count(threads);
+  std::vector<pid_t> tid(threads, 0);
+  std::atomic<int> started{0};
+  parallel_for(threads, [&](int, int worker) {
+    tid[size_t(worker)] = gettid();
+    ++started;  // hold every task until all have started: each worker runs exactly one
+    while (started < threads) std::this_thread::yield();
+  });
+  const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  for (int w = 1; w < threads; ++w) {
+    ASSERT_NE(tid[size_t(w)], 0) << "worker " << w << " took no task";
+    ASSERT_NE(tid[size_t(w)], gettid()) << "worker " << w << " is the caller";
+    while (thread_state(tid[size_t(w)]) != 'S' && std::chrono::steady_clock::now() < guard)
+      std::this_thread::yield();
+    EXPECT_EQ(thread_state(tid[size_t(w)]), 'S') << "worker " << w << " did not go to sleep after the call";
+  }
 }
 
 }  // namespace

@@ -1,13 +1,10 @@
 // dump_acts misused the way a demanding user would (the built binary, CPU backend): out of
-// memory, Ctrl-C, SIGTERM or a hangup in the middle of a dump, and files that are not
-// checkpoints. Each must end with one "error: ..." line naming the file and the fix, a non-zero
+// memory, bad numbers and photos, and files that are not checkpoints (signals:
+// dump_acts_signals_test.cpp). Each must end with one "error: ..." line naming the file and the fix, a non-zero
 // exit and no half-written or temporary file, nor a folder it made and left empty, behind.
-#include <signal.h>
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <chrono>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -85,32 +82,6 @@ TEST(DumpActsMisuse, OutOfMemoryIsOneLineWithTheFix) {
   // Not checked here: that --batch-size 1 then fits under a limit. A CUDA build maps ~1.5 GB of
   // CUDA libraries into the address space even on the CPU backend, so no one limit serves both
   // builds (the clean-clone CI, a CUDA build, failed that check).
-}
-
-TEST(DumpActsMisuse, CtrlCSigtermOrAHangupMidDumpLeavesNoTemporaryFiles) {
-  acts::test::DumpFixture t("stop", 2000);  // 2,000 images one at a time, pictures and all: seconds
-  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {  // SIGHUP: the terminal was closed
-    const fs::path out = t.dir / ("out" + std::to_string(sig)), log = t.dir / ("log" + std::to_string(sig));
-    const pid_t pid = acts::testing::spawn(kBin + " --model " + t.ckpt + " --image " + t.images +
-                                           " --layer conv2d_1 dense_2 --batch-size 1 --device cpu --out " +
-                                           out.string() + " >" + log.string() + " 2>&1");
-    // The shape lines are printed (and flushed) when the NPY files are opened.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!contains(acts::test::slurp(log), "dense_2: (2000, 1)") && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    kill(pid, sig);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    const std::string said = acts::test::slurp(log);
-    ASSERT_TRUE(WIFEXITED(status)) << "killed by the signal: " << said;
-    EXPECT_EQ(WEXITSTATUS(status), 130) << said;
-    EXPECT_TRUE(contains(said, "\nInterrupted: the dump into " + out.string() + "/ was stopped")) << said;
-    EXPECT_EQ(temporary_files(out), std::vector<std::string>{}) << sig;
-    EXPECT_FALSE(fs::exists(out / "conv2d_1.npy"));
-    EXPECT_FALSE(fs::exists(out / "index.html"));
-    EXPECT_EQ(empty_folders(out).size(), 0u) << "per-image folders of images never drawn";
-  }
 }
 
 TEST(DumpActsMisuse, ABatchSizeThatMakesNoSenseIsRefusedInAFewWords) {

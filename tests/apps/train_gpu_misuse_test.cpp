@@ -7,12 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -27,7 +25,9 @@ using acts::testing::error_lines;
 using acts::testing::history_without_seconds;
 using acts::testing::read_file;
 using acts::testing::run;
+using acts::testing::paused_at;
 using acts::testing::spawn;
+using acts::testing::Spawned;
 
 namespace {
 
@@ -59,85 +59,6 @@ TEST(TrainGpuMisuse, OutOfMemoryIsOneLineNamingTheSizes) {
   EXPECT_TRUE(contains(r.out, "smaller --batch-size")) << r.out;
   EXPECT_FALSE(contains(r.out, "terminate")) << r.out;
   EXPECT_TRUE(no_temporary_files(out));
-}
-
-namespace {
-
-// Starts train_gpu with `args` (output to `log`), waits until `log` shows `marker`, waits `delay`
-// more, sends `sig` and returns the exit status and how long the process took to stop.
-struct Stopped {
-  int code = -1;
-  double seconds_to_stop = 0;
-};
-Stopped interrupt(const std::string& args, const std::string& log, const std::string& marker, int sig,
-                  std::chrono::milliseconds delay) {
-  const pid_t pid = spawn(kBin + args + " >" + log + " 2>&1");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!contains(read_file(log), marker) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  std::this_thread::sleep_for(delay);
-  const auto sent = std::chrono::steady_clock::now();
-  kill(pid, sig);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Stopped s;
-  s.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  s.seconds_to_stop = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
-  return s;
-}
-
-}  // namespace
-
-TEST(TrainGpuMisuse, CtrlCDuringValidationStopsAndResumesExactly) {
-  SKIP_WITHOUT_PHOTO_DECODING();
-  // One training step, then ~1000 validation steps (several seconds): the signal lands in them.
-  const std::string args = " --data " + kSample + " --epochs 1" + kQuick + " --validation-steps 1000";
-  const std::string whole = tmpdir("val_whole"), stopped = tmpdir("val_stopped");
-  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
-  const Stopped s = interrupt(args + " --out " + stopped, stopped + ".log", "Epoch 1/1", SIGINT,
-                              std::chrono::milliseconds(1000));
-  ASSERT_EQ(s.code, 130) << read_file(stopped + ".log");
-  EXPECT_LT(s.seconds_to_stop, 2.0) << "validation ran on after Ctrl-C";
-  EXPECT_TRUE(contains(read_file(stopped + ".log"), "during validation: checkpoint written")) << read_file(stopped + ".log");
-  EXPECT_FALSE(fs::exists(stopped + "/history.csv")) << "the epoch was not finished";
-  const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
-  EXPECT_EQ(mid.meta.at("epoch"), "0");
-  EXPECT_EQ(mid.meta.at("step"), "2");  // every training step of the epoch done
-  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
-  EXPECT_EQ(acts::load_checkpoint(stopped + "/final.safetensors").params,
-            acts::load_checkpoint(whole + "/final.safetensors").params);
-  EXPECT_TRUE(no_temporary_files(stopped));
-}
-
-TEST(TrainGpuMisuse, SigtermDuringTheTestEvaluationStopsAndResumeFinishesIt) {
-  SKIP_WITHOUT_PHOTO_DECODING();
-  // A test split of 3,000 photos (links to two of the sample's) takes seconds to evaluate.
-  const std::string data = tmpdir("bigtest"), sample = fs::canonical(kSample).string();
-  fs::create_directories(data);
-  for (const char* split : {"train", "validation"})
-    fs::create_directory_symlink(sample + "/" + split, data + "/" + split);
-  for (const std::string cls : {"cats", "dogs"}) {
-    fs::create_directories(data + "/test/" + cls);
-    const std::string photo = sample + "/test/" + cls + "/" + cls.substr(0, 3) + ".1500.jpg";
-    for (int i = 0; i < 1500; ++i) fs::create_symlink(photo, data + "/test/" + cls + "/" + std::to_string(i) + ".jpg");
-  }
-  const std::string args = " --data " + data + " --epochs 1 --validation-steps 1" + kQuick;
-  const std::string whole = tmpdir("test_whole"), stopped = tmpdir("test_stopped");
-  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
-  // The epoch's line is printed when it ends; the test evaluation follows.
-  const Stopped s = interrupt(args + " --out " + stopped, stopped + ".log", "2/2 [", SIGTERM,
-                              std::chrono::milliseconds(300));
-  ASSERT_EQ(s.code, 130) << read_file(stopped + ".log");
-  EXPECT_LT(s.seconds_to_stop, 2.0) << "the test evaluation ran on after SIGTERM";
-  EXPECT_TRUE(contains(read_file(stopped + ".log"), "Interrupted during the test evaluation")) << read_file(stopped + ".log");
-  EXPECT_FALSE(fs::exists(stopped + "/results.json"));
-  EXPECT_NO_THROW(acts::load_checkpoint(stopped + "/final.safetensors"));
-  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_EQ(read_file(stopped + "/results.json"), read_file(whole + "/results.json"));
-  EXPECT_TRUE(no_temporary_files(stopped));
 }
 
 TEST(TrainGpuMisuse, AStartThatFailedBeforeItsFirstCheckpointCanBeRunAgainInPlace) {
@@ -352,21 +273,13 @@ std::string snapshot(const std::string& dir) {
 TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
   SKIP_WITHOUT_PHOTO_DECODING();
   // Both would write last.safetensors and history.csv: the second is refused, by any path.
-  const std::string root = tmpdir("locked"), a = root + "/runs/a", log = root + "/first.log";
+  const std::string root = tmpdir("locked"), a = root + "/runs/a";
   const std::string small = " --device cpu --image-size 48 --batch-size 4 --seed 5 --validation-steps 0";
   fs::create_directories(root);
-  const pid_t first = spawn(kBin + " --data " + kSample + " --out " + a + small + " --epochs 1 --steps-per-epoch "
-                            "1000000 >" + log + " 2>&1");
-  struct KillAtEnd {  // the first run trains for hours: never leave it behind, whatever fails
-    pid_t pid;
-    ~KillAtEnd() {
-      if (pid > 0 && kill(pid, SIGKILL) == 0) waitpid(pid, nullptr, 0);
-    }
-  } kill_at_end{first};
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!contains(read_file(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(contains(read_file(log), "Epoch 1/1")) << read_file(log);
+  // Held at its first step until the test kills it: it trains for as long as the test needs.
+  Spawned first(kBin + " --data " + kSample + " --out " + a + small + " --epochs 1 --steps-per-epoch 2",
+                "ACTS_PAUSE_AT=train-step:1");
+  ASSERT_TRUE(first.wait_for(paused_at("train-step", 1))) << first.output();
   const std::string before = snapshot(a), real = fs::canonical(a).string();
   const std::string one_step = " --data " + kSample + small + " --epochs 1 --steps-per-epoch 1";
   // command -> the folder its refusal names
@@ -381,58 +294,16 @@ TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
     const auto r = run(cmd);
     EXPECT_EQ(r.code, 1) << cmd << ": " << r.out;
     EXPECT_EQ(error_lines(r.out), 1) << r.out;
-    EXPECT_TRUE(contains(r.out, "error: " + folder + ": another train_gpu (pid " + std::to_string(first) +
+    EXPECT_TRUE(contains(r.out, "error: " + folder + ": another train_gpu (pid " + std::to_string(first.pid()) +
                                     ") is training in this run folder; wait for it to end, or "))
         << cmd << ": " << r.out;
     EXPECT_EQ(snapshot(a), before) << cmd;
   }
   // The kernel drops the lock of a killed run: nothing stale blocks the folder.
-  kill(first, SIGKILL);
-  waitpid(first, nullptr, 0);
-  kill_at_end.pid = 0;  // reaped
+  first.signal(SIGKILL);
+  ASSERT_TRUE(first.killed_by_signal()) << first.output();
   const auto r = run(kBin + one_step + " --out " + a);
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_FALSE(fs::exists(a + "/.train_gpu.lock")) << "left behind by a run that ended";
 }
 
-TEST(TrainGpuMisuse, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
-  SKIP_WITHOUT_PHOTO_DECODING();
-  const std::string shared = ACTS_SHARED_DATA;
-  if (!fs::is_directory(shared + "/train")) GTEST_SKIP() << shared << " is absent (the dogs-vs-cats photos)";
-  // 2,000 training photos take a second or more to decode on 2 threads (so also on a machine with
-  // many cores); the model summary is printed just before.
-  const std::string root = tmpdir("stop_loading"), data = root + "/data", run_dir = root + "/runs/a";
-  fs::create_directories(data);
-  fs::create_directory_symlink(fs::canonical(shared + "/train"), data + "/train");
-  fs::create_directory_symlink(fs::canonical(kSample + "/validation"), data + "/validation");
-  const std::string args = " --data " + data + " --epochs 1 --validation-steps 1 --threads 2" + kQuick;
-  Stopped s = interrupt(args + " --out " + run_dir, root + "/new.log", "Total params", SIGINT,
-                        std::chrono::milliseconds(100));
-  EXPECT_EQ(s.code, 130) << read_file(root + "/new.log");
-  EXPECT_LT(s.seconds_to_stop, 1.0) << "the photos went on decoding after Ctrl-C";
-  EXPECT_FALSE(contains(read_file(root + "/new.log"), "Found 2000 images")) << "the signal came after the loading";
-  EXPECT_TRUE(contains(read_file(root + "/new.log"), "\nInterrupted before training: nothing was trained yet and " +
-                                                    run_dir + " was removed; start the run again"))
-      << read_file(root + "/new.log");
-  EXPECT_FALSE(fs::exists(run_dir));
-  EXPECT_FALSE(fs::exists(root + "/runs/latest"));
-  // The same command then starts it afresh ...
-  auto r = run(kBin + args + " --out " + run_dir);
-  ASSERT_EQ(r.code, 0) << r.out;
-  // ... and a resumed run stopped while loading is left as it was, to be resumed later.
-  const std::string last = read_file(run_dir + "/last.safetensors");
-  const std::string resume = " --resume " + run_dir + " --epochs 2 --device cpu --threads 2";
-  s = interrupt(resume, root + "/resume.log", "Total params", SIGINT, std::chrono::milliseconds(100));
-  EXPECT_EQ(s.code, 130) << read_file(root + "/resume.log");
-  EXPECT_LT(s.seconds_to_stop, 1.0) << "the photos went on decoding after Ctrl-C";
-  EXPECT_FALSE(contains(read_file(root + "/resume.log"), "Found 2000 images")) << "the signal came after the loading";
-  const std::string real = fs::canonical(run_dir).string();  // --resume names the real folder
-  EXPECT_TRUE(contains(read_file(root + "/resume.log"), "nothing was trained in this session and " + real +
-                                                       " is as it was; continue with: train_gpu --resume " + real))
-      << read_file(root + "/resume.log");
-  EXPECT_EQ(read_file(run_dir + "/last.safetensors"), last);
-  EXPECT_TRUE(no_temporary_files(run_dir));
-  r = run(kBin + resume);
-  ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(acts::load_checkpoint(run_dir + "/final.safetensors").meta.at("epoch"), "2");
-}

@@ -74,27 +74,6 @@ TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
   EXPECT_TRUE(contains(refused.out, "--resume")) << refused.out;
 }
 
-TEST(TrainGpu, ResumeAfterKill9MatchesTheUninterruptedRun) {
-  SKIP_WITHOUT_PHOTO_DECODING();
-  const std::string whole = tmpdir("whole"), killed = tmpdir("killed");
-  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 3 --out " + whole + kQuick).code, 0);
-  // Start the same run, SIGKILL it once the first epoch's checkpoint exists, then resume.
-  const pid_t pid = spawn(kBin + " --data " + kSample + " --epochs 3 --out " + killed + kQuick + " >/dev/null 2>&1");
-  ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(killed + "/last.safetensors") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
-  const auto resumed = run(kBin + " --resume " + killed + " --device cpu");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_TRUE(contains(resumed.out, "Resuming")) << resumed.out;
-  EXPECT_EQ(history_without_seconds(killed), history_without_seconds(whole));
-  EXPECT_EQ(final_params(killed), final_params(whole));
-}
-
 // How many weights did not move as `rule` says on the first step of a run (seed 5). The step is
 // checked without recomputing the gradient: after one step from a = 0 the accumulator holds
 // (1 - rho) g^2, which gives |g|, and |w0 - w1| must be lr |g| / (sqrt(a) + 1e-8) (keras2) or
@@ -149,61 +128,6 @@ TEST(TrainGpu, RmspropRuleIsTheOneAskedForAndKeptOnResume) {
   const auto old = run(kBin + " --resume " + k2 + " --epochs 2 --device cpu");
   ASSERT_EQ(old.code, 0) << old.out;
   EXPECT_EQ(final_params(k2), final_params(k2_whole));
-}
-
-TEST(TrainGpu, CtrlCOrAHangupWritesACheckpointAndResumesExactly) {
-  SKIP_WITHOUT_PHOTO_DECODING();
-  const std::string whole = tmpdir("whole_int");
-  const std::string slow = kSmall + " --steps-per-epoch 60";  // long enough to be interrupted mid-epoch
-  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --out " + whole + slow).code, 0);
-  // SIGHUP: the terminal was closed or the ssh session dropped.
-  for (const int sig : {SIGINT, SIGHUP}) {
-    const std::string stopped = tmpdir("stopped" + std::to_string(sig)), log = stopped + ".log";
-    const pid_t pid =
-        spawn(kBin + " --data " + kSample + " --epochs 1 --out " + stopped + slow + " >" + log + " 2>&1");
-    ASSERT_GT(pid, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    // Interrupt once training has begun (the data is loaded and the epoch has started).
-    while (!contains(read_file(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    kill(pid, sig);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status)) << sig << ": killed by the signal: " << read_file(log);
-    ASSERT_EQ(WEXITSTATUS(status), 130) << "expected the interrupted exit code";
-    EXPECT_TRUE(contains(read_file(log), "checkpoint written; continue with: train_gpu --resume " + stopped)) << read_file(log);
-    const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
-    EXPECT_EQ(mid.meta.at("epoch"), "0");
-    EXPECT_NE(mid.meta.at("step"), "0");
-    const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
-    ASSERT_EQ(resumed.code, 0) << resumed.out;
-    EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
-    EXPECT_EQ(final_params(stopped), final_params(whole));
-  }
-}
-
-TEST(TrainGpu, NohupOrAReaderOfItsOutputGoingAwayDoesNotStopTheRun) {
-  SKIP_WITHOUT_PHOTO_DECODING();
-  const std::string args = " --data " + kSample + " --epochs 1" + kSmall + " --steps-per-epoch 60";
-  // nohup ignores SIGHUP on purpose: the run outlives the terminal.
-  const std::string out = tmpdir("nohup"), log = out + ".log";
-  const pid_t pid = spawn("nohup " + kBin + args + " --out " + out + " >" + log + " 2>&1");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!contains(read_file(log), "Epoch 1/1") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  kill(pid, SIGHUP);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status)) << read_file(log);
-  EXPECT_EQ(WEXITSTATUS(status), 0) << read_file(log);
-  EXPECT_TRUE(fs::exists(out + "/final.safetensors"));
-  // train_gpu ... | tee log, and tee went with the terminal: writing the output fails (EPIPE)
-  // instead of SIGPIPE killing the run, maybe half-way through a checkpoint.
-  const std::string piped = tmpdir("piped"), code = piped + ".code";
-  run("{ " + kBin + args + " --out " + piped + " 2>/dev/null; echo $? >" + code + "; } | true");
-  EXPECT_EQ(read_file(code), "0\n");
-  EXPECT_TRUE(fs::exists(piped + "/final.safetensors"));
 }
 
 TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {

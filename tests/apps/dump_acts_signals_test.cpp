@@ -1,0 +1,51 @@
+// dump_acts stopped by Ctrl-C, SIGTERM or a hangup in the middle of a dump: it stops at the next
+// batch, removes its unfinished NPY files, and leaves no temporary file nor a folder it made
+// empty. ACTS_PAUSE_AT holds it before its third batch until the signal is sent, so the signal
+// lands mid-dump on any machine (runtime/stop_request.h). ctest label: signals.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "../dump_acts_fixture.h"
+#include "run_process.h"
+
+using acts::testing::contains;
+using acts::testing::paused_at;
+using acts::testing::Spawned;
+namespace fs = acts::test::fs;
+
+namespace {
+
+const std::string kBin = ACTS_DUMP_ACTS;
+
+std::vector<std::string> leftovers(const fs::path& dir) {  // temporaries and empty folders
+  std::vector<std::string> found;
+  if (!fs::exists(dir)) return found;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (contains(e.path().filename().string(), ".tmp") || (e.is_directory() && fs::is_empty(e.path())))
+      found.push_back(e.path().string());
+  return found;
+}
+
+}  // namespace
+
+TEST(DumpActsSignals, CtrlCSigtermOrAHangupMidDumpLeavesNoTemporaryFiles) {
+  acts::test::DumpFixture t("stop", 6);  // 6 images, one per batch
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {  // SIGHUP: the terminal was closed
+    const fs::path out = t.dir / ("out" + std::to_string(sig));
+    Spawned p(kBin + " --model " + t.ckpt + " --image " + t.images +
+                  " --layer conv2d_1 dense_2 --batch-size 1 --device cpu --out " + out.string(),
+              "ACTS_PAUSE_AT=dump-batch:3");
+    ASSERT_TRUE(p.wait_for(paused_at("dump-batch", 3))) << p.output();
+    EXPECT_TRUE(fs::exists(out / ("conv2d_1.npy.tmp." + std::to_string(p.pid())))) << "not mid-dump";
+    p.signal(sig);
+    EXPECT_EQ(p.finish(), 130) << p.output();
+    EXPECT_FALSE(p.killed_by_signal()) << p.output();
+    EXPECT_TRUE(contains(p.output(), "\nInterrupted: the dump into " + out.string() + "/ was stopped after 2 of 6 "
+                                     "images"))
+        << p.output();
+    EXPECT_EQ(leftovers(out), std::vector<std::string>{}) << sig;
+    EXPECT_FALSE(fs::exists(out / "conv2d_1.npy"));
+    EXPECT_FALSE(fs::exists(out / "index.html"));
+  }
+}

@@ -1,0 +1,208 @@
+// train_gpu stopped by real, external signals inside the phase each test names (training steps,
+// validation, the test evaluation, the photo decoding, a checkpoint's writing), then resumed:
+// the run must end exactly where an uninterrupted one does. The signal lands where it should on
+// any machine, fast and idle or with every core busy: ACTS_PAUSE_AT holds the program at the
+// named point (runtime/stop_request.h) and the test sends the signal only once the program says
+// it waits there. No test here waits for a time. ctest label: signals.
+#include <signal.h>
+
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "app_files.h"
+#include "run_process.h"
+#include "runtime/checkpoint.h"
+
+namespace fs = std::filesystem;
+using acts::testing::contains;
+using acts::testing::history_without_seconds;
+using acts::testing::paused_at;
+using acts::testing::read_file;
+using acts::testing::run;
+using acts::testing::Spawned;
+
+namespace {
+
+const std::string kBin = ACTS_TRAIN_GPU;
+const std::string kSample = std::string(ACTS_TEST_DATA) + "/../../data/sample";
+// Small and quick on 2 cores: 48x48 input, batches of 4.
+const std::string kSmall = " --device cpu --image-size 48 --batch-size 4 --seed 5";
+
+const acts::testing::ScratchDirs kScratch("acts_train_signals_");
+std::string tmpdir(const std::string& name) { return kScratch.fresh(name); }
+
+std::vector<float> final_params(const std::string& run_dir) {
+  return acts::load_checkpoint(run_dir + "/final.safetensors").params;
+}
+
+bool no_temporary_files(const std::string& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (contains(e.path().filename().string(), ".tmp")) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST(TrainGpuSignals, ResumeAfterKill9MatchesTheUninterruptedRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string args = " --data " + kSample + " --epochs 3 --steps-per-epoch 3 --validation-steps 2" + kSmall;
+  const std::string whole = tmpdir("whole"), killed = tmpdir("killed");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  // SIGKILL the same run right after its first epoch's checkpoint is on disk (held just before the
+  // rename that makes the next one), then resume.
+  Spawned p(kBin + args + " --out " + killed, "ACTS_PAUSE_AT='rename last.safetensors:2'");
+  ASSERT_TRUE(p.wait_for(paused_at("rename last.safetensors", 2))) << p.output();
+  p.signal(SIGKILL);
+  ASSERT_TRUE(p.killed_by_signal()) << p.output();
+  EXPECT_EQ(acts::load_checkpoint(killed + "/last.safetensors").meta.at("epoch"), "1");
+  const auto resumed = run(kBin + " --resume " + killed + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(contains(resumed.out, "Removed 1 unfinished file of a process that was killed")) << resumed.out;
+  EXPECT_TRUE(contains(resumed.out, "Resuming " + fs::canonical(killed).string() + " at epoch 2, step 0"))
+      << resumed.out;
+  EXPECT_EQ(history_without_seconds(killed), history_without_seconds(whole));
+  EXPECT_EQ(final_params(killed), final_params(whole));
+}
+
+TEST(TrainGpuSignals, CtrlCOrAHangupMidEpochWritesACheckpointAndResumesExactly) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string args = " --data " + kSample + " --epochs 1 --steps-per-epoch 12 --validation-steps 2" + kSmall;
+  const std::string whole = tmpdir("whole_int");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  // SIGHUP: the terminal was closed or the ssh session dropped.
+  for (const int sig : {SIGINT, SIGHUP}) {
+    const std::string stopped = tmpdir("stopped" + std::to_string(sig));
+    Spawned p(kBin + args + " --out " + stopped, "ACTS_PAUSE_AT=train-step:8");  // before step 8 of 12
+    ASSERT_TRUE(p.wait_for(paused_at("train-step", 8))) << p.output();
+    p.signal(sig);
+    ASSERT_EQ(p.finish(), 130) << sig << ": " << p.output();
+    ASSERT_FALSE(p.killed_by_signal()) << p.output();
+    EXPECT_TRUE(contains(p.output(), "Interrupted at epoch 1, step 7: checkpoint written; continue with: "
+                                     "train_gpu --resume " + stopped))
+        << p.output();
+    const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
+    EXPECT_EQ(mid.meta.at("epoch"), "0");
+    EXPECT_EQ(mid.meta.at("step"), "7");
+    const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
+    EXPECT_EQ(final_params(stopped), final_params(whole));
+    EXPECT_TRUE(no_temporary_files(stopped));
+  }
+}
+
+TEST(TrainGpuSignals, NohupOrAReaderOfItsOutputGoingAwayDoesNotStopTheRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string args = " --data " + kSample + " --epochs 1 --steps-per-epoch 6 --validation-steps 2" + kSmall;
+  // nohup ignores SIGHUP on purpose: the run outlives the terminal. The hangup lands mid-epoch;
+  // SIGUSR1 then lets the pause go on (the kernel discards an ignored signal when it is sent, so
+  // a run that caught SIGHUP would have seen it first).
+  const std::string out = tmpdir("nohup");
+  Spawned p("nohup " + kBin + args + " --out " + out, "ACTS_PAUSE_AT=train-step:3");
+  ASSERT_TRUE(p.wait_for(paused_at("train-step", 3))) << p.output();
+  p.signal(SIGHUP);
+  p.signal(SIGUSR1);
+  EXPECT_EQ(p.finish(), 0) << p.output();
+  EXPECT_FALSE(contains(p.output(), "Interrupted")) << p.output();
+  EXPECT_TRUE(fs::exists(out + "/final.safetensors"));
+  // train_gpu ... | tee log, and tee went with the terminal: writing the output fails (EPIPE)
+  // instead of SIGPIPE killing the run, maybe half-way through a checkpoint.
+  const std::string piped = tmpdir("piped"), code = piped + ".code";
+  run("{ " + kBin + args + " --out " + piped + " 2>/dev/null; echo $? >" + code + "; } | true");
+  EXPECT_EQ(read_file(code), "0\n");
+  EXPECT_TRUE(fs::exists(piped + "/final.safetensors"));
+}
+
+TEST(TrainGpuSignals, CtrlCDuringValidationStopsThereAndResumesExactly) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string args = " --data " + kSample + " --epochs 1 --steps-per-epoch 2 --validation-steps 10" + kSmall;
+  const std::string whole = tmpdir("val_whole"), stopped = tmpdir("val_stopped");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  Spawned p(kBin + args + " --out " + stopped, "ACTS_PAUSE_AT=validation:4");
+  ASSERT_TRUE(p.wait_for(paused_at("validation", 4))) << p.output();
+  p.signal(SIGINT);
+  ASSERT_EQ(p.finish(), 130) << p.output();
+  // Stopped at the first batch after the signal, not after validating on.
+  EXPECT_TRUE(contains(p.output(), "Interrupted at epoch 1, during validation (3 of 10 batches done): checkpoint "
+                                   "written"))
+      << p.output();
+  EXPECT_FALSE(fs::exists(stopped + "/history.csv")) << "the epoch was not finished";
+  const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
+  EXPECT_EQ(mid.meta.at("epoch"), "0");
+  EXPECT_EQ(mid.meta.at("step"), "2");  // every training step of the epoch done
+  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
+  EXPECT_EQ(final_params(stopped), final_params(whole));
+  EXPECT_TRUE(no_temporary_files(stopped));
+}
+
+TEST(TrainGpuSignals, SigtermDuringTheTestEvaluationStopsThereAndResumeFinishesIt) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  // The sample's test split: 20 photos, 5 batches of 4.
+  const std::string args = " --data " + kSample + " --epochs 1 --steps-per-epoch 2 --validation-steps 1" + kSmall;
+  const std::string whole = tmpdir("test_whole"), stopped = tmpdir("test_stopped");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  Spawned p(kBin + args + " --out " + stopped, "ACTS_PAUSE_AT=test-evaluation:3");
+  ASSERT_TRUE(p.wait_for(paused_at("test-evaluation", 3))) << p.output();
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.finish(), 130) << p.output();
+  EXPECT_TRUE(contains(p.output(), "Interrupted during the test evaluation (2 of 5 batches done)")) << p.output();
+  EXPECT_FALSE(fs::exists(stopped + "/results.json"));
+  EXPECT_NO_THROW(acts::load_checkpoint(stopped + "/final.safetensors"));
+  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(read_file(stopped + "/results.json"), read_file(whole + "/results.json"));
+  EXPECT_TRUE(no_temporary_files(stopped));
+}
+
+TEST(TrainGpuSignals, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  // Two decoding threads; the pause holds both (the one that reaches photo 5, and the other at
+  // its next photo), so at most 6 of the 80 are decoded when the signal lands.
+  const std::string root = tmpdir("stop_loading"), run_dir = root + "/runs/a";
+  const std::string args =
+      " --data " + kSample + " --epochs 1 --steps-per-epoch 2 --validation-steps 1 --threads 2" + kSmall;
+  {
+    Spawned p(kBin + args + " --out " + run_dir, "ACTS_PAUSE_AT=decode:5");
+    ASSERT_TRUE(p.wait_for(paused_at("decode", 5))) << p.output();
+    p.signal(SIGINT);
+    EXPECT_EQ(p.finish(), 130) << p.output();
+    EXPECT_FALSE(contains(p.output(), "Found 80 images")) << "the signal came after the loading";
+    std::smatch m;
+    const std::string said = p.output();
+    ASSERT_TRUE(std::regex_search(said, m, std::regex("\nInterrupted before training, while decoding " +
+                                                      fs::canonical(kSample).string() +
+                                                      "/train \\(([0-9]+) of 80 photos decoded\\): nothing was "
+                                                      "trained yet and (.*) was removed; start the run again")))
+        << said;
+    EXPECT_LE(std::stoi(m[1]), 6) << "the photos went on decoding after Ctrl-C";
+    EXPECT_EQ(m[2], run_dir);
+    EXPECT_FALSE(fs::exists(run_dir));
+    EXPECT_FALSE(fs::exists(root + "/runs/latest"));
+  }
+  // The same command then starts it afresh ...
+  auto r = run(kBin + args + " --out " + run_dir);
+  ASSERT_EQ(r.code, 0) << r.out;
+  // ... and a resumed run stopped while loading is left as it was, to be resumed later.
+  const std::string last = read_file(run_dir + "/last.safetensors");
+  const std::string resume = " --resume " + run_dir + " --epochs 2 --device cpu --threads 2";
+  {
+    Spawned p(kBin + resume, "ACTS_PAUSE_AT=decode:5");
+    ASSERT_TRUE(p.wait_for(paused_at("decode", 5))) << p.output();
+    p.signal(SIGINT);
+    EXPECT_EQ(p.finish(), 130) << p.output();
+    const std::string real = fs::canonical(run_dir).string();  // --resume names the real folder
+    EXPECT_TRUE(contains(p.output(), "nothing was trained in this session and " + real +
+                                         " is as it was; continue with: train_gpu --resume " + real))
+        << p.output();
+  }
+  EXPECT_EQ(read_file(run_dir + "/last.safetensors"), last);
+  EXPECT_TRUE(no_temporary_files(run_dir));
+  r = run(kBin + resume);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(acts::load_checkpoint(run_dir + "/final.safetensors").meta.at("epoch"), "2");
+}
