@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "stop_request.h"
 
 namespace acts {
 
@@ -37,6 +38,9 @@ void AtomicFile::commit() {
     fail(path_, ": write failed (", std::strerror(errno), "); is the disk full?");
   std::fclose(f_);
   f_ = nullptr;
+  // The crash tests' hook: ACTS_PAUSE_AT="rename NAME:N" holds the N-th rename of a file NAME
+  // here, the new contents complete but not yet in place (stop_request.h).
+  pause_point(("rename " + path_.substr(path_.rfind('/') + 1)).c_str());
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int e = errno;
     std::remove(tmp_.c_str());

@@ -39,7 +39,10 @@ struct LoadOptions {
 
 // Thrown by load_directory when LoadOptions::stop said so; the message names the folder.
 struct LoadStopped : Error {
-  using Error::Error;
+  LoadStopped(const std::string& folder, size_t done, size_t of)
+      : Error(folder + ": loading stopped"), dir(folder), decoded(done), total(of) {}
+  std::string dir;
+  size_t decoded = 0, total = 0;  // photos decoded when it stopped, of the folder's
 };
 
 struct Dataset {

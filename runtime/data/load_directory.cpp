@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "image_decode.h"
 #include "listing.h"
+#include "stop_request.h"
 
 namespace acts {
 
@@ -29,10 +30,11 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
 
   std::vector<std::string> why(n);    // non-empty: skipped, and why
   std::vector<std::string> fatal(n);  // non-empty: stop loading (e.g. a gigantic image)
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{0}, decoded{0};
   std::atomic<bool> stop{false}, stopped{false};  // stopped: o.stop() asked to
   auto work = [&] {
     for (size_t i; !stop && (i = next++) < n;) {
+      pause_point("decode");  // the signal tests' hook (stop_request.h)
       if (o.stop && o.stop()) {
         stopped = stop = true;
         break;
@@ -40,6 +42,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
       const std::string path = (std::filesystem::path(dir) / list.files[i]).string();
       try {
         why[i] = decode_file(path, o, d.pixels.data() + i * img);
+        ++decoded;
       } catch (const std::exception& e) {  // acts::Error, or bad_alloc on a huge image
         fatal[i] = e.what();
         stop = true;
@@ -52,7 +55,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-  if (stopped) throw LoadStopped(dir + ": loading stopped");
+  if (stopped) throw LoadStopped(dir, decoded, n);
   for (const auto& f : fatal)
     if (!f.empty()) throw Error(f);
 

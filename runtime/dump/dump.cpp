@@ -18,6 +18,7 @@
 #include "runtime/cpu_fast/thread_pool.h"
 #include "runtime/checkpoint.h"
 #include "runtime/errors.h"
+#include "runtime/stop_request.h"
 #include "sources.h"
 
 namespace acts {
@@ -108,10 +109,6 @@ void assign_channels(std::vector<Target>& targets, const std::vector<int>& chann
   }
 }
 
-// The stop request of DumpConfig::handle_signals, set by the handler, read between batches.
-volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
-
 // Catches SIGINT, SIGTERM and SIGHUP (a closed terminal; unless ignored, as under nohup) while
 // it lives, ignores SIGPIPE (a reader of our output that went away with the terminal must not
 // kill the dump mid-file), and restores the previous handlers after.
@@ -119,9 +116,9 @@ class SignalScope {
  public:
   explicit SignalScope(bool on) : on_(on) {
     if (!on_) return;
-    g_stop = 0;
+    clear_stop_request();
     struct sigaction sa {}, ignore {};
-    sa.sa_handler = on_signal;
+    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
@@ -146,10 +143,12 @@ class SignalScope {
   struct sigaction old_int_ {}, old_term_ {}, old_hup_ {}, old_pipe_ {};
 };
 
-void throw_if_stopped(const std::string& out) {
-  if (g_stop)
-    throw Interrupted("the dump into " + out + "/ was stopped: its unfinished NPY files were removed (pictures "
-                      "already drawn are kept); run it again to get them");
+// Between batches, read by the stop request (stop_request.h): `done` of `n` images dumped.
+void throw_if_stopped(const std::string& out, size_t done, size_t n) {
+  if (stop_requested())
+    throw Interrupted("the dump into " + out + "/ was stopped after " + std::to_string(done) + " of " +
+                      std::to_string(n) + " images: its unfinished NPY files were removed (pictures already drawn "
+                      "are kept); run it again to get them");
 }
 
 }  // namespace
@@ -237,7 +236,8 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
   const std::vector<std::string> classes = classes_of(r.ckpt.meta);
   r.predictions.resize(n);
   for (size_t first = 0; first < n; first += batch) {
-    throw_if_stopped(c.out);
+    pause_point("dump-batch");  // the signal tests' hook
+    throw_if_stopped(c.out, first, n);
     Batch b;
     b.n = int(std::min(n - first, batch));
     b.images = r.in.image(first);  // uint8; the backend rescales by 1/255 on its device
@@ -340,7 +340,7 @@ void dump_activations(const DumpConfig& c) {
   std::fflush(stdout);
 
   run_batches(c, r, *be);
-  throw_if_stopped(c.out);
+  throw_if_stopped(c.out, n, n);
   for (Target& t : r.targets) t.npy->commit();
   r.made.keep();
   std::string list;

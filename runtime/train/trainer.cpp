@@ -11,12 +11,12 @@
 #include "background_writer.h"
 #include "progress.h"
 #include "run_dir.h"
-#include "stop.h"
 #include "runtime/atomic_file.h"
 #include "runtime/backend.h"
 #include "runtime/checkpoint.h"
 #include "runtime/data/dataset.h"
 #include "runtime/errors.h"
+#include "runtime/stop_request.h"
 
 namespace acts {
 using json = nlohmann::json;
@@ -137,15 +137,18 @@ Dataset load_split_checked(const std::string& root, const char* split, const Loa
 
 // Ctrl-C before the first training step (while the photos decode): nothing was trained, so no
 // checkpoint is written; a new run takes its folder back with it, a resumed one is as it was.
-int stopped_before_training(Run& r) {
+int stopped_before_training(Run& r, const LoadStopped* loading = nullptr) {
+  const std::string when = loading ? ", while decoding " + loading->dir + " (" + std::to_string(loading->decoded) +
+                                         " of " + std::to_string(loading->total) + " photos decoded)"
+                                   : "";
   if (r.cfg.resume) {
-    std::printf("\nInterrupted before training: nothing was trained in this session and %s is as it was; continue "
-                "with: train_gpu --resume %s\n", r.dir.c_str(), r.dir.c_str());
+    std::printf("\nInterrupted before training%s: nothing was trained in this session and %s is as it was; continue "
+                "with: train_gpu --resume %s\n", when.c_str(), r.dir.c_str(), r.dir.c_str());
   } else {
     const std::string left = discard_new_run_dir(r.made, r.lock) ? r.dir + " was removed"
                                                                   : r.dir + " holds no checkpoint (it counts as empty)";
-    std::printf("\nInterrupted before training: nothing was trained yet and %s; start the run again with the same "
-                "command\n", left.c_str());
+    std::printf("\nInterrupted before training%s: nothing was trained yet and %s; start the run again with the same "
+                "command\n", when.c_str(), left.c_str());
   }
   return 130;
 }
@@ -238,8 +241,8 @@ int train_run(TrainConfig& cfg) {
     r.val = load_split_checked(cfg.data, "validation", lo);
     r.has_test = is_dir(cfg.data + "/test");
     if (r.has_test) r.test = load_split_checked(cfg.data, "test", lo);
-  } catch (const LoadStopped&) {
-    return stopped_before_training(r);
+  } catch (const LoadStopped& e) {
+    return stopped_before_training(r, &e);
   }
   // Labels are class indices in sorted order: other folder names would silently mean other classes.
   auto same_classes = [&](const Dataset& d, const char* split) {
@@ -317,6 +320,7 @@ int train_run(TrainConfig& cfg) {
       return true;
     };
     for (; s.step < cfg.steps_per_epoch; ++s.step) {
+      pause_point("train-step");
       if (stop_requested()) {
         if (!absorb(s.step)) return 3;
         s.train_batches = train_it.batches_seen();
@@ -334,6 +338,7 @@ int train_run(TrainConfig& cfg) {
     }
     const uint64_t val_start = val_it.batches_seen();
     for (int v = 0; v < cfg.validation_steps; ++v) {
+      pause_point("validation");
       if (stop_requested()) {  // the epoch's steps are done: resume validates this epoch from its start
         State at = s;
         at.step = cfg.steps_per_epoch;
@@ -341,8 +346,8 @@ int train_run(TrainConfig& cfg) {
         at.val_batches = val_start;
         r.save("last.safetensors", at);
         r.writer.flush();
-        std::printf("\nInterrupted at epoch %d, during validation: checkpoint written; continue with: train_gpu "
-                    "--resume %s\n", s.epoch + 1, r.dir.c_str());
+        std::printf("\nInterrupted at epoch %d, during validation (%d of %d batches done): checkpoint written; "
+                    "continue with: train_gpu --resume %s\n", s.epoch + 1, v, cfg.validation_steps, r.dir.c_str());
         return 130;
       }
       r.backend->eval_step(to_batch(val_it.next(), val_set));
@@ -384,10 +389,12 @@ int train_run(TrainConfig& cfg) {
     BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
     const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
     for (size_t i = 0; i < steps; ++i) {
+      pause_point("test-evaluation");
       if (stop_requested()) {  // last.safetensors holds the trained model: --resume runs only this evaluation again
         r.writer.flush();
-        std::printf("Interrupted during the test evaluation: the trained model is in %s/final.safetensors; "
-                    "finish the evaluation (results.json) with: train_gpu --resume %s\n", r.dir.c_str(), r.dir.c_str());
+        std::printf("Interrupted during the test evaluation (%zu of %zu batches done): the trained model is in "
+                    "%s/final.safetensors; finish the evaluation (results.json) with: train_gpu --resume %s\n", i,
+                    steps, r.dir.c_str(), r.dir.c_str());
         return 130;
       }
       r.backend->eval_step(to_batch(test_it.next()));

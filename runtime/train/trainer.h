@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "history.h"
-#include "stop.h"  // install_stop_handlers(), for the app
+#include "runtime/stop_request.h"  // install_stop_handlers(), for the app
 #include "runtime/graph.h"
 
 namespace acts {
