@@ -206,3 +206,30 @@ TEST(TrainGpuSignals, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(acts::load_checkpoint(run_dir + "/final.safetensors").meta.at("epoch"), "2");
 }
+
+TEST(TrainGpuSignals, AKillBetweenTheEpochsCheckpointsKeepsTheBestOneConsistent) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  // At seed 5 val_acc improves at epochs 1 and 3 (0.40, 0.35, 0.50, 0.50): epoch 3 writes
+  // best.safetensors a second time. Killed at either rename of epoch 3's checkpoints, the resumed
+  // run must end with the uninterrupted run's best checkpoint and results, never with a
+  // results.json that claims a best val_acc whose weights are gone.
+  const std::string args = " --data " + kSample + " --epochs 4 --steps-per-epoch 3 --validation-steps 5" + kSmall;
+  const std::string whole = tmpdir("best_whole");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  ASSERT_EQ(acts::load_checkpoint(whole + "/best.safetensors").meta.at("epoch"), "3") << "the premise changed";
+  for (const std::string at : {"rename best.safetensors:2", "rename last.safetensors:3"}) {
+    const std::string killed = tmpdir("best_killed" + std::to_string(at.size()));
+    Spawned p(kBin + args + " --out " + killed, "ACTS_PAUSE_AT='" + at + "'");
+    ASSERT_TRUE(p.wait_for(paused_at(at.substr(0, at.find(':')), std::stoi(at.substr(at.find(':') + 1)))))
+        << p.output();
+    p.signal(SIGKILL);
+    ASSERT_TRUE(p.killed_by_signal()) << p.output();
+    const auto resumed = run(kBin + " --resume " + killed + " --device cpu");
+    ASSERT_EQ(resumed.code, 0) << at << ": " << resumed.out;
+    EXPECT_EQ(read_file(killed + "/results.json"), read_file(whole + "/results.json")) << at;
+    EXPECT_EQ(acts::load_checkpoint(killed + "/best.safetensors").params,
+              acts::load_checkpoint(whole + "/best.safetensors").params)
+        << at << ": best.safetensors is not the best epoch's model";
+    EXPECT_EQ(final_params(killed), final_params(whole)) << at;
+  }
+}
