@@ -32,13 +32,17 @@ void text(cv::Mat& img, const std::string& s, cv::Point at, double scale, bool c
   cv::putText(img, s, at, kFont, scale, kBlack, 1, cv::LINE_AA);
 }
 
-// One panel: `train` as dots, `val` as a line, against epochs 1..n.
+// One panel: `train` as dots, `val` as a line (none when empty: a run without validation),
+// against epochs 1..n.
 void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::string& what,
            const std::vector<double>& train, const std::vector<double>& val) {
   const int n = int(train.size());
   const cv::Rect plot(box.x + 70, box.y + 50, box.width - 100, box.height - 110);
-  double lo = std::min(*std::min_element(train.begin(), train.end()), *std::min_element(val.begin(), val.end()));
-  double hi = std::max(*std::max_element(train.begin(), train.end()), *std::max_element(val.begin(), val.end()));
+  double lo = *std::min_element(train.begin(), train.end()), hi = *std::max_element(train.begin(), train.end());
+  if (!val.empty()) {
+    lo = std::min(lo, *std::min_element(val.begin(), val.end()));
+    hi = std::max(hi, *std::max_element(val.begin(), val.end()));
+  }
   if (!(hi > lo)) { lo -= 0.05; hi += 0.05; }
   const double pad = 0.05 * (hi - lo);
   lo -= pad;
@@ -63,8 +67,9 @@ void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::stri
     text(img, std::to_string(int(e)), {p.x, p.y + 22}, 0.42, true);
   }
   cv::rectangle(img, plot, kBlack, 1);
-  for (int i = 0; i + 1 < n; ++i) cv::line(img, px(i + 1, val[size_t(i)]), px(i + 2, val[size_t(i) + 1]), kBlue, 2, cv::LINE_AA);
-  if (n == 1) cv::circle(img, px(1, val[0]), 2, kBlue, cv::FILLED, cv::LINE_AA);
+  for (int i = 0; i + 1 < int(val.size()); ++i)
+    cv::line(img, px(i + 1, val[size_t(i)]), px(i + 2, val[size_t(i) + 1]), kBlue, 2, cv::LINE_AA);
+  if (val.size() == 1) cv::circle(img, px(1, val[0]), 2, kBlue, cv::FILLED, cv::LINE_AA);
   for (int i = 0; i < n; ++i) cv::circle(img, px(i + 1, train[size_t(i)]), 5, kBlue, cv::FILLED, cv::LINE_AA);
   text(img, title, {box.x + box.width / 2, box.y + 30}, 0.6, true);
   text(img, "epoch", {plot.x + plot.width / 2, plot.y + plot.height + 45}, 0.5, true);
@@ -83,6 +88,7 @@ void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::stri
       for (int k = 0; k <= 8; ++k) {  // the dots, and samples along the validation line
         const double e = i + 1 + k / 8.0;
         if (k == 0) hidden += area.contains(px(i + 1, train[size_t(i)]));
+        if (val.empty()) continue;
         if (i + 1 < n) hidden += area.contains(px(e, val[size_t(i)] + (val[size_t(i) + 1] - val[size_t(i)]) * k / 8.0));
         else if (k == 0) hidden += area.contains(px(i + 1, val[size_t(i)]));
       }
@@ -91,10 +97,12 @@ void panel(cv::Mat& img, cv::Rect box, const std::string& title, const std::stri
       lg = c;
     }
   }
-  cv::rectangle(img, {lg.x, lg.y, lsz.width, lsz.height}, kWhite, cv::FILLED);
-  cv::rectangle(img, {lg.x, lg.y, lsz.width, lsz.height}, kGrid, 1);
+  const int height = val.empty() ? lsz.height - 20 : lsz.height;
+  cv::rectangle(img, {lg.x, lg.y, lsz.width, height}, kWhite, cv::FILLED);
+  cv::rectangle(img, {lg.x, lg.y, lsz.width, height}, kGrid, 1);
   cv::circle(img, {lg.x + 18, lg.y + 15}, 5, kBlue, cv::FILLED, cv::LINE_AA);
   text(img, "Training " + what, {lg.x + 36, lg.y + 20}, 0.45);
+  if (val.empty()) return;
   cv::line(img, {lg.x + 6, lg.y + 35}, {lg.x + 30, lg.y + 35}, kBlue, 2, cv::LINE_AA);
   text(img, "Validation " + what, {lg.x + 36, lg.y + 40}, 0.45);
 }
@@ -106,10 +114,12 @@ void write_curves_png(const std::string& path, const std::vector<EpochRecord>& h
   std::vector<double> acc, val_acc, loss, val_loss;
   for (const EpochRecord& r : h) {
     acc.push_back(r.acc);
-    val_acc.push_back(r.val_acc);
     loss.push_back(r.loss);
+    if (std::isnan(r.val_loss)) continue;  // no validation
+    val_acc.push_back(r.val_acc);
     val_loss.push_back(r.val_loss);
   }
+  if (val_acc.size() != acc.size()) val_acc.clear(), val_loss.clear();
   cv::Mat img(480, 1280, CV_8UC3, kWhite);
   panel(img, {0, 0, 640, 480}, "Training and validation accuracy", "acc", acc, val_acc);
   panel(img, {640, 0, 640, 480}, "Training and validation loss", "loss", loss, val_loss);

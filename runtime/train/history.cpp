@@ -1,6 +1,8 @@
 #include "history.h"
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -11,10 +13,10 @@ using json = nlohmann::json;
 
 std::string history_csv(const std::vector<EpochRecord>& h) {
   std::string out = "epoch,loss,acc,val_loss,val_acc,seconds\n";
-  char row[256];
+  char row[256], val[64] = ",";  // a run without validation leaves its val fields empty (NaN)
   for (const EpochRecord& r : h) {
-    std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", r.epoch, r.loss, r.acc, r.val_loss, r.val_acc,
-                  r.seconds);
+    if (!std::isnan(r.val_loss)) std::snprintf(val, sizeof val, "%.6f,%.6f", r.val_loss, r.val_acc);
+    std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%s,%.3f\n", r.epoch, r.loss, r.acc, val, r.seconds);
     out += row;
   }
   return out;
@@ -28,11 +30,17 @@ std::string history_json(const std::vector<EpochRecord>& h) {
   return a.dump();
 }
 
+namespace {
+// JSON has no NaN (nlohmann writes it as null): an epoch without validation comes back as NaN.
+double or_nan(const json& v) { return v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>(); }
+}  // namespace
+
 std::vector<EpochRecord> history_from_json(const std::string& text) {
   std::vector<EpochRecord> h;
   try {
     for (const json& r : json::parse(text))
-      h.push_back({r.at("epoch"), r.at("loss"), r.at("acc"), r.at("val_loss"), r.at("val_acc"), r.at("seconds")});
+      h.push_back({r.at("epoch"), r.at("loss"), r.at("acc"), or_nan(r.at("val_loss")), or_nan(r.at("val_acc")),
+                   r.at("seconds")});
   } catch (const json::exception& e) {
     fail("checkpoint history is malformed (", e.what(), ")");
   }

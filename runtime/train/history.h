@@ -8,7 +8,7 @@ namespace acts {
 
 struct EpochRecord {
   int epoch = 0;  // 1-based, as Keras prints it
-  double loss = 0, acc = 0, val_loss = 0, val_acc = 0, seconds = 0;
+  double loss = 0, acc = 0, val_loss = 0, val_acc = 0, seconds = 0;  // val_*: NaN without validation
 };
 
 std::string history_csv(const std::vector<EpochRecord>& h);  // header + one row per epoch

@@ -1,6 +1,7 @@
 #include "run_dir.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -15,6 +16,9 @@
 
 namespace acts {
 namespace fs = std::filesystem;
+
+const char* const kRunFiles[6] = {"last.safetensors", "best.safetensors", "final.safetensors",
+                                  "history.csv",      "curves.png",       "results.json"};
 
 bool is_dir(const std::string& p) {
   std::error_code ec;
@@ -105,6 +109,15 @@ NewRunDir prepare_run_dir(const std::string& out, bool force, RunLock& lock) {
         fail(out, ": holds an earlier run; continue it with --resume ", out, ", or overwrite it with --force");
       fail(out, ": exists, is not empty and is not a run folder; choose another --out");
     }
+    if (force) {  // the earlier run's files go now: none of them may pass for the new run's
+      size_t removed = 0;
+      for (const char* f : kRunFiles) {
+        std::error_code ec;
+        removed += fs::remove(out + "/" + f, ec);
+        if (ec) fail(out, "/", f, ": cannot remove the earlier run's file (", ec.message(), ")");
+      }
+      if (removed) std::printf("--force: removed the earlier run's checkpoints and history from %s\n", out.c_str());
+    }
     return d;
   }
   std::error_code ec;
@@ -125,13 +138,78 @@ bool discard_new_run_dir(const NewRunDir& d, RunLock& lock) {
   return fs::remove(d.path, ec);  // rmdir: only when nothing else was put there
 }
 
-void mark_latest(const std::string& run) {
-  const fs::path p = fs::absolute(run).lexically_normal();
-  const fs::path link = p.parent_path() / "latest", tmp = p.parent_path() / ".latest.tmp";
+namespace {
+
+// The folder a run lives in, absolute and without a trailing separator ("runs/a/" and "." name
+// their folder too): symlinks resolved, so --out runs/latest names the run folder it points at.
+fs::path run_folder(const std::string& run) {
   std::error_code ec;
-  fs::remove(tmp, ec);
-  fs::create_directory_symlink(p.filename(), tmp, ec);
-  if (!ec) fs::rename(tmp, link, ec);  // rename over the old link: readers never see it missing
+  fs::path p = fs::canonical(run, ec);
+  if (ec) p = fs::absolute(run).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p;
+}
+
+// Whether `link` is a latest that train_gpu made: a link to a sibling by name alone, which is a
+// run folder or is gone (a run since removed). Its target goes to *target.
+bool made_by_train_gpu(const fs::path& link, std::string* target) {
+  std::error_code ec;
+  if (!fs::is_symlink(fs::symlink_status(link, ec))) return false;
+  const fs::path t = fs::read_symlink(link, ec);
+  if (ec || t.empty() || t.has_parent_path() || t == "." || t == "..") return false;
+  const fs::path dir = link.parent_path() / t;
+  if (fs::exists(dir, ec) && !fs::exists(dir / kRunMarker, ec)) return false;
+  *target = t.string();
+  return true;
+}
+
+std::string what_it_is(const fs::path& p) {
+  std::error_code ec;
+  const fs::file_status s = fs::symlink_status(p, ec);
+  if (fs::is_symlink(s)) return "a link to " + fs::read_symlink(p, ec).string();
+  if (fs::is_directory(s)) return "a folder";
+  if (fs::is_regular_file(s)) return "a file";
+  return "not a link";
+}
+
+// Points `link` at `target` through a temporary link renamed over it: readers never see it missing.
+bool point(const fs::path& link, const std::string& target) {
+  const fs::path tmp = link.parent_path() / (".latest.tmp." + std::to_string(getpid()));
+  std::error_code ec, ignored;
+  fs::remove(tmp, ignored);
+  fs::create_directory_symlink(target, tmp, ec);
+  if (!ec) fs::rename(tmp, link, ec);
+  if (ec) fs::remove(tmp, ignored);
+  return !ec;
+}
+
+}  // namespace
+
+LatestMark mark_latest(const std::string& run) {
+  const fs::path p = run_folder(run), link = p.parent_path() / "latest";
+  LatestMark m;
+  std::error_code ec;
+  const bool there = fs::exists(fs::symlink_status(link, ec));
+  if (there && !made_by_train_gpu(link, &m.before)) {
+    std::fprintf(stderr, "warning: %s is not a link train_gpu made (%s): left as it is, so it does not name this "
+                 "run; remove or rename it to let train_gpu keep it\n", link.c_str(), what_it_is(link).c_str());
+    return LatestMark{};
+  }
+  if (p.filename() == "latest" || !point(link, p.filename().string())) return LatestMark{};
+  m.link = link.string();
+  m.target = p.filename().string();
+  return m;
+}
+
+void unmark_latest(const LatestMark& m) {
+  if (m.link.empty()) return;
+  std::string now;
+  if (!made_by_train_gpu(m.link, &now) || now != m.target) return;  // another run has moved it since
+  std::error_code ec;
+  if (m.before.empty())
+    fs::remove(m.link, ec);
+  else
+    point(m.link, m.before);
 }
 
 std::string resolve_run_dir(const std::string& dir) {

@@ -1,6 +1,9 @@
 #include "trainer.h"
 
+#include <atomic>
+#include <cctype>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <memory>
 #include <new>
@@ -91,8 +94,27 @@ struct State {
   std::vector<EpochRecord> history;
 };
 
+// runs/latest as this run set it: put back as it was (destructor) if the run ends without a
+// checkpoint (a full disk at the first one, a loss that diverged at once), whatever ends it.
+struct LatestGuard {
+  LatestMark mark;
+  std::string last;  // the run's last.safetensors
+  ~LatestGuard() {
+    if (!mark.link.empty() && !exists(last)) unmark_latest(mark);
+  }
+};
+
+// A best epoch's checkpoint not yet on disk. Every later job that writes last.safetensors writes
+// it first (once): last.safetensors never claims a best val_acc whose weights are not in
+// best.safetensors, whatever job the writer merges and wherever the process dies.
+struct PendingBest {
+  std::shared_ptr<const Checkpoint> snapshot;
+  std::atomic<bool> written{false};
+};
+
 struct Run {
   RunLock lock;  // first: held until everything below (the writer's last checkpoint) is done
+  LatestGuard latest;  // before the writer: judged once the writer has flushed
   TrainConfig cfg;
   std::string dir;
   NewRunDir made;  // a new run's folder (not a resumed one)
@@ -105,8 +127,30 @@ struct Run {
   BackgroundWriter writer;  // checkpoints and per-epoch files go to disk in the background;
                             // flush() before saying they are there
 
+  std::shared_ptr<PendingBest> best;  // the newest best epoch's checkpoint
+
   // Snapshots the backend (host copies) now; `writer` writes the file.
-  void save(const std::string& name, const State& s) {
+  void save(const std::string& name, const State& s) { writer.submit(dir + "/" + name, snapshot(s)); }
+
+  // last.safetensors (and best.safetensors first, when `is_best` or an earlier best is still
+  // pending) as one job of the writer.
+  void save_last(const State& s, bool is_best = false) {
+    auto c = std::make_shared<const Checkpoint>(snapshot(s));
+    if (is_best) {
+      best = std::make_shared<PendingBest>();
+      best->snapshot = c;
+    }
+    const std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
+    writer.submit(last, [last, best_path, c, pending = best] {
+      if (pending && !pending->written) {
+        save_checkpoint(best_path, *pending->snapshot);
+        pending->written = true;
+      }
+      save_checkpoint(last, *c);
+    });
+  }
+
+  Checkpoint snapshot(const State& s) {
     Checkpoint c;
     c.model = graph->spec();
     c.params = backend->params();
@@ -118,11 +162,80 @@ struct Run {
               {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
               {"history", history_json(s.history)}, {"data", cfg.data}, {"seed", std::to_string(cfg.seed)}, {"classes", json(train.classes).dump()},
               {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
-    writer.submit(dir + "/" + name, std::move(c));
+    return c;
   }
 };
 
 bool is_tty() { return isatty(fileno(stdout)); }
+
+// The training state of a checkpoint's metadata, each field parsed whole and range-checked: an
+// edited or damaged file is refused by name, never trained from ("Epoch -4/2").
+class StateFields {
+ public:
+  StateFields(const Checkpoint& c, const std::string& file) : c_(c), file_(file) {}
+
+  long long whole(const char* key, long long lo, long long hi) const {
+    const std::string& t = text(key);
+    size_t used = 0;
+    long long v = 0;
+    const bool digits = !t.empty() && (std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '-');
+    try {
+      if (digits) v = std::stoll(t, &used);
+    } catch (const std::exception&) {  // out of long long's range
+      used = 0;
+    }
+    if (used == 0 || used != t.size()) bad(key, "'" + t + "', not a number");
+    if (v < lo || v > hi) bad(key, std::to_string(v) + ", not from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return v;
+  }
+  double real(const char* key, double lo, double hi) const {
+    const std::string& t = text(key);
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(t, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != t.size() || !std::isfinite(v)) bad(key, "'" + t + "', not a number");
+    if (v < lo || v > hi) bad(key, exact(v) + ", not from " + exact(lo) + " to " + exact(hi));
+    return v;
+  }
+  const std::string& text(const char* key) const {
+    const auto it = c_.meta.find(key);
+    if (it == c_.meta.end()) bad(key, "missing");
+    return it->second;
+  }
+
+ private:
+  [[noreturn]] void bad(const char* key, const std::string& what) const {
+    fail(file_, ": training state '", key, "' is ", what, "; the file was damaged or edited and cannot be resumed "
+         "(put an intact copy back, or start a new run)");
+  }
+  const Checkpoint& c_;
+  const std::string& file_;
+};
+
+// Where a resumed run stands, from its last checkpoint (c) and its settings (cfg, restored).
+State restore_state(const Checkpoint& c, const TrainConfig& cfg, int run_epochs, const std::string& file) {
+  const StateFields f(c, file);
+  constexpr long long kMany = 1LL << 62;
+  State s;
+  s.epoch = int(f.whole("epoch", 0, run_epochs));
+  s.step = int(f.whole("step", 0, cfg.steps_per_epoch));
+  s.partial.count = long(f.whole("count", 0, (long long)(cfg.steps_per_epoch) * cfg.batch_size));
+  s.partial.loss_sum = f.real("loss_sum", 0, std::numeric_limits<double>::max());
+  s.partial.correct = f.real("correct", 0, double(s.partial.count));
+  s.train_batches = uint64_t(f.whole("train_batches", 0, kMany));
+  s.val_batches = uint64_t(f.whole("val_batches", 0, kMany));
+  s.best_val_acc = f.real("best_val_acc", -1, 1);
+  f.whole("backend_step", 0, kMany);
+  s.history = history_from_json(f.text("history"));
+  if (s.history.size() != size_t(s.epoch))
+    fail(file, ": training state 'history' holds ", s.history.size(), " epochs, not ", s.epoch, "; the file was "
+         "damaged or edited and cannot be resumed (put an intact copy back, or start a new run)");
+  return s;
+}
 
 Dataset load_split_checked(const std::string& root, const char* split, const LoadOptions& o) {
   const std::string dir = root + "/" + split;
@@ -193,19 +306,28 @@ int train_run(TrainConfig& cfg) {
       fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
            "the run again with --out ", r.dir, ", which reuses the folder");
     ckpt = std::make_unique<Checkpoint>(load_checkpoint(last));
+    const int asked_epochs = cfg.epochs;  // --epochs given again, or 0
+    int run_epochs = 0;
     try {
-      restore_identity(cfg, json::parse(ckpt->meta.at("train_config")));
-      s.epoch = std::stoi(ckpt->meta.at("epoch"));
-      s.step = std::stoi(ckpt->meta.at("step"));
-      s.partial.loss_sum = std::stod(ckpt->meta.at("loss_sum"));
-      s.partial.correct = std::stod(ckpt->meta.at("correct"));
-      s.partial.count = std::stol(ckpt->meta.at("count"));
-      s.train_batches = std::stoull(ckpt->meta.at("train_batches"));
-      s.val_batches = std::stoull(ckpt->meta.at("val_batches"));
-      s.best_val_acc = std::stod(ckpt->meta.at("best_val_acc"));
-      s.history = history_from_json(ckpt->meta.at("history"));
-    } catch (const std::exception& e) {
-      fail(last, ": checkpoint lacks the training state (", e.what(), "); it cannot be resumed");
+      const json settings = json::parse(ckpt->meta.at("train_config"));
+      run_epochs = settings.at("epochs");
+      restore_identity(cfg, settings);
+    } catch (const std::exception& e) {  // a missing key, a value of the wrong type, JSON that does not parse
+      fail(last, ": its training settings (train_config) are damaged (", e.what(), "); it cannot be resumed (put an "
+           "intact copy back, or start a new run)");
+    }
+    if (run_epochs < 1 || cfg.steps_per_epoch < 1 || cfg.validation_steps < 0 || cfg.batch_size < 1 ||
+        cfg.image_size < 8 || cfg.image_size > 4096)
+      fail(last, ": its training settings (train_config) are out of range; it cannot be resumed (put an intact copy "
+           "back, or start a new run)");
+    s = restore_state(*ckpt, cfg, run_epochs, last);
+    if (asked_epochs > 0 && asked_epochs < s.epoch)
+      fail("--epochs ", asked_epochs, ": ", r.dir, " has trained ", s.epoch, " epochs already; give --epochs above ",
+           s.epoch, " to train it longer, or leave --epochs out to finish its own ", run_epochs);
+    if (s.epoch >= cfg.epochs && exists(r.dir + "/results.json")) {
+      std::printf("%s finished its %d epochs (results.json): nothing to resume; to train it longer: train_gpu "
+                  "--resume %s --epochs %d\n", r.dir.c_str(), s.epoch, r.dir.c_str(), s.epoch + 1);
+      return 0;
     }
     if (!is_dir(cfg.data))
       fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
@@ -291,7 +413,13 @@ int train_run(TrainConfig& cfg) {
 
   if (stop_requested()) return stopped_before_training(r);
   // runs/latest names this run once its data and device are ready, not a start that failed on them.
-  if (!cfg.resume) mark_latest(r.dir);
+  if (!cfg.resume) {
+    r.latest.mark = mark_latest(r.dir);
+    r.latest.last = r.dir + "/last.safetensors";
+  }
+  if (cfg.validation_steps == 0)
+    std::printf("No validation (--validation-steps 0): as Keras' fit() without validation data, no val_loss or "
+                "val_acc and no best.safetensors\n");
   const bool live = is_tty();
   for (; s.epoch < cfg.epochs; ++s.epoch, s.step = 0, s.partial = Metrics{}) {
     std::printf("Epoch %d/%d\n", s.epoch + 1, cfg.epochs);
@@ -325,7 +453,7 @@ int train_run(TrainConfig& cfg) {
         if (!absorb(s.step)) return 3;
         s.train_batches = train_it.batches_seen();
         s.val_batches = val_it.batches_seen();
-        r.save("last.safetensors", s);
+        r.save_last(s);
         r.writer.flush();
         std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
                     s.epoch + 1, s.step, r.dir.c_str());
@@ -344,7 +472,7 @@ int train_run(TrainConfig& cfg) {
         at.step = cfg.steps_per_epoch;
         at.train_batches = train_it.batches_seen();
         at.val_batches = val_start;
-        r.save("last.safetensors", at);
+        r.save_last(at);
         r.writer.flush();
         std::printf("\nInterrupted at epoch %d, during validation (%d of %d batches done): checkpoint written; "
                     "continue with: train_gpu --resume %s\n", s.epoch + 1, v, cfg.validation_steps, r.dir.c_str());
@@ -353,7 +481,10 @@ int train_run(TrainConfig& cfg) {
       r.backend->eval_step(to_batch(val_it.next(), val_set));
     }
     const Metrics vm = r.backend->take_metrics();
-    EpochRecord rec{s.epoch + 1, s.partial.loss(), s.partial.acc(), vm.loss(), vm.acc(), bar.elapsed()};
+    const double none = std::numeric_limits<double>::quiet_NaN();  // no validation: no val metrics
+    const bool validated = cfg.validation_steps > 0;
+    EpochRecord rec{s.epoch + 1,  s.partial.loss(), s.partial.acc(), validated ? vm.loss() : none,
+                    validated ? vm.acc() : none, bar.elapsed()};
     std::string extra;
     if (cfg.validation_steps > 0) extra = format_metric("val_loss", rec.val_loss) + format_metric("val_acc", rec.val_acc);
     bar.finish(cfg.steps_per_epoch, rec.loss, rec.acc, extra);
@@ -367,8 +498,7 @@ int train_run(TrainConfig& cfg) {
     next.val_batches = val_it.batches_seen();
     const bool best = cfg.validation_steps > 0 && rec.val_acc > s.best_val_acc;
     if (best) next.best_val_acc = rec.val_acc;
-    r.save("last.safetensors", next);
-    if (best) r.save("best.safetensors", next);
+    r.save_last(next, best);
     const std::string csv_path = r.dir + "/history.csv", png_path = r.dir + "/curves.png";
     r.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });
     if (cfg.plot_curves)
@@ -380,10 +510,15 @@ int train_run(TrainConfig& cfg) {
   done.val_batches = val_it.batches_seen();
   r.save("final.safetensors", done);
 
-  json results = {{"epochs", s.history.size()}, {"best_val_acc", s.best_val_acc}};
+  const bool validated = cfg.validation_steps > 0;
+  json results = {{"epochs", s.history.size()}, {"best_val_acc", validated ? json(s.best_val_acc) : json(nullptr)}};
   if (!s.history.empty()) {
     const EpochRecord& last = s.history.back();
-    results["final"] = {{"loss", last.loss}, {"acc", last.acc}, {"val_loss", last.val_loss}, {"val_acc", last.val_acc}};
+    results["final"] = {{"loss", last.loss}, {"acc", last.acc}};
+    if (validated) {
+      results["final"]["val_loss"] = last.val_loss;
+      results["final"]["val_acc"] = last.val_acc;
+    }
   }
   if (r.has_test && r.test.size() > 0) {
     BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);

@@ -88,7 +88,7 @@ TEST(TrainGpuRunFolder, LatestIsPutBackWhenARunFailsAtItsFirstCheckpoint) {
   const auto r = run(train + "ulimit -f 1000 && trap '' XFSZ && exec " + kBin + args + " --out runs/full");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(error_lines(r.out), 1) << r.out;
-  EXPECT_TRUE(contains(r.out, "last.safetensors: write failed")) << r.out;
+  EXPECT_TRUE(contains(r.out, ".safetensors: write failed")) << r.out;
   EXPECT_FALSE(fs::exists(root + "/runs/full/last.safetensors"));
   EXPECT_EQ(link_target(root + "/runs/latest"), "good") << "latest names a run without a checkpoint";
 }
@@ -139,7 +139,7 @@ TEST(TrainGpuRunFolder, NoValidationStepsTrainsWithoutValidationAndSaysSo) {
                      " --device cpu --image-size 48 --batch-size 4 --steps-per-epoch 2 --seed 5 --validation-steps 0");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "No validation (--validation-steps 0)")) << r.out;
-  EXPECT_FALSE(contains(r.out, "val_acc")) << r.out;
+  EXPECT_FALSE(contains(r.out, " - val_acc: ")) << r.out;
   const std::string hist = read_file(out + "/history.csv");
   EXPECT_TRUE(contains(hist, "\n1,")) << hist;
   EXPECT_FALSE(contains(hist, "0.000000,0.000000")) << "validation metrics of nothing: " << hist;
