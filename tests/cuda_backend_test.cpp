@@ -452,6 +452,8 @@ TEST_F(CudaBackendTest, CaptureToleratesAnotherThreadsCudaWork) {
   auto x = upload(std::vector<float>{-1.f, 2.f});
   auto y = poisoned(2);
   DeviceBuffer<float> theirs(2, "the other thread's buffer");
+  theirs.poison(stream());  // NaN: a read that overtakes the other thread's copy fails
+  ctx->sync();
   const std::vector<float> host = {5.f, 6.f};
   std::string other;
   StepGraph g = StepGraph::capture(stream(), [&] {
