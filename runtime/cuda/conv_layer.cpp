@@ -154,6 +154,14 @@ ConvLayer::ConvLayer(const CudaContext& ctx, const std::string& name, const Conv
            std::to_string(s.f) + " filters)";
   if (s.n <= 0 || s.c <= 0 || s.f <= 0 || s.k <= 0 || s.oh() <= 0 || s.ow() <= 0)
     fail(where_, ": the kernel does not fit the input, or a dimension is not positive");
+  // Before cuDNN sees the shape: its own refusal would be a bare status without the batch that fits.
+  if (s.n > max_batch(s)) {
+    const bool input = int64_t(s.h) * s.w * s.c >= int64_t(s.oh()) * s.ow() * s.f;
+    const int64_t elements = int64_t(s.n) * (input ? int64_t(s.h) * s.w * s.c : int64_t(s.oh()) * s.ow() * s.f);
+    fail(where_, ": ", input ? "input" : "output", " (", s.n, ", ", input ? s.h : s.oh(), ", ", input ? s.w : s.ow(),
+         ", ", input ? s.c : s.f, ") has ", elements, " elements, over cuDNN's limit of 2^31 - 1 per tensor; the ",
+         "largest batch that fits is ", max_batch(s), " ; use --batch-size ", max_batch(s), " or less");
+  }
   fwd_.pass = "forward";
   fwd_.name = fwd_name;
   data_.pass = "backward-data";

@@ -15,7 +15,8 @@
 // or driver), the pass takes the next candidate, says so in one line and keeps it, as PyTorch's
 // algorithm iterator does. Never inside a CUDA-graph capture: there the call throws and the
 // capture is dropped (the backend's steps run eagerly before they are captured, so a first use
-// happens outside any capture).
+// happens outside any capture). cuDNN's legacy API holds at most 2^31 - 1 elements per tensor: a
+// larger batch is refused before cuDNN is asked, naming the largest batch that fits.
 //   x (n, h, w, c)   w (f, k, k, c) (cuDNN's NHWC filter layout)   y (n, h-k+1, w-k+1, f)
 #pragma once
 #include <functional>
