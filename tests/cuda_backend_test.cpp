@@ -460,6 +460,10 @@ TEST_F(CudaBackendTest, CaptureToleratesAnotherThreadsCudaWork) {
     std::thread t([&] {
       try {
         CUDA_CHECK(cudaMemcpy(theirs.get(), host.data(), sizeof(float) * 2, cudaMemcpyHostToDevice));
+        // From pageable memory cudaMemcpy may return before the bytes reach the device, and our
+        // non-blocking stream does not wait for the legacy one: the thread that wrote orders its
+        // copy before handing the buffer over, as a data loader must.
+        CUDA_CHECK(cudaStreamSynchronize(nullptr));
       } catch (const Error& e) {
         other = e.what();
       }
