@@ -262,6 +262,9 @@ void ConvLayer::execute(Direction& d, size_t ws_bytes, const char* call_text, in
     // A launch cuDNN saw fail may have left the runtime's last error set; the next kernel's
     // CUDA_CHECK_LAUNCH must not report it as its own.
     (void)cudaGetLastError();
+    // A sticky error (a lost context: an illegal address, say) outlives that call; then no algorithm
+    // can run, and trying the others would only blame them.
+    CUDA_CHECK_IN(where_, cudaPeekAtLastError());
     const std::string why = cuda_detail::why(status), refused = d.text(d.at);
     // Another algorithm inside a capture would be recorded after a failed call, or make cuDNN
     // allocate or synchronise there: the capture is dropped instead and the eager run falls back.

@@ -138,6 +138,9 @@ inline cudaError_t cudaGetLastError() {
   acts_emu::last_error() = 0;
   return cudaError_t(e);
 }
+// No error here is sticky (nothing corrupts an emulated context), so after cudaGetLastError() it
+// always reports success.
+inline cudaError_t cudaPeekAtLastError() { return cudaError_t(acts_emu::last_error()); }
 
 inline cudaError_t cudaGetDeviceCount(int* n) { return *n = 1, cudaSuccess; }
 inline cudaError_t cudaGetDevice(int* d) { return *d = 0, cudaSuccess; }
