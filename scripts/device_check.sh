@@ -32,6 +32,10 @@
 # call of up to ~210 s, build included. Rerun with exactly the line the summary prints (it names
 # its own ACTS_DEVICE_BUDGET_S and timeout_s), e.g.
 #   run  command: ACTS_DEVICE_STAGES=tests ACTS_DEVICE_BUDGET_S=180 scripts/device_check.sh   timeout_s: 210
+# On a bare machine (build ~90-120 s, tests ~60, kernel sanitizer ~40-60, tutorial ~60-120) the
+# benchmark starts only when 90 s are left, and the rerun slot is too small for it: a session that
+# wants the benchmark more than a rerun slot calls with ACTS_DEVICE_BUDGET_S=540, timeout_s 570
+# (then under 4 minutes are left and no second machine starts).
 # Stages: tests kernel-sanitizer tutorial bench bench-more profile bench-compile layer-sanitizer
 # (default: all).
 #
