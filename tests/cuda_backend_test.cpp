@@ -452,12 +452,18 @@ TEST_F(CudaBackendTest, CaptureToleratesAnotherThreadsCudaWork) {
   auto x = upload(std::vector<float>{-1.f, 2.f});
   auto y = poisoned(2);
   DeviceBuffer<float> theirs(2, "the other thread's buffer");
+  theirs.poison(stream());  // NaN: a read that overtakes the other thread's copy fails
+  ctx->sync();
   const std::vector<float> host = {5.f, 6.f};
   std::string other;
   StepGraph g = StepGraph::capture(stream(), [&] {
     std::thread t([&] {
       try {
         CUDA_CHECK(cudaMemcpy(theirs.get(), host.data(), sizeof(float) * 2, cudaMemcpyHostToDevice));
+        // From pageable memory cudaMemcpy may return before the bytes reach the device, and our
+        // non-blocking stream does not wait for the legacy one: the thread that wrote orders its
+        // copy before handing the buffer over, as a data loader must.
+        CUDA_CHECK(cudaStreamSynchronize(nullptr));
       } catch (const Error& e) {
         other = e.what();
       }

@@ -107,6 +107,21 @@ TEST_F(CudaConv, ShapeErrorNamesTheLayerAndDims) {
   }
 }
 
+// cuDNN's legacy API holds at most 2^31 - 1 elements in a tensor. conv2d_1 of the tutorial at
+// 150x150 outputs 148 * 148 * 32 = 700,928 floats per image, so 3063 images fit and 3064 do not:
+// refused before cuDNN is asked, naming the layer, the tensor and the largest batch that fits.
+TEST_F(CudaConv, BatchOverCudnnsTensorLimitNamesTheLargestThatFits) {
+  try {
+    ConvLayer big(*ctx, "conv2d_1", ConvShape{3064, 150, 150, 3, 3, 32}, true, false, size_t(1) << 20);
+    FAIL() << "a tensor of 3064 * 148 * 148 * 32 > 2^31 elements was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("conv2d_1 (Conv2D, input (3064, 150, 150, 3)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("output (3064, 148, 148, 32)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("largest batch that fits is 3063"), std::string::npos) << msg;
+  }
+}
+
 void check_dense(CudaTest& t, const CudaContext& ctx, int n, int in, int out, double tol) {
   const auto x = random_floats(size_t(n) * in, 31), w = random_floats(size_t(in) * out, 32, -0.1f, 0.1f);
   const auto b = random_floats(size_t(out), 33), dy = random_floats(size_t(n) * out, 34);

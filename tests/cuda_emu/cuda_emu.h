@@ -85,8 +85,37 @@ using std::min;
 
 namespace acts_emu {
 
+// Work the legacy default stream has been given but not yet done: the DMA of a cudaMemcpy from
+// pageable host memory, which returns "once the pageable buffer has been copied to the staging
+// memory [...], but the DMA to final destination may not have completed" (the runtime API's
+// "API synchronization behavior"). It lands when something orders it: more legacy-stream work, a
+// blocking stream's work (implicitly synchronised with the legacy stream), cudaStreamSynchronize
+// of the legacy stream, cudaDeviceSynchronize or cudaFree. Work on a non-blocking stream does not
+// wait for it, so a read there sees the old bytes, as it may on a GPU.
+struct LegacyPending {
+  std::mutex m;
+  std::vector<std::function<void()>> ops;
+};
+inline LegacyPending& legacy_pending() {
+  static LegacyPending p;
+  return p;
+}
+inline void flush_legacy() {
+  std::vector<std::function<void()>> ops;
+  {
+    std::lock_guard<std::mutex> lock(legacy_pending().m);
+    ops.swap(legacy_pending().ops);
+  }
+  for (auto& op : ops) op();
+}
+inline void defer_legacy(std::function<void()> op) {
+  std::lock_guard<std::mutex> lock(legacy_pending().m);
+  legacy_pending().ops.push_back(std::move(op));
+}
+
 // Runs `op` now, or records it when `s` is capturing. The legacy default stream (null) never is.
 inline void submit(cudaStream_t s, std::function<void()> op) {
+  if (!s || s->blocking) flush_legacy();  // in order after the legacy stream's earlier work
   if (s && s->capturing)
     s->recorded.push_back(std::move(op));
   else

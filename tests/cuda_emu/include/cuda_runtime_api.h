@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <vector>
 
 #include "../cuda_emu.h"
 
@@ -53,6 +55,23 @@ struct Memory {
 inline Memory& memory() {
   static Memory m;
   return m;
+}
+// Page-locked host blocks (cudaMallocHost): copies from them need no staging.
+struct Pinned {
+  std::mutex m;
+  std::map<const char*, size_t> blocks;
+};
+inline Pinned& pinned() {
+  static Pinned p;
+  return p;
+}
+inline bool is_pinned(const void* p) {
+  std::lock_guard<std::mutex> lock(pinned().m);
+  const auto* c = static_cast<const char*>(p);
+  auto it = pinned().blocks.upper_bound(c);
+  if (it == pinned().blocks.begin()) return false;
+  --it;
+  return c < it->first + it->second;
 }
 inline CUstream_st*& capturing_stream() {  // the stream capturing on this thread, if any
   static thread_local CUstream_st* s = nullptr;
@@ -119,6 +138,9 @@ inline cudaError_t cudaGetLastError() {
   acts_emu::last_error() = 0;
   return cudaError_t(e);
 }
+// No error here is sticky (nothing corrupts an emulated context), so after cudaGetLastError() it
+// always reports success.
+inline cudaError_t cudaPeekAtLastError() { return cudaError_t(acts_emu::last_error()); }
 
 inline cudaError_t cudaGetDeviceCount(int* n) { return *n = 1, cudaSuccess; }
 inline cudaError_t cudaGetDevice(int* d) { return *d = 0, cudaSuccess; }
@@ -141,6 +163,7 @@ inline cudaError_t cudaMalloc(void** p, size_t bytes) {
 inline cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
   if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  acts_emu::flush_legacy();  // cudaFree synchronises the device first
   auto& m = acts_emu::memory();
   const auto it = m.blocks.find(p);
   if (it == m.blocks.end()) return acts_emu::fail(cudaErrorInvalidValue);
@@ -152,9 +175,18 @@ inline cudaError_t cudaFree(void* p) {
 inline cudaError_t cudaMallocHost(void** p, size_t bytes) {
   if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
   *p = std::malloc(bytes ? bytes : 1);
-  return *p ? cudaSuccess : acts_emu::fail(cudaErrorMemoryAllocation);
+  if (!*p) return acts_emu::fail(cudaErrorMemoryAllocation);
+  std::lock_guard<std::mutex> lock(acts_emu::pinned().m);
+  acts_emu::pinned().blocks[static_cast<const char*>(*p)] = bytes;
+  return cudaSuccess;
 }
-inline cudaError_t cudaFreeHost(void* p) { return std::free(p), cudaSuccess; }
+inline cudaError_t cudaFreeHost(void* p) {
+  {
+    std::lock_guard<std::mutex> lock(acts_emu::pinned().m);
+    acts_emu::pinned().blocks.erase(static_cast<const char*>(p));
+  }
+  return std::free(p), cudaSuccess;
+}
 inline cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) {
   *total_b = acts_emu::kDeviceBytes;
   *free_b = acts_emu::kDeviceBytes - acts_emu::memory().used;
@@ -167,9 +199,18 @@ inline cudaError_t cudaMemcpyAsync(void* d, const void* s, size_t n, cudaMemcpyK
   });
   return cudaSuccess;
 }
+// From pageable host memory to the device it returns once the bytes are staged; the copy to the
+// device lands later on the legacy stream (see acts_emu::legacy_pending).
 inline cudaError_t cudaMemcpy(void* d, const void* s, size_t n, cudaMemcpyKind k) {
   if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
-  return cudaMemcpyAsync(d, s, n, k, nullptr);
+  if (k != cudaMemcpyHostToDevice || acts_emu::is_pinned(s)) return cudaMemcpyAsync(d, s, n, k, nullptr);
+  if (acts_emu::legacy_refused(nullptr)) return cudaErrorStreamCaptureImplicit;
+  acts_emu::flush_legacy();
+  const auto* from = static_cast<const unsigned char*>(s);
+  acts_emu::defer_legacy([d, staged = std::vector<unsigned char>(from, from + n)] {
+    if (!staged.empty()) std::memcpy(d, staged.data(), staged.size());
+  });
+  return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t st = nullptr) {
   if (acts_emu::legacy_refused(st)) return cudaErrorStreamCaptureImplicit;
@@ -190,14 +231,20 @@ inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags) {
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) { return delete s, cudaSuccess; }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
   if (acts_emu::legacy_refused(s)) return cudaErrorStreamCaptureImplicit;
-  return acts_emu::forbidden_in_capture() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+  if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
+  if (!s || s->blocking) acts_emu::flush_legacy();
+  return cudaSuccess;
 }
 // Waits for every stream, so also for any capturing one: refused while any thread captures.
 inline cudaError_t cudaDeviceSynchronize() {
   if (acts_emu::forbidden_in_capture()) return cudaErrorStreamCaptureUnsupported;
-  std::lock_guard<std::mutex> lock(acts_emu::active_captures().m);
-  for (CUstream_st* s : acts_emu::active_captures().streams) s->invalidated = true;
-  return acts_emu::active_captures().streams.empty() ? cudaSuccess : acts_emu::fail(cudaErrorStreamCaptureUnsupported);
+  {
+    std::lock_guard<std::mutex> lock(acts_emu::active_captures().m);
+    for (CUstream_st* s : acts_emu::active_captures().streams) s->invalidated = true;
+    if (!acts_emu::active_captures().streams.empty()) return acts_emu::fail(cudaErrorStreamCaptureUnsupported);
+  }
+  acts_emu::flush_legacy();
+  return cudaSuccess;
 }
 inline cudaError_t cudaStreamQuery(cudaStream_t s) {
   if (acts_emu::legacy_refused(s)) return cudaErrorStreamCaptureImplicit;

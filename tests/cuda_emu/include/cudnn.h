@@ -3,8 +3,11 @@
 // 2-D cross-correlation, y = alpha * op + beta * y (y not read when beta = 0), a workspace
 // smaller than the chosen algorithm's size refused with CUDNN_STATUS_BAD_PARAM. Math in double;
 // a descriptor whose math type is not CUDNN_FMA_MATH rounds the operands to TF32 first (what
-// tensor cores do). The algorithm queries offer two candidates, fastest first: an FFT one (not
-// plain fp32: strict mode must skip it) and a GEMM one, so the caller's filters are exercised.
+// tensor cores do). The algorithm queries offer three candidates, fastest first: an FFT one (not
+// plain fp32: strict mode must skip it), a GEMM one and a second plain one (non-deterministic for
+// the backward passes, as cuDNN's ALGO_0 is), so the caller's filters and fallbacks are exercised.
+// Status codes are cuDNN 9's. Test hook: acts_emu::dnn::refuse() makes the execution of one
+// algorithm fail as cuDNN does when a kernel it offered cannot run on the device.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -17,7 +20,15 @@
 #define CUDNN_MINOR 0
 #define CUDNN_PATCHLEVEL 0
 
-enum cudnnStatus_t { CUDNN_STATUS_SUCCESS = 0, CUDNN_STATUS_BAD_PARAM = 3, CUDNN_STATUS_NOT_SUPPORTED = 9 };
+enum cudnnStatus_t {  // cuDNN 9's values: a category (thousands) plus a specific error
+  CUDNN_STATUS_SUCCESS = 0,
+  CUDNN_STATUS_BAD_PARAM = 2000,
+  CUDNN_STATUS_NOT_SUPPORTED = 3000,
+  CUDNN_STATUS_NOT_SUPPORTED_SHAPE = 3002,
+  CUDNN_STATUS_EXECUTION_FAILED = 5000,
+  CUDNN_STATUS_EXECUTION_FAILED_CUDART = 5003,
+};
+#define CUDNN_STATUS_CATEGORY(full_error_code) ((full_error_code) / 1000 * 1000)
 enum cudnnDataType_t { CUDNN_DATA_FLOAT = 0 };
 enum cudnnTensorFormat_t { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1 };
 enum cudnnConvolutionMode_t { CUDNN_CONVOLUTION = 0, CUDNN_CROSS_CORRELATION = 1 };
@@ -94,9 +105,21 @@ using cudnnFilterDescriptor_t = cudnnFilterStruct*;
 using cudnnConvolutionDescriptor_t = cudnnConvolutionStruct*;
 
 inline const char* cudnnGetErrorString(cudnnStatus_t s) {
-  return s == CUDNN_STATUS_SUCCESS     ? "CUDNN_STATUS_SUCCESS"
-         : s == CUDNN_STATUS_BAD_PARAM ? "CUDNN_STATUS_BAD_PARAM"
-                                       : "CUDNN_STATUS_NOT_SUPPORTED";
+  switch (s) {
+    case CUDNN_STATUS_SUCCESS:
+      return "CUDNN_STATUS_SUCCESS";
+    case CUDNN_STATUS_BAD_PARAM:
+      return "CUDNN_STATUS_BAD_PARAM";
+    case CUDNN_STATUS_NOT_SUPPORTED:
+      return "CUDNN_STATUS_NOT_SUPPORTED";
+    case CUDNN_STATUS_NOT_SUPPORTED_SHAPE:
+      return "CUDNN_STATUS_NOT_SUPPORTED_SHAPE";
+    case CUDNN_STATUS_EXECUTION_FAILED:
+      return "CUDNN_STATUS_EXECUTION_FAILED";
+    case CUDNN_STATUS_EXECUTION_FAILED_CUDART:
+      return "CUDNN_STATUS_EXECUTION_FAILED_CUDART";
+  }
+  return "CUDNN_STATUS_UNKNOWN";
 }
 inline size_t cudnnGetVersion() { return 0; }
 inline cudnnStatus_t cudnnCreate(cudnnHandle_t* h) { return *h = new cudnnContext, CUDNN_STATUS_SUCCESS; }
@@ -119,6 +142,8 @@ inline cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescripto
 inline cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t,
                                                 int n, int c, int h, int w) {
   if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
+  // The legacy API's limit: 2 giga-elements per tensor (int32 element offsets).
+  if (int64_t(n) * c * h * w > INT32_MAX) return CUDNN_STATUS_NOT_SUPPORTED_SHAPE;
   *d = {n, c, h, w, f};
   return CUDNN_STATUS_SUCCESS;
 }
@@ -172,17 +197,34 @@ inline double tf32(float v) {
 inline double operand(float v, bool tensor_op) { return tensor_op ? tf32(v) : double(v); }
 
 template <typename Perf, typename Algo>
-cudnnStatus_t offer(Algo fft, Algo gemm, cudnnConvolutionDescriptor_t c, int requested, int* returned, Perf* out) {
-  const Perf all[2] = {{fft, CUDNN_STATUS_SUCCESS, 0.5f, kFftWorkspace, CUDNN_DETERMINISTIC, CUDNN_DEFAULT_MATH, {}},
-                       {gemm,
-                        CUDNN_STATUS_SUCCESS,
-                        1.f,
-                        kGemmWorkspace,
-                        CUDNN_DETERMINISTIC,
-                        c->math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH,
-                        {}}};
-  *returned = requested < 2 ? requested : 2;
+cudnnStatus_t offer(Algo fft, Algo gemm, Algo other, cudnnDeterminism_t other_determinism,
+                    cudnnConvolutionDescriptor_t c, int requested, int* returned, Perf* out) {
+  const cudnnMathType_t plain = c->math == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
+  const Perf all[3] = {{fft, CUDNN_STATUS_SUCCESS, 0.5f, kFftWorkspace, CUDNN_DETERMINISTIC, CUDNN_DEFAULT_MATH, {}},
+                       {gemm, CUDNN_STATUS_SUCCESS, 1.f, kGemmWorkspace, CUDNN_DETERMINISTIC, plain, {}},
+                       {other, CUDNN_STATUS_SUCCESS, 2.f, kGemmWorkspace, other_determinism, plain, {}}};
+  *returned = requested < 3 ? requested : 3;
   for (int i = 0; i < *returned; ++i) out[i] = all[i];
+  return CUDNN_STATUS_SUCCESS;
+}
+
+// The test hook: while set, executing `algo` in `pass` returns `status` instead of running.
+enum class Pass { Forward, BackwardData, BackwardFilter };
+struct Refusal {
+  Pass pass;
+  int algo;
+  cudnnStatus_t status;
+  int calls = 0;  // how often it refused
+};
+inline std::vector<Refusal>& refusals() {
+  static std::vector<Refusal> r;
+  return r;
+}
+inline void refuse(Pass pass, int algo, cudnnStatus_t status) { refusals().push_back({pass, algo, status}); }
+inline void clear_refusals() { refusals().clear(); }
+inline cudnnStatus_t refusal(Pass pass, int algo) {
+  for (Refusal& r : refusals())
+    if (r.pass == pass && r.algo == algo) return ++r.calls, r.status;
   return CUDNN_STATUS_SUCCESS;
 }
 inline size_t workspace(int algo, int fft) { return algo == fft ? kFftWorkspace : kGemmWorkspace; }
@@ -193,23 +235,24 @@ inline cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, cudnn
                                                             cudnnFilterDescriptor_t, cudnnConvolutionDescriptor_t c,
                                                             cudnnTensorDescriptor_t, int req, int* ret,
                                                             cudnnConvolutionFwdAlgoPerf_t* p) {
-  return acts_emu::dnn::offer(CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, c, req,
-                              ret, p);
+  return acts_emu::dnn::offer(CUDNN_CONVOLUTION_FWD_ALGO_FFT, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
+                              CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, CUDNN_DETERMINISTIC, c, req, ret, p);
 }
 inline cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, cudnnFilterDescriptor_t,
                                                                  cudnnTensorDescriptor_t,
                                                                  cudnnConvolutionDescriptor_t c,
                                                                  cudnnTensorDescriptor_t, int req, int* ret,
                                                                  cudnnConvolutionBwdDataAlgoPerf_t* p) {
-  return acts_emu::dnn::offer(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, c, req, ret, p);
+  return acts_emu::dnn::offer(CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT, CUDNN_CONVOLUTION_BWD_DATA_ALGO_1,
+                              CUDNN_CONVOLUTION_BWD_DATA_ALGO_0, CUDNN_NON_DETERMINISTIC, c, req, ret, p);
 }
 inline cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, cudnnTensorDescriptor_t,
                                                                    cudnnTensorDescriptor_t,
                                                                    cudnnConvolutionDescriptor_t c,
                                                                    cudnnFilterDescriptor_t, int req, int* ret,
                                                                    cudnnConvolutionBwdFilterAlgoPerf_t* p) {
-  return acts_emu::dnn::offer(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, c, req, ret,
-                              p);
+  return acts_emu::dnn::offer(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1,
+                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0, CUDNN_NON_DETERMINISTIC, c, req, ret, p);
 }
 // cudnnFind* times the same candidates (here: offers them in the same order); never in a capture.
 inline cudnnStatus_t cudnnFindConvolutionForwardAlgorithm(cudnnHandle_t h, cudnnTensorDescriptor_t x,
@@ -277,6 +320,7 @@ inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha,
   using namespace acts_emu::dnn;
   if (!supported(xd, wd, cd, yd)) return CUDNN_STATUS_NOT_SUPPORTED;
   if (ws_bytes < workspace(algo, CUDNN_CONVOLUTION_FWD_ALGO_FFT) || !ws) return CUDNN_STATUS_BAD_PARAM;
+  if (const cudnnStatus_t r = refusal(Pass::Forward, algo)) return r;
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
   const cudnnTensorStruct X = *xd, Y = *yd;
   const cudnnFilterStruct F = *wd;
@@ -314,6 +358,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* a
   using namespace acts_emu::dnn;
   if (!supported(dxd, wd, cd, dyd)) return CUDNN_STATUS_NOT_SUPPORTED;
   if (ws_bytes < workspace(algo, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT) || !ws) return CUDNN_STATUS_BAD_PARAM;
+  if (const cudnnStatus_t r = refusal(Pass::BackwardData, algo)) return r;
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
   const cudnnTensorStruct X = *dxd, Y = *dyd;
   const cudnnFilterStruct F = *wd;
@@ -350,6 +395,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void*
   using namespace acts_emu::dnn;
   if (!supported(xd, dwd, cd, dyd)) return CUDNN_STATUS_NOT_SUPPORTED;
   if (ws_bytes < workspace(algo, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT) || !ws) return CUDNN_STATUS_BAD_PARAM;
+  if (const cudnnStatus_t r = refusal(Pass::BackwardFilter, algo)) return r;
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
   const cudnnTensorStruct X = *xd, Y = *dyd;
   const cudnnFilterStruct F = *dwd;
