@@ -101,7 +101,7 @@ void clear_stop_request() {
   }
 }
 
-void pause_point(const char* phase) {
+void pause_point(const char* phase, const std::function<void()>& ready) {
   static const PauseSpec spec = read_pause_spec();
   if (spec.n == 0 || spec.phase != phase) return;
   static std::atomic<long> reached{0};
@@ -109,6 +109,7 @@ void pause_point(const char* phase) {
   if (k < spec.n) return;
   // The N-th arrival announces the pause; every later one (another thread of a pool) waits too.
   if (k == spec.n) {
+    if (ready) ready();
     make_wake_pipe();
     struct sigaction sa {};
     sa.sa_handler = on_go_on;

@@ -10,6 +10,7 @@
 // program must ignore, such as SIGHUP under nohup). Without the variable pause_point is one
 // relaxed load.
 #pragma once
+#include <functional>
 
 namespace acts {
 
@@ -28,7 +29,9 @@ int stop_requested();
 void clear_stop_request();
 
 // The test hook above. Threads that reach the same phase while it is paused wait too, so a pause
-// inside a pool of decoding threads holds the whole pool.
-void pause_point(const char* phase);
+// inside a pool of decoding threads holds the whole pool. `ready`, when given, runs once before
+// the pause is announced: the trainer flushes its checkpoint writer there, so that a test that
+// kills the program at the pause knows what is on disk.
+void pause_point(const char* phase, const std::function<void()>& ready = nullptr);
 
 }  // namespace acts

@@ -145,6 +145,7 @@ struct Run {
       if (pending && !pending->written) {
         save_checkpoint(best_path, *pending->snapshot);
         pending->written = true;
+        pause_point("best-written");  // the crash tests' hook: between the two files
       }
       save_checkpoint(last, *c);
     });
@@ -448,7 +449,7 @@ int train_run(TrainConfig& cfg) {
       return true;
     };
     for (; s.step < cfg.steps_per_epoch; ++s.step) {
-      pause_point("train-step");
+      pause_point("train-step", [&] { r.writer.flush(); });
       if (stop_requested()) {
         if (!absorb(s.step)) return 3;
         s.train_batches = train_it.batches_seen();

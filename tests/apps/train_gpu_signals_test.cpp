@@ -51,16 +51,15 @@ TEST(TrainGpuSignals, ResumeAfterKill9MatchesTheUninterruptedRun) {
   const std::string args = " --data " + kSample + " --epochs 3 --steps-per-epoch 3 --validation-steps 2" + kSmall;
   const std::string whole = tmpdir("whole"), killed = tmpdir("killed");
   ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
-  // SIGKILL the same run right after its first epoch's checkpoint is on disk (held just before the
-  // rename that makes the next one), then resume.
-  Spawned p(kBin + args + " --out " + killed, "ACTS_PAUSE_AT='rename last.safetensors:2'");
-  ASSERT_TRUE(p.wait_for(paused_at("rename last.safetensors", 2))) << p.output();
+  // SIGKILL the same run in its second epoch (step 5 of 3 x 3: the pause waits until the first
+  // epoch's checkpoint is on disk), then resume.
+  Spawned p(kBin + args + " --out " + killed, "ACTS_PAUSE_AT=train-step:5");
+  ASSERT_TRUE(p.wait_for(paused_at("train-step", 5))) << p.output();
   p.signal(SIGKILL);
   ASSERT_TRUE(p.killed_by_signal()) << p.output();
   EXPECT_EQ(acts::load_checkpoint(killed + "/last.safetensors").meta.at("epoch"), "1");
   const auto resumed = run(kBin + " --resume " + killed + " --device cpu");
   ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_TRUE(contains(resumed.out, "Removed 1 unfinished file of a process that was killed")) << resumed.out;
   EXPECT_TRUE(contains(resumed.out, "Resuming " + fs::canonical(killed).string() + " at epoch 2, step 0"))
       << resumed.out;
   EXPECT_EQ(history_without_seconds(killed), history_without_seconds(whole));
@@ -210,14 +209,16 @@ TEST(TrainGpuSignals, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
 TEST(TrainGpuSignals, AKillBetweenTheEpochsCheckpointsKeepsTheBestOneConsistent) {
   SKIP_WITHOUT_PHOTO_DECODING();
   // At seed 5 val_acc improves at epochs 1 and 3 (0.40, 0.35, 0.50, 0.50): epoch 3 writes
-  // best.safetensors a second time. Killed at either rename of epoch 3's checkpoints, the resumed
-  // run must end with the uninterrupted run's best checkpoint and results, never with a
-  // results.json that claims a best val_acc whose weights are gone.
+  // best.safetensors a second time. Killed just before that write's rename, or between it and
+  // last.safetensors, the resumed run must end with the uninterrupted run's best checkpoint and
+  // results, never with a results.json that claims a best val_acc whose weights are gone. (The
+  // writer may merge an epoch's last.safetensors into the next one's on a busy machine, but
+  // every best epoch's checkpoint is written once: the two points come exactly once.)
   const std::string args = " --data " + kSample + " --epochs 4 --steps-per-epoch 3 --validation-steps 5" + kSmall;
   const std::string whole = tmpdir("best_whole");
   ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
   ASSERT_EQ(acts::load_checkpoint(whole + "/best.safetensors").meta.at("epoch"), "3") << "the premise changed";
-  for (const std::string at : {"rename best.safetensors:2", "rename last.safetensors:3"}) {
+  for (const std::string at : {"rename best.safetensors:2", "best-written:2"}) {
     const std::string killed = tmpdir("best_killed" + std::to_string(at.size()));
     Spawned p(kBin + args + " --out " + killed, "ACTS_PAUSE_AT='" + at + "'");
     ASSERT_TRUE(p.wait_for(paused_at(at.substr(0, at.find(':')), std::stoi(at.substr(at.find(':') + 1)))))
