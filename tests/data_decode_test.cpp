@@ -186,7 +186,8 @@ TEST(DataDecode, FolderMistakesAreErrors) {
 }
 
 // PNG and JPEG headers claiming 30000 pixels: refused from the header, before any decoding
-// would try to allocate 2.7 GB.
+// would try to allocate 2.7 GB. In a folder such a file is skipped with a warning, as a broken
+// one is (it aborted the whole run).
 TEST(DataDecode, GiganticImagesAreRefusedFromTheHeader) {
   REQUIRE_IMAGE_IO();
   TempDir t;
@@ -201,7 +202,18 @@ TEST(DataDecode, GiganticImagesAreRefusedFromTheHeader) {
     }
   test::write_bytes(t / "dogs/huge.jpg", jpg);
   test::copy_into(kData + "/photos/cats/cat.1.jpg", t / "cats");
-  const std::string m = error_of([&] { load_directory(t.str(), LoadOptions{}); });
+  test::copy_into(kData + "/photos/dogs/dog.0.jpg", t / "dogs");
+  std::vector<std::string> warnings;
+  LoadOptions o;
+  o.warn = [&](const std::string& m) { warnings.push_back(m); };
+  const Dataset d = load_directory(t.str(), o);
+  EXPECT_EQ(d.files, (std::vector<std::string>{"cats/cat.1.jpg", "dogs/dog.0.jpg"}));
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0], (t / "cats/huge.png").string() +
+                             ": skipped: 30000x30000 pixels is larger than the 20000-pixel limit per side; shrink "
+                             "the picture or remove it from the folder");
+  EXPECT_EQ(warnings[1].find((t / "dogs/huge.jpg").string() + ": skipped: 30000x25000 pixels"), 0u) << warnings[1];
+  const std::string m = error_of([&] { load_image((t / "cats/huge.png").string(), LoadOptions{}); });
   EXPECT_NE(m.find((t / "cats/huge.png").string() + ": 30000x30000 pixels"), std::string::npos) << m;
   EXPECT_NE(m.find("20000"), std::string::npos) << m;
   const std::string mj = error_of([&] { load_image((t / "dogs/huge.jpg").string(), LoadOptions{}); });
