@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <new>
 
@@ -190,19 +191,24 @@ int train_run(TrainConfig& cfg) {
       fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
            "the run again with --out ", r.dir, ", which reuses the folder");
     ckpt = std::make_unique<Checkpoint>(load_checkpoint(last));
+    // Each field's own message names it (the library's "stoi" named none).
+    constexpr long long kInt = std::numeric_limits<int>::max(), kLong = std::numeric_limits<long long>::max();
+    s.epoch = int(meta_int(*ckpt, "epoch", last, -kInt - 1, kInt));
+    s.step = int(meta_int(*ckpt, "step", last, -kInt - 1, kInt));
+    s.partial.loss_sum = meta_real(*ckpt, "loss_sum", last);
+    s.partial.correct = meta_real(*ckpt, "correct", last);
+    s.partial.count = meta_int(*ckpt, "count", last, -kLong - 1, kLong);
+    s.train_batches = uint64_t(meta_int(*ckpt, "train_batches", last, 0, kLong));
+    s.val_batches = uint64_t(meta_int(*ckpt, "val_batches", last, 0, kLong));
+    s.best_val_acc = meta_real(*ckpt, "best_val_acc", last);
     try {
-      restore_identity(cfg, json::parse(ckpt->meta.at("train_config")));
-      s.epoch = std::stoi(ckpt->meta.at("epoch"));
-      s.step = std::stoi(ckpt->meta.at("step"));
-      s.partial.loss_sum = std::stod(ckpt->meta.at("loss_sum"));
-      s.partial.correct = std::stod(ckpt->meta.at("correct"));
-      s.partial.count = std::stol(ckpt->meta.at("count"));
-      s.train_batches = std::stoull(ckpt->meta.at("train_batches"));
-      s.val_batches = std::stoull(ckpt->meta.at("val_batches"));
-      s.best_val_acc = std::stod(ckpt->meta.at("best_val_acc"));
-      s.history = history_from_json(ckpt->meta.at("history"));
-    } catch (const std::exception& e) {
-      fail(last, ": checkpoint lacks the training state (", e.what(), "); it cannot be resumed");
+      restore_identity(cfg, json::parse(meta_text(*ckpt, "train_config", last)));
+      s.history = history_from_json(meta_text(*ckpt, "history", last));
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception&) {  // JSON of the wrong shape
+      fail(last, ": training state fields train_config and history are not what train_gpu writes; it cannot be "
+           "resumed");
     }
     if (!is_dir(cfg.data))
       fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
