@@ -480,7 +480,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
            {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
-    for (const std::string how : {" --summary", " --data " + kSample + " --out " + root + "/new --device cpu"}) {
+    for (const std::string how : {std::string(" --summary"), " --data " + kSample + " --out " + root + "/new --device cpu"}) {
       r = run("timeout 60 " + kBin + " --model " + path + how);
       EXPECT_EQ(r.code, 1) << path << how << ": " << r.out;
       EXPECT_EQ(error_lines(r.out), 1) << r.out;
