@@ -86,7 +86,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, "pass a .safetensors file written by train_gpu, or its run folder");
   const std::string damaged = path + ": damaged checkpoint (";
   const std::string fix = damaged_fix(path);
   if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);

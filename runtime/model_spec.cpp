@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "errors.h"
+#include "regular_file.h"
 
 namespace acts {
 using json = nlohmann::json;
@@ -212,11 +213,13 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
 }
 
 ModelSpec load_keras_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail(path, ": cannot open the model JSON file (check the path)");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_keras_json(ss.str(), path);
+  std::string text, why;
+  if (!read_regular_file(path, text, why)) {
+    if (!special_file_kind(path).empty())
+      fail(path, ": ", why, "; pass --model a Keras model JSON file (model.to_json())");
+    fail(path, ": cannot open the model JSON file (check the path)");
+  }
+  return parse_keras_json(text, path);
 }
 
 std::string to_keras_json(const ModelSpec& m) {

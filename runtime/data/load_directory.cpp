@@ -28,7 +28,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   d.pixels.resize(n * img);  // (n, H, W, 3); skipped slots are squeezed out below
 
   std::vector<std::string> why(n);    // non-empty: skipped, and why
-  std::vector<std::string> fatal(n);  // non-empty: stop loading (e.g. a gigantic image)
+  std::vector<std::string> fatal(n);  // non-empty: stop loading (out of memory)
   std::atomic<size_t> next{0};
   std::atomic<bool> stop{false}, stopped{false};  // stopped: o.stop() asked to
   auto work = [&] {
@@ -40,7 +40,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
       const std::string path = (std::filesystem::path(dir) / list.files[i]).string();
       try {
         why[i] = decode_file(path, o, d.pixels.data() + i * img);
-      } catch (const std::exception& e) {  // acts::Error, or bad_alloc on a huge image
+      } catch (const std::exception& e) {  // bad_alloc: the images do not fit in memory
         fatal[i] = e.what();
         stop = true;
       }
