@@ -229,14 +229,14 @@ TEST(DumpActsMisuse, ALayerNameCannotLeaveTheOutputFolder) {
 
 // A FIFO or a device given as the checkpoint is no checkpoint "that does not exist", and reading
 // it must not block (a FIFO without a writer) or run for ever (/dev/zero). `timeout` only guards
-// the test against the hang; the dump must end by itself.
+// the test against the hang (with SIGKILL, which no handler delays); the dump must end by itself.
 TEST(DumpActsMisuse, AFifoOrADeviceAsTheModelIsNotARegularFile) {
   acts::test::DumpFixture t("fifo_model", 1);
   const std::string fifo = (t.dir / "model.safetensors.fifo").string();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
            {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
-    const auto r = run("timeout 60 " + kBin + " --model " + path + " --image " + t.images + " --device cpu --out " +
+    const auto r = run("timeout -s KILL 60 " + kBin + " --model " + path + " --image " + t.images + " --device cpu --out " +
                        t.out());
     EXPECT_EQ(r.code, 1) << path << ": " << r.out;
     EXPECT_EQ(error_lines(r.out), 1) << r.out;
@@ -256,12 +256,12 @@ TEST(DumpActsMisuse, AFifoAmongThePhotosIsSkippedNamed) {
   const std::string fifo = (photos / "x.jpg").string();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   const std::string args = " --model " + t.ckpt + " --layer dense_2 --device cpu --out " + t.out();
-  auto r = run("timeout 60 " + kBin + args + " --image " + photos.string());
+  auto r = run("timeout -s KILL 60 " + kBin + args + " --image " + photos.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "warning: " + fifo + ": skipped: is a FIFO, not a regular file")) << r.out;
   EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"), (photos / "a.jpg").string() + "\n");
   fs::remove_all(t.out());
-  r = run("timeout 60 " + kBin + args + " --image " + fifo);
+  r = run("timeout -s KILL 60 " + kBin + args + " --image " + fifo);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(error_lines(r.out), 1) << r.out;
   EXPECT_TRUE(contains(r.out, "error: " + fifo + ": is a FIFO, not a regular file")) << r.out;

@@ -442,7 +442,8 @@ TEST(TrainGpuMisuse, CtrlCWhileThePhotosDecodeStopsAtOnceAndLeavesNoHalfRun) {
 // Files in a class folder that are no photos to read: a FIFO named x.jpg (opening it blocked a
 // decoding thread for ever) and a PNG whose header claims 30000x30000 pixels (aborted the whole
 // run). Each is skipped with a warning naming it, as a broken photo is. `timeout` only guards
-// the test against the hang; the run must end by itself.
+// the test against the hang (with SIGKILL: train_gpu catches SIGTERM, and a thread blocked in
+// open() outlived it); the run must end by itself.
 TEST(TrainGpuMisuse, AFifoOrAGiganticPhotoInAClassFolderIsSkippedNamed) {
   SKIP_WITHOUT_PHOTO_DECODING();
   const std::string root = tmpdir("fifo_photo"), data = root + "/data";
@@ -453,7 +454,7 @@ TEST(TrainGpuMisuse, AFifoOrAGiganticPhotoInAClassFolderIsSkippedNamed) {
   const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0,    0, 13, 'I', 'H', 'D',
                                'R',  0,   0,   0x75, 0x30, 0,    0,    0x75, 0x30, 8, 2, 0,  0,   0};  // 30000 x 30000
   std::ofstream(huge, std::ios::binary).write(reinterpret_cast<const char*>(png), sizeof png);
-  const auto r = run("timeout 120 " + kBin + " --data " + data + " --out " + root + "/run --epochs 1 "
+  const auto r = run("timeout -s KILL 120 " + kBin + " --data " + data + " --out " + root + "/run --epochs 1 "
                      "--validation-steps 1" + kQuick);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "warning: " + fifo + ": skipped: is a FIFO, not a regular file")) << r.out;
@@ -471,7 +472,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
             0);
   fs::remove(run_dir + "/last.safetensors");
   ASSERT_EQ(mkfifo((run_dir + "/last.safetensors").c_str(), 0600), 0);
-  auto r = run("timeout 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+  auto r = run("timeout -s KILL 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(error_lines(r.out), 1) << r.out;
   EXPECT_TRUE(contains(r.out, "error: " + fs::canonical(run_dir).string() +
@@ -481,7 +482,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
   for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
            {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
     for (const std::string how : {std::string(" --summary"), " --data " + kSample + " --out " + root + "/new --device cpu"}) {
-      r = run("timeout 60 " + kBin + " --model " + path + how);
+      r = run("timeout -s KILL 60 " + kBin + " --model " + path + how);
       EXPECT_EQ(r.code, 1) << path << how << ": " << r.out;
       EXPECT_EQ(error_lines(r.out), 1) << r.out;
       EXPECT_TRUE(contains(r.out, "error: " + path + ": is " + kind + ", not a regular file; pass --model a Keras "
@@ -505,7 +506,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
     else
       edited.meta[key] = value;
     acts::save_checkpoint(run_dir + "/last.safetensors", edited);
-    r = run("timeout 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+    r = run("timeout -s KILL 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_EQ(error_lines(r.out), 1) << r.out;
     EXPECT_TRUE(contains(r.out, "error: " + fs::canonical(run_dir).string() + "/last.safetensors: training state " +
