@@ -86,6 +86,29 @@ TEST(DataDecode, OddFormatsMatchPil) {
   }
 }
 
+// CMYK JPEGs: OpenCV converts libjpeg's (Adobe-inverted) CMYK with k - ((255 - c) * k >> 8),
+// Pillow with k - (255 - c) * k / 255 rounded, so ours come out 0 to 2 higher, never lower
+// (docs/decoding.md). Pinned here: every value is PIL's or above it by at most 2, and this
+// Pillow-written file (K = 0) is above it in most values (+1 wherever C, M or Y is not 0).
+TEST(DataDecode, CmykJpegIsPilsOrUpToTwoHigher) {
+  REQUIRE_IMAGE_IO();
+  const auto g = test::read_json(test::golden("odd.json"));
+  const NpyArray want = read_npy(test::golden("odd_29x41.npy"));
+  const size_t img = 29 * 41 * 3;
+  size_t k = 0;
+  while (k < g["names"].size() && g["names"][k] != "cmyk.jpg") ++k;
+  ASSERT_LT(k, g["names"].size());
+  const std::vector<uint8_t> got = load_image(kOdd + "cmyk.jpg", size(29, 41));
+  size_t higher = 0;
+  for (size_t i = 0; i < img; ++i) {
+    const int d = int(got[i]) - want.u8()[k * img + i];
+    ASSERT_GE(d, 0) << "value " << i;
+    ASSERT_LE(d, 2) << "value " << i;
+    higher += d > 0;
+  }
+  EXPECT_GT(higher, img * 9 / 10) << higher << " of " << img;
+}
+
 // 16-bit grayscale: PIL clips the 16-bit values to 255 (mostly white); we keep the top byte as
 // Pillow does for 16-bit RGB. Expected values from the PNG's own samples.
 TEST(DataDecode, Gray16KeepsTheTopByte) {
