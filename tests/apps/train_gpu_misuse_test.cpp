@@ -499,7 +499,8 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
            {"epoch", "abc", "field epoch is 'abc', not a whole number"},
            {"epoch", "99999999999", "field epoch is 99999999999, out of range"},
            {"loss_sum", "", "field loss_sum is '', not a number"},
-           {"step", "-", "field step is missing"}}) {
+           {"step", "-", "field step is missing"},
+           {"backend_step", "x", "field backend_step is 'x', not a whole number"}}) {
     acts::Checkpoint edited = c;
     if (value == "-")
       edited.meta.erase(key);
