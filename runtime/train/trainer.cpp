@@ -275,7 +275,8 @@ int train_run(TrainConfig& cfg) {
   if (ckpt) {
     r.backend->set_params(ckpt->params);
     r.backend->set_opt_state(ckpt->opt_state);
-    r.backend->set_step(std::stoull(ckpt->meta.at("backend_step")));
+    r.backend->set_step(uint64_t(meta_int(*ckpt, "backend_step", r.dir + "/last.safetensors", 0,
+                                          std::numeric_limits<long long>::max())));
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }
