@@ -156,7 +156,7 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
       const std::string name = cfg.value("name", std::string());
       if (!name.empty() && !is_valid_layer_name(name))
         fail(origin, ": layer ", where, ": name ", json(name).dump(), " is not a valid layer name (letters, digits "
-             "and . _ - >, not first _ - >, not only dots: Keras' rule ", kLayerNameRule, "); rename it in the JSON");
+             "and . _ - >, starting with a letter, digit or dot, not only dots); rename it in the JSON");
       Ctx c{origin, name + " (" + cls + ")"};
       if (input_shape(cfg, m, c)) have_input = true;
       if (cls == "InputLayer") continue;
