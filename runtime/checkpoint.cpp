@@ -35,7 +35,8 @@ std::string damaged_fix(const std::string& path) {
   const std::string other = name == "best.safetensors" ? "final.safetensors" : "best.safetensors";
   std::string fix = "); use another checkpoint of its run (dump_acts --model " + dir + "/" + other + ")";
   if (name == "last.safetensors")
-    fix += ", or train on from the best epoch: cp " + dir + "/best.safetensors " + path + " && train_gpu --resume " + dir;
+    fix +=
+        ", or train on from the best epoch: cp " + dir + "/best.safetensors " + path + " && train_gpu --resume " + dir;
   return fix + ", or train again";
 }
 

@@ -33,7 +33,8 @@ bool read_regular_file(const std::string& path, std::string& out, std::string& w
   if (fd < 0) {
     const int err = errno;
     const std::string kind = special_file_kind(path);  // a socket cannot be opened (ENXIO)
-    why = kind.empty() ? "cannot open (" + std::string(std::strerror(err)) + ")" : "is " + kind + ", not a regular file";
+    why =
+        kind.empty() ? "cannot open (" + std::string(std::strerror(err)) + ")" : "is " + kind + ", not a regular file";
     return false;
   }
   struct stat st {};

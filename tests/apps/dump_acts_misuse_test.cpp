@@ -234,10 +234,10 @@ TEST(DumpActsMisuse, AFifoOrADeviceAsTheModelIsNotARegularFile) {
   acts::test::DumpFixture t("fifo_model", 1);
   const std::string fifo = (t.dir / "model.safetensors.fifo").string();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
-           {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
-    const auto r = run("timeout -s KILL 60 " + kBin + " --model " + path + " --image " + t.images + " --device cpu --out " +
-                       t.out());
+  for (const auto& [path, kind] :
+       std::vector<std::pair<std::string, std::string>>{{fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
+    const auto r = run("timeout -s KILL 60 " + kBin + " --model " + path + " --image " + t.images +
+                       " --device cpu --out " + t.out());
     EXPECT_EQ(r.code, 1) << path << ": " << r.out;
     EXPECT_EQ(error_lines(r.out), 1) << r.out;
     EXPECT_TRUE(contains(r.out, "error: " + path + ": is " + kind + ", not a regular file;")) << r.out;

@@ -481,7 +481,8 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
            {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
-    for (const std::string how : {std::string(" --summary"), " --data " + kSample + " --out " + root + "/new --device cpu"}) {
+    const std::string new_run = " --data " + kSample + " --out " + root + "/new --device cpu";
+    for (const std::string how : {std::string(" --summary"), new_run}) {
       r = run("timeout -s KILL 60 " + kBin + " --model " + path + how);
       EXPECT_EQ(r.code, 1) << path << how << ": " << r.out;
       EXPECT_EQ(error_lines(r.out), 1) << r.out;
