@@ -16,7 +16,8 @@ namespace acts::cli {
 // Numbers on the command line. CLI11's PositiveNumber lets "nan" through and prints its range as
 // "0.000000 to 179769313486231570814527...": these say what is wanted in a few words.
 
-// A whole number from `lo` to `hi`.
+// A whole number from `lo` to `hi`; --help shows the range when `hi` is given
+// (INT:8..4096), else POSITIVE or NONNEGATIVE.
 inline CLI::Validator whole_number(long long lo, long long hi = 2147483647) {
   const std::string want = "a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
   return CLI::Validator(
@@ -27,7 +28,7 @@ inline CLI::Validator whole_number(long long lo, long long hi = 2147483647) {
         if (s.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi) return "'" + s + "' is not " + want;
         return "";
       },
-      lo > 0 ? "POSITIVE" : "NONNEGATIVE");
+      hi != 2147483647 ? std::to_string(lo) + ".." + std::to_string(hi) : lo > 0 ? "POSITIVE" : "NONNEGATIVE");
 }
 
 // A number above 0 that stays finite and non-zero as a float (a learning rate).
@@ -53,14 +54,22 @@ inline CLI::Option* add_version(CLI::App& app, bool& version) {
 }
 
 // Parses argv. Returns -1 when the program should go on, else the exit code for main():
-// 0 after --help, 2 (with CLI11's message) for unknown flags or bad values.
+// 0 after --help, 2 for unknown flags or bad values, with one line "error: <CLI11's message>;
+// see --help" (CLI11's own words for an option given twice, "At Most 1 required but received
+// 2", are said plainly).
 inline int parse(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::string msg = e.what();
+    const std::string at_most = ": At Most 1 required but received ";
+    if (const size_t at = msg.find(at_most); at != std::string::npos)
+      msg = msg.substr(0, at) + " was given " + msg.substr(at + at_most.size()) + " times; give it once";
+    for (char& ch : msg)
+      if (ch == '\n') ch = ' ';
+    std::fprintf(stderr, "error: %s; see --help\n", msg.c_str());
     return 2;
   }
   return -1;

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   app.add_flag("--all", c.all, "Dump every layer");
   app.add_option("--channel", c.channels, "Also draw channel K of each dumped (H, W, C) layer alone")
       ->expected(1, -1)
-      ->delimiter(',');
+      ->delimiter(',')
+      ->check(acts::cli::whole_number(0));
   app.add_option("--out", c.out, "Output folder (created if missing)")->default_val("acts");
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--batch-size", c.batch_size, "Images per forward pass")

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "regular_file.h"
 #include "stop_request.h"
 
 namespace acts {
@@ -79,14 +80,11 @@ size_t remove_stale_temporaries(const std::string& dir) {
   return removed;
 }
 
-std::string read_file(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) fail(path, ": is a folder, not a file");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, ": cannot open (", std::strerror(errno), ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+std::string read_file(const std::string& path, const std::string& fix) {
+  std::string bytes, why;
+  if (!read_regular_file(path, bytes, why))
+    fail(path, ": ", why, fix.empty() || special_file_kind(path).empty() ? "" : "; " + fix);
+  return bytes;
 }
 
 }  // namespace acts

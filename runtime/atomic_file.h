@@ -26,7 +26,9 @@ class AtomicFile {
 
 // Whole-file convenience.
 void write_file_atomic(const std::string& path, const std::string& contents);
-std::string read_file(const std::string& path);  // throws acts::Error naming the file
+// Throws acts::Error naming the file; a FIFO or a device is refused without blocking or reading
+// it, with `fix` after the reason.
+std::string read_file(const std::string& path, const std::string& fix = "");
 
 // Removes the "<name>.tmp.<pid>" files directly in `dir` whose process no longer runs: what a
 // writer killed with SIGKILL (or a power cut) leaves behind. Returns how many; best effort.

@@ -1,7 +1,13 @@
 #include "checkpoint.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +17,38 @@
 
 namespace acts {
 using json = nlohmann::json;
+
+namespace {
+
+// The header as the version-2 checksum sees it: canonical JSON (keys sorted, no spaces, as
+// nlohmann writes it) without the crc32 field itself.
+std::string checksummed_header(json h) {
+  h["__metadata__"].erase("crc32");
+  return h.dump();
+}
+
+// What to do about a damaged checkpoint: another one of its run, and the command that takes it.
+// --resume has no flag to pick one (it reads last.safetensors), so a copy stands in for that.
+std::string damaged_fix(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  const std::string name = p.filename().string();
+  const std::string other = name == "best.safetensors" ? "final.safetensors" : "best.safetensors";
+  std::string fix = "); use another checkpoint of its run (dump_acts --model " + dir + "/" + other + ")";
+  if (name == "last.safetensors")
+    fix +=
+        ", or train on from the best epoch: cp " + dir + "/best.safetensors " + path + " && train_gpu --resume " + dir;
+  return fix + ", or train again";
+}
+
+// A JSON library message without its "[json.exception.type_error.302] " prefix.
+std::string json_reason(const json::exception& e) {
+  const std::string m = e.what();
+  const size_t end = m.find("] ");
+  return m.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? m.substr(end + 2) : m;
+}
+
+}  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   const Graph g(c.model);
@@ -25,15 +63,17 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   for (const ParamRef& p : g.params()) add(p.name, p);
   if (!c.opt_state.empty())
     for (const ParamRef& p : g.params()) add("optimizer/" + p.name, p);
-  uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
-  if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
   json meta = json::object();
   for (const auto& [k, v] : c.meta) meta[k] = v;
   meta["format"] = "acts-checkpoint";
   meta["version"] = std::to_string(kCheckpointVersion);
   meta["model_json"] = to_keras_json(g.spec());
-  meta["crc32"] = std::to_string(crc);
   h["__metadata__"] = meta;
+  const std::string covered = checksummed_header(h);
+  uint32_t crc = crc32(covered.data(), covered.size());
+  crc = crc32(c.params.data(), 4 * c.params.size(), crc);
+  if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+  h["__metadata__"]["crc32"] = std::to_string(crc);
   std::string hs = h.dump();
   hs += std::string((8 - hs.size() % 8) % 8, ' ');  // safetensors pads the header to 8 bytes
   const uint64_t n = hs.size();
@@ -48,10 +88,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const std::string bytes = read_file(path);
+  const std::string bytes = read_file(path, "pass a .safetensors file written by train_gpu, or its run folder");
   const std::string damaged = path + ": damaged checkpoint (";
-  const std::string fix =
-      "); use another checkpoint (a run folder holds last, best and final.safetensors) or train again";
+  const std::string fix = damaged_fix(path);
   if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
@@ -77,9 +116,17 @@ Checkpoint load_checkpoint(const std::string& path) {
   const json& meta = h["__metadata__"];
   Checkpoint c;
   try {
-    const int version = std::stoi(meta.at("version").get<std::string>());
-    if (version != kCheckpointVersion)
-      fail(path, ": checkpoint format version ", version, " is not supported (this build reads ", kCheckpointVersion, ")");
+    const std::string version = meta.value("version", "");
+    if (version != "1" && version != std::to_string(kCheckpointVersion))
+      fail(path, ": checkpoint format version ", version.empty() ? "(none)" : version,
+           " is not supported (this build reads 1 and ", kCheckpointVersion, ")");
+    const std::string stored_crc = meta.value("crc32", "");
+    if (stored_crc.empty()) fail(damaged, "no crc32 field in the metadata", fix);
+    // Version 2: the header and the data, checked before anything in the header is believed.
+    const std::string covered = checksummed_header(h);
+    if (version != "1" && stored_crc != std::to_string(crc32(bytes.data() + 8 + n, bytes.size() - 8 - n,
+                                                             crc32(covered.data(), covered.size()))))
+      fail(damaged, "checksum mismatch: the metadata or the tensor data was altered or truncated", fix);
     c.model = parse_keras_json(meta.at("model_json").get<std::string>(), path + " (model_json)");
     for (const auto& [k, v] : meta.items())
       if (k != "format" && k != "version" && k != "model_json" && k != "crc32") c.meta[k] = v.get<std::string>();
@@ -107,16 +154,55 @@ Checkpoint load_checkpoint(const std::string& path) {
     };
     if (!read("", c.params)) fail(damaged, "a parameter tensor is missing", fix);
     if (!read("optimizer/", c.opt_state)) c.opt_state.clear();
-    uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
-    if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
-    if (std::to_string(crc) != meta.at("crc32").get<std::string>())
-      fail(damaged, "checksum mismatch: the tensor data was altered or truncated", fix);
+    if (version == "1") {  // the tensor data only, in the file's order
+      uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
+      if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+      if (std::to_string(crc) != stored_crc)
+        fail(damaged, "checksum mismatch: the tensor data was altered or truncated", fix);
+    }
   } catch (const json::exception& e) {
-    fail(damaged, "malformed header: ", e.what(), fix);
-  } catch (const std::invalid_argument&) {
-    fail(damaged, "malformed version", fix);
+    fail(damaged, "malformed header: ", json_reason(e), fix);
   }
   return c;
+}
+
+namespace {
+[[noreturn]] void bad_state(const std::string& path, const std::string& key, const std::string& what) {
+  fail(path, ": training state '", key, "' is ", what, "; the file was damaged or edited and cannot be resumed (put "
+       "an intact copy back, or start a new run)");
+}
+}  // namespace
+
+const std::string& meta_text(const Checkpoint& c, const std::string& key, const std::string& path) {
+  const auto it = c.meta.find(key);
+  if (it == c.meta.end()) bad_state(path, key, "missing");
+  return it->second;
+}
+
+long long meta_int(const Checkpoint& c, const std::string& key, const std::string& path, long long lo, long long hi) {
+  const std::string& s = meta_text(c, key, path);
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+    bad_state(path, key, "'" + s + "', not a number");
+  if (errno == ERANGE || v < lo || v > hi)
+    bad_state(path, key, s + ", not from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return v;
+}
+
+double meta_real(const Checkpoint& c, const std::string& key, const std::string& path, double lo, double hi) {
+  const std::string& s = meta_text(c, key, path);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !std::isfinite(v) || std::isspace(static_cast<unsigned char>(s[0])))
+    bad_state(path, key, "'" + s + "', not a number");
+  if (v < lo || v > hi) {
+    std::ostringstream range;
+    range << s << ", not from " << lo << " to " << hi;
+    bad_state(path, key, range.str());
+  }
+  return v;
 }
 
 void check_same_architecture(const Checkpoint& c, const Graph& g, const std::string& path) {

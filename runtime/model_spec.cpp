@@ -2,12 +2,15 @@
 // (config.layers) and Keras 3 (config.layers with an InputLayer carrying batch_shape).
 #include "model_spec.h"
 
+#include <climits>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "errors.h"
+#include "regular_file.h"
 
 namespace acts {
 using json = nlohmann::json;
@@ -45,6 +48,17 @@ ModelSpec tutorial_model(int image_size) {
   return m;
 }
 
+bool is_valid_layer_name(const std::string& name) {
+  auto alnum = [](char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
+  if (name.empty() || !(alnum(name[0]) || name[0] == '.')) return false;
+  bool only_dots = true;
+  for (const char ch : name) {
+    if (!(alnum(ch) || ch == '_' || ch == '.' || ch == '>' || ch == '-')) return false;
+    only_dots = only_dots && ch == '.';
+  }
+  return !only_dots;
+}
+
 namespace {
 
 struct Ctx {
@@ -68,9 +82,19 @@ Act parse_act(const json& v, const Ctx& c) {
   c.bad("activation '", s, "' is not supported (supported: relu, sigmoid, linear)");
 }
 
+// A size of at least 1 that fits an int: 2^31 units read as an int came out negative.
+int positive_int(const json& v, const std::string& what, const Ctx& c) {
+  if (!v.is_number()) c.bad(what, " ", v.dump(), " must be a whole number");
+  if (!v.is_number_integer()) c.bad(what, " ", v.dump(), " must be a whole number");
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT_MAX) : v.get<int64_t>() > INT_MAX)
+    c.bad(what, " ", v.dump(), " is too large (at most ", INT_MAX, ")");
+  if (v.get<int64_t>() < 1) c.bad(what, " ", v.dump(), " must be positive");
+  return v.get<int>();
+}
+
 int square(const json& v, const char* what, const Ctx& c) {
-  if (v.is_number_integer()) return v.get<int>();
-  if (v.is_array() && v.size() == 2 && v[0] == v[1]) return v[0].get<int>();
+  if (v.is_number()) return positive_int(v, what, c);
+  if (v.is_array() && v.size() == 2 && v[0] == v[1]) return positive_int(v[0], what, c);
   c.bad(what, " ", v.dump(), " is not supported (only square sizes)");
 }
 
@@ -86,7 +110,10 @@ bool input_shape(const json& cfg, ModelSpec& m, const Ctx& c) {
     const json& s = cfg[key];
     if (!s.is_array() || s.size() != 4 || !s[1].is_number() || !s[2].is_number() || !s[3].is_number())
       c.bad(key, " ", s.dump(), " must be [null, height, width, channels]");
-    m.height = s[1]; m.width = s[2]; m.channels = s[3];
+    const std::string at = std::string(key) + " " + s.dump() + ": ";
+    m.height = positive_int(s[1], at + "height", c);
+    m.width = positive_int(s[2], at + "width", c);
+    m.channels = positive_int(s[3], at + "channels", c);
     return true;
   }
   return false;
@@ -117,18 +144,28 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
   if (!layers || !layers->is_array() || layers->empty()) fail(origin, ": the model has no layers");
   bool have_input = false;
   try {
+    int index = 0;
     for (const json& l : *layers) {
+      ++index;
       const std::string cls = l.value("class_name", "");
       const json& cfg = l.contains("config") ? l["config"] : json::object();
-      Ctx c{origin, cfg.value("name", std::string()) + " (" + cls + ")"};
+      // The name comes first: the messages below quote it, and dump_acts makes files of it.
+      const std::string where = std::to_string(index) + " (" + cls + ")";
+      if (cfg.contains("name") && !cfg["name"].is_string())
+        fail(origin, ": layer ", where, ": name must be a string, not ", cfg["name"].dump());
+      const std::string name = cfg.value("name", std::string());
+      if (!name.empty() && !is_valid_layer_name(name))
+        fail(origin, ": layer ", where, ": name ", json(name).dump(), " is not a valid layer name (letters, digits "
+             "and . _ - >, starting with a letter, digit or dot, not only dots); rename it in the JSON");
+      Ctx c{origin, name + " (" + cls + ")"};
       if (input_shape(cfg, m, c)) have_input = true;
       if (cls == "InputLayer") continue;
       LayerSpec s;
-      s.name = cfg.value("name", std::string());
+      s.name = name;
       expect(cfg, "data_format", "channels_last", c);
       if (cls == "Conv2D") {
         s.type = LayerType::Conv2D;
-        s.filters = cfg.at("filters");
+        s.filters = positive_int(cfg.at("filters"), "filters", c);
         s.kernel = square(cfg.at("kernel_size"), "kernel_size", c);
         if (square(cfg.value("strides", json(1)), "strides", c) != 1) c.bad("strides other than 1 are not supported");
         if (cfg.contains("dilation_rate") && square(cfg["dilation_rate"], "dilation_rate", c) != 1) c.bad("dilation is not supported");
@@ -146,7 +183,7 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
         s.type = LayerType::Flatten;
       } else if (cls == "Dense") {
         s.type = LayerType::Dense;
-        s.units = cfg.at("units");
+        s.units = positive_int(cfg.at("units"), "units", c);
         expect(cfg, "use_bias", true, c);
         s.activation = parse_act(cfg.value("activation", json("linear")), c);
       } else if (cls == "Dropout") {
@@ -165,7 +202,9 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
       m.layers.push_back(s);
     }
   } catch (const json::exception& e) {
-    fail(origin, ": malformed layer config (", e.what(), ")");
+    std::string why = e.what();  // without the library's "[json.exception.type_error.302] "
+    if (why.rfind("[json.exception.", 0) == 0 && why.find("] ") != std::string::npos) why.erase(0, why.find("] ") + 2);
+    fail(origin, ": malformed layer config (", why, ")");
   }
   if (!have_input)
     fail(origin, ": no input shape (the first layer needs batch_input_shape, or an InputLayer with batch_shape)");
@@ -174,11 +213,13 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
 }
 
 ModelSpec load_keras_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail(path, ": cannot open the model JSON file (check the path)");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_keras_json(ss.str(), path);
+  std::string text, why;
+  if (!read_regular_file(path, text, why)) {
+    if (!special_file_kind(path).empty())
+      fail(path, ": ", why, "; pass --model a Keras model JSON file (model.to_json())");
+    fail(path, ": cannot open the model JSON file (check the path)");
+  }
+  return parse_keras_json(text, path);
 }
 
 std::string to_keras_json(const ModelSpec& m) {

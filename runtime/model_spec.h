@@ -37,6 +37,12 @@ ModelSpec tutorial_model(int image_size = 150);
 ModelSpec parse_keras_json(const std::string& text, const std::string& origin = "model JSON");
 ModelSpec load_keras_json(const std::string& path);
 
+// Layer names become file names (dump_acts' NAME.npy, NAME.png). The rule is TensorFlow's
+// op-name rule, ^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$ (what tf.keras enforced), without '/', which
+// Keras 3 refuses in names; a name of dots only is refused too. No such name can leave a folder.
+constexpr const char* kLayerNameRule = "^[A-Za-z0-9.][A-Za-z0-9_.>-]*$, not only dots";
+bool is_valid_layer_name(const std::string& name);
+
 // Writes Keras 2 style model JSON (with the layer names the graph resolved).
 std::string to_keras_json(const ModelSpec& spec);
 

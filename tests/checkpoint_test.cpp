@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "runtime/atomic_file.h"
 #include "runtime/checkpoint.h"
 #include "runtime/cpu_backend.h"
+#include "runtime/crc32.h"
 #include "runtime/errors.h"
 
 using namespace acts;
@@ -68,6 +70,20 @@ std::string bytes_of(const std::string& p) { return read_file(p); }
 void put(const std::string& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// Rewrites the safetensors header of file p through `edit` (the length prefix follows it), as a
+// user with a JSON editor or a script would; the tensor data is kept as it was.
+void edit_header(const std::string& p, const std::function<void(nlohmann::json&)>& edit) {
+  const std::string bytes = bytes_of(p);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+  nlohmann::json h = nlohmann::json::parse(bytes.substr(8, n));
+  edit(h);
+  const std::string hs = h.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[size_t(i)] = char((hs.size() >> (8 * i)) & 0xff);
+  put(p, out + hs + bytes.substr(8 + n));
 }
 
 }  // namespace
@@ -130,6 +146,45 @@ TEST_F(CheckpointTest, FlippedDataByteIsAChecksumError) {
   const std::string e = error_loading(path("c.safetensors"));
   EXPECT_NE(e.find("checksum"), std::string::npos) << e;
   EXPECT_NE(e.find(path("c.safetensors")), std::string::npos) << e;
+}
+
+// The run metadata (epoch, step, history, the model JSON) is checksummed with the tensors: an
+// edited "epoch" (resumed as "Epoch -4/2") or layer name is refused, naming the file.
+TEST_F(CheckpointTest, EditedMetadataIsAChecksumError) {
+  const std::vector<std::function<void(nlohmann::json&)>> edits = {
+      [](nlohmann::json& h) { h["__metadata__"]["epoch"] = "-5"; },
+      [](nlohmann::json& h) { h["__metadata__"]["seed"] = "8"; },
+      [](nlohmann::json& h) { h["__metadata__"].erase("step"); },
+      [](nlohmann::json& h) {
+        std::string m = h["__metadata__"]["model_json"];
+        m.replace(m.find("conv2d_1"), 8, "conv2d_9");
+        h["__metadata__"]["model_json"] = m;
+      },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    save_checkpoint(path("c.safetensors"), sample());
+    edit_header(path("c.safetensors"), edits[i]);
+    const std::string e = error_loading(path("c.safetensors"));
+    EXPECT_EQ(e.find(path("c.safetensors") + ": damaged checkpoint (checksum mismatch: "), 0u) << i << ": " << e;
+    EXPECT_NE(e.find("metadata"), std::string::npos) << i << ": " << e;
+  }
+}
+
+// Checkpoints of format version 1 (before the checksum covered the metadata) still load: their
+// checksum covers the tensor data only.
+TEST_F(CheckpointTest, Version1CheckpointsStillLoad) {
+  const Checkpoint c = sample();
+  save_checkpoint(path("c.safetensors"), c);
+  uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
+  crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+  edit_header(path("c.safetensors"), [&](nlohmann::json& h) {
+    h["__metadata__"]["version"] = "1";
+    h["__metadata__"]["crc32"] = std::to_string(crc);
+  });
+  const Checkpoint back = load_checkpoint(path("c.safetensors"));
+  EXPECT_EQ(back.params, c.params);
+  EXPECT_EQ(back.opt_state, c.opt_state);
+  EXPECT_EQ(back.meta, c.meta);
 }
 
 TEST_F(CheckpointTest, TruncatedFilesAreRefused) {
@@ -283,11 +338,21 @@ TEST_F(CheckpointTest, FilesThatAreNoSafetensorsSayWhatTheyAre) {
   ASSERT_EQ(mkdir(path("dir.safetensors").c_str(), 0755), 0);
   e = error_loading(path("dir.safetensors"));
   EXPECT_EQ(e, path("dir.safetensors") + ": is a folder, not a file");
-  // A damaged one names checkpoints a run really has.
-  save_checkpoint(path("c.safetensors"), sample());
-  put(path("c.safetensors"), bytes_of(path("c.safetensors")).substr(0, 200));
-  e = error_loading(path("c.safetensors"));
+  // A damaged one names checkpoints a run really has, and the commands that use them: a damaged
+  // last.safetensors is replaced by best (or final) for --resume, which has no flag to pick one.
+  save_checkpoint(path("last.safetensors"), sample());
+  put(path("last.safetensors"), bytes_of(path("last.safetensors")).substr(0, 200));
+  e = error_loading(path("last.safetensors"));
   EXPECT_NE(e.find("damaged checkpoint"), std::string::npos) << e;
-  EXPECT_NE(e.find("last, best and final.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("dump_acts --model " + dir_ + "/best.safetensors"), std::string::npos) << e;
+  EXPECT_NE(e.find("cp " + dir_ + "/best.safetensors " + path("last.safetensors") + " && train_gpu --resume " + dir_),
+            std::string::npos)
+      << e;
   EXPECT_EQ(e.find("epoch_N"), std::string::npos) << e;  // train_gpu writes no such file
+  // A damaged best.safetensors points at the others.
+  save_checkpoint(path("best.safetensors"), sample());
+  put(path("best.safetensors"), bytes_of(path("best.safetensors")).substr(0, 200));
+  e = error_loading(path("best.safetensors"));
+  EXPECT_NE(e.find("dump_acts --model " + dir_ + "/final.safetensors"), std::string::npos) << e;
+  EXPECT_EQ(e.find("cp "), std::string::npos) << e;
 }

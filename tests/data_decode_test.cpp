@@ -86,6 +86,29 @@ TEST(DataDecode, OddFormatsMatchPil) {
   }
 }
 
+// CMYK JPEGs: OpenCV converts libjpeg's (Adobe-inverted) CMYK with k - ((255 - c) * k >> 8),
+// Pillow with k - (255 - c) * k / 255 rounded, so ours come out 0 to 2 higher, never lower
+// (docs/decoding.md). Pinned here: every value is PIL's or above it by at most 2, and this
+// Pillow-written file (K = 0) is above it in most values (+1 wherever C, M or Y is not 0).
+TEST(DataDecode, CmykJpegIsPilsOrUpToTwoHigher) {
+  REQUIRE_IMAGE_IO();
+  const auto g = test::read_json(test::golden("odd.json"));
+  const NpyArray want = read_npy(test::golden("odd_29x41.npy"));
+  const size_t img = 29 * 41 * 3;
+  size_t k = 0;
+  while (k < g["names"].size() && g["names"][k] != "cmyk.jpg") ++k;
+  ASSERT_LT(k, g["names"].size());
+  const std::vector<uint8_t> got = load_image(kOdd + "cmyk.jpg", size(29, 41));
+  size_t higher = 0;
+  for (size_t i = 0; i < img; ++i) {
+    const int d = int(got[i]) - want.u8()[k * img + i];
+    ASSERT_GE(d, 0) << "value " << i;
+    ASSERT_LE(d, 2) << "value " << i;
+    higher += d > 0;
+  }
+  EXPECT_GT(higher, img * 9 / 10) << higher << " of " << img;
+}
+
 // 16-bit grayscale: PIL clips the 16-bit values to 255 (mostly white); we keep the top byte as
 // Pillow does for 16-bit RGB. Expected values from the PNG's own samples.
 TEST(DataDecode, Gray16KeepsTheTopByte) {
@@ -186,7 +209,8 @@ TEST(DataDecode, FolderMistakesAreErrors) {
 }
 
 // PNG and JPEG headers claiming 30000 pixels: refused from the header, before any decoding
-// would try to allocate 2.7 GB.
+// would try to allocate 2.7 GB. In a folder such a file is skipped with a warning, as a broken
+// one is (it aborted the whole run).
 TEST(DataDecode, GiganticImagesAreRefusedFromTheHeader) {
   REQUIRE_IMAGE_IO();
   TempDir t;
@@ -201,7 +225,18 @@ TEST(DataDecode, GiganticImagesAreRefusedFromTheHeader) {
     }
   test::write_bytes(t / "dogs/huge.jpg", jpg);
   test::copy_into(kData + "/photos/cats/cat.1.jpg", t / "cats");
-  const std::string m = error_of([&] { load_directory(t.str(), LoadOptions{}); });
+  test::copy_into(kData + "/photos/dogs/dog.0.jpg", t / "dogs");
+  std::vector<std::string> warnings;
+  LoadOptions o;
+  o.warn = [&](const std::string& m) { warnings.push_back(m); };
+  const Dataset d = load_directory(t.str(), o);
+  EXPECT_EQ(d.files, (std::vector<std::string>{"cats/cat.1.jpg", "dogs/dog.0.jpg"}));
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0], (t / "cats/huge.png").string() +
+                             ": skipped: 30000x30000 pixels is larger than the 20000-pixel limit per side; shrink "
+                             "the picture or remove it from the folder");
+  EXPECT_EQ(warnings[1].find((t / "dogs/huge.jpg").string() + ": skipped: 30000x25000 pixels"), 0u) << warnings[1];
+  const std::string m = error_of([&] { load_image((t / "cats/huge.png").string(), LoadOptions{}); });
   EXPECT_NE(m.find((t / "cats/huge.png").string() + ": 30000x30000 pixels"), std::string::npos) << m;
   EXPECT_NE(m.find("20000"), std::string::npos) << m;
   const std::string mj = error_of([&] { load_image((t / "dogs/huge.jpg").string(), LoadOptions{}); });

@@ -79,3 +79,46 @@ TEST(ModelSpec, ShippedTutorialJsonIsTheBuiltInModel) {
   const ModelSpec m = load_keras_json(std::string(ACTS_TEST_DATA) + "/../../models/tutorial.json");
   EXPECT_EQ(Graph(m).summary(), Graph(tutorial_model()).summary());
 }
+
+namespace {
+// A one-layer model whose Dense layer has this name and unit count (JSON text as given).
+std::string dense_model(const std::string& name_json, const std::string& units = "1") {
+  return R"({"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": )" + name_json +
+         R"(, "batch_input_shape": [null, 8, 8, 3], "units": )" + units + R"(, "activation": "sigmoid"}}]})";
+}
+}  // namespace
+
+// Layer names become file names (dump_acts' NAME.npy, NAME.png): a name that could leave the
+// output folder, or that Keras itself would refuse, is refused where the model is read.
+TEST(ModelSpec, LayerNamesFollowKerasRules) {
+  for (const std::string bad : {"../../pwned_layer", "a/b", "/etc/passwd", "..", ".", "_x", "-x", "a b", "a\\\\b",
+                                "caf\u00e9", ""}) {
+    if (bad.empty()) continue;  // an empty name is Keras 2.0.8's "give me the default name"
+    const std::string e = error_of(dense_model("\"" + bad + "\""));
+    EXPECT_NE(e.find("m.json: layer "), std::string::npos) << bad << ": " << e;
+    EXPECT_NE(e.find("is not a valid layer name"), std::string::npos) << bad << ": " << e;
+    EXPECT_NE(e.find("letters, digits"), std::string::npos) << bad << ": " << e;
+  }
+  EXPECT_NE(error_of(dense_model("3")).find("name must be a string"), std::string::npos);
+  for (const std::string good : {"dense_1", "block1_conv1", "Dense.2", "a-b>c", "0x", ".hidden"})
+    EXPECT_EQ(error_of(dense_model("\"" + good + "\"")), "") << good;
+}
+
+// Sizes beyond an int were read as negative and reported as "sizes must be positive".
+TEST(ModelSpec, SizesTooLargeSayToolarge) {
+  std::string e = error_of(dense_model("\"dense_1\"", "2147483648"));
+  EXPECT_EQ(e, "m.json: layer dense_1 (Dense): units 2147483648 is too large (at most 2147483647)") << e;
+  e = error_of(dense_model("\"dense_1\"", "0"));
+  EXPECT_EQ(e, "m.json: layer dense_1 (Dense): units 0 must be positive") << e;
+  e = error_of(dense_model("\"dense_1\"", "1.5"));
+  EXPECT_EQ(e, "m.json: layer dense_1 (Dense): units 1.5 must be a whole number") << e;
+  const std::string conv = R"({"class_name": "Sequential", "config": [{"class_name": "Conv2D", "config": {"name":
+    "c", "batch_input_shape": [null, 8, 8, 3], "filters": 99999999999, "kernel_size": 3}}]})";
+  e = error_of(conv);
+  EXPECT_EQ(e, "m.json: layer c (Conv2D): filters 99999999999 is too large (at most 2147483647)") << e;
+  const std::string shape = R"({"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name":
+    "d", "batch_input_shape": [null, 4294967304, 8, 3], "units": 1}}]})";
+  e = error_of(shape);
+  EXPECT_NE(e.find("batch_input_shape [null,4294967304,8,3]: height 4294967304 is too large"), std::string::npos)
+      << e;
+}

@@ -8,14 +8,16 @@
 // Pixels (keras_preprocessing's load_img + PIL): decoded to 8-bit RGB (grayscale, palette, alpha
 // dropped, 16-bit RGB keeps the top byte; EXIF orientation ignored), resized with Pillow's own
 // NEAREST arithmetic (pixel-exact). Known differences from PIL: 16-bit grayscale keeps the top
-// byte where PIL clips to 255; CMYK JPEGs may differ by 1 (OpenCV's CMYK->RGB rounding).
+// byte where PIL clips to 255; CMYK JPEGs come out 0 to 2 higher than PIL's (OpenCV's CMYK->RGB
+// rounding; docs/decoding.md has the measured numbers).
 //
-// Bad input policy. A file with an image extension that is empty, truncated, corrupt or not an
-// image is reported through LoadOptions::warn (path and reason) and skipped (Dataset::skipped
-// counts it). Everything that would make training meaningless throws acts::Error before any
-// training, with one line naming the path and the fix: a missing, unreadable or non-folder path,
-// no class sub-folders, a number of classes other than 2, a class with no usable image, and an
-// image larger than kMaxImageSide pixels on a side (rejected from its header, before decoding).
+// Bad input policy. A file with an image extension that is empty, truncated, corrupt, not an
+// image, larger than kMaxImageSide pixels on a side (rejected from its header, before decoding)
+// or not a regular file (a FIFO, a device: never opened so that it could block) is reported
+// through LoadOptions::warn (path and reason) and skipped (Dataset::skipped counts it).
+// Everything that would make training meaningless throws acts::Error before any training, with
+// one line naming the path and the fix: a missing, unreadable or non-folder path, no class
+// sub-folders, a number of classes other than 2, and a class with no usable image.
 #pragma once
 #include <cstdint>
 #include <functional>

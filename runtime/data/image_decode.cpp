@@ -12,15 +12,17 @@
 #include "errors.h"
 #include "image_header.h"
 #include "pil_resize.h"
+#include "regular_file.h"
 
 namespace acts {
 
 namespace {
 
-void check_size(const std::string& path, long long w, long long h) {
-  if (w > kMaxImageSide || h > kMaxImageSide)
-    fail(path, ": ", w, "x", h, " pixels is larger than the ", kMaxImageSide,
-         "-pixel limit per side; shrink the picture or remove it from the folder");
+// Why an image of w x h pixels is not read ("" when it may be): larger than any photo should be.
+std::string too_large(long long w, long long h) {
+  if (w <= kMaxImageSide && h <= kMaxImageSide) return "";
+  return std::to_string(w) + "x" + std::to_string(h) + " pixels is larger than the " + std::to_string(kMaxImageSide) +
+         "-pixel limit per side; shrink the picture or remove it from the folder";
 }
 
 }  // namespace
@@ -33,31 +35,35 @@ void check_load_options(const LoadOptions& o) {
 }
 
 std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) return "cannot be opened (missing, or no read permission)";
-  const std::streamoff length = f.tellg();
-  if (length < 0) return "cannot be read (not a regular file?)";
-  if (length == 0) return "empty file";
-  std::vector<uint8_t> bytes(static_cast<size_t>(length));
-  f.seekg(0);
-  if (!f.read(reinterpret_cast<char*>(bytes.data()), length)) return "cannot be read";
+  std::string file, why;  // a FIFO named x.jpg is refused here, without blocking in open()
+  if (!read_regular_file(path, file, why)) return why;
+  if (file.empty()) return "empty file";
+  const auto* data = reinterpret_cast<const uint8_t*>(file.data());
 
-  const ImageSize size = sniff_image_size(bytes.data(), bytes.size());
+  const ImageSize size = sniff_image_size(data, file.size());
   if (size.known) {
-    check_size(path, size.width, size.height);
+    if (const std::string large = too_large(size.width, size.height); !large.empty()) return large;
     if (size.width <= 0 || size.height <= 0) return "header says the image has no pixels";
   }
-  if (jpeg_end(bytes.data(), bytes.size()) == JpegEnd::Truncated)
+  if (jpeg_end(data, file.size()) == JpegEnd::Truncated)
     return "truncated JPEG (the data ends before the image does); re-copy or remove it";
+  char chunk[5] = "";
+  switch (png_check(data, file.size(), chunk)) {
+    case PngCheck::Truncated: return "truncated PNG (the data ends before the image does); re-copy or remove it";
+    case PngCheck::Damaged:
+      return std::string("damaged PNG (chunk ") + chunk + " fails its CRC check); re-copy or remove it";
+    default: break;
+  }
 
   cv::Mat img;  // BGR, 8-bit (IMREAD_COLOR turns grey, palette, alpha and 16-bit into that)
   try {
+    const cv::Mat bytes(1, int(file.size()), CV_8U, const_cast<char*>(file.data()));
     img = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
     return std::string("cannot be decoded (") + e.err + ")";
   }
   if (img.empty()) return "not a decodable image (corrupt, or not PNG/JPEG/BMP/PPM/TIFF data)";
-  check_size(path, img.cols, img.rows);
+  if (const std::string large = too_large(img.cols, img.rows); !large.empty()) return large;
   if (img.type() != CV_8UC3) return "decoded to an unexpected pixel type";
 
   if (o.interpolation == "nearest") {

@@ -12,8 +12,8 @@ namespace acts {
 void check_load_options(const LoadOptions& o);
 
 // Decodes `path` into out (o.height * o.width * 3 bytes). Returns "" on success, else why the
-// file is skipped (empty, truncated, not an image...). Throws acts::Error when the image is
-// larger than kMaxImageSide on a side: that is a mistake to fix, not a file to skip.
+// file is skipped (empty, truncated, not an image, larger than kMaxImageSide on a side, a FIFO
+// or a device: never opened so that it could block).
 std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out);
 
 }  // namespace acts

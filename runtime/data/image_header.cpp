@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "crc32.h"
+
 namespace acts {
 
 namespace {
@@ -132,6 +134,32 @@ JpegEnd jpeg_end(const uint8_t* d, size_t n) {
     if (m == 0xDA) in_scan = true;
   }
   return JpegEnd::Truncated;
+}
+
+PngCheck png_check(const uint8_t* d, size_t n, char bad_chunk[5]) {
+  if (n < 8 || std::memcmp(d, "\x89PNG\r\n\x1a\n", 8) != 0) return PngCheck::NotPng;
+  size_t p = 8;
+  for (;;) {
+    if (n - p < 12) return PngCheck::Truncated;  // length, type, CRC at least
+    const size_t len = be32(d + p);
+    if (len > 0x7fffffffu) {  // the PNG limit: a damaged length
+      std::memcpy(bad_chunk, d + p + 4, 4);
+      bad_chunk[4] = '\0';
+      return PngCheck::Damaged;
+    }
+    if (n - p - 12 < len) return PngCheck::Truncated;
+    if (crc32(d + p + 4, 4 + len) != be32(d + p + 8 + len)) {  // over the type and the data
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t ch = d[p + 4 + size_t(i)];
+        bad_chunk[i] = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ? char(ch) : '?';
+      }
+      bad_chunk[4] = '\0';
+      return PngCheck::Damaged;
+    }
+    const bool end = std::memcmp(d + p + 4, "IEND", 4) == 0;
+    p += 12 + len;
+    if (end) return PngCheck::Complete;
+  }
 }
 
 }  // namespace acts

@@ -21,4 +21,11 @@ enum class JpegEnd { Complete, Truncated, NotJpeg, Unparsed };
 // Unparsed when the structure is not what we expect (the decoder then decides).
 JpegEnd jpeg_end(const uint8_t* data, size_t n);
 
+// Walks a PNG's chunks, checking each one's CRC-32: libpng prints its own "libpng error: IDAT:
+// CRC error" line on stderr for a damaged file (through OpenCV, which gives it no error handler),
+// so such files are refused here first, with one line of ours. `bad_chunk` gets the chunk type of
+// a Damaged result.
+enum class PngCheck { Complete, Truncated, Damaged, NotPng };
+PngCheck png_check(const uint8_t* data, size_t n, char bad_chunk[5]);
+
 }  // namespace acts

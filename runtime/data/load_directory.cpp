@@ -29,7 +29,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   d.pixels.resize(n * img);  // (n, H, W, 3); skipped slots are squeezed out below
 
   std::vector<std::string> why(n);    // non-empty: skipped, and why
-  std::vector<std::string> fatal(n);  // non-empty: stop loading (e.g. a gigantic image)
+  std::vector<std::string> fatal(n);  // non-empty: stop loading (out of memory)
   std::atomic<size_t> next{0}, decoded{0};
   std::atomic<bool> stop{false}, stopped{false};  // stopped: o.stop() asked to
   auto work = [&] {
@@ -43,7 +43,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
       try {
         why[i] = decode_file(path, o, d.pixels.data() + i * img);
         ++decoded;
-      } catch (const std::exception& e) {  // acts::Error, or bad_alloc on a huge image
+      } catch (const std::exception& e) {  // bad_alloc: the images do not fit in memory
         fatal[i] = e.what();
         stop = true;
       }

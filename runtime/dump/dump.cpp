@@ -211,7 +211,15 @@ void prepare(const DumpConfig& c, Request& r) {
   if (g.spec().channels != 3)
     fail(r.ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
   if (c.batch_size <= 0) fail("--batch-size must be positive");
-  for (int i : select_layers(g, c.layers, c.all)) r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr, {}});
+  for (int i : select_layers(g, c.layers, c.all)) {
+    // Each name becomes OUT/NAME.npy and NAME.png: never a path that leaves OUT (the model
+    // reader refuses such names already; this holds whatever the graph came from).
+    const std::string& name = g.nodes()[size_t(i)].spec.name;
+    if (!is_valid_layer_name(name))
+      fail(r.ckpt_path, ": layer ", i + 1, "'s name is not a valid layer name (Keras' rule ", kLayerNameRule,
+           ") and cannot name its files; rename it");
+    r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr, {}});
+  }
   assign_channels(r.targets, c.channels);
 
   LoadOptions lo;  // as in training: the model's size, the run's interpolation

@@ -10,6 +10,7 @@
 #include "runtime/data/listing.h"
 #include "runtime/errors.h"
 #include "runtime/npy.h"
+#include "runtime/regular_file.h"
 
 namespace acts {
 namespace fs = std::filesystem;
@@ -42,6 +43,8 @@ std::string resolve_checkpoint(const std::string& model) {
          "its first epoch); pass --model with a .safetensors file");
   }
   if (is_file(m)) return m;
+  if (const std::string kind = special_file_kind(m); !kind.empty())  // it exists: "no such" would mislead
+    fail(m, ": is ", kind, ", not a regular file; pass --model a .safetensors file or a run folder of train_gpu");
   if (model.empty())
     fail("runs/latest: no trained model here; train one first (train_gpu --data DIR) or pass --model CKPT_OR_RUN_DIR");
   fail(m, ": no such checkpoint or run folder; pass --model a .safetensors file or a run folder of train_gpu");
@@ -55,7 +58,9 @@ std::vector<std::string> list_images(const std::string& dir, bool top_level) {
   if (ec) fail(dir, ": cannot list the folder (", ec.message(), ")");
   for (; it != end; it.increment(ec)) {
     if (ec) fail(dir, ": cannot list the folder (", ec.message(), ")");
-    if (!it->is_regular_file(ec) || !has_image_extension(it->path().filename().string())) continue;
+    // Anything but a folder that is named like an image is listed, as Keras' os.walk lists it: a
+    // FIFO or a dangling link is then skipped with a warning naming it, never silently.
+    if (it->is_directory(ec) || !has_image_extension(it->path().filename().string())) continue;
     if (!top_level && it.depth() == 0) continue;
     found.emplace_back(it->path().parent_path().string(), it->path().filename().string());
   }
@@ -72,7 +77,7 @@ std::vector<ImageRef> expand_image_args(const std::vector<std::string>& args) {
       const std::vector<std::string> files = list_images(a, true);
       if (files.empty()) fail(a, ": no images (png, jpg, jpeg, bmp, ppm, tif, tiff) in this folder or below");
       for (const std::string& f : files) refs.push_back({f, -1, a});
-    } else if (is_file(a)) {
+    } else if (is_file(a) || !special_file_kind(a).empty()) {  // a FIFO is refused by name when read
       refs.push_back({a, -1, ""});
     } else {
       fail(a, ": no such image file or folder (--image)");
@@ -128,9 +133,9 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
   in.height = o.height;
   in.width = o.width;
   const size_t px = size_t(o.height) * o.width * 3;
-  std::map<std::string, size_t> skipped, listed;  // per --image folder
-  for (const ImageRef& r : refs)
-    if (!r.folder.empty()) ++listed[r.folder];
+  // One policy for every image file, named or found in a folder (as train_gpu's): one that
+  // cannot be used is skipped with a warning naming it; only nothing usable at all is an error.
+  size_t skipped = 0;
   for (const ImageRef& r : refs) {
     if (is_npy(r.path)) {
       append_npy(r, o, in);
@@ -144,11 +149,11 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
     try {
       img = load_image(r.path, o);
     } catch (const Error& e) {
-      if (r.folder.empty()) throw;
-      std::string why = e.what();  // "<path>: <reason>", worded as train_gpu's skips
+      if (refs.size() == 1) throw;  // the one image named: its own reason is the error
+      std::string why = e.what();   // "<path>: <reason>", worded as train_gpu's skips
       if (why.rfind(r.path + ": ", 0) == 0) why.insert(r.path.size() + 2, "skipped: ");
       if (o.warn) o.warn(why);
-      ++skipped[r.folder];
+      ++skipped;
       continue;
     }
     if (img.size() != px) fail(r.path, ": decoded to ", img.size(), " bytes, expected ", px, " (internal error)");
@@ -156,8 +161,14 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
     in.sources.push_back(r.path);
     in.stems.push_back(fs::path(r.path).stem().string());
   }
-  for (const auto& [folder, n] : skipped)
-    if (n == listed[folder]) fail(folder, ": none of its ", n, " images could be used (see the warnings above)");
+  if (in.sources.empty() && skipped > 0) {
+    const std::string& folder = refs.front().folder;
+    const bool one_folder = !folder.empty() && std::all_of(refs.begin(), refs.end(), [&](const ImageRef& r) {
+      return r.folder == folder;
+    });
+    if (one_folder) fail(folder, ": none of its ", skipped, " images could be used (see the warnings above)");
+    fail("--image: none of the ", skipped, " images could be used (see the warnings above)");
+  }
   // Per-image folders are named by stem; two inputs with one stem get "-2", "-3", ...
   std::set<std::string> used = {"index.html", "images.txt"};  // top-level files of the output folder
   for (std::string& s : in.stems) {

@@ -44,8 +44,9 @@ struct Inputs {
 };
 
 // Decodes and resizes every image (load_image with `o`); .npy arrays must already be o.height x
-// o.width. A file found in a folder that cannot be used is skipped with a warning (o.warn), as
-// train_gpu skips it; a file named itself, or a folder left with none, throws naming it.
+// o.width. An image file that cannot be used (named itself or found in a folder) is skipped with
+// a warning (o.warn), as train_gpu skips it; only when none is left does it throw: the one image's
+// own reason, the folder's name, or the count.
 Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o);
 
 }  // namespace acts

@@ -1,10 +1,9 @@
 #include "trainer.h"
 
 #include <atomic>
-#include <cctype>
 #include <cmath>
-#include <limits>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <new>
 
@@ -169,69 +168,22 @@ struct Run {
 
 bool is_tty() { return isatty(fileno(stdout)); }
 
-// The training state of a checkpoint's metadata, each field parsed whole and range-checked: an
-// edited or damaged file is refused by name, never trained from ("Epoch -4/2").
-class StateFields {
- public:
-  StateFields(const Checkpoint& c, const std::string& file) : c_(c), file_(file) {}
-
-  long long whole(const char* key, long long lo, long long hi) const {
-    const std::string& t = text(key);
-    size_t used = 0;
-    long long v = 0;
-    const bool digits = !t.empty() && (std::isdigit(static_cast<unsigned char>(t[0])) || t[0] == '-');
-    try {
-      if (digits) v = std::stoll(t, &used);
-    } catch (const std::exception&) {  // out of long long's range
-      used = 0;
-    }
-    if (used == 0 || used != t.size()) bad(key, "'" + t + "', not a number");
-    if (v < lo || v > hi) bad(key, std::to_string(v) + ", not from " + std::to_string(lo) + " to " + std::to_string(hi));
-    return v;
-  }
-  double real(const char* key, double lo, double hi) const {
-    const std::string& t = text(key);
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(t, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != t.size() || !std::isfinite(v)) bad(key, "'" + t + "', not a number");
-    if (v < lo || v > hi) bad(key, exact(v) + ", not from " + exact(lo) + " to " + exact(hi));
-    return v;
-  }
-  const std::string& text(const char* key) const {
-    const auto it = c_.meta.find(key);
-    if (it == c_.meta.end()) bad(key, "missing");
-    return it->second;
-  }
-
- private:
-  [[noreturn]] void bad(const char* key, const std::string& what) const {
-    fail(file_, ": training state '", key, "' is ", what, "; the file was damaged or edited and cannot be resumed "
-         "(put an intact copy back, or start a new run)");
-  }
-  const Checkpoint& c_;
-  const std::string& file_;
-};
-
 // Where a resumed run stands, from its last checkpoint (c) and its settings (cfg, restored).
 State restore_state(const Checkpoint& c, const TrainConfig& cfg, int run_epochs, const std::string& file) {
-  const StateFields f(c, file);
+  // Each field parsed whole and range-checked (checkpoint.h): an edited or damaged file is refused
+  // by name, never trained from ("Epoch -4/2").
   constexpr long long kMany = 1LL << 62;
   State s;
-  s.epoch = int(f.whole("epoch", 0, run_epochs));
-  s.step = int(f.whole("step", 0, cfg.steps_per_epoch));
-  s.partial.count = long(f.whole("count", 0, (long long)(cfg.steps_per_epoch) * cfg.batch_size));
-  s.partial.loss_sum = f.real("loss_sum", 0, std::numeric_limits<double>::max());
-  s.partial.correct = f.real("correct", 0, double(s.partial.count));
-  s.train_batches = uint64_t(f.whole("train_batches", 0, kMany));
-  s.val_batches = uint64_t(f.whole("val_batches", 0, kMany));
-  s.best_val_acc = f.real("best_val_acc", -1, 1);
-  f.whole("backend_step", 0, kMany);
-  s.history = history_from_json(f.text("history"));
+  s.epoch = int(meta_int(c, "epoch", file, 0, run_epochs));
+  s.step = int(meta_int(c, "step", file, 0, cfg.steps_per_epoch));
+  s.partial.count = long(meta_int(c, "count", file, 0, (long long)(cfg.steps_per_epoch) * cfg.batch_size));
+  s.partial.loss_sum = meta_real(c, "loss_sum", file, 0);
+  s.partial.correct = meta_real(c, "correct", file, 0, double(s.partial.count));
+  s.train_batches = uint64_t(meta_int(c, "train_batches", file, 0, kMany));
+  s.val_batches = uint64_t(meta_int(c, "val_batches", file, 0, kMany));
+  s.best_val_acc = meta_real(c, "best_val_acc", file, -1, 1);
+  meta_int(c, "backend_step", file, 0, kMany);
+  s.history = history_from_json(meta_text(c, "history", file));
   if (s.history.size() != size_t(s.epoch))
     fail(file, ": training state 'history' holds ", s.history.size(), " epochs, not ", s.epoch, "; the file was "
          "damaged or edited and cannot be resumed (put an intact copy back, or start a new run)");
@@ -395,7 +347,7 @@ int train_run(TrainConfig& cfg) {
   if (ckpt) {
     r.backend->set_params(ckpt->params);
     r.backend->set_opt_state(ckpt->opt_state);
-    r.backend->set_step(std::stoull(ckpt->meta.at("backend_step")));
+    r.backend->set_step(uint64_t(meta_int(*ckpt, "backend_step", r.dir + "/last.safetensors", 0, 1LL << 62)));
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }

@@ -2,6 +2,8 @@
 // memory, bad numbers and photos, and files that are not checkpoints (signals:
 // dump_acts_signals_test.cpp). Each must end with one "error: ..." line naming the file and the fix, a non-zero
 // exit and no half-written or temporary file, nor a folder it made and left empty, behind.
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -115,11 +117,25 @@ TEST(DumpActsMisuse, BadPhotosInAFolderAreSkippedWithAWarning) {
   EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"),
             (photos / "a.jpg").string() + "\n" + (photos / "more" / "b.jpg").string() + "\n");
   EXPECT_EQ(acts::read_npy(t.out() + "/dense_2.npy").shape, (std::vector<size_t>{2, 1}));
-  // A photo named on the command line is no photo among many: it must be there.
+  // Photos named on the command line follow the same policy (as train_gpu's): a bad one among
+  // several is skipped with a warning; the dump stopped at the first one.
   fs::remove_all(t.out());
-  r = run(kBin + args + " --image " + (photos / "a.jpg").string() + " " + (photos / "broken.jpg").string());
+  r = run(kBin + args + " --image " + (photos / "broken.jpg").string() + " " + (photos / "a.jpg").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "broken.jpg").string() + ": skipped: not a decodable image"))
+      << r.out;
+  EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"), (photos / "a.jpg").string() + "\n");
+  // ... and when nothing usable is left, it is an error: the one photo's own reason.
+  fs::remove_all(t.out());
+  r = run(kBin + args + " --image " + (photos / "broken.jpg").string());
   EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
   EXPECT_TRUE(contains(r.out, "error: " + (photos / "broken.jpg").string() + ": not a decodable image")) << r.out;
+  EXPECT_FALSE(fs::exists(t.out()));
+  r = run(kBin + args + " --image " + (photos / "broken.jpg").string() + " " + (photos / "more/empty.png").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: --image: none of the 2 images could be used (see the warnings above)")) << r.out;
   EXPECT_FALSE(fs::exists(t.out()));
   // A folder with nothing usable is an error naming it.
   fs::remove(photos / "a.jpg");
@@ -160,4 +176,99 @@ TEST(DumpActsMisuse, ADumpRemovesWhatAKilledDumpLeftHalfWritten) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_EQ(temporary_files(t.out()), std::vector<std::string>{});
+}
+
+// A checkpoint whose model names a layer "../../pwned_layer" (the header is plain JSON): its
+// files would be written two folders above --out. Refused where the model is read.
+TEST(DumpActsMisuse, ALayerNameCannotLeaveTheOutputFolder) {
+  acts::test::DumpFixture t("traversal", 1);
+  acts::Checkpoint bad = t.c;
+  bad.model.layers[0].name = "../../pwned_layer";
+  const std::string ckpt = (t.dir / "bad.safetensors").string();
+  acts::save_checkpoint(ckpt, bad);
+  const fs::path out = t.dir / "a" / "b" / "acts";
+  auto r = run(kBin + " --model " + ckpt + " --image " + t.images + " --device cpu --out " + out.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + ckpt + " (model_json): layer 1 (Conv2D): name \"../../pwned_layer\" is not "
+                              "a valid layer name"))
+      << r.out;
+  for (const auto& e : fs::recursive_directory_iterator(t.dir))
+    EXPECT_FALSE(contains(e.path().filename().string(), "pwned")) << e.path();
+  r = run(kBin + " --model " + ckpt + " --list-layers");
+  EXPECT_EQ(r.code, 1) << r.out;
+}
+
+// A FIFO or a device given as the checkpoint is no checkpoint "that does not exist", and reading
+// it must not block (a FIFO without a writer) or run for ever (/dev/zero). `timeout` only guards
+// the test against the hang (with SIGKILL, which no handler delays); the dump must end by itself.
+TEST(DumpActsMisuse, AFifoOrADeviceAsTheModelIsNotARegularFile) {
+  acts::test::DumpFixture t("fifo_model", 1);
+  const std::string fifo = (t.dir / "model.safetensors.fifo").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] :
+       std::vector<std::pair<std::string, std::string>>{{fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
+    const auto r = run("timeout -s KILL 60 " + kBin + " --model " + path + " --image " + t.images +
+                       " --device cpu --out " + t.out());
+    EXPECT_EQ(r.code, 1) << path << ": " << r.out;
+    EXPECT_EQ(error_lines(r.out), 1) << r.out;
+    EXPECT_TRUE(contains(r.out, "error: " + path + ": is " + kind + ", not a regular file;")) << r.out;
+    EXPECT_FALSE(contains(r.out, "no such")) << r.out;
+    EXPECT_FALSE(fs::exists(t.out()));
+  }
+}
+
+// A FIFO named like a photo in an --image folder (or named itself) is skipped with a warning
+// naming it; opening it would block for ever.
+TEST(DumpActsMisuse, AFifoAmongThePhotosIsSkippedNamed) {
+  acts::test::DumpFixture t("fifo_photo", 1);
+  const fs::path photos = t.dir / "photos", sample = fs::path(ACTS_TEST_DATA) / "../../data/sample/test/cats";
+  fs::create_directories(photos);
+  fs::copy_file(sample / "cat.1500.jpg", photos / "a.jpg");
+  const std::string fifo = (photos / "x.jpg").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string args = " --model " + t.ckpt + " --layer dense_2 --device cpu --out " + t.out();
+  auto r = run("timeout -s KILL 60 " + kBin + args + " --image " + photos.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + fifo + ": skipped: is a FIFO, not a regular file")) << r.out;
+  EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"), (photos / "a.jpg").string() + "\n");
+  fs::remove_all(t.out());
+  r = run("timeout -s KILL 60 " + kBin + args + " --image " + fifo);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + fifo + ": is a FIFO, not a regular file")) << r.out;
+}
+
+// A damaged PNG (a flipped byte in its image data) is skipped with our one warning; libpng's own
+// "libpng error: IDAT: CRC error" line must not reach the terminal.
+TEST(DumpActsMisuse, ADamagedPngIsOneWarningWithoutLibpngsOwnLines) {
+  acts::test::DumpFixture t("png", 1);
+  const fs::path photos = t.dir / "photos", sample = fs::path(ACTS_TEST_DATA) / "../../data/sample/test/cats";
+  fs::create_directories(photos);
+  fs::copy_file(sample / "cat.1500.jpg", photos / "a.jpg");
+  std::string png = acts::test::slurp(fs::path(ACTS_TEST_DATA) / "odd_images/rgba.png");
+  const size_t idat = png.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  png[idat + 10] ^= 0x20;
+  std::ofstream(photos / "damaged.png", std::ios::binary) << png;
+  const std::string truncated = acts::test::slurp(fs::path(ACTS_TEST_DATA) / "odd_images/rgba.png");
+  std::ofstream(photos / "truncated.png", std::ios::binary) << truncated.substr(0, truncated.size() / 2);
+  const auto r = run(kBin + " --model " + t.ckpt + " --layer dense_2 --device cpu --out " + t.out() + " --image " +
+                     photos.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "damaged.png").string() + ": skipped: damaged PNG")) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "truncated.png").string() + ": skipped: truncated PNG")) << r.out;
+  EXPECT_FALSE(contains(r.out, "libpng")) << r.out;
+}
+
+TEST(DumpActsMisuse, AChannelBeyondAnIntIsRefusedInAFewWords) {
+  acts::test::DumpFixture t("channel", 1);
+  for (const std::string bad : {"99999999999", "-1", "x"}) {
+    const auto r = run(kBin + " --model " + t.ckpt + " --image " + t.images + " --device cpu --out " + t.out() +
+                       " --channel " + bad);
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_TRUE(contains(r.out, "--channel: '" + bad + "' is not a whole number from 0 to 2147483647")) << r.out;
+    EXPECT_FALSE(contains(r.out, "Could not convert")) << r.out;
+    EXPECT_FALSE(fs::exists(t.out()));
+  }
 }

@@ -3,6 +3,7 @@
 // and odd numbers. Each must end with one "error: ..." line naming the file and the fix, a
 // non-zero exit and nothing half-written; never an abort or a run that ignores the user.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -307,3 +309,101 @@ TEST(TrainGpuMisuse, ASecondRunOnAFolderBeingTrainedIsRefused) {
   EXPECT_FALSE(fs::exists(a + "/.train_gpu.lock")) << "left behind by a run that ended";
 }
 
+// Files in a class folder that are no photos to read: a FIFO named x.jpg (opening it blocked a
+// decoding thread for ever) and a PNG whose header claims 30000x30000 pixels (aborted the whole
+// run). Each is skipped with a warning naming it, as a broken photo is. `timeout` only guards
+// the test against the hang (with SIGKILL: train_gpu catches SIGTERM, and a thread blocked in
+// open() outlived it); the run must end by itself.
+TEST(TrainGpuMisuse, AFifoOrAGiganticPhotoInAClassFolderIsSkippedNamed) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string root = tmpdir("fifo_photo"), data = root + "/data";
+  fs::create_directories(root);
+  fs::copy(kSample, data, fs::copy_options::recursive);
+  const std::string fifo = data + "/train/cats/x.jpg", huge = data + "/train/dogs/huge.png";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0,    0, 13, 'I', 'H', 'D',
+                               'R',  0,   0,   0x75, 0x30, 0,    0,    0x75, 0x30, 8, 2, 0,  0,   0};  // 30000 x 30000
+  std::ofstream(huge, std::ios::binary).write(reinterpret_cast<const char*>(png), sizeof png);
+  const auto r = run("timeout -s KILL 120 " + kBin + " --data " + data + " --out " + root + "/run --epochs 1 "
+                     "--validation-steps 1" + kQuick);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + fifo + ": skipped: is a FIFO, not a regular file")) << r.out;
+  EXPECT_TRUE(contains(r.out, "warning: " + huge + ": skipped: 30000x30000 pixels is larger than the 20000-pixel "
+                              "limit per side"))
+      << r.out;
+}
+
+// A FIFO as the run's last.safetensors (--resume) or as --model (a JSON), and /dev/zero as
+// --model, are not regular files: said in one line, never a hang or "no such file".
+TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string root = tmpdir("fifo_files"), run_dir = root + "/run", fifo = root + "/model.json";
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --out " + run_dir + " --epochs 1 --validation-steps 0" + kQuick).code,
+            0);
+  fs::remove(run_dir + "/last.safetensors");
+  ASSERT_EQ(mkfifo((run_dir + "/last.safetensors").c_str(), 0600), 0);
+  auto r = run("timeout -s KILL 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + fs::canonical(run_dir).string() +
+                                  "/last.safetensors: is a FIFO, not a regular file;"))
+      << r.out;
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const auto& [path, kind] : std::vector<std::pair<std::string, std::string>>{
+           {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
+    const std::string new_run = " --data " + kSample + " --out " + root + "/new --device cpu";
+    for (const std::string how : {std::string(" --summary"), new_run}) {
+      r = run("timeout -s KILL 60 " + kBin + " --model " + path + how);
+      EXPECT_EQ(r.code, 1) << path << how << ": " << r.out;
+      EXPECT_EQ(error_lines(r.out), 1) << r.out;
+      EXPECT_TRUE(contains(r.out, "error: " + path + ": is " + kind + ", not a regular file; pass --model a Keras "
+                                  "model JSON file"))
+          << r.out;
+      EXPECT_FALSE(fs::exists(root + "/new"));
+    }
+  }
+  // A checkpoint whose training state has a field missing or unreadable (written by a script:
+  // its checksum is right) names the field, not "stoi".
+  fs::remove(run_dir + "/last.safetensors");
+  acts::Checkpoint c = acts::load_checkpoint(run_dir + "/final.safetensors");
+  for (const auto& [key, value, says] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"epoch", "abc", "'epoch' is 'abc', not a number"},
+           {"epoch", "99999999999", "'epoch' is 99999999999, not from 0 to "},
+           {"loss_sum", "", "'loss_sum' is '', not a number"},
+           {"step", "-", "'step' is missing"},
+           {"backend_step", "x", "'backend_step' is 'x', not a number"}}) {
+    acts::Checkpoint edited = c;
+    if (value == "-")
+      edited.meta.erase(key);
+    else
+      edited.meta[key] = value;
+    acts::save_checkpoint(run_dir + "/last.safetensors", edited);
+    r = run("timeout -s KILL 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(error_lines(r.out), 1) << r.out;
+    EXPECT_TRUE(contains(r.out, "error: " + fs::canonical(run_dir).string() + "/last.safetensors: training state " +
+                                    says))
+        << r.out;
+    EXPECT_TRUE(contains(r.out, "cannot be resumed")) << r.out;
+    EXPECT_FALSE(contains(r.out, "sto")) << r.out;
+  }
+}
+
+// Command-line mistakes: one line naming the flag and what to do, exit 2.
+TEST(TrainGpuMisuse, FlagMistakesSayWhatToDo) {
+  const std::string out = tmpdir("flags");
+  auto r = run(kBin + " --data " + kSample + " --out " + out + " --epochs 2 --epochs 3" + kQuick);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(error_lines(r.out), 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: --epochs was given 2 times; give it once")) << r.out;
+  EXPECT_FALSE(contains(r.out, "At Most")) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  // --help shows each number's real range.
+  r = run(kBin + " --help");
+  EXPECT_EQ(r.code, 0) << r.out;
+  std::string line;
+  for (std::istringstream in(r.out); std::getline(in, line);)
+    if (contains(line, "--image-size")) break;
+  EXPECT_TRUE(contains(line, "8..4096")) << line;
+  EXPECT_FALSE(contains(line, "POSITIVE")) << line;
+}
