@@ -2,8 +2,8 @@
 # The README's main job: set up, build, train on a dataset (default: the small sample bundled in
 # data/sample), then dump what conv2d_3 sees for the first test photo.
 #   scripts/run_sample.sh [DATA_DIR] [extra train_gpu flags...]
-# On a machine without a GPU this runs on the CPU reference backend with a short schedule;
-# with a GPU it runs the tutorial's full schedule.
+# On a machine without a GPU (or without the CUDA toolkit, where setup.sh builds the CPU-only
+# product) this runs on the CPU backend with a short schedule; with a GPU, the tutorial's full one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-data/sample}

@@ -1,9 +1,30 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on a Debian/Ubuntu machine that already has the CUDA
-# toolkit (nvcc, cuDNN, cuBLAS), then configures and builds into build/. Idempotent: installs
-# only what is missing. Usage: scripts/setup.sh [extra cmake args...]
+# Installs what building and testing need on a Debian/Ubuntu machine, then configures and builds
+# into build/: with the CUDA backend where the CUDA toolkit (nvcc, cuDNN, cuBLAS) is installed,
+# the CPU-only product where it is not. Idempotent: installs only what is missing.
+# Usage: scripts/setup.sh [extra cmake args...]   (-DACTS_WITH_CUDA=ON|OFF|AUTO overrides the choice)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The CUDA toolkit: nvcc on PATH or in its usual place. Without it, one line and the CPU-only
+# product (the emulated CUDA suites of tests/cuda_emu still build and run), unless the caller
+# chose with -DACTS_WITH_CUDA=... (ON then fails in CMake, naming what is missing).
+cuda_args=()
+cuda_chosen=""
+for a in "$@"; do
+  case $a in -DACTS_WITH_CUDA=* | -DACTS_WITH_CUDA:* | ACTS_WITH_CUDA=* | ACTS_WITH_CUDA:*) cuda_chosen=1 ;; esac
+done
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+if [ -z "$cuda_chosen" ]; then
+  if command -v nvcc >/dev/null 2>&1; then
+    cuda_args=(-DACTS_WITH_CUDA=AUTO)  # also undoes an OFF cached before the toolkit came
+  else
+    echo "setup: no CUDA toolkit (nvcc) here: building the CPU-only product (CUDA backend and its tests left out)"
+    cuda_args=(-DACTS_WITH_CUDA=OFF)
+  fi
+fi
 
 packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-dev libbenchmark-dev libopenblas-dev python3)
 # oneDNN (the CPU backend's convolutions) where the distribution has it; without it CMake falls
@@ -30,14 +51,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${install[@]}" >/dev/null
   fi
 fi
-if ! command -v nvcc >/dev/null 2>&1; then
-  if [ -x /usr/local/cuda/bin/nvcc ]; then
-    export PATH=/usr/local/cuda/bin:$PATH
-  else
-    echo "setup: nvcc not found: install the CUDA toolkit (with cuDNN) first, or configure with -DACTS_WITH_CUDA=OFF" >&2
-    exit 1
-  fi
-fi
 build_dir=${ACTS_BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" "$@" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"

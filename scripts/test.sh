@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set up, build, run every test. CUDA tests skip (with the reason)
-# when no GPU is present. Exits non-zero if any test fails.
+# when no GPU is present; without the CUDA toolkit setup.sh builds the CPU-only product, which
+# leaves them out (the emulated CUDA suites still run). Exits non-zero if any test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh "$@"
