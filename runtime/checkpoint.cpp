@@ -47,8 +47,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   f.commit();
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
-  const std::string bytes = read_file(path);
+Checkpoint load_checkpoint(const std::string& path) { return parse_checkpoint(read_file(path), path); }
+
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
   const std::string damaged = path + ": damaged checkpoint (";
   const std::string fix =
       "); use another checkpoint (a run folder holds last, best and final.safetensors) or train again";

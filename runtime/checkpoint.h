@@ -23,6 +23,8 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Checkpoint& c);
 // Throws acts::Error naming the file for a missing, truncated, damaged or foreign file.
 Checkpoint load_checkpoint(const std::string& path);
+// load_checkpoint on the file's bytes already in memory; `path` names it in error messages.
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path);
 // Throws unless the checkpoint's architecture is exactly g's (layer types, shapes, names).
 void check_same_architecture(const Checkpoint& c, const Graph& g, const std::string& path);
 

@@ -75,6 +75,10 @@ std::vector<float> NpyArray::to_float() const {
 NpyArray read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, ": cannot open the NPY file (check the path)");
+  return read_npy(f, path);
+}
+
+NpyArray read_npy(std::istream& f, const std::string& path) {
   char magic[8];
   if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) fail(path, ": not an NPY file (bad magic)");
   uint32_t hlen = 0;

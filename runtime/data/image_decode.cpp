@@ -41,7 +41,12 @@ std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* 
   std::vector<uint8_t> bytes(static_cast<size_t>(length));
   f.seekg(0);
   if (!f.read(reinterpret_cast<char*>(bytes.data()), length)) return "cannot be read";
+  return decode_bytes(bytes, path, o, out);
+}
 
+std::string decode_bytes(const std::vector<uint8_t>& bytes, const std::string& path, const LoadOptions& o,
+                         uint8_t* out) {
+  if (bytes.empty()) return "empty file";
   const ImageSize size = sniff_image_size(bytes.data(), bytes.size());
   if (size.known) {
     check_size(path, size.width, size.height);

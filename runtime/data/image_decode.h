@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dataset.h"
 
@@ -15,5 +16,8 @@ void check_load_options(const LoadOptions& o);
 // file is skipped (empty, truncated, not an image...). Throws acts::Error when the image is
 // larger than kMaxImageSide on a side: that is a mistake to fix, not a file to skip.
 std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out);
+// decode_file on the file's bytes already in memory; `path` names it in error messages.
+std::string decode_bytes(const std::vector<uint8_t>& bytes, const std::string& path, const LoadOptions& o,
+                         uint8_t* out);
 
 }  // namespace acts
