@@ -2,7 +2,9 @@
 // (config.layers) and Keras 3 (config.layers with an InputLayer carrying batch_shape).
 #include "model_spec.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -68,9 +70,22 @@ Act parse_act(const json& v, const Ctx& c) {
   c.bad("activation '", s, "' is not supported (supported: relu, sigmoid, linear)");
 }
 
+// A whole number that fits an int (Keras writes sizes as integers; 150.0 is accepted too). The
+// range check comes first: converting an out-of-range number to int is undefined behaviour.
+int whole(const json& v, const char* what, const Ctx& c) {
+  double d = 0;
+  if (v.is_number_unsigned()) d = double(v.get<uint64_t>());
+  else if (v.is_number_integer()) d = double(v.get<int64_t>());
+  else if (v.is_number_float()) d = v.get<double>();
+  const bool number = v.is_number() && std::trunc(d) == d;
+  if (!number || d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max())
+    c.bad(what, " ", v.dump(), " is not a size (a whole number up to ", std::numeric_limits<int>::max(), ")");
+  return int(d);
+}
+
 int square(const json& v, const char* what, const Ctx& c) {
-  if (v.is_number_integer()) return v.get<int>();
-  if (v.is_array() && v.size() == 2 && v[0] == v[1]) return v[0].get<int>();
+  if (v.is_number()) return whole(v, what, c);
+  if (v.is_array() && v.size() == 2 && v[0] == v[1]) return whole(v[0], what, c);
   c.bad(what, " ", v.dump(), " is not supported (only square sizes)");
 }
 
@@ -86,7 +101,9 @@ bool input_shape(const json& cfg, ModelSpec& m, const Ctx& c) {
     const json& s = cfg[key];
     if (!s.is_array() || s.size() != 4 || !s[1].is_number() || !s[2].is_number() || !s[3].is_number())
       c.bad(key, " ", s.dump(), " must be [null, height, width, channels]");
-    m.height = s[1]; m.width = s[2]; m.channels = s[3];
+    m.height = whole(s[1], key, c);
+    m.width = whole(s[2], key, c);
+    m.channels = whole(s[3], key, c);
     return true;
   }
   return false;
@@ -101,8 +118,8 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
   } catch (const json::exception& e) {
     fail(origin, ": not valid JSON (", e.what(), "); give the output of Keras' model.to_json()");
   }
-  Ctx top{origin, ""};
-  if (!j.is_object() || j.value("class_name", "") != "Sequential")
+  // value(key, json()) never throws, whatever type the member has.
+  if (!j.is_object() || j.value("class_name", json()) != "Sequential")
     fail(origin, ": only Keras Sequential models are supported (class_name is ",
          j.is_object() && j.contains("class_name") ? j["class_name"].dump() : std::string("missing"), ")");
   ModelSpec m;
@@ -128,7 +145,7 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
       expect(cfg, "data_format", "channels_last", c);
       if (cls == "Conv2D") {
         s.type = LayerType::Conv2D;
-        s.filters = cfg.at("filters");
+        s.filters = whole(cfg.at("filters"), "filters", c);
         s.kernel = square(cfg.at("kernel_size"), "kernel_size", c);
         if (square(cfg.value("strides", json(1)), "strides", c) != 1) c.bad("strides other than 1 are not supported");
         if (cfg.contains("dilation_rate") && square(cfg["dilation_rate"], "dilation_rate", c) != 1) c.bad("dilation is not supported");
@@ -146,7 +163,7 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
         s.type = LayerType::Flatten;
       } else if (cls == "Dense") {
         s.type = LayerType::Dense;
-        s.units = cfg.at("units");
+        s.units = whole(cfg.at("units"), "units", c);
         expect(cfg, "use_bias", true, c);
         s.activation = parse_act(cfg.value("activation", json("linear")), c);
       } else if (cls == "Dropout") {
