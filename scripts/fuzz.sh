@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of outside input with libFuzzer under AddressSanitizer and UBSan (clang 14).
-# Usage: scripts/fuzz.sh [PARSER|all] [SECONDS]   (defaults: all, 60 seconds each)
+# Usage: scripts/fuzz.sh [PARSER|all] [SECONDS]   (defaults: all, 60 seconds each; 0: build only)
 #   PARSER: model_json checkpoint npy image_header image_decode listing
 # Builds the harnesses (tests/fuzz/<parser>_fuzz.cpp) and the runtime sources each needs into
 # build-fuzz/ (ACTS_FUZZ_BUILD_DIR), runs each one at a time on tests/fuzz/corpus/<parser> plus
@@ -73,6 +73,7 @@ for p in "${parsers[@]}"; do
   # shellcheck disable=SC2086
   $cxx $san -fsanitize=fuzzer "${objs[@]}" -o "$bin" ${libs[$p]:-} -lpthread
 
+  [ "$seconds" -gt 0 ] || { echo "fuzz: built $bin"; continue; }
   corpus=tests/fuzz/corpus/$p regressions=tests/fuzz/regressions/$p
   work="$out/corpus/$p" crashes="$out/crashes/$p"
   mkdir -p "$corpus" "$work" "$crashes"
@@ -93,6 +94,6 @@ for p in "${parsers[@]}"; do
   fi
   before=$(ls "$corpus" | wc -l)
   "$bin" -merge=1 -use_counters=0 -max_len="${max_len[$p]:-4096}" "$corpus" "$work" >"$out/$p.merge.log" 2>&1
-  echo "fuzz: $p corpus $before -> $(ls "$corpus" | wc -l) files ($(du -sk "$corpus" | cut -f1) KiB)"
+  echo "fuzz: $p corpus $before -> $(ls "$corpus" | wc -l) files ($(cat "$corpus"/* | wc -c) bytes)"
 done
 exit $found
