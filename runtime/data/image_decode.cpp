@@ -47,11 +47,13 @@ std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* 
 std::string decode_bytes(const std::vector<uint8_t>& bytes, const std::string& path, const LoadOptions& o,
                          uint8_t* out) {
   if (bytes.empty()) return "empty file";
+  // Decoders allocate the whole image before reading its data, so only an image whose size was
+  // read from its header (and checked against the limit) goes to one: OpenCV also reads formats
+  // the sniffing does not know (WebP, JPEG 2000, HDR, ...), and damaged headers it may misread.
   const ImageSize size = sniff_image_size(bytes.data(), bytes.size());
-  if (size.known) {
-    check_size(path, size.width, size.height);
-    if (size.width <= 0 || size.height <= 0) return "header says the image has no pixels";
-  }
+  if (!size.known) return "image header not recognised (not PNG/JPEG/BMP/PPM/TIFF data, or damaged)";
+  check_size(path, size.width, size.height);
+  if (size.width <= 0 || size.height <= 0) return "header says the image has no pixels";
   if (jpeg_end(bytes.data(), bytes.size()) == JpegEnd::Truncated)
     return "truncated JPEG (the data ends before the image does); re-copy or remove it";
 
