@@ -38,7 +38,7 @@ mkdir -p "$out/obj"
 cxx=clang++-14
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer $san -fsanitize=fuzzer-no-link
-        -Iruntime -Iruntime/data -Itests/fuzz -isystem third_party -isystem /usr/include/opencv4)
+        -I. -Iruntime -Iruntime/data -Itests/fuzz -isystem third_party -isystem /usr/include/opencv4)
 
 # The runtime sources each harness needs (the same files the project's libraries build).
 declare -A sources=(
@@ -60,7 +60,7 @@ compile() {
   local src=$1 obj="$out/obj/$(echo "$1" | tr / _).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then
     echo "fuzz: compiling $src" >&2
-    $cxx "${cflags[@]}" -c "$src" -o "$obj"
+    $cxx "${cflags[@]}" -c "$src" -o "$obj" || return 1
   fi
   echo "$obj"
 }
