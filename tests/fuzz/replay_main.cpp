@@ -33,8 +33,7 @@ void on_crash(int sig) {
   (void)!write(2, msg, std::strlen(msg));
   (void)!write(2, g_current, std::strlen(g_current));
   (void)!write(2, "\n", 1);
-  signal(sig, SIG_DFL);
-  raise(sig);
+  raise(sig);  // SA_RESETHAND restored the default action: die of the same signal
 }
 
 }  // namespace
@@ -44,7 +43,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s FOLDER...\n", argv[0]);
     return 2;
   }
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) signal(sig, on_crash);
+  // An own stack for the handler, so that a stack overflow is reported too.
+  static char alt_stack[1 << 16];
+  stack_t ss{};
+  ss.ss_sp = alt_stack;
+  ss.ss_size = sizeof alt_stack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_handler = on_crash;
+  sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &sa, nullptr);
   size_t replayed = 0;
   for (int a = 1; a < argc; ++a) {
     std::vector<fs::path> files;
