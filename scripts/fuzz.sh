@@ -81,8 +81,11 @@ for p in "${parsers[@]}"; do
   [ -d "$regressions" ] && inputs+=("$regressions")
   echo "fuzz: $p for ${seconds}s (log: $out/$p.log)"
   rc=0
+  # The listing harness builds a folder tree per input: in memory (/dev/shm) when there is one.
+  tmp=${TMPDIR:-/tmp}
+  [ "$p" = listing ] && [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ] && tmp=/dev/shm
   # shellcheck disable=SC2086
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+  TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
     "$bin" -max_total_time="$seconds" -max_len="${max_len[$p]:-4096}" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" ${ACTS_FUZZ_FLAGS:-} "${inputs[@]}" >"$out/$p.log" 2>&1 || rc=$?
   grep -E '^#[0-9]+[[:space:]]+(DONE|INITED)|^Done [0-9]+ runs|^stat::' "$out/$p.log" || true
