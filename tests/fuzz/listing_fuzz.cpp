@@ -28,7 +28,10 @@ const fs::path& scratch() {
   static const fs::path dir = [] {
     std::string tmpl = (fs::temp_directory_path() / "acts_listing_fuzz.XXXXXX").string();
     if (!mkdtemp(tmpl.data())) std::abort();
-    std::atexit([] { std::error_code ec; fs::remove_all(scratch(), ec); });
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(scratch(), ec);
+    });
     return fs::path(tmpl);
   }();
   return dir;
