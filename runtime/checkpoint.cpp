@@ -88,7 +88,10 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  const std::string bytes = read_file(path, "pass a .safetensors file written by train_gpu, or its run folder");
+  return parse_checkpoint(read_file(path, "pass a .safetensors file written by train_gpu, or its run folder"), path);
+}
+
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
   const std::string damaged = path + ": damaged checkpoint (";
   const std::string fix = damaged_fix(path);
   if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);
@@ -111,7 +114,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   } catch (const json::exception&) {
     fail(damaged, "header is not JSON", fix);
   }
-  if (!h.is_object() || !h.contains("__metadata__") || h["__metadata__"].value("format", "") != "acts-checkpoint")
+  // value(key, json()) never throws, whatever type the member has.
+  if (!h.is_object() || !h["__metadata__"].is_object() || h["__metadata__"].value("format", json()) != "acts-checkpoint")
     fail(path, ": not a checkpoint of this project (a safetensors file without format=acts-checkpoint metadata)");
   const json& meta = h["__metadata__"];
   Checkpoint c;
@@ -144,10 +148,12 @@ Checkpoint load_checkpoint(const std::string& path) {
         const std::string name = prefix + p.name;
         if (!h.contains(name)) return false;
         const json& t = h[name];
-        const size_t b = t.at("data_offsets")[0], e = t.at("data_offsets")[1];
-        if (t.at("dtype") != "F32" || t.at("shape").get<std::vector<int>>() != p.shape || e - b != 4 * p.size ||
-            e > data_bytes)
+        const json& off = t.at("data_offsets");  // [begin, end) as unsigned integers, checked before use
+        if (t.at("dtype") != "F32" || t.at("shape") != json(p.shape) || !off.is_array() || off.size() != 2 ||
+            !off[0].is_number_unsigned() || !off[1].is_number_unsigned() || off[0] > off[1] ||
+            off[1].get<uint64_t>() - off[0].get<uint64_t>() != 4 * p.size || off[1].get<uint64_t>() > data_bytes)
           fail(damaged, "tensor ", name, " has the wrong type, shape or offsets", fix);
+        const size_t b = off[0];
         std::memcpy(out.data() + p.offset, data + b, 4 * p.size);
       }
       return true;
@@ -162,6 +168,10 @@ Checkpoint load_checkpoint(const std::string& path) {
     }
   } catch (const json::exception& e) {
     fail(damaged, "malformed header: ", json_reason(e), fix);
+  } catch (const std::invalid_argument&) {  // std::stoi
+    fail(damaged, "malformed version", fix);
+  } catch (const std::out_of_range&) {
+    fail(damaged, "malformed version", fix);
   }
   return c;
 }

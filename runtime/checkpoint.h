@@ -37,6 +37,8 @@ const std::string& meta_text(const Checkpoint& c, const std::string& key, const 
 // A finite number of the run metadata in [lo, hi], as meta_int.
 double meta_real(const Checkpoint& c, const std::string& key, const std::string& path,
                  double lo = std::numeric_limits<double>::lowest(), double hi = std::numeric_limits<double>::max());
+// load_checkpoint on the file's bytes already in memory; `path` names it in error messages.
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path);
 // Throws unless the checkpoint's architecture is exactly g's (layer types, shapes, names).
 void check_same_architecture(const Checkpoint& c, const Graph& g, const std::string& path);
 

@@ -1,6 +1,7 @@
 #include "graph.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -10,6 +11,10 @@
 namespace acts {
 
 namespace {
+
+// Largest element count of one tensor and of all parameters together (2^40 floats, 4 TiB): far
+// beyond any model that runs, small enough that byte counts never overflow.
+constexpr int64_t kMaxCount = int64_t(1) << 40;
 
 std::string default_name(LayerType t, std::map<LayerType, int>& counters) {
   static const std::map<LayerType, const char*> prefix = {
@@ -61,9 +66,17 @@ Graph::Graph(ModelSpec spec) : spec_(std::move(spec)) {
     n.spec = s;
     n.in_shape = shape;
     const std::string where = s.name + " (" + layer_type_name(s.type) + ") with input " + keras_shape(shape);
+    // Sizes come from model JSON: a product that overflows is refused, not wrapped around.
+    auto product = [&](const std::vector<int>& dims, const char* what) {
+      int64_t count = 1;
+      for (int d : dims)
+        if (__builtin_mul_overflow(count, int64_t(d), &count) || count > kMaxCount)
+          fail(where, ": ", what, " has over 2^40 elements; use smaller layers or a smaller --image-size");
+      return count;
+    };
     auto add_param = [&](const std::string& suffix, std::vector<int> pshape) {
-      ParamRef p{s.name + "/" + suffix, pshape, param_count_, 1};
-      for (int d : pshape) p.size *= size_t(d);
+      ParamRef p{s.name + "/" + suffix, pshape, param_count_, size_t(product(pshape, "the parameter tensor"))};
+      if (param_count_ + p.size > size_t(kMaxCount)) fail(where, ": the model has over 2^40 parameters; use smaller layers");
       param_count_ += p.size;
       n.param_count += p.size;
       params_.push_back(p);
@@ -83,9 +96,10 @@ Graph::Graph(ModelSpec spec) : spec_(std::move(spec)) {
         n.out_shape = {shape[0] / s.pool, shape[1] / s.pool, shape[2]};
         break;
       case LayerType::Flatten: {
-        int total = 1;
-        for (int d : shape) total *= d;
-        n.out_shape = {total};
+        const int64_t total = product(shape, "the flattened output");
+        if (total > std::numeric_limits<int>::max())
+          fail(where, ": the flattened output has over 2^31 elements; use a smaller --image-size");
+        n.out_shape = {int(total)};
         break;
       }
       case LayerType::Dense:
@@ -99,8 +113,7 @@ Graph::Graph(ModelSpec spec) : spec_(std::move(spec)) {
         n.out_shape = shape;
         break;
     }
-    n.out_size = 1;
-    for (int d : n.out_shape) n.out_size *= size_t(d);
+    n.out_size = size_t(product(n.out_shape, "the output"));
     shape = n.out_shape;
     nodes_.push_back(n);
   }

@@ -3,8 +3,10 @@
 #include "model_spec.h"
 
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -82,14 +84,21 @@ Act parse_act(const json& v, const Ctx& c) {
   c.bad("activation '", s, "' is not supported (supported: relu, sigmoid, linear)");
 }
 
-// A size of at least 1 that fits an int: 2^31 units read as an int came out negative.
+// A size of at least 1 that fits an int (Keras writes sizes as integers; 150.0 is accepted too).
+// The range is checked before any conversion to int: converting an out-of-range number is
+// undefined behaviour (2^31 units came out negative; fuzzing found 1e30 filters going on).
 int positive_int(const json& v, const std::string& what, const Ctx& c) {
-  if (!v.is_number()) c.bad(what, " ", v.dump(), " must be a whole number");
-  if (!v.is_number_integer()) c.bad(what, " ", v.dump(), " must be a whole number");
-  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT_MAX) : v.get<int64_t>() > INT_MAX)
-    c.bad(what, " ", v.dump(), " is too large (at most ", INT_MAX, ")");
-  if (v.get<int64_t>() < 1) c.bad(what, " ", v.dump(), " must be positive");
-  return v.get<int>();
+  double d = 0;
+  if (v.is_number_unsigned())
+    d = double(v.get<uint64_t>());
+  else if (v.is_number_integer())
+    d = double(v.get<int64_t>());
+  else if (v.is_number_float())
+    d = v.get<double>();
+  if (!v.is_number() || std::trunc(d) != d) c.bad(what, " ", v.dump(), " must be a whole number");
+  if (d > INT_MAX) c.bad(what, " ", v.dump(), " is too large (at most ", INT_MAX, ")");
+  if (d < 1) c.bad(what, " ", v.dump(), " must be positive");
+  return int(d);
 }
 
 int square(const json& v, const char* what, const Ctx& c) {
@@ -128,8 +137,8 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
   } catch (const json::exception& e) {
     fail(origin, ": not valid JSON (", e.what(), "); give the output of Keras' model.to_json()");
   }
-  Ctx top{origin, ""};
-  if (!j.is_object() || j.value("class_name", "") != "Sequential")
+  // value(key, json()) never throws, whatever type the member has.
+  if (!j.is_object() || j.value("class_name", json()) != "Sequential")
     fail(origin, ": only Keras Sequential models are supported (class_name is ",
          j.is_object() && j.contains("class_name") ? j["class_name"].dump() : std::string("missing"), ")");
   ModelSpec m;

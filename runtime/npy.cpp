@@ -1,9 +1,9 @@
 #include "npy.h"
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <regex>
 
 #include "atomic_file.h"
 #include "errors.h"
@@ -43,6 +43,19 @@ void write_any(const std::string& path, const char* descr, const void* data, siz
   f.commit();
 }
 
+// Finds `key` in the header dict and calls value(position after the key and any whitespace) for
+// each occurrence until it returns true. (std::regex did this before, but it recurses once per
+// character and overflowed the stack on long damaged headers.)
+template <typename F>
+bool header_value(const std::string& h, const char* key, F value) {
+  for (size_t k = h.find(key); k != std::string::npos; k = h.find(key, k + 1)) {
+    size_t p = k + std::strlen(key);
+    while (p < h.size() && std::isspace(static_cast<unsigned char>(h[p]))) ++p;
+    if (value(p)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string npy_header(const char* descr, const std::vector<size_t>& shape) { return header(descr, shape); }
@@ -75,6 +88,10 @@ std::vector<float> NpyArray::to_float() const {
 NpyArray read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, ": cannot open the NPY file (check the path)");
+  return read_npy(f, path);
+}
+
+NpyArray read_npy(std::istream& f, const std::string& path) {
   char magic[8];
   if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0) fail(path, ": not an NPY file (bad magic)");
   uint32_t hlen = 0;
@@ -92,18 +109,34 @@ NpyArray read_npy(const std::string& path) {
   if (hlen > (1u << 20)) fail(path, ": NPY header too large; the file is damaged");
   std::string h(hlen, '\0');
   if (!f.read(h.data(), hlen)) fail(path, ": truncated NPY header");
-  std::smatch m;
   NpyArray a;
-  if (!std::regex_search(h, m, std::regex("'descr':\\s*'([^']+)'"))) fail(path, ": NPY header has no descr");
-  a.dtype = m[1];
-  if (std::regex_search(h, m, std::regex("'fortran_order':\\s*True")))
+  std::string dims;
+  if (!header_value(h, "'descr':", [&](size_t p) {
+        const size_t q = h.find('\'', p + 1);
+        if (p >= h.size() || h[p] != '\'' || q == std::string::npos || q == p + 1) return false;
+        a.dtype = h.substr(p + 1, q - p - 1);
+        return true;
+      }))
+    fail(path, ": NPY header has no descr");
+  if (header_value(h, "'fortran_order':", [&](size_t p) { return h.compare(p, 4, "True") == 0; }))
     fail(path, ": Fortran-ordered arrays are not supported; save with np.ascontiguousarray");
-  if (!std::regex_search(h, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) fail(path, ": NPY header has no shape");
-  const std::string dims = m[1];
-  const std::regex number("\\d+");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    if (it->str().size() > 18) fail(path, ": NPY shape (", dims, ") is impossible; the file is damaged");
-    a.shape.push_back(std::stoull(it->str()));
+  if (!header_value(h, "'shape':", [&](size_t p) {
+        const size_t q = h.find(')', p);
+        if (p >= h.size() || h[p] != '(' || q == std::string::npos) return false;
+        dims = h.substr(p + 1, q - p - 1);
+        return true;
+      }))
+    fail(path, ": NPY header has no shape");
+  for (size_t i = 0; i < dims.size();) {  // every run of digits is a dimension
+    if (!std::isdigit(static_cast<unsigned char>(dims[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < dims.size() && std::isdigit(static_cast<unsigned char>(dims[j]))) ++j;
+    if (j - i > 18) fail(path, ": NPY shape (", dims, ") is impossible; the file is damaged");
+    a.shape.push_back(std::stoull(dims.substr(i, j - i)));
+    i = j;
   }
   // The shape comes from the file: check it against what the file holds before allocating, so
   // a damaged header neither exhausts memory nor wraps the size around to something small.

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string& path);  // throws acts::Error naming the file and the problem
+// read_npy on an open binary stream (seekable: the data size is checked against its end);
+// `path` names it in error messages.
+NpyArray read_npy(std::istream& in, const std::string& path);
 void write_npy(const std::string& path, const float* data, const std::vector<size_t>& shape);   // atomic
 void write_npy(const std::string& path, const uint8_t* data, const std::vector<size_t>& shape);
 // The header write_npy() puts before the data (descr "<f4" or "|u1"), for writers that stream

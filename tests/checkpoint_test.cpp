@@ -356,3 +356,51 @@ TEST_F(CheckpointTest, FilesThatAreNoSafetensorsSayWhatTheyAre) {
   EXPECT_NE(e.find("dump_acts --model " + dir_ + "/final.safetensors"), std::string::npos) << e;
   EXPECT_EQ(e.find("cp "), std::string::npos) << e;
 }
+
+// Found by fuzzing (tests/fuzz/regressions/checkpoint): header values of the wrong type or range
+// read out of bounds (data_offsets with one entry, or begin > end wrapping the length around) or
+// let std:: and nlohmann exceptions escape. Each must be an acts::Error naming the file.
+TEST_F(CheckpointTest, MalformedHeaderValuesAreRefused) {
+  save_checkpoint(path("c.safetensors"), sample(48, false));
+  const std::string bytes = bytes_of(path("c.safetensors"));
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+  const nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
+  auto error_with = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json h = header;
+    edit(h);
+    const std::string hs = h.dump();
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[size_t(i)] = char((hs.size() >> (8 * i)) & 0xff);
+    put(path("bad.safetensors"), out + hs + bytes.substr(8 + n));
+    try {
+      load_checkpoint(path("bad.safetensors"));
+    } catch (const Error& err) {
+      return std::string(err.what());
+    } catch (const std::exception& other) {
+      return std::string("not an acts::Error: ") + other.what();
+    }
+    return std::string("no error");
+  };
+  const std::string damaged = path("bad.safetensors") + ": damaged checkpoint";
+  const std::string kernel = "conv2d_1/kernel";  // 3x3x3x32 floats = 3456 bytes at [0, 3456)
+  // Format 2's checksum covers the header and would refuse these edits first: as version 1 files
+  // (a checksum over the tensor data only) they reach the header's own checks.
+  auto v1 = [](nlohmann::json& h) { h["__metadata__"]["version"] = "1"; };
+  std::string e = error_with([&](nlohmann::json& h) { v1(h), h[kernel]["data_offsets"] = {3456}; });
+  EXPECT_EQ(e.rfind(damaged + " (tensor conv2d_1/kernel has the wrong type, shape or offsets", 0), 0u) << e;
+  e = error_with([&](nlohmann::json& h) { v1(h), h[kernel]["data_offsets"] = {uint64_t(0) - 3448, 8}; });
+  EXPECT_EQ(e.rfind(damaged + " (tensor conv2d_1/kernel has the wrong type, shape or offsets", 0), 0u) << e;
+  e = error_with([&](nlohmann::json& h) { v1(h), h[kernel]["shape"] = {1e30, 3, 3, 32}; });
+  EXPECT_EQ(e.rfind(damaged + " (tensor conv2d_1/kernel has the wrong type, shape or offsets", 0), 0u) << e;
+  e = error_with([&](nlohmann::json& h) { h[kernel]["data_offsets"] = {3456}; });
+  EXPECT_EQ(e.rfind(damaged + " (checksum mismatch", 0), 0u) << e;
+  e = error_with([&](nlohmann::json& h) { h["__metadata__"]["version"] = "99999999999"; });
+  EXPECT_NE(e.find("checkpoint format version 99999999999 is not supported"), std::string::npos) << e;
+  e = error_with([&](nlohmann::json& h) { h["__metadata__"]["version"] = 2; });
+  EXPECT_EQ(e.rfind(damaged + " (malformed header", 0), 0u) << e;
+  e = error_with([&](nlohmann::json& h) { h["__metadata__"] = "acts-checkpoint"; });
+  EXPECT_NE(e.find("not a checkpoint of this project"), std::string::npos) << e;
+  e = error_with([&](nlohmann::json& h) { h["__metadata__"]["format"] = 1; });
+  EXPECT_NE(e.find("not a checkpoint of this project"), std::string::npos) << e;
+}

@@ -3,7 +3,10 @@
 // load_image, and the bad-input policy on a folder made here (skips, warnings, errors).
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "data/dataset.h"
@@ -241,6 +244,38 @@ TEST(DataDecode, GiganticImagesAreRefusedFromTheHeader) {
   EXPECT_NE(m.find("20000"), std::string::npos) << m;
   const std::string mj = error_of([&] { load_image((t / "dogs/huge.jpg").string(), LoadOptions{}); });
   EXPECT_NE(mj.find("30000x25000 pixels"), std::string::npos) << mj;
+}
+
+// Found by fuzzing (tests/fuzz/regressions/image_decode): the size limit must hold before any
+// decoder allocates, also where the header walk gave up but the decoder goes on: a JPEG with two
+// stray bytes before its frame header (libjpeg skips them with a warning) claiming 30000 x 25000
+// pixels, and a format OpenCV reads but the header sniffing does not know (Radiance HDR, -Y 30000).
+// Address space is capped at 1 GB more than in use, so a decoder that allocates first fails.
+TEST(DataDecode, SizeLimitHoldsBeforeAnyDecoderAllocates) {
+  REQUIRE_IMAGE_IO();
+  TempDir t;
+  auto jpg = test::read_bytes(kData + "/photos/dogs/dog.0.jpg");
+  for (size_t p = 2; p + 9 < jpg.size(); ++p)
+    if (jpg[p] == 0xFF && (jpg[p + 1] == 0xC0 || jpg[p + 1] == 0xC2)) {
+      jpg[p + 5] = 0x61, jpg[p + 6] = 0xA8, jpg[p + 7] = 0x75, jpg[p + 8] = 0x30;
+      jpg.insert(jpg.begin() + long(p), {0x0a, 0x0a});
+      break;
+    }
+  test::write_bytes(t / "stray.jpg", jpg);
+  test::write_text(t / "huge.hdr", "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 30000 +X 3\n" + std::string(64, '\x01'));
+  long pages = 0;
+  std::ifstream("/proc/self/statm") >> pages;
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &old), 0);
+  rlimit cap = old;
+  cap.rlim_cur = rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(1) << 30);
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &cap), 0);
+  const std::string mj = error_of([&] { load_image((t / "stray.jpg").string(), LoadOptions{}); });
+  const std::string mh = error_of([&] { load_image((t / "huge.hdr").string(), LoadOptions{}); });
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &old), 0);
+  EXPECT_NE(mj.find((t / "stray.jpg").string() + ": 30000x25000 pixels is larger than the 20000-pixel limit"),
+            std::string::npos) << mj;
+  EXPECT_NE(mh.find((t / "huge.hdr").string() + ": image header not recognised"), std::string::npos) << mh;
 }
 
 // Randomly damaged copies of every odd image (cut short, bytes overwritten): each one either

@@ -67,3 +67,32 @@ TEST(Graph, GlorotInitIsSeededAndBounded) {
   const ParamRef& bias = g.params()[1];
   for (size_t i = 0; i < bias.size; ++i) EXPECT_EQ(a[bias.offset + i], 0.f);
 }
+
+// Found by fuzzing (tests/fuzz/regressions/model_json): a Flatten over a huge input overflowed
+// int (undefined behaviour) instead of being refused.
+TEST(Graph, SizesThatOverflowAreRefused) {
+  ModelSpec m;
+  m.height = m.width = 100000;
+  m.channels = 3;
+  LayerSpec flat, out;
+  flat.type = LayerType::Flatten;
+  out.type = LayerType::Dense;
+  out.units = 1;
+  out.activation = Act::Sigmoid;
+  m.layers = {flat, out};
+  try {
+    Graph g(m);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("flatten_1 (Flatten) with input (None, 100000, 100000, 3): the flattened output has over 2^31 elements"),
+              std::string::npos) << e.what();
+  }
+  // Dense 2^30 x 2^30: each factor fits an int, the parameter count does not fit 2^40.
+  m.height = m.width = 1 << 15;
+  m.channels = 1;
+  LayerSpec wide = out;
+  wide.units = 1 << 30;
+  wide.activation = Act::Relu;
+  m.layers = {flat, wide, out};
+  EXPECT_THROW(Graph{m}, Error);
+}

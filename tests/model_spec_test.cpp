@@ -122,3 +122,30 @@ TEST(ModelSpec, SizesTooLargeSayToolarge) {
   EXPECT_NE(e.find("batch_input_shape [null,4294967304,8,3]: height 4294967304 is too large"), std::string::npos)
       << e;
 }
+
+// Found by fuzzing (tests/fuzz/regressions/model_json): a class_name that is not a string made
+// nlohmann's type_error escape instead of acts::Error.
+TEST(ModelSpec, ClassNameOfAnotherTypeIsRefused) {
+  std::string e;
+  try {
+    parse_keras_json(R"({"class_name": [{"units": 3}], "config": []})", "m.json");
+  } catch (const Error& err) {
+    e = err.what();
+  } catch (const std::exception& other) {
+    e = std::string("not an acts::Error: ") + other.what();
+  }
+  EXPECT_NE(e.find("m.json: only Keras Sequential models are supported"), std::string::npos) << e;
+}
+
+// Found by fuzzing: sizes beyond int were converted to int (undefined behaviour) and went on.
+TEST(ModelSpec, SizesBeyondIntAreRefused) {
+  const std::string head = R"({"class_name": "Sequential", "config": [{"class_name": "Conv2D", "config": {"name": "c", )";
+  EXPECT_NE(error_of(head + R"("batch_input_shape": [null, 8, 8, 3], "filters": 1e30, "kernel_size": 3}}]})")
+                .find("filters 1e+30 is too large (at most 2147483647)"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("batch_input_shape": [null, 8, 8, 3], "filters": 2, "kernel_size": [4e9, 4e9]}}]})")
+                .find("kernel_size"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("batch_input_shape": [null, 3000000000, 8, 3], "filters": 2, "kernel_size": 3}}]})")
+                .find("batch_input_shape [null,3000000000,8,3]: height 3000000000 is too large"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("batch_input_shape": [null, 8.5, 8, 3], "filters": 2, "kernel_size": 3}}]})")
+                .find("height 8.5 must be a whole number"), std::string::npos);
+}

@@ -190,3 +190,23 @@ TEST(Npy, WriteIntoMissingFolderIsAnError) {
   const float v = 1.f;
   EXPECT_THROW(write_npy("/nonexistent-acts-folder/x.npy", &v, {}), Error);
 }
+
+// Found while writing the fuzz harness (tests/fuzz/regressions/npy): std::regex recursed once per
+// header character, so a long descr or shape (the header may hold 1 MiB) overflowed the stack.
+// A damaged header of any allowed length is an acts::Error naming the file, or is read.
+TEST(Npy, LongHeadersDoNotOverflowTheStack) {
+  const std::string p = tmp("long.npy");
+  for (const std::string& dict : {"{'descr': '" + std::string(1000000, 'f') + "', 'shape': (1,), }",
+                                  "{'descr': '<f4', 'shape': (" + std::string(1000000, ' ') + "1), }",
+                                  "{'descr': '|u1', 'shape': (1,), 'pad': '" + std::string(1000000, 'x') + "'}"}) {
+    std::string bytes = "\x93NUMPY";
+    bytes += char(2);
+    bytes += char(0);
+    for (int i = 0; i < 4; ++i) bytes += char((dict.size() >> (8 * i)) & 0xff);
+    put(p, bytes + dict + std::string(4, '\0'));
+    const std::string e = error_reading(p);
+    if (dict[11] == 'f') EXPECT_NE(e.find("dtype 'fff"), std::string::npos) << e.substr(0, 200);
+    else EXPECT_EQ(e, "") << e.substr(0, 200);
+  }
+  std::remove(p.c_str());
+}

@@ -37,18 +37,22 @@ void check_load_options(const LoadOptions& o) {
 std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out) {
   std::string file, why;  // a FIFO named x.jpg is refused here, without blocking in open()
   if (!read_regular_file(path, file, why)) return why;
-  if (file.empty()) return "empty file";
-  const auto* data = reinterpret_cast<const uint8_t*>(file.data());
+  return decode_bytes(reinterpret_cast<const uint8_t*>(file.data()), file.size(), o, out);
+}
 
-  const ImageSize size = sniff_image_size(data, file.size());
-  if (size.known) {
-    if (const std::string large = too_large(size.width, size.height); !large.empty()) return large;
-    if (size.width <= 0 || size.height <= 0) return "header says the image has no pixels";
-  }
-  if (jpeg_end(data, file.size()) == JpegEnd::Truncated)
+std::string decode_bytes(const uint8_t* data, size_t n, const LoadOptions& o, uint8_t* out) {
+  if (n == 0) return "empty file";
+  // Decoders allocate the whole image before reading its data, so only an image whose size was
+  // read from its header (and checked against the limit) goes to one: OpenCV also reads formats
+  // the sniffing does not know (WebP, JPEG 2000, HDR, ...), and damaged headers it may misread.
+  const ImageSize size = sniff_image_size(data, n);
+  if (!size.known) return "image header not recognised (not PNG/JPEG/BMP/PPM/TIFF data, or damaged)";
+  if (const std::string large = too_large(size.width, size.height); !large.empty()) return large;
+  if (size.width <= 0 || size.height <= 0) return "header says the image has no pixels";
+  if (jpeg_end(data, n) == JpegEnd::Truncated)
     return "truncated JPEG (the data ends before the image does); re-copy or remove it";
   char chunk[5] = "";
-  switch (png_check(data, file.size(), chunk)) {
+  switch (png_check(data, n, chunk)) {
     case PngCheck::Truncated: return "truncated PNG (the data ends before the image does); re-copy or remove it";
     case PngCheck::Damaged:
       return std::string("damaged PNG (chunk ") + chunk + " fails its CRC check); re-copy or remove it";
@@ -57,7 +61,7 @@ std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* 
 
   cv::Mat img;  // BGR, 8-bit (IMREAD_COLOR turns grey, palette, alpha and 16-bit into that)
   try {
-    const cv::Mat bytes(1, int(file.size()), CV_8U, const_cast<char*>(file.data()));
+    const cv::Mat bytes(1, int(n), CV_8U, const_cast<uint8_t*>(data));
     img = cv::imdecode(bytes, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
     return std::string("cannot be decoded (") + e.err + ")";

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dataset.h"
 
@@ -15,5 +16,7 @@ void check_load_options(const LoadOptions& o);
 // file is skipped (empty, truncated, not an image, larger than kMaxImageSide on a side, a FIFO
 // or a device: never opened so that it could block).
 std::string decode_file(const std::string& path, const LoadOptions& o, uint8_t* out);
+// decode_file on the file's n bytes already in memory.
+std::string decode_bytes(const uint8_t* data, size_t n, const LoadOptions& o, uint8_t* out);
 
 }  // namespace acts

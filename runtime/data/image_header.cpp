@@ -30,7 +30,9 @@ bool standalone(uint8_t m) { return m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <=
 ImageSize jpeg_size(const uint8_t* d, size_t n) {
   size_t p = 2;
   while (p + 4 <= n) {
-    if (d[p] != 0xFF) return {};
+    // libjpeg skips stray bytes before a marker (with a warning) and decodes on: so must this
+    // walk, or the decoder would allocate for a frame header whose size was never checked.
+    while (p < n && d[p] != 0xFF) ++p;
     while (p < n && d[p] == 0xFF) ++p;  // fill bytes
     if (p >= n) return {};
     const uint8_t m = d[p++];

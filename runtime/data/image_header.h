@@ -9,7 +9,7 @@
 namespace acts {
 
 struct ImageSize {
-  bool known = false;  // false: not a format we parse (or a damaged header); decode to find out
+  bool known = false;  // false: not a format we parse, or a damaged header (then not decoded)
   long long width = 0, height = 0;
 };
 

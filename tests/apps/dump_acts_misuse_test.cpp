@@ -109,7 +109,7 @@ TEST(DumpActsMisuse, BadPhotosInAFolderAreSkippedWithAWarning) {
   const std::string args = " --model " + t.ckpt + " --layer dense_2 --device cpu --out " + t.out();
   auto r = run(kBin + args + " --image " + photos.string());
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "broken.jpg").string() + ": skipped: not a decodable image"))
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "broken.jpg").string() + ": skipped: image header not recognised"))
       << r.out;
   EXPECT_TRUE(contains(r.out, "warning: " + (photos / "more" / "empty.png").string() + ": skipped: empty file"))
       << r.out;
@@ -122,7 +122,7 @@ TEST(DumpActsMisuse, BadPhotosInAFolderAreSkippedWithAWarning) {
   fs::remove_all(t.out());
   r = run(kBin + args + " --image " + (photos / "broken.jpg").string() + " " + (photos / "a.jpg").string());
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "broken.jpg").string() + ": skipped: not a decodable image"))
+  EXPECT_TRUE(contains(r.out, "warning: " + (photos / "broken.jpg").string() + ": skipped: image header not recognised"))
       << r.out;
   EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"), (photos / "a.jpg").string() + "\n");
   // ... and when nothing usable is left, it is an error: the one photo's own reason.
@@ -130,7 +130,7 @@ TEST(DumpActsMisuse, BadPhotosInAFolderAreSkippedWithAWarning) {
   r = run(kBin + args + " --image " + (photos / "broken.jpg").string());
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(error_lines(r.out), 1) << r.out;
-  EXPECT_TRUE(contains(r.out, "error: " + (photos / "broken.jpg").string() + ": not a decodable image")) << r.out;
+  EXPECT_TRUE(contains(r.out, "error: " + (photos / "broken.jpg").string() + ": image header not recognised")) << r.out;
   EXPECT_FALSE(fs::exists(t.out()));
   r = run(kBin + args + " --image " + (photos / "broken.jpg").string() + " " + (photos / "more/empty.png").string());
   EXPECT_EQ(r.code, 1) << r.out;
