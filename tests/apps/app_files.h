@@ -58,6 +58,13 @@ inline std::string history_without_seconds(const std::string& run_dir) {
   return out;
 }
 
+// Whether nothing under `dir` is a temporary ("<name>.tmp.<pid>") that a writer left behind.
+inline bool no_temporary_files(const std::string& dir) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp") != std::string::npos) return false;
+  return true;
+}
+
 // How many lines of `out` start with "error: " (a refusal must print exactly one).
 inline int error_lines(const std::string& out) {
   int n = 0;

@@ -208,7 +208,7 @@ TEST(DumpActsMisuse, AFifoOrADeviceAsTheModelIsNotARegularFile) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   for (const auto& [path, kind] :
        std::vector<std::pair<std::string, std::string>>{{fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
-    const auto r = run("timeout -s KILL 60 " + kBin + " --model " + path + " --image " + t.images +
+    const auto r = run("timeout -s KILL 300 " + kBin + " --model " + path + " --image " + t.images +
                        " --device cpu --out " + t.out());
     EXPECT_EQ(r.code, 1) << path << ": " << r.out;
     EXPECT_EQ(error_lines(r.out), 1) << r.out;
@@ -228,12 +228,12 @@ TEST(DumpActsMisuse, AFifoAmongThePhotosIsSkippedNamed) {
   const std::string fifo = (photos / "x.jpg").string();
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   const std::string args = " --model " + t.ckpt + " --layer dense_2 --device cpu --out " + t.out();
-  auto r = run("timeout -s KILL 60 " + kBin + args + " --image " + photos.string());
+  auto r = run("timeout -s KILL 300 " + kBin + args + " --image " + photos.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "warning: " + fifo + ": skipped: is a FIFO, not a regular file")) << r.out;
   EXPECT_EQ(acts::test::slurp(t.out() + "/images.txt"), (photos / "a.jpg").string() + "\n");
   fs::remove_all(t.out());
-  r = run("timeout -s KILL 60 " + kBin + args + " --image " + fifo);
+  r = run("timeout -s KILL 300 " + kBin + args + " --image " + fifo);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(error_lines(r.out), 1) << r.out;
   EXPECT_TRUE(contains(r.out, "error: " + fifo + ": is a FIFO, not a regular file")) << r.out;

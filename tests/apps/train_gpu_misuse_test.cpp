@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 using acts::testing::contains;
 using acts::testing::error_lines;
 using acts::testing::history_without_seconds;
+using acts::testing::no_temporary_files;
 using acts::testing::read_file;
 using acts::testing::run;
 using acts::testing::paused_at;
@@ -39,12 +40,6 @@ const std::string kQuick = " --device cpu --image-size 48 --batch-size 4 --steps
 
 const acts::testing::ScratchDirs kScratch("acts_train_misuse_");
 std::string tmpdir(const std::string& name) { return kScratch.fresh(name); }
-
-bool no_temporary_files(const std::string& dir) {
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (contains(e.path().filename().string(), ".tmp")) return false;
-  return true;
-}
 
 }  // namespace
 
@@ -324,7 +319,7 @@ TEST(TrainGpuMisuse, AFifoOrAGiganticPhotoInAClassFolderIsSkippedNamed) {
   const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0,    0, 13, 'I', 'H', 'D',
                                'R',  0,   0,   0x75, 0x30, 0,    0,    0x75, 0x30, 8, 2, 0,  0,   0};  // 30000 x 30000
   std::ofstream(huge, std::ios::binary).write(reinterpret_cast<const char*>(png), sizeof png);
-  const auto r = run("timeout -s KILL 120 " + kBin + " --data " + data + " --out " + root + "/run --epochs 1 "
+  const auto r = run("timeout -s KILL 300 " + kBin + " --data " + data + " --out " + root + "/run --epochs 1 "
                      "--validation-steps 1" + kQuick);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "warning: " + fifo + ": skipped: is a FIFO, not a regular file")) << r.out;
@@ -342,7 +337,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
             0);
   fs::remove(run_dir + "/last.safetensors");
   ASSERT_EQ(mkfifo((run_dir + "/last.safetensors").c_str(), 0600), 0);
-  auto r = run("timeout -s KILL 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+  auto r = run("timeout -s KILL 300 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(error_lines(r.out), 1) << r.out;
   EXPECT_TRUE(contains(r.out, "error: " + fs::canonical(run_dir).string() +
@@ -353,7 +348,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
            {fifo, "a FIFO"}, {"/dev/zero", "a character device"}}) {
     const std::string new_run = " --data " + kSample + " --out " + root + "/new --device cpu";
     for (const std::string how : {std::string(" --summary"), new_run}) {
-      r = run("timeout -s KILL 60 " + kBin + " --model " + path + how);
+      r = run("timeout -s KILL 300 " + kBin + " --model " + path + how);
       EXPECT_EQ(r.code, 1) << path << how << ": " << r.out;
       EXPECT_EQ(error_lines(r.out), 1) << r.out;
       EXPECT_TRUE(contains(r.out, "error: " + path + ": is " + kind + ", not a regular file; pass --model a Keras "
@@ -378,7 +373,7 @@ TEST(TrainGpuMisuse, AFifoOrADeviceWhereAFileBelongsIsNotARegularFile) {
     else
       edited.meta[key] = value;
     acts::save_checkpoint(run_dir + "/last.safetensors", edited);
-    r = run("timeout -s KILL 60 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
+    r = run("timeout -s KILL 300 " + kBin + " --resume " + run_dir + " --epochs 2 --device cpu");
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_EQ(error_lines(r.out), 1) << r.out;
     EXPECT_TRUE(contains(r.out, "error: " + fs::canonical(run_dir).string() + "/last.safetensors: training state " +

@@ -19,6 +19,7 @@
 namespace fs = std::filesystem;
 using acts::testing::contains;
 using acts::testing::history_without_seconds;
+using acts::testing::no_temporary_files;
 using acts::testing::paused_at;
 using acts::testing::read_file;
 using acts::testing::run;
@@ -36,12 +37,6 @@ std::string tmpdir(const std::string& name) { return kScratch.fresh(name); }
 
 std::vector<float> final_params(const std::string& run_dir) {
   return acts::load_checkpoint(run_dir + "/final.safetensors").params;
-}
-
-bool no_temporary_files(const std::string& dir) {
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (contains(e.path().filename().string(), ".tmp")) return false;
-  return true;
 }
 
 }  // namespace
