@@ -39,6 +39,16 @@ std::vector<float> final_params(const std::string& run_dir) {
   return acts::load_checkpoint(run_dir + "/final.safetensors").params;
 }
 
+// Resumes the stopped run to its end: it must end exactly where the uninterrupted one did, with
+// no temporary file left.
+void expect_resume_matches(const std::string& stopped, const std::string& whole) {
+  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
+  EXPECT_EQ(final_params(stopped), final_params(whole));
+  EXPECT_TRUE(no_temporary_files(stopped));
+}
+
 }  // namespace
 
 TEST(TrainGpuSignals, ResumeAfterKill9MatchesTheUninterruptedRun) {
@@ -80,11 +90,7 @@ TEST(TrainGpuSignals, CtrlCOrAHangupMidEpochWritesACheckpointAndResumesExactly) 
     const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
     EXPECT_EQ(mid.meta.at("epoch"), "0");
     EXPECT_EQ(mid.meta.at("step"), "7");
-    const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
-    ASSERT_EQ(resumed.code, 0) << resumed.out;
-    EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
-    EXPECT_EQ(final_params(stopped), final_params(whole));
-    EXPECT_TRUE(no_temporary_files(stopped));
+    expect_resume_matches(stopped, whole);
   }
 }
 
@@ -127,11 +133,7 @@ TEST(TrainGpuSignals, CtrlCDuringValidationStopsThereAndResumesExactly) {
   const acts::Checkpoint mid = acts::load_checkpoint(stopped + "/last.safetensors");
   EXPECT_EQ(mid.meta.at("epoch"), "0");
   EXPECT_EQ(mid.meta.at("step"), "2");  // every training step of the epoch done
-  const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
-  EXPECT_EQ(final_params(stopped), final_params(whole));
-  EXPECT_TRUE(no_temporary_files(stopped));
+  expect_resume_matches(stopped, whole);
 }
 
 TEST(TrainGpuSignals, SigtermDuringTheTestEvaluationStopsThereAndResumeFinishesIt) {
