@@ -26,10 +26,10 @@
 #include "bench_profile.h"
 #include "bench_report.h"
 #include "bench_timer.h"
-#include "runtime/backend.h"
-#include "runtime/errors.h"
-#include "runtime/graph.h"
-#include "runtime/version.h"
+#include "runtime/core/backend.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/graph.h"
+#include "runtime/backends/version.h"
 
 using namespace acts;
 using namespace acts::bench;

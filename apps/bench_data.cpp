@@ -15,10 +15,10 @@
 
 #include "apps/cli.h"
 #include "bench_report.h"
-#include "runtime/atomic_file.h"
+#include "runtime/core/atomic_file.h"
 #include "runtime/data/dataset.h"
-#include "runtime/errors.h"
-#include "runtime/version.h"
+#include "runtime/core/errors.h"
+#include "runtime/backends/version.h"
 
 using namespace acts;
 

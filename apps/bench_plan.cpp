@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts::bench {
 

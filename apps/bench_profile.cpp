@@ -4,7 +4,7 @@
 #include <random>
 
 #include "bench_report.h"
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts::bench {
 

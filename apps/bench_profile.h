@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/backend.h"
+#include "runtime/core/backend.h"
 
 namespace acts::bench {
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/atomic_file.h"
+#include "runtime/core/atomic_file.h"
 
 namespace acts::bench {
 

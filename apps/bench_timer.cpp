@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 #ifdef ACTS_WITH_CUDA
 #include <cuda_runtime.h>

@@ -9,7 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "runtime/version.h"
+#include "runtime/backends/version.h"
 
 namespace acts::cli {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "runtime/dump/dump.h"
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 #ifdef ACTS_WITH_OPENCV
 #include "runtime/images/feature_maps.h"

@@ -7,10 +7,10 @@
 
 #include "apps/cli.h"
 
-#include "runtime/errors.h"
-#include "runtime/graph.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/graph.h"
 #include "runtime/train/trainer.h"
-#include "runtime/version.h"
+#include "runtime/backends/version.h"
 #ifdef ACTS_WITH_OPENCV
 #include "runtime/images/curves.h"
 #endif

@@ -14,9 +14,9 @@
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
-#include "kernels/cpu/maxpool.h"
+#include "kernels/cpu/max_pooling2d.h"
 #include "kernels/cpu/rmsprop.h"
-#include "runtime/cpu_backend.h"
+#include "runtime/cpu/cpu_backend.h"
 #include "tests/compare.h"
 #include "tests/numeric_grad.h"
 

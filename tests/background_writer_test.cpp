@@ -9,9 +9,9 @@
 
 #include <filesystem>
 
-#include "runtime/atomic_file.h"
-#include "runtime/errors.h"
-#include "runtime/graph.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/graph.h"
 
 namespace fs = std::filesystem;
 using namespace acts;

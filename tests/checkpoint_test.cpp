@@ -16,11 +16,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/atomic_file.h"
-#include "runtime/checkpoint.h"
-#include "runtime/cpu_backend.h"
-#include "runtime/crc32.h"
-#include "runtime/errors.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/checkpoint.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/core/crc32.h"
+#include "runtime/core/errors.h"
 
 using namespace acts;
 

@@ -11,9 +11,9 @@
 
 #include <gtest/gtest.h>
 
-#include "cpu_backend.h"
-#include "cpu_fast/cpu_fast.h"
-#include "cpu_fast/thread_pool.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/cpu/fast/thread_pool.h"
 #include "tests/compare.h"
 
 using namespace acts;

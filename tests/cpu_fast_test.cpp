@@ -18,14 +18,14 @@
 
 #include <gtest/gtest.h>
 
-#include "cpu_backend.h"
-#include "cpu_fast/cpu_fast.h"
-#include "cpu_fast/thread_pool.h"
-#include "errors.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/cpu/fast/thread_pool.h"
+#include "runtime/core/errors.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
-#include "kernels/cpu/maxpool.h"
+#include "kernels/cpu/max_pooling2d.h"
 #include "tests/compare.h"
 
 using namespace acts;

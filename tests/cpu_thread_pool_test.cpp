@@ -19,7 +19,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cpu_fast/thread_pool.h"
+#include "runtime/cpu/fast/thread_pool.h"
 
 using namespace acts::cpu_fast;
 

@@ -1,7 +1,7 @@
 // crc32 (checkpoint integrity) against the standard check value and a bit-at-a-time reference of
 // the same polynomial, over every length and alignment that exercises the 8-byte fast path and
 // its tail, and chained (crc of a + b == crc of b continuing crc of a), as zlib's crc32 behaves.
-#include "runtime/crc32.h"
+#include "runtime/core/crc32.h"
 
 #include <gtest/gtest.h>
 

@@ -29,7 +29,7 @@
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/rescale.h"
 #include "kernels/cuda/activations.cuh"
-#include "runtime/cpu_backend.h"
+#include "runtime/cpu/cpu_backend.h"
 #include "tests/compare.h"
 #include "tests/cuda_test_util.h"
 

@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "compare.h"
-#include "data/augment_params.h"
+#include "runtime/data/augment_params.h"
 #include "data_test_util.h"
 #include "kernels/cpu/augment.h"
-#include "npy.h"
+#include "runtime/core/npy.h"
 
 namespace acts {
 namespace {

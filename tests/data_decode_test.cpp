@@ -9,11 +9,11 @@
 #include <fstream>
 #include <random>
 
-#include "data/dataset.h"
-#include "data/pil_resize.h"
+#include "runtime/data/dataset.h"
+#include "runtime/data/pil_resize.h"
 #include "data_test_util.h"
-#include "errors.h"
-#include "npy.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/npy.h"
 
 namespace acts {
 namespace {

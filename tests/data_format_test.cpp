@@ -2,12 +2,12 @@
 // itself, image headers read without decoding, JPEG truncation, and datasets given as NPY.
 #include <gtest/gtest.h>
 
-#include "data/dataset.h"
-#include "data/image_header.h"
-#include "data/pil_resize.h"
+#include "runtime/data/dataset.h"
+#include "runtime/data/image_header.h"
+#include "runtime/data/pil_resize.h"
 #include "data_test_util.h"
-#include "errors.h"
-#include "npy.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/npy.h"
 
 namespace acts {
 namespace {

@@ -7,11 +7,11 @@
 #include <cstring>
 #include <set>
 
-#include "data/augment_params.h"
-#include "data/dataset.h"
-#include "data/shuffle.h"
+#include "runtime/data/augment_params.h"
+#include "runtime/data/dataset.h"
+#include "runtime/data/shuffle.h"
 #include "data_test_util.h"
-#include "errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 namespace {

@@ -4,9 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "data/listing.h"
+#include "runtime/data/listing.h"
 #include "data_test_util.h"
-#include "errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 namespace {

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/checkpoint.h"
-#include "runtime/graph.h"
-#include "runtime/npy.h"
+#include "runtime/core/checkpoint.h"
+#include "runtime/core/graph.h"
+#include "runtime/core/npy.h"
 
 namespace acts::test {
 

@@ -11,7 +11,7 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 #include "runtime/images/feature_maps.h"
 
 namespace fs = std::filesystem;

@@ -9,10 +9,10 @@
 
 #include "compare.h"
 #include "dump_acts_fixture.h"
-#include "runtime/backend.h"
+#include "runtime/core/backend.h"
 #include "runtime/dump/dump.h"
 #include "runtime/dump/sources.h"
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 using acts::test::DumpFixture;
 

@@ -12,7 +12,7 @@
 
 #include "dump_acts_fixture.h"
 #include "runtime/dump/dump.h"
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 using acts::test::DumpFixture;
 namespace fs = acts::test::fs;

@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/atomic_file.h"
-#include "runtime/cpu_backend.h"
-#include "runtime/npy.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/core/npy.h"
 #include "tests/compare.h"
 #include "tests/golden_weights.h"
 

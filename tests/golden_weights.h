@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "runtime/graph.h"
+#include "runtime/core/graph.h"
 
 namespace acts::test {
 

@@ -15,7 +15,7 @@
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
-#include "kernels/cpu/maxpool.h"
+#include "kernels/cpu/max_pooling2d.h"
 #include "tests/compare.h"
 #include "tests/numeric_grad.h"
 

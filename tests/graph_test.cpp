@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/errors.h"
-#include "runtime/graph.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/graph.h"
 
 using namespace acts;
 

@@ -2,9 +2,9 @@
 // unsupported is refused with an error naming it.
 #include <gtest/gtest.h>
 
-#include "runtime/errors.h"
-#include "runtime/graph.h"
-#include "runtime/model_spec.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/graph.h"
+#include "runtime/core/model_spec.h"
 
 using namespace acts;
 

@@ -11,9 +11,9 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/atomic_file.h"
-#include "runtime/errors.h"
-#include "runtime/npy.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/npy.h"
 
 using namespace acts;
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "runtime/cpu_backend.h"
+#include "runtime/cpu/cpu_backend.h"
 
 using namespace acts;
 

@@ -10,11 +10,11 @@
 #include <filesystem>
 #include <numeric>
 
-#include "backend.h"
-#include "data/dataset.h"
+#include "runtime/core/backend.h"
+#include "runtime/data/dataset.h"
 #include "data_test_util.h"
-#include "graph.h"
-#include "model_spec.h"
+#include "runtime/core/graph.h"
+#include "runtime/core/model_spec.h"
 
 namespace acts {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <cstddef>
 
-#include "runtime/model_spec.h"  // Act
+#include "runtime/core/model_spec.h"  // Act
 
 namespace acts::gpu {
 

@@ -6,7 +6,7 @@
 
 #include "bias_grad.cuh"
 #include "runtime/cuda/cuda_check.h"
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts::gpu {
 namespace {

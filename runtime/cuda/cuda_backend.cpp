@@ -2,12 +2,12 @@
 // (forward, backward, update) are in cuda_passes.cpp.
 #include "cuda_backend.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "event_op_clock.h"
-#include "kernels/cuda/bias_grad.cuh"
 #include "kernels/cuda/gather_rows.cuh"
 
 namespace acts {
@@ -32,15 +32,28 @@ size_t align16(size_t bytes) { return (bytes + 15) / 16 * 16; }
 CudaBackend::CudaBackend(const Graph& g, const BackendOptions& o)
     : Backend(g, o), ctx_(o.tf32), layout_(g), input_size_(g.input_size()), use_graphs_(graphs_enabled(o.cuda_graphs)) {
   if (o.max_batch <= 0) fail("the CUDA backend needs a positive batch size, got ", o.max_batch);
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& nd = g.nodes()[i];
+    const std::string layer = nd.spec.name;
+    ops_.push_back(make_cuda_op(nd, CudaOpEnv{ctx_, opt_, uint32_t(i), [this, layer](const char* what) { mark(layer, what); }}));
+  }
   const cudaStream_t s = ctx_.stream();
   params_ = DeviceBuffer<float>(3 * layout_.total(), "the weights, gradients and RMSprop state");
   params_.zero(s);  // zero gradients, accumulators and the padding between tensors
   allocate_activations();
+  for (const Node& nd : g.nodes()) {
+    NodeParams p;
+    for (int k : nd.params) {
+      p.w.push_back(weights(k));
+      p.g.push_back(gradients(k));
+    }
+    node_params_.push_back(std::move(p));
+  }
 
   // cuDNN algorithms for the full batch decide the workspace, allocated once.
+  plan(o.max_batch);
   size_t need = 0;
-  for (const auto& conv : plan(o.max_batch).conv)
-    if (conv) need = std::max(need, conv->workspace_bytes());
+  for (const auto& op : ops_) need = std::max(need, op->workspace_bytes(o.max_batch));
   workspace_ = DeviceBuffer<unsigned char>(std::max(need, kWorkspaceMin), "the cuDNN workspace");
 
   stage_small_ = PinnedBuffer<unsigned char>(small_bytes_);
@@ -71,18 +84,11 @@ void CudaBackend::allocate_activations() {
   size_t grad_floats = N * input_size_;
   for (size_t i = 0; i < graph_.nodes().size(); ++i) {
     const Node& nd = graph_.nodes()[i];
-    // Flatten and a linear Activation change nothing in memory: their output is their input.
-    const bool alias = nd.spec.type == LayerType::Flatten ||
-                       (nd.spec.type == LayerType::Activation && nd.spec.activation == Act::Linear);
-    if (!alias) out_at[i] = a.add(N * nd.out_size * sizeof(float));
+    if (!ops_[i]->aliases_input()) out_at[i] = a.add(N * nd.out_size * sizeof(float));
     grad_floats = std::max(grad_floats, N * nd.out_size);
-    if (nd.spec.type == LayerType::Conv2D)
-      bias_scratch_floats_ = std::max(
-          bias_scratch_floats_, gpu::bias_grad_scratch_floats(N * nd.out_shape[0] * nd.out_shape[1], nd.spec.filters));
-    if (nd.spec.type == LayerType::Dense)
-      bias_scratch_floats_ = std::max(bias_scratch_floats_, gpu::bias_grad_scratch_floats(N, nd.spec.units));
+    bias_scratch_floats_ = std::max(bias_scratch_floats_, ops_[i]->scratch_floats(int(N)));
   }
-  const size_t logits_at = a.add(N * sizeof(float));
+  const size_t logits_at = a.add(N * graph_.nodes().back().out_size * sizeof(float));
   const size_t grad_at[2] = {a.add(grad_floats * sizeof(float)), a.add(grad_floats * sizeof(float))};
   const size_t scratch_at = a.add(bias_scratch_floats_ * sizeof(float));
   const size_t sums_at = a.add(2 * sizeof(double));
@@ -110,20 +116,12 @@ void CudaBackend::allocate_activations() {
   small_ = base + small_at;
 }
 
-CudaBackend::Plan& CudaBackend::plan(int n) {
-  auto it = plans_.find(n);
-  if (it != plans_.end()) return *it->second;
+void CudaBackend::plan(int n) {
+  if (std::find(planned_.begin(), planned_.end(), n) != planned_.end()) return;
   // Before the workspace exists (the max_batch plan) the cap applies; later plans must fit it.
   const size_t limit = workspace_.size() ? workspace_.bytes() : kWorkspaceCap;
-  auto p = std::make_unique<Plan>();
-  p->conv.resize(graph_.nodes().size());
-  for (size_t i = 0; i < graph_.nodes().size(); ++i) {
-    const Node& nd = graph_.nodes()[i];
-    if (nd.spec.type != LayerType::Conv2D) continue;
-    const ConvShape shape{n, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], nd.spec.kernel, nd.spec.filters};
-    p->conv[i] = std::make_unique<ConvLayer>(ctx_, nd.spec.name, shape, opt_.deterministic, opt_.conv_search, limit);
-  }
-  return *plans_.emplace(n, std::move(p)).first->second;
+  for (const auto& op : ops_) op->plan(n, limit);
+  planned_.push_back(n);
 }
 
 CudaBackend::Input CudaBackend::input_kind(const Batch& b) {
@@ -303,10 +301,10 @@ size_t CudaBackend::graphs_captured() const {
 
 std::string CudaBackend::conv_algorithms() const {
   std::string out;
-  const auto it = plans_.find(opt_.max_batch);
-  if (it == plans_.end()) return out;
-  for (size_t i = 0; i < it->second->conv.size(); ++i)
-    if (it->second->conv[i]) out += graph_.nodes()[i].spec.name + ": " + it->second->conv[i]->algorithms() + "\n";
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const std::string text = ops_[i]->algorithms(opt_.max_batch);
+    if (!text.empty()) out += graph_.nodes()[i].spec.name + ": " + text + "\n";
+  }
   return out;
 }
 

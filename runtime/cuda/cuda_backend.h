@@ -1,6 +1,6 @@
-// The CUDA backend: the Graph's layers on one GPU with cuDNN (Conv2D), cuBLAS (Dense) and the
-// custom kernels of kernels/cuda (input rescale/augmentation, bias+activation, max pooling,
-// dropout, BCE, RMSprop).
+// The CUDA backend: the Graph's nodes on one GPU through each layer's CudaOp (runtime/cuda/
+// cuda_op.h: cuDNN for Conv2D, cuBLAS for Dense, the kernels of kernels/cuda for the rest) and
+// the backend's own kernels (input rescale/augmentation, BCE, RMSprop).
 //
 // Memory: everything is allocated at construction for options().max_batch: one arena holds
 // weights, gradients and RMSprop accumulators (so RMSprop is one launch), one arena every
@@ -29,11 +29,11 @@
 #include <utility>
 #include <vector>
 
-#include "conv_layer.h"
 #include "cuda_context.h"
+#include "cuda_op.h"
 #include "device_buffer.h"
 #include "param_layout.h"
-#include "runtime/backend.h"
+#include "runtime/core/backend.h"
 #include "step_graph.h"
 
 namespace acts {
@@ -74,9 +74,6 @@ class CudaBackend final : public Backend {
 
  private:
   enum class Input { Images, Augmented, Floats };
-  struct Plan {  // per batch size: cuDNN descriptors and algorithms of every Conv2D node
-    std::vector<std::unique_ptr<ConvLayer>> conv;
-  };
   // Graph slots are keyed (batch size, kind): kind = the input kind for training steps,
   // kEvalSlots + the input kind for validation steps.
   static constexpr int kEvalSlots = 3;
@@ -92,7 +89,7 @@ class CudaBackend final : public Backend {
   // second, replayed after; always eagerly when graphs are off.
   void run_step(std::pair<int, int> key, const std::function<void()>& pass);
   void allocate_activations();
-  Plan& plan(int n);
+  void plan(int n);  // every op's plan for batch size n, once
   void upload(const Batch& b, bool with_inputs);
   Input begin_step(const Batch& b, bool training);  // checks and uploads a labelled batch
   // The device passes (cuda_passes.cpp); they only enqueue work on the stream.
@@ -110,6 +107,9 @@ class CudaBackend final : public Backend {
   void write_params(int which, const std::vector<float>& v, const char* what);
   float* weights(int param) const { return params_.get() + layout_.offset(param); }
   float* gradients(int param) const { return params_.get() + layout_.total() + layout_.offset(param); }
+  struct NodeParams {  // device pointers, one per parameter tensor of the node
+    std::vector<float*> w, g;
+  };
   const float* input_of(size_t node) const { return node == 0 ? x_ : out_[node - 1]; }
 
   CudaContext ctx_;
@@ -122,8 +122,8 @@ class CudaBackend final : public Backend {
   // Pointers into arena_.
   uint8_t* images_ = nullptr;            // (max_batch, H, W, C) uint8
   float* x_ = nullptr;                   // (max_batch, H, W, C) rescaled input
-  std::vector<float*> out_;              // per node, its output (Flatten/linear Activation alias their input)
-  float* logits_ = nullptr;              // (max_batch) pre-sigmoid output of the last Dense
+  std::vector<float*> out_;              // per node, its output (ops that alias their input share it)
+  float* logits_ = nullptr;              // (max_batch, last out_size) the last node's output before its activation
   float* grad_[2] = {nullptr, nullptr};  // ping-pong dL/d(activation) buffers
   float* bias_scratch_ = nullptr;
   size_t bias_scratch_floats_ = 0;
@@ -148,7 +148,9 @@ class CudaBackend final : public Backend {
   PinnedBuffer<float> stage_inputs_;
   cudaEvent_t staged_ = nullptr;  // the last upload has left the staging buffers
 
-  std::map<int, std::unique_ptr<Plan>> plans_;
+  std::vector<std::unique_ptr<CudaOp>> ops_;  // per node
+  std::vector<NodeParams> node_params_;       // per node
+  std::vector<int> planned_;                  // batch sizes plan() has run for
   std::map<std::pair<int, int>, GraphSlot> graphs_;
   bool use_graphs_ = true;
   bool last_forward_training_ = false;

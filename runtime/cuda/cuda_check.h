@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts::cuda_detail {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cuda_check.h"
-#include "runtime/op_profile.h"
+#include "runtime/core/op_profile.h"
 
 namespace acts {
 

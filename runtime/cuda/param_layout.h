@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "runtime/graph.h"
+#include "runtime/core/graph.h"
 
 namespace acts {
 

@@ -9,7 +9,7 @@
 
 #include "augment_params.h"
 #include "dataset.h"
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "shuffle.h"
 
 namespace acts {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 

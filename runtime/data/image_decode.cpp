@@ -9,10 +9,10 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "image_header.h"
 #include "pil_resize.h"
-#include "regular_file.h"
+#include "runtime/core/regular_file.h"
 
 namespace acts {
 

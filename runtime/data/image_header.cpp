@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "crc32.h"
+#include "runtime/core/crc32.h"
 
 namespace acts {
 

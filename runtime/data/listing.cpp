@@ -8,7 +8,7 @@
 #include <map>
 #include <system_error>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 
 namespace fs = std::filesystem;
 

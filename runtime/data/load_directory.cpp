@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "dataset.h"
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "image_decode.h"
 #include "listing.h"
-#include "stop_request.h"
+#include "runtime/core/stop_request.h"
 
 namespace acts {
 

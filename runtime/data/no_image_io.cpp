@@ -1,6 +1,6 @@
 // Builds without OpenCV: image files cannot be decoded, datasets come as x.npy / y.npy.
 #include "dataset.h"
-#include "errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 

@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "dataset.h"
-#include "errors.h"
-#include "npy.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/npy.h"
 
 namespace fs = std::filesystem;
 

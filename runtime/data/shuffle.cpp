@@ -4,7 +4,7 @@
 #include <random>
 #include <utility>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 

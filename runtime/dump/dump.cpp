@@ -13,12 +13,12 @@
 
 #include "html.h"
 #include "npy_stream.h"
-#include "runtime/atomic_file.h"
-#include "runtime/backend.h"
-#include "runtime/cpu_fast/thread_pool.h"
-#include "runtime/checkpoint.h"
-#include "runtime/errors.h"
-#include "runtime/stop_request.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/backend.h"
+#include "runtime/cpu/fast/thread_pool.h"
+#include "runtime/core/checkpoint.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/stop_request.h"
 #include "sources.h"
 
 namespace acts {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "painter.h"
-#include "runtime/errors.h"
-#include "runtime/graph.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/graph.h"
 
 namespace acts {
 

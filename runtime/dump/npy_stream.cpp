@@ -1,7 +1,7 @@
 #include "npy_stream.h"
 
-#include "runtime/errors.h"
-#include "runtime/npy.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/npy.h"
 
 namespace acts {
 

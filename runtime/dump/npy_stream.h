@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/atomic_file.h"
+#include "runtime/core/atomic_file.h"
 
 namespace acts {
 

@@ -8,9 +8,9 @@
 #include <utility>
 
 #include "runtime/data/listing.h"
-#include "runtime/errors.h"
-#include "runtime/npy.h"
-#include "runtime/regular_file.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/npy.h"
+#include "runtime/core/regular_file.h"
 
 namespace acts {
 namespace fs = std::filesystem;

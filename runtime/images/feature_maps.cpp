@@ -7,8 +7,8 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
-#include "runtime/atomic_file.h"
-#include "runtime/errors.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 

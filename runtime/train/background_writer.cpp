@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 

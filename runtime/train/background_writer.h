@@ -18,7 +18,7 @@
 #include <thread>
 #include <utility>
 
-#include "runtime/checkpoint.h"
+#include "runtime/core/checkpoint.h"
 
 namespace acts {
 

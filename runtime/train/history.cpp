@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 using json = nlohmann::json;

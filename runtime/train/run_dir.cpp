@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/errors.h"
+#include "runtime/core/errors.h"
 
 namespace acts {
 namespace fs = std::filesystem;

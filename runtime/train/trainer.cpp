@@ -13,12 +13,12 @@
 #include "background_writer.h"
 #include "progress.h"
 #include "run_dir.h"
-#include "runtime/atomic_file.h"
-#include "runtime/backend.h"
-#include "runtime/checkpoint.h"
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/backend.h"
+#include "runtime/core/checkpoint.h"
 #include "runtime/data/dataset.h"
-#include "runtime/errors.h"
-#include "runtime/stop_request.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/stop_request.h"
 
 namespace acts {
 using json = nlohmann::json;

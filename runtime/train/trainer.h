@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "history.h"
-#include "runtime/stop_request.h"  // install_stop_handlers(), for the app
-#include "runtime/graph.h"
+#include "runtime/core/stop_request.h"  // install_stop_handlers(), for the app
+#include "runtime/core/graph.h"
 
 namespace acts {
 

@@ -9,7 +9,7 @@
 
 #include "../dump_acts_fixture.h"
 #include "run_process.h"
-#include "runtime/backend.h"
+#include "runtime/core/backend.h"
 #include "runtime/data/dataset.h"
 #include "runtime/images/feature_maps.h"
 

@@ -11,7 +11,7 @@
 
 #include "app_files.h"
 #include "run_process.h"
-#include "runtime/checkpoint.h"
+#include "runtime/core/checkpoint.h"
 
 namespace fs = std::filesystem;
 using acts::testing::contains;

@@ -15,8 +15,8 @@
 
 #include "app_files.h"
 #include "run_process.h"
-#include "runtime/checkpoint.h"
-#include "runtime/graph.h"
+#include "runtime/core/checkpoint.h"
+#include "runtime/core/graph.h"
 
 namespace fs = std::filesystem;
 using acts::testing::contains;

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "kernels/cpu/conv2d.h"
-#include "runtime/cpu_backend.h"
-#include "runtime/cuda/conv_layer.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/ops/conv2d/conv2d_cuda_layer.h"
 #include "runtime/cuda/cuda_backend.h"
 #include "runtime/cuda/param_layout.h"
 #include "runtime/cuda/step_graph.h"

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "checkpoint.h"
-#include "errors.h"
+#include "runtime/core/checkpoint.h"
+#include "runtime/core/errors.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "fuzz_check.h"
 #include "image_decode.h"
 

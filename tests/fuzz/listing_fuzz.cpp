@@ -15,7 +15,7 @@
 #include <string>
 #include <system_error>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "fuzz_check.h"
 #include "listing.h"
 

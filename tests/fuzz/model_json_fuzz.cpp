@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "fuzz_check.h"
-#include "graph.h"
-#include "model_spec.h"
+#include "runtime/core/graph.h"
+#include "runtime/core/model_spec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

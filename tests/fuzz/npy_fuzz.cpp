@@ -6,9 +6,9 @@
 #include <sstream>
 #include <string>
 
-#include "errors.h"
+#include "runtime/core/errors.h"
 #include "fuzz_check.h"
-#include "npy.h"
+#include "runtime/core/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size), std::ios::binary);

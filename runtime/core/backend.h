@@ -1,0 +1,143 @@
+// The graph runtime's executing half: a Backend owns parameters, gradients, RMSprop state and
+// every intermediate activation of one Graph, on the CPU or on the GPU. Apps and tests talk to
+// this interface only; everything crossing it is host memory in Keras' layouts.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/core/graph.h"
+#include "kernels/rmsprop_rule.h"
+#include "runtime/core/op_profile.h"
+
+namespace acts {
+
+// One batch as the data pipeline hands it over. Either `images` (uint8, rescaled by `scale` on
+// the backend's device) or `inputs` (float, used as is) is set.
+struct Batch {
+  int n = 0;
+  const uint8_t* images = nullptr;  // (n, H, W, C) uint8
+  const float* inputs = nullptr;    // (n, H, W, C) float
+  const float* affine = nullptr;    // optional (n, 6) augmentation: output pixel (x, y) samples the
+                                    // source at (a0 x + a1 y + a2, a3 x + a4 y + a5), bilinear,
+                                    // edges clamped (fill_mode='nearest'); only with `images`
+  const float* labels = nullptr;    // (n) 0 or 1; needed by backward() and eval_step()
+  float scale = 1.f / 255.f;
+  // Optional, with `images`: the same images as rows of an image set the backend keeps
+  // (keep_images). A backend that keeps set `images_set` gathers the rows there instead of
+  // copying `images` again; any other backend uses `images`.
+  int images_set = -1;
+  const uint32_t* rows = nullptr;  // (n)
+};
+
+// Running sums over the batches since the last take_metrics(); epoch means are weighted by
+// batch size, as Keras reports them.
+struct Metrics {
+  double loss_sum = 0, correct = 0;
+  long count = 0;
+  double loss() const { return count ? loss_sum / count : 0; }
+  double acc() const { return count ? correct / count : 0; }
+};
+
+struct BackendOptions {
+  int max_batch = 20;          // activation buffers are allocated once for this many images
+  float lr = 1e-4f;            // RMSprop as Keras: a = rho a + (1 - rho) g^2; w -= lr g / (sqrt(a) + eps)
+  float rho = 0.9f;
+  float eps = 1e-8f;
+  RmspropRule rmsprop_rule = RmspropRule::kKeras2;  // kKeras3: w -= lr g / sqrt(a + eps) (kernels/rmsprop_rule.h)
+  uint64_t seed = 1;           // dropout masks
+  bool deterministic = true;   // GPU: reproducible algorithms only
+  bool tf32 = false;           // GPU: TF32 tensor-core math instead of strict fp32
+  bool conv_search = false;    // GPU: time cuDNN's convolution algorithms once per shape and take the
+                               // fastest allowed (as cudnn.benchmark), instead of its heuristics' pick
+  bool cuda_graphs = true;     // GPU: replay train_step() as a captured CUDA graph (env ACTS_CUDA_GRAPHS=0: off)
+  bool cpu_reference = false;  // CPU: plain reference loops of kernels/cpu (the test oracle)
+                               // instead of the im2col + OpenBLAS fast path
+};
+
+class Backend {
+ public:
+  explicit Backend(const Graph& g, const BackendOptions& o) : graph_(g), opt_(o) {}
+  virtual ~Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+
+  virtual std::string name() const = 0;  // "cpu (reference)", "cuda (NVIDIA H200, cuDNN 9.x)"
+  const Graph& graph() const { return graph_; }
+  const BackendOptions& options() const { return opt_; }
+
+  // Flat vectors in Graph::params() order and Keras layouts.
+  virtual std::vector<float> params() const = 0;
+  virtual void set_params(const std::vector<float>& w) = 0;
+  virtual std::vector<float> opt_state() const = 0;  // RMSprop accumulators, same layout
+  virtual void set_opt_state(const std::vector<float>& a) = 0;
+  virtual std::vector<float> grads() const = 0;      // of the last backward(), mean over the batch
+  virtual void set_learning_rate(float lr) = 0;
+
+  // Training steps taken (update() calls). Dropout masks are drawn from (options().seed, step),
+  // so a run resumed with set_step() draws exactly the masks the uninterrupted run would.
+  uint64_t step() const { return step_; }
+  void set_step(uint64_t s) { step_ = s; }
+
+  // Forward pass; keeps every layer's output until the next forward.
+  virtual void forward(const Batch& b, bool training) = 0;
+  // After forward(b, true): loss gradients for every parameter; adds loss/acc to the metrics.
+  virtual void backward(const Batch& b) = 0;
+  // One RMSprop step from the gradients of the last backward().
+  virtual void update() = 0;
+  virtual void train_step(const Batch& b) { forward(b, true); backward(b); update(); }
+  // forward(b, false) and adds loss/acc to the metrics.
+  virtual void eval_step(const Batch& b) = 0;
+  virtual Metrics take_metrics() = 0;
+
+  // Host copy of a layer's output from the last forward: (n, out_shape...), e.g. (n, H, W, C),
+  // into `out` (resized; its memory is reused, so a loop over batches allocates once).
+  virtual void activation(const std::string& layer, std::vector<float>& out) const = 0;
+  std::vector<float> activation(const std::string& layer) const {
+    std::vector<float> v;
+    activation(layer, v);
+    return v;
+  }
+  // Sigmoid outputs P(class 1) of the last forward, (n).
+  std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
+
+  // One training step, as forward(b, true), backward(b), update() (eagerly: never a CUDA graph),
+  // timed op by op (op_profile.h). Leaves the backend exactly as train_step(b) would.
+  std::vector<OpTime> profile_train_step(const Batch& b);
+  // Keeps `count` images (count, H, W, C) uint8 (copied; the caller's memory may go) as image
+  // set `set` for batches that name them by row, so that a step does not copy them again. False
+  // when the backend gains nothing by it (the CPU, whose batches are in its memory already) or
+  // has no room (a warning says so); batches then use their `images` as before.
+  virtual bool keep_images(int /*set*/, const uint8_t* /*images*/, size_t /*count*/) { return false; }
+  // The algorithms the backend chose, a line per layer (the GPU's cuDNN choices), for logs.
+  virtual std::string algorithms() const { return {}; }
+
+ protected:
+  void check_batch(const Batch& b, bool need_labels) const;  // throws on n > max_batch etc.
+  virtual std::unique_ptr<OpClock> make_op_clock() const = 0;
+  // Called by the passes after each op is issued; costs a branch unless a profile is running.
+  void mark(const std::string& layer, const char* what) {
+    if (clock_) clock_->mark(layer.empty() ? what : layer + " " + what);
+  }
+  const Graph& graph_;
+  BackendOptions opt_;
+  uint64_t step_ = 0;
+
+ private:
+  OpClock* clock_ = nullptr;  // set during profile_train_step() only
+};
+
+std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& o);
+// Throws acts::Error when the build has no CUDA backend or no GPU is usable.
+std::unique_ptr<Backend> make_cuda_backend(const Graph& g, const BackendOptions& o);
+// True when this build has the CUDA backend and a GPU is visible; `why` says why not.
+bool cuda_available(std::string* why);
+// Lines for --version: CUDA runtime, driver and cuDNN versions found at run time, the GPU, or
+// why there is none.
+std::string device_versions();
+// device: "auto" (GPU when there is one, else the CPU with a warning in `warning`), "cuda", "cpu".
+std::unique_ptr<Backend> make_backend(const std::string& device, const Graph& g, const BackendOptions& o,
+                                      std::string* warning);
+
+}  // namespace acts

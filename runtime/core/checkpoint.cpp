@@ -1,0 +1,231 @@
+#include "runtime/core/checkpoint.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/atomic_file.h"
+#include "runtime/core/crc32.h"
+#include "runtime/core/errors.h"
+
+namespace acts {
+using json = nlohmann::json;
+
+namespace {
+
+// The header as the version-2 checksum sees it: canonical JSON (keys sorted, no spaces, as
+// nlohmann writes it) without the crc32 field itself.
+std::string checksummed_header(json h) {
+  h["__metadata__"].erase("crc32");
+  return h.dump();
+}
+
+// What to do about a damaged checkpoint: another one of its run, and the command that takes it.
+// --resume has no flag to pick one (it reads last.safetensors), so a copy stands in for that.
+std::string damaged_fix(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  const std::string name = p.filename().string();
+  const std::string other = name == "best.safetensors" ? "final.safetensors" : "best.safetensors";
+  std::string fix = "); use another checkpoint of its run (dump_acts --model " + dir + "/" + other + ")";
+  if (name == "last.safetensors")
+    fix +=
+        ", or train on from the best epoch: cp " + dir + "/best.safetensors " + path + " && train_gpu --resume " + dir;
+  return fix + ", or train again";
+}
+
+// A JSON library message without its "[json.exception.type_error.302] " prefix.
+std::string json_reason(const json::exception& e) {
+  const std::string m = e.what();
+  const size_t end = m.find("] ");
+  return m.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? m.substr(end + 2) : m;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  const Graph g(c.model);
+  if (c.params.size() != g.param_count() || (!c.opt_state.empty() && c.opt_state.size() != g.param_count()))
+    fail(path, ": internal error: checkpoint tensors do not match the model");
+  json h = json::object();
+  size_t at = 0;
+  auto add = [&](const std::string& name, const ParamRef& p) {
+    h[name] = {{"dtype", "F32"}, {"shape", p.shape}, {"data_offsets", {at, at + 4 * p.size}}};
+    at += 4 * p.size;
+  };
+  for (const ParamRef& p : g.params()) add(p.name, p);
+  if (!c.opt_state.empty())
+    for (const ParamRef& p : g.params()) add("optimizer/" + p.name, p);
+  json meta = json::object();
+  for (const auto& [k, v] : c.meta) meta[k] = v;
+  meta["format"] = "acts-checkpoint";
+  meta["version"] = std::to_string(kCheckpointVersion);
+  meta["model_json"] = to_keras_json(g.spec());
+  h["__metadata__"] = meta;
+  const std::string covered = checksummed_header(h);
+  uint32_t crc = crc32(covered.data(), covered.size());
+  crc = crc32(c.params.data(), 4 * c.params.size(), crc);
+  if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+  h["__metadata__"]["crc32"] = std::to_string(crc);
+  std::string hs = h.dump();
+  hs += std::string((8 - hs.size() % 8) % 8, ' ');  // safetensors pads the header to 8 bytes
+  const uint64_t n = hs.size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = (n >> (8 * i)) & 0xff;
+  AtomicFile f(path);
+  f.write(len, 8);
+  f.write(hs);
+  f.write(c.params.data(), 4 * c.params.size());
+  if (!c.opt_state.empty()) f.write(c.opt_state.data(), 4 * c.opt_state.size());
+  f.commit();
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  return parse_checkpoint(read_file(path, "pass a .safetensors file written by train_gpu, or its run folder"), path);
+}
+
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
+  const std::string damaged = path + ": damaged checkpoint (";
+  const std::string fix = damaged_fix(path);
+  if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+  if (n > bytes.size() - 8) {
+    // A safetensors header is JSON right after its 8-byte length: without that '{' this was never
+    // one (a model JSON, a photo, a text file), and "damaged" would send the user the wrong way.
+    if (bytes.size() > 8 && bytes[8] != '{') {
+      const char* what = bytes[0] == '{' ? "it is JSON text: a Keras model JSON has no trained weights; train it "
+                                           "with train_gpu --model FILE and pass the run folder"
+                                         : "pass a .safetensors file written by train_gpu, or its run folder";
+      fail(path, ": not a safetensors checkpoint; ", what);
+    }
+    fail(damaged, "header length ", n, " exceeds the file", fix);
+  }
+  json h;
+  try {
+    h = json::parse(bytes.substr(8, n));
+  } catch (const json::exception&) {
+    fail(damaged, "header is not JSON", fix);
+  }
+  // value(key, json()) never throws, whatever type the member has.
+  if (!h.is_object() || !h["__metadata__"].is_object() || h["__metadata__"].value("format", json()) != "acts-checkpoint")
+    fail(path, ": not a checkpoint of this project (a safetensors file without format=acts-checkpoint metadata)");
+  const json& meta = h["__metadata__"];
+  Checkpoint c;
+  try {
+    const std::string version = meta.value("version", "");
+    if (version != "1" && version != std::to_string(kCheckpointVersion))
+      fail(path, ": checkpoint format version ", version.empty() ? "(none)" : version,
+           " is not supported (this build reads 1 and ", kCheckpointVersion, ")");
+    const std::string stored_crc = meta.value("crc32", "");
+    if (stored_crc.empty()) fail(damaged, "no crc32 field in the metadata", fix);
+    // Version 2: the header and the data, checked before anything in the header is believed.
+    const std::string covered = checksummed_header(h);
+    if (version != "1" && stored_crc != std::to_string(crc32(bytes.data() + 8 + n, bytes.size() - 8 - n,
+                                                             crc32(covered.data(), covered.size()))))
+      fail(damaged, "checksum mismatch: the metadata or the tensor data was altered or truncated", fix);
+    c.model = parse_keras_json(meta.at("model_json").get<std::string>(), path + " (model_json)");
+    for (const auto& [k, v] : meta.items())
+      if (k != "format" && k != "version" && k != "model_json" && k != "crc32") c.meta[k] = v.get<std::string>();
+    const Graph g(c.model);
+    const char* data = bytes.data() + 8 + n;
+    const size_t data_bytes = bytes.size() - 8 - n;
+    // The header's model decides how much is read: refuse one the data cannot hold before
+    // allocating for it (a damaged model JSON could ask for terabytes).
+    if (g.param_count() > data_bytes / 4)
+      fail(damaged, "the model in the header has ", g.param_count(), " parameters but the file holds ", data_bytes,
+           " bytes of tensor data", fix);
+    auto read = [&](const std::string& prefix, std::vector<float>& out) {
+      out.resize(g.param_count());
+      for (const ParamRef& p : g.params()) {
+        const std::string name = prefix + p.name;
+        if (!h.contains(name)) return false;
+        const json& t = h[name];
+        const json& off = t.at("data_offsets");  // [begin, end) as unsigned integers, checked before use
+        if (t.at("dtype") != "F32" || t.at("shape") != json(p.shape) || !off.is_array() || off.size() != 2 ||
+            !off[0].is_number_unsigned() || !off[1].is_number_unsigned() || off[0] > off[1] ||
+            off[1].get<uint64_t>() - off[0].get<uint64_t>() != 4 * p.size || off[1].get<uint64_t>() > data_bytes)
+          fail(damaged, "tensor ", name, " has the wrong type, shape or offsets", fix);
+        const size_t b = off[0];
+        std::memcpy(out.data() + p.offset, data + b, 4 * p.size);
+      }
+      return true;
+    };
+    if (!read("", c.params)) fail(damaged, "a parameter tensor is missing", fix);
+    if (!read("optimizer/", c.opt_state)) c.opt_state.clear();
+    if (version == "1") {  // the tensor data only, in the file's order
+      uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
+      if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+      if (std::to_string(crc) != stored_crc)
+        fail(damaged, "checksum mismatch: the tensor data was altered or truncated", fix);
+    }
+  } catch (const json::exception& e) {
+    fail(damaged, "malformed header: ", json_reason(e), fix);
+  } catch (const std::invalid_argument&) {  // std::stoi
+    fail(damaged, "malformed version", fix);
+  } catch (const std::out_of_range&) {
+    fail(damaged, "malformed version", fix);
+  }
+  return c;
+}
+
+namespace {
+[[noreturn]] void bad_state(const std::string& path, const std::string& key, const std::string& what) {
+  fail(path, ": training state '", key, "' is ", what, "; the file was damaged or edited and cannot be resumed (put "
+       "an intact copy back, or start a new run)");
+}
+}  // namespace
+
+const std::string& meta_text(const Checkpoint& c, const std::string& key, const std::string& path) {
+  const auto it = c.meta.find(key);
+  if (it == c.meta.end()) bad_state(path, key, "missing");
+  return it->second;
+}
+
+long long meta_int(const Checkpoint& c, const std::string& key, const std::string& path, long long lo, long long hi) {
+  const std::string& s = meta_text(c, key, path);
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end != '\0' || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')))
+    bad_state(path, key, "'" + s + "', not a number");
+  if (errno == ERANGE || v < lo || v > hi)
+    bad_state(path, key, s + ", not from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return v;
+}
+
+double meta_real(const Checkpoint& c, const std::string& key, const std::string& path, double lo, double hi) {
+  const std::string& s = meta_text(c, key, path);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || !std::isfinite(v) || std::isspace(static_cast<unsigned char>(s[0])))
+    bad_state(path, key, "'" + s + "', not a number");
+  if (v < lo || v > hi) {
+    std::ostringstream range;
+    range << s << ", not from " << lo << " to " << hi;
+    bad_state(path, key, range.str());
+  }
+  return v;
+}
+
+void check_same_architecture(const Checkpoint& c, const Graph& g, const std::string& path) {
+  const Graph cg(c.model);
+  bool same = cg.nodes().size() == g.nodes().size() && cg.param_count() == g.param_count() &&
+              cg.input_shape() == g.input_shape();
+  for (size_t i = 0; same && i < g.nodes().size(); ++i)
+    same = cg.nodes()[i].spec.type == g.nodes()[i].spec.type && cg.nodes()[i].out_shape == g.nodes()[i].out_shape &&
+           cg.nodes()[i].spec.name == g.nodes()[i].spec.name;
+  if (!same)
+    fail(path, ": checkpoint is for another architecture (", cg.param_count(), " parameters, input ",
+         keras_shape(cg.input_shape()), ") than this model (", g.param_count(), " parameters, input ",
+         keras_shape(g.input_shape()), "); pass the matching --model/--image-size or another checkpoint");
+}
+
+}  // namespace acts

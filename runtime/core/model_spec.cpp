@@ -1,0 +1,154 @@
+// Keras model JSON <-> ModelSpec. Accepts Keras 2.0.x (config is the layer list), Keras 2.2+
+// (config.layers) and Keras 3 (config.layers with an InputLayer carrying batch_shape).
+#include "runtime/core/model_spec.h"
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/errors.h"
+#include "runtime/core/regular_file.h"
+#include "runtime/ops/op.h"
+
+namespace acts {
+using json = nlohmann::json;
+
+const char* layer_type_name(LayerType t) { return op_of(t).keras_class(); }
+
+const char* act_name(Act a) {
+  switch (a) {
+    case Act::Linear: return "linear";
+    case Act::Relu: return "relu";
+    case Act::Sigmoid: return "sigmoid";
+  }
+  return "?";
+}
+
+ModelSpec tutorial_model(int image_size) {
+  ModelSpec m;
+  m.height = m.width = image_size;
+  auto conv = [](int f) { LayerSpec l; l.type = LayerType::Conv2D; l.filters = f; l.activation = Act::Relu; return l; };
+  auto pool = [] { LayerSpec l; l.type = LayerType::MaxPooling2D; return l; };
+  auto dense = [](int u, Act a) { LayerSpec l; l.type = LayerType::Dense; l.units = u; l.activation = a; return l; };
+  LayerSpec flat; flat.type = LayerType::Flatten;
+  m.layers = {conv(32), pool(), conv(64), pool(), conv(128), pool(), conv(128), pool(),
+              flat, dense(512, Act::Relu), dense(1, Act::Sigmoid)};
+  return m;
+}
+
+bool is_valid_layer_name(const std::string& name) {
+  auto alnum = [](char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'); };
+  if (name.empty() || !(alnum(name[0]) || name[0] == '.')) return false;
+  bool only_dots = true;
+  for (const char ch : name) {
+    if (!(alnum(ch) || ch == '_' || ch == '.' || ch == '>' || ch == '-')) return false;
+    only_dots = only_dots && ch == '.';
+  }
+  return !only_dots;
+}
+
+namespace {
+
+// Reads the input shape (H, W, C) if this layer declares one.
+bool input_shape(const json& cfg, ModelSpec& m, const KerasConfig& c) {
+  for (const char* key : {"batch_input_shape", "batch_shape"}) {
+    if (!cfg.contains(key) || cfg[key].is_null()) continue;
+    const json& s = cfg[key];
+    if (!s.is_array() || s.size() != 4 || !s[1].is_number() || !s[2].is_number() || !s[3].is_number())
+      c.bad(key, " ", s.dump(), " must be [null, height, width, channels]");
+    const std::string at = std::string(key) + " " + s.dump() + ": ";
+    m.height = c.positive_int(s[1], at + "height");
+    m.width = c.positive_int(s[2], at + "width");
+    m.channels = c.positive_int(s[3], at + "channels");
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    fail(origin, ": not valid JSON (", e.what(), "); give the output of Keras' model.to_json()");
+  }
+  // value(key, json()) never throws, whatever type the member has.
+  if (!j.is_object() || j.value("class_name", json()) != "Sequential")
+    fail(origin, ": only Keras Sequential models are supported (class_name is ",
+         j.is_object() && j.contains("class_name") ? j["class_name"].dump() : std::string("missing"), ")");
+  ModelSpec m;
+  m.layers.clear();
+  const json& config = j["config"];
+  const json* layers = nullptr;
+  if (config.is_array()) layers = &config;  // Keras 2.0.x
+  else if (config.is_object() && config.contains("layers")) {
+    layers = &config["layers"];
+    if (config.contains("name") && config["name"].is_string()) m.name = config["name"];
+  }
+  if (!layers || !layers->is_array() || layers->empty()) fail(origin, ": the model has no layers");
+  bool have_input = false;
+  try {
+    int index = 0;
+    for (const json& l : *layers) {
+      ++index;
+      const std::string cls = l.value("class_name", "");
+      const json& cfg = l.contains("config") ? l["config"] : json::object();
+      // The name comes first: the messages below quote it, and dump_acts makes files of it.
+      const std::string where = std::to_string(index) + " (" + cls + ")";
+      if (cfg.contains("name") && !cfg["name"].is_string())
+        fail(origin, ": layer ", where, ": name must be a string, not ", cfg["name"].dump());
+      const std::string name = cfg.value("name", std::string());
+      if (!name.empty() && !is_valid_layer_name(name))
+        fail(origin, ": layer ", where, ": name ", json(name).dump(), " is not a valid layer name (letters, digits "
+             "and . _ - >, starting with a letter, digit or dot, not only dots); rename it in the JSON");
+      KerasConfig c{origin, name + " (" + cls + ")"};
+      if (input_shape(cfg, m, c)) have_input = true;
+      if (cls == "InputLayer") continue;
+      c.expect(cfg, "data_format", "channels_last");
+      const Op* op = op_by_keras_class(cls);
+      if (!op) c.bad("layer class '", cls, "' is not supported (supported: InputLayer, ", keras_classes(), ")");
+      LayerSpec s;
+      s.type = op->type();
+      s.name = name;
+      op->parse(cfg, s, c);
+      m.layers.push_back(s);
+    }
+  } catch (const json::exception& e) {
+    std::string why = e.what();  // without the library's "[json.exception.type_error.302] "
+    if (why.rfind("[json.exception.", 0) == 0 && why.find("] ") != std::string::npos) why.erase(0, why.find("] ") + 2);
+    fail(origin, ": malformed layer config (", why, ")");
+  }
+  if (!have_input)
+    fail(origin, ": no input shape (the first layer needs batch_input_shape, or an InputLayer with batch_shape)");
+  if (m.layers.empty()) fail(origin, ": the model has no layers besides its input");
+  return m;
+}
+
+ModelSpec load_keras_json(const std::string& path) {
+  std::string text, why;
+  if (!read_regular_file(path, text, why)) {
+    if (!special_file_kind(path).empty())
+      fail(path, ": ", why, "; pass --model a Keras model JSON file (model.to_json())");
+    fail(path, ": cannot open the model JSON file (check the path)");
+  }
+  return parse_keras_json(text, path);
+}
+
+std::string to_keras_json(const ModelSpec& m) {
+  json layers = json::array();
+  bool first = true;
+  for (const LayerSpec& s : m.layers) {
+    json cfg = {{"name", s.name}, {"trainable", true}, {"dtype", "float32"}};
+    if (first) cfg["batch_input_shape"] = {nullptr, m.height, m.width, m.channels};
+    first = false;
+    op_of(s.type).write(s, cfg);
+    layers.push_back({{"class_name", layer_type_name(s.type)}, {"config", cfg}});
+  }
+  json j = {{"class_name", "Sequential"}, {"config", {{"name", m.name}, {"layers", layers}}},
+            {"keras_version", "2.2.4"}, {"backend", "tensorflow"}};
+  return j.dump();
+}
+
+}  // namespace acts

@@ -1,0 +1,153 @@
+// CpuBackend: the graph's nodes run one after the other through their CpuOps (runtime/ops/*/
+// *_cpu.cpp); this file holds only what is common to every layer: the input, the loss, the
+// gradient flow between nodes, the fusion flags and RMSprop.
+#include "runtime/cpu/cpu_backend.h"
+
+#include <algorithm>
+
+#include "kernels/cpu/augment.h"
+#include "kernels/cpu/bce.h"
+#include "kernels/cpu/rescale.h"
+#include "kernels/cpu/rmsprop.h"
+#include "runtime/core/errors.h"
+#include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/cpu/fast/thread_pool.h"
+
+namespace acts {
+
+std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& o) {
+  return std::make_unique<CpuBackend>(g, o);
+}
+
+CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
+    : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f), acc_(g.param_count(), 0.f),
+      out_(g.nodes().size()), fast_(!o.cpu_reference && cpu_fast::available()) {
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& nd = g.nodes()[i];
+    ops_.push_back(make_cpu_op(nd, CpuOpEnv{fast_, o.seed, uint32_t(i)}));
+    NodeParams p;
+    for (int k : nd.params) {
+      p.w.push_back(&w_[g.params()[size_t(k)].offset]);
+      p.g.push_back(&g_[g.params()[size_t(k)].offset]);
+    }
+    params_.push_back(std::move(p));
+  }
+}
+
+std::string CpuBackend::name() const {
+  if (fast_) return "cpu (" + cpu_fast::describe() + ")";
+  std::string why;
+  if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + ")";
+  return "cpu (reference kernels)";
+}
+
+void CpuBackend::set_params(const std::vector<float>& w) {
+  if (w.size() != w_.size()) fail("parameter vector has ", w.size(), " values, the model needs ", w_.size());
+  std::copy(w.begin(), w.end(), w_.begin());  // in place: the ops' parameter pointers stay valid
+}
+
+void CpuBackend::set_opt_state(const std::vector<float>& a) {
+  if (a.size() != acc_.size()) fail("optimizer state has ", a.size(), " values, the model needs ", acc_.size());
+  acc_ = a;
+}
+
+void CpuBackend::forward(const Batch& b, bool training) {
+  check_batch(b, false);
+  const Graph& g = graph_;
+  n_ = b.n;
+  const int H = g.spec().height, W = g.spec().width, C = g.spec().channels;
+  x_.resize(size_t(n_) * g.input_size());
+  if (b.inputs) std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
+  else if (b.affine) cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
+  else cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
+  mark("", "input rescale");
+
+  const size_t last = g.nodes().size() - 1;
+  logits_.resize(size_t(n_) * g.nodes()[last].out_size);
+  for (size_t i = 0; i <= last; ++i) {
+    const Node& nd = g.nodes()[i];
+    out_[i].resize(size_t(n_) * nd.out_size);
+    CpuForward f;
+    f.n = n_;
+    f.training = training;
+    f.step = step_;
+    f.x = input_of(i);
+    f.y = out_[i].data();
+    f.w = params_[i].w.data();
+    f.state = params_[i].w.data();
+    f.logits = i == last ? logits_.data() : nullptr;  // the loss head: BCE takes the sigmoid itself
+    f.scratch = &scratch_;
+    ops_[i]->forward(f);
+    mark(nd.spec.name, "forward");
+  }
+}
+
+void CpuBackend::add_loss(const Batch& b, float* dlogits) {
+  metrics_.loss_sum += cpu::bce_from_logits(logits_.data(), b.labels, b.n, dlogits, &metrics_.correct);
+  metrics_.count += b.n;
+}
+
+void CpuBackend::backward(const Batch& b) {
+  check_batch(b, true);
+  if (b.n != n_) fail("backward() batch of ", b.n, " does not match the forward batch of ", n_);
+  const Graph& g = graph_;
+  const size_t last = g.nodes().size() - 1;
+  d_.assign(size_t(n_) * g.nodes()[last].out_size, 0.f);
+  add_loss(b, d_.data());  // d_ = dL/dlogits of the last node; its sigmoid is folded into the loss
+  mark("", "loss");
+  bool act_done = true;  // the loss took the head's activation
+  for (size_t i = last + 1; i-- > 0;) {
+    const Node& nd = g.nodes()[i];
+    // A node whose output is a relu's, followed by one that applies that relu's derivative itself
+    // (the fast max pooling after a fused conv+relu): the pair skips one pass over the tensor.
+    const bool input_relu = i > 0 && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
+    if (i > 0) d2_.resize(size_t(n_) * g.nodes()[i - 1].out_size);
+    CpuBackward bw;
+    bw.n = n_;
+    bw.x = input_of(i);
+    bw.y = out_[i].data();
+    bw.w = params_[i].w.data();
+    bw.dw = params_[i].g.data();
+    bw.dy = d_.data();
+    bw.dx = i > 0 ? d2_.data() : nullptr;
+    bw.act_done = act_done;
+    bw.input_relu = input_relu;
+    bw.scratch = &scratch_;
+    if (ops_[i]->backward(bw) && i > 0) std::swap(d_, d2_);
+    act_done = input_relu;
+    mark(nd.spec.name, "backward");
+  }
+}
+
+void CpuBackend::update() {
+  if (fast_)  // elementwise: the split across threads changes nothing
+    cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {
+      cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps,
+                          opt_.rmsprop_rule);
+    });
+  else
+    cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
+  mark("", "rmsprop");
+  ++step_;
+}
+
+void CpuBackend::eval_step(const Batch& b) {
+  check_batch(b, true);
+  forward(b, false);
+  add_loss(b, nullptr);
+}
+
+Metrics CpuBackend::take_metrics() {
+  Metrics m = metrics_;
+  metrics_ = Metrics{};
+  return m;
+}
+
+void CpuBackend::activation(const std::string& layer, std::vector<float>& out) const {
+  const int i = graph_.find(layer);
+  if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
+  if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
+  out.assign(out_[size_t(i)].begin(), out_[size_t(i)].end());
+}
+
+}  // namespace acts

@@ -1,0 +1,56 @@
+// The CPU backend: runs the graph node by node in float through each layer's CpuOp
+// (runtime/cpu/cpu_op.h), either with the reference kernels of kernels/cpu
+// (options().cpu_reference: the oracle for the CUDA backend) or, by default, with the
+// oneDNN/OpenBLAS path of runtime/cpu/fast, the fallback when no GPU is present.
+#pragma once
+#include <vector>
+
+#include "runtime/core/backend.h"
+#include "runtime/cpu/cpu_op.h"
+
+namespace acts {
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const Graph& g, const BackendOptions& o);
+
+  std::string name() const override;
+  std::vector<float> params() const override { return w_; }
+  void set_params(const std::vector<float>& w) override;
+  std::vector<float> opt_state() const override { return acc_; }
+  void set_opt_state(const std::vector<float>& a) override;
+  std::vector<float> grads() const override { return g_; }
+  void set_learning_rate(float lr) override { opt_.lr = lr; }
+
+  void forward(const Batch& b, bool training) override;
+  void backward(const Batch& b) override;
+  void update() override;
+  void eval_step(const Batch& b) override;
+  Metrics take_metrics() override;
+  using Backend::activation;
+  void activation(const std::string& layer, std::vector<float>& out) const override;
+
+ protected:
+  std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }
+
+ private:
+  void add_loss(const Batch& b, float* dlogits);
+  const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }
+  struct NodeParams {  // pointers into w_ and g_, one per parameter tensor of the node
+    std::vector<float*> w, g;
+  };
+
+  std::vector<float> w_, g_, acc_;          // parameters, gradients, RMSprop accumulators (never reallocated)
+  std::vector<float> x_;                    // rescaled input (n, H, W, C)
+  std::vector<std::vector<float>> out_;     // per node, its output (n, out_shape)
+  std::vector<std::unique_ptr<CpuOp>> ops_; // per node
+  std::vector<NodeParams> params_;          // per node
+  std::vector<float> logits_;               // (n, last out_size) the last node's output before its activation
+  std::vector<float> d_, d2_;               // backward scratch
+  int n_ = 0;
+  Metrics metrics_;
+  bool fast_ = false;                       // cpu_fast path (OpenBLAS) instead of the reference loops
+  std::vector<float> scratch_;              // the ops' working memory (im2col patches, ...)
+};
+
+}  // namespace acts

@@ -1,0 +1,49 @@
+// Which convolution the fast path runs (cpu_fast.h): oneDNN's where the build has it,
+// ACTS_CPU_CONV overriding for A/B comparisons. Read once per process.
+#include <cstdlib>
+#include <string>
+
+#include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/core/errors.h"
+
+namespace acts::cpu_fast {
+namespace {
+
+ConvPath choose() {
+  std::string why;
+  const bool onednn_ok = onednn::available(&why);
+  const char* env = std::getenv("ACTS_CPU_CONV");
+  const std::string want = env ? env : "";
+  if (want.empty()) return onednn_ok ? ConvPath::onednn : ConvPath::gemm;
+  if (want == "gemm") return ConvPath::gemm;
+  if (want == "onednn") {
+    if (!onednn_ok) fail("ACTS_CPU_CONV=onednn, but this binary was ", why, "; unset it to use im2col + OpenBLAS");
+    return ConvPath::onednn;
+  }
+  fail("ACTS_CPU_CONV=", want, " is not a convolution path: use gemm or onednn (or unset it)");
+}
+
+}  // namespace
+
+ConvPath conv_path() {
+  static const ConvPath path = choose();
+  return path;
+}
+
+std::string conv_path_name() {
+  return conv_path() == ConvPath::onednn ? onednn::version() + " convolutions" : "im2col convolutions";
+}
+
+void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
+                    int F, bool relu, float* y, std::vector<float>& scratch) {
+  (conv_path() == ConvPath::onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, H, W, C, k, b, KH, KW, F,
+                                                                                    relu, y, scratch);
+}
+
+void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
+                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+  (conv_path() == ConvPath::onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, H, W, C, k, KH, KW, F, dy,
+                                                                                      relu_y, dx, dk, db, scratch);
+}
+
+}  // namespace acts::cpu_fast
