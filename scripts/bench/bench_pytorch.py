@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Keras tutorial CNN in PyTorch, timed in exactly the cases apps/bench times for this
 toolkit (same rows, batch sizes, schedule, warm-ups and repeats: bench_common.plan), printing the
-same table and JSON, so scripts/bench_compare.py can divide row by row.
+same table and JSON, so scripts/bench/bench_compare.py can divide row by row.
 
 Setup, chosen to be PyTorch at its usual best: channels_last, cudnn.benchmark on, TF32 off
 unless --tf32 (our backend's default is strict fp32 too), RMSprop(alpha=0.9, eps=1e-8),
