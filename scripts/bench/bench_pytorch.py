@@ -9,7 +9,7 @@ BCE-with-logits, batches uploaded each step from pinned in-memory uint8 NHWC ten
 rescaled on the device (as our backend does). Variants: eager; graphs (the whole step captured
 once per batch size with torch.cuda.graph and replayed, optimizer capturable); compile
 (torch.compile of the forward + loss; backward through AOTAutograd; optimizer eager).
-GPU timing: CUDA events fenced by torch.cuda.synchronize(), as in apps/bench_timer.h.
+GPU timing: CUDA events fenced by torch.cuda.synchronize(), as in apps/bench/bench_timer.h.
 
 --profile prints instead, for PyTorch eager, torch.profiler's kernel table of a training step at
 batch 20 (and 256 on the GPU): the peer of `bench --profile`, to tell which of our ops is slower.
