@@ -9,7 +9,7 @@
 # run in order of value:
 #   GPU + cuDNN found -> configure + build (sm_90, no OpenCV) -> CUDA tests (a skip counts as a
 #   failure here: there IS a GPU) -> memcheck + racecheck of our own kernels -> the 30-epoch
-#   tutorial + dump_acts GPU vs CPU (scripts/device_tutorial.sh, when device-data/ was carried)
+#   tutorial + dump_acts GPU vs CPU (scripts/device/device_tutorial.sh, when device-data/ was carried)
 #   -> benchmark vs PyTorch (strict fp32) -> benchmark with TF32 and with the timed cuDNN
 #   algorithm search -> per-op profiles -> PyTorch's torch.compile mode -> memcheck of the
 #   cuDNN/cuBLAS layers and the backend (slow under the sanitizer: last).
@@ -51,7 +51,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${ACTS_DEVICE_BUILD:-build-device}
 LOGS=$BUILD/logs
-export LOGS  # scripts/device_tutorial.sh writes its logs beside ours
+export LOGS  # scripts/device/device_tutorial.sh writes its logs beside ours
 rm -rf "$LOGS"  # a rerun on a kept build folder: the last call's logs came back with that call
 mkdir -p "$BUILD" "$LOGS"
 # Copies the logs into $OUT (written to a temporary name first: a kill mid-copy leaves the last
@@ -268,8 +268,8 @@ fi
 if stage tutorial "The tutorial: 30 epochs on the GPU, dump_acts GPU vs CPU"; then
   # Before the benchmark: it is the project's point, and takes far less time than the benchmark.
   if [ -d device-data/dogs-vs-cats ] && [ -x "$BUILD/apps/train_gpu" ]; then
-    timeout "$(allow 120)" scripts/device_tutorial.sh device-data/dogs-vs-cats \
-      && ok "tutorial (wall time and dump_acts agreement above)" || fail "tutorial (scripts/device_tutorial.sh)"
+    timeout "$(allow 120)" scripts/device/device_tutorial.sh device-data/dogs-vs-cats \
+      && ok "tutorial (wall time and dump_acts agreement above)" || fail "tutorial (scripts/device/device_tutorial.sh)"
   else
     echo "skipped: no device-data/dogs-vs-cats carried or no train_gpu built"
     fail "tutorial not run"
@@ -287,7 +287,7 @@ compare() {
   # the other side's table; the outer timeout is only the backstop.
   local limit
   limit=$(allow "$cap")
-  timeout "$limit" python3 scripts/bench_compare.py --bench "$BENCH" --device cuda --no-install \
+  timeout "$limit" python3 scripts/bench/bench_compare.py --bench "$BENCH" --device cuda --no-install \
       --variants eager,graphs --out "$out" --deadline-s $(( limit > 10 ? limit - 5 : limit )) "$@" > "$out.log" 2> "$out.err"
   local rc=$?
   sed -n '/acts\/pt/,$p' "$out.log"
@@ -328,7 +328,7 @@ if stage profile "Per-op profile of one training step (device events, eager)" &&
   done
   # PyTorch's peer table (torch.profiler, eager): which of our ops is slower than its kernels.
   rc=0
-  timeout "$(allow 40)" python3 scripts/bench_pytorch.py --device cuda --profile --no-install \
+  timeout "$(allow 40)" python3 scripts/bench/bench_pytorch.py --device cuda --profile --no-install \
     > "$LOGS/profile-pytorch.log" 2>&1 || rc=$?
   if [ $rc -eq 0 ]; then ok "profile pytorch"; else fail "profile pytorch (exit $rc)"; fi
   grep -m1 -A24 "^pytorch profile" "$LOGS/profile-pytorch.log"

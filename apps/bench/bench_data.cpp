@@ -1,8 +1,8 @@
 // bench_data: how fast this toolkit loads a class-folder split of photos, i.e. what
 // load_directory (runtime/data) does once per training run: list the files, decode every image
 // and resize it with Pillow-exact NEAREST into the in-memory cache (uint8, (N, H, W, 3)).
-// scripts/bench_data_keras.py times Keras' loader on the same folder and
-// scripts/bench_data_compare.py puts the two side by side (docs/benchmarks.md, "Data loading").
+// scripts/bench/bench_data_keras.py times Keras' loader on the same folder and
+// scripts/bench/bench_data_compare.py puts the two side by side (docs/benchmarks.md, "Data loading").
 // One untimed load first warms the page cache, so both sides read the files from memory.
 #include <algorithm>
 #include <chrono>

@@ -2,7 +2,7 @@
 """The Keras tutorial's training run itself (Chollet, Deep Learning with Python, listings 5.5-5.8:
 the cats-vs-dogs convnet trained from scratch), in Keras 3 on TensorFlow, writing its history in
 train_gpu's history.csv format so that the two runs can be set side by side
-(scripts/compare_histories.py): the reference for "the same results as Keras".
+(scripts/reference/compare_histories.py): the reference for "the same results as Keras".
 
 As the book: ImageDataGenerator(rescale=1./255).flow_from_directory(target_size=(150, 150),
 batch_size=20, class_mode='binary') for train/ and validation/ (keras-preprocessing's, which

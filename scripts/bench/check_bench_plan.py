@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that scripts/bench_common.plan() mirrors apps/bench_plan.cpp, so PyTorch and this
+"""Checks that scripts/bench/bench_common.py's plan() mirrors apps/bench/bench_plan.cpp, so PyTorch and this
 toolkit time the same work: runs `bench --rows none` (no row runs; the JSON still carries the
 plan) for the GPU and CPU plans with and without --quick/--full/--repeats, and compares every
 number. Usage: check_bench_plan.py path/to/bench"""

@@ -4,12 +4,12 @@
 # package), a clean clone of the current commit copied into it, and scripts/test.sh run there
 # through chroot, installing its own packages with apt. Hiding nvcc from PATH would prove nothing
 # (setup.sh also looks in /usr/local/cuda). Exits with scripts/test.sh's status.
-#   sudo scripts/check_no_cuda.sh
+#   sudo scripts/checks/check_no_cuda.sh
 # The pristine root file system is cached (ACTS_NOCUDA_ROOT, default /var/tmp/acts-nocuda-root)
 # and made again when its recipe below changes; each run works on a fresh copy of it. The mirror
 # is the host's own (its apt sources), so this runs wherever the host's apt works.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "error: check_no_cuda.sh: needs root (debootstrap, mount, chroot) ; run it with sudo" >&2; exit 2; }
 
 cache=${ACTS_NOCUDA_ROOT:-/var/tmp/acts-nocuda-root}

@@ -12,7 +12,7 @@
 # cores (python3's cv2: this build has no OpenCV C++ library, so train_gpu reads NPY here; the
 # issue's "<= 3 s from start to exit" is train_gpu's wall time plus that decode time).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BUILD=${ACTS_DEVICE_BUILD:-build-device}
 LOGS=${LOGS:-$BUILD/logs}  # device_check.sh passes its own (it packs them for the device tool)
 SRC=${1:-device-data/dogs-vs-cats}
@@ -26,7 +26,7 @@ export LOGS
 status=0
 
 echo "==== NPY splits from $SRC ===="
-python3 scripts/photos_to_npy.py "$SRC" "$NPY" || { echo "FAILED: photos_to_npy"; exit 1; }
+python3 scripts/data/photos_to_npy.py "$SRC" "$NPY" || { echo "FAILED: photos_to_npy"; exit 1; }
 
 echo "==== train_gpu: the tutorial, 30 epochs x 100 steps of 20, 50 validation steps ===="
 rm -rf "$BUILD/tutorial-run"

@@ -19,7 +19,7 @@ C++ data tests (tests/data_*_test.cpp) to match:
 Run from the repository root:
   python3 -m venv /tmp/kp && /tmp/kp/bin/pip install keras-preprocessing==1.1.2 pillow==13.0.0 \
       numpy==2.4.6 scipy==1.17.1
-  /tmp/kp/bin/python scripts/make_data_golden.py [--shared ../shared/data/dogs-vs-cats]
+  /tmp/kp/bin/python scripts/reference/make_data_golden.py [--shared ../shared/data/dogs-vs-cats]
 """
 import argparse
 import contextlib
@@ -38,7 +38,7 @@ from PIL import Image
 import keras_preprocessing
 from keras_preprocessing.image import ImageDataGenerator, Iterator, load_img
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))  # this file is in scripts/X/
 DATA = os.path.join(ROOT, "tests", "data")
 OUT = os.path.join(DATA, "data_golden")
 # cat.10 sorts between cat.1 and cat.2, as Python (and Keras) sort names.

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))  # this file is in scripts/X/
 
 
 def instructions(path):
@@ -77,9 +77,10 @@ def main():
                 problems.append(f"installs packages outside the scripts: RUN {a[:60]}...")
             if w == "RUN":
                 for script in re.findall(r"(?:^|\s|/)(scripts/[\w./-]+|/tmp/[\w.-]+\.sh)", a):
-                    name = os.path.basename(script)
-                    if not os.access(os.path.join(ROOT, "scripts", name), os.X_OK):
-                        problems.append(f"RUN calls {script}, which is not an executable file in scripts/")
+                    # scripts/... is a path from the repository root; a copy in /tmp came from scripts/
+                    path = script if script.startswith("scripts/") else os.path.join("scripts", os.path.basename(script))
+                    if not os.access(os.path.join(ROOT, path), os.X_OK):
+                        problems.append(f"RUN calls {script}, which is not an executable file ({path})")
         if not any("install_runtime_deps.sh" in a for w, a in run["ins"] if w == "RUN"):
             problems.append("runtime stage must install its libraries through scripts/install_runtime_deps.sh")
         users = [a for w, a in run["ins"] if w == "USER"]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders a page of dump_acts (index.html) with headless Chromium into a PNG, to look at it on a
 # machine without a display. Installs Debian's `chromium` package when no Chromium is found.
-#   scripts/screenshot_index.sh [PAGE] [OUT.png] [WIDTH] [HEIGHT]
+#   scripts/checks/screenshot_index.sh [PAGE] [OUT.png] [WIDTH] [HEIGHT]
 # PAGE defaults to acts/index.html, OUT to index_screenshot.png in the current folder (not next
 # to the page, which links only what dump_acts wrote), the window to 1400 x 3200 pixels (the page
 # is cut at HEIGHT; pass a larger one for --all).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of outside input with libFuzzer under AddressSanitizer and UBSan (clang 14).
-# Usage: scripts/fuzz.sh [PARSER|all] [SECONDS]   (defaults: all, 60 seconds each; 0: build only)
+# Usage: scripts/checks/fuzz.sh [PARSER|all] [SECONDS]   (defaults: all, 60 seconds each; 0: build only)
 #   PARSER: model_json checkpoint npy image_header image_decode listing
 # Builds the harnesses (tests/fuzz/<parser>_fuzz.cpp) and the runtime sources each needs into
 # build-fuzz/ (ACTS_FUZZ_BUILD_DIR), runs each one at a time on tests/fuzz/corpus/<parser> plus
@@ -9,7 +9,7 @@
 # copy each to tests/fuzz/regressions/<parser>/ so the replay test (ctest -R fuzz_replay) keeps it.
 # Exits 1 when a run found something. Extra libFuzzer flags: ACTS_FUZZ_FLAGS="-jobs=2 ...".
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 all=(model_json checkpoint npy image_header image_decode listing)
 which=${1:-all}

@@ -1,5 +1,5 @@
 // What the bench program runs on which device: warm-up and repeat counts per row, and how the
-// big cases are scaled down on the CPU or with --quick. scripts/bench_pytorch.py mirrors these
+// big cases are scaled down on the CPU or with --quick. scripts/bench/bench_pytorch.py mirrors these
 // numbers (its plan() function) so both sides time the same work; keep the two in step.
 #pragma once
 #include <string>

@@ -5,12 +5,12 @@ target_size=(150, 150), batch_size=20, class_mode='binary'), iterated for one fu
 batches. That is Keras' work every epoch: PIL decode, NEAREST resize, float32 rescale (one
 thread, as fit() runs it with its default workers=1). The listing (flow_from_directory itself)
 is timed apart: Keras does it once per run. One untimed epoch first warms the page cache.
-apps/bench_data times our loader on the same folder; scripts/bench_data_compare.py runs both.
+apps/bench_data times our loader on the same folder; scripts/bench/bench_data_compare.py runs both.
 
 Usage: bench_data_keras.py --data DIR [--image-size 150] [--batch 20] [--repeats 3]
                            [--json FILE] [--no-install]
 Needs keras-preprocessing, Pillow, numpy and scipy; missing ones are pip-installed at the
-versions scripts/make_data_golden.py was checked with (unless --no-install).
+versions scripts/reference/make_data_golden.py was checked with (unless --no-install).
 """
 import argparse
 import contextlib

@@ -3,8 +3,8 @@
 the dtype and shape are the expected ones, and the values are finite. For tests of the apps'
 outputs (dump_acts writes activations as NPY); the C++ tests never need Python.
 
-  python3 scripts/check_npy.py FILE --dtype float32 --shape 20,148,148,32 [--min 0] [--max 1] [--sum S]
-  python3 scripts/check_npy.py FILE --dtype float32 --shape ''          (a 0-d array)
+  python3 scripts/data/check_npy.py FILE --dtype float32 --shape 20,148,148,32 [--min 0] [--max 1] [--sum S]
+  python3 scripts/data/check_npy.py FILE --dtype float32 --shape ''          (a 0-d array)
 
 Exit status 0 when every check passes; otherwise 1 with one line per failed check on stderr
 (2 when numpy is missing: install it with `pip install numpy`).

@@ -1,5 +1,5 @@
 """Shared by bench_pytorch.py, bench_keras.py and bench_compare.py: the FLOP counts, the bench
-plan (a mirror of apps/bench_plan.cpp, so the peers time exactly the work the C++ bench times),
+plan (a mirror of apps/bench/bench_plan.cpp, so the peers time exactly the work the C++ bench times),
 the flags every peer takes, the row loop, the row format and the table. Standard library only."""
 import datetime
 import json
@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 
-# Per image, one multiply-add = 2 FLOPs; derivation from the layer shapes in apps/bench_report.h.
+# Per image, one multiply-add = 2 FLOPs; derivation from the layer shapes in apps/bench/bench_report.h.
 FORWARD_FLOP = 0.472190976e9
 TRAIN_FLOP = 3 * FORWARD_FLOP
 
@@ -15,7 +15,7 @@ ROW_IDS = ["train_b20", "train_b256", "eval_b20", "schedule", "dump_1", "dump_10
 
 
 def plan(gpu, quick=False, full=False, repeats=0):
-    """The same numbers as make_settings() in apps/bench_plan.cpp."""
+    """The same numbers as make_settings() in apps/bench/bench_plan.cpp."""
     small = not gpu and not full
     if gpu:
         steps = {"train_b20": [10, 10, 20], "train_b256": [5, 10, 5], "eval_b20": [10, 10, 20],
@@ -48,7 +48,7 @@ def plan(gpu, quick=False, full=False, repeats=0):
 
 
 def planned_rows(s, impl):
-    """Rows in table order, as planned_rows() in apps/bench_plan.cpp."""
+    """Rows in table order, as planned_rows() in apps/bench/bench_plan.cpp."""
     def row(rid, what, batch, images, unit, gflop, note, skipped=False):
         return {"id": rid, "what": what, "impl": impl, "batch": batch, "images": images, "unit": unit,
                 "gflop": gflop, "repeats": 0, "skipped": skipped, "note": note}
@@ -127,7 +127,7 @@ def utc_now():
 
 
 def table(rep):
-    """The same layout as table() in apps/bench_report.cpp."""
+    """The same layout as table() in apps/bench/bench_report.cpp."""
     out = ["%s on %s: %s" % (rep["tool"], rep["device"], rep["backend"]),
            "timing: %s; medians over the repeats; %s" % (rep["clock"], rep["date"]),
            "%-11s %-16s %-34s %11s %10s %8s  %s" % ("row", "impl", "case", "ms/unit", "images/s", "TFLOP/s", "note")]

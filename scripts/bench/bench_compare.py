@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Runs apps/bench (this toolkit) and scripts/bench_pytorch.py with the same plan and prints, per
+"""Runs apps/bench (this toolkit) and scripts/bench/bench_pytorch.py with the same plan and prints, per
 row, our time over PyTorch's for each PyTorch variant (< 1: we are faster). This is what the GPU
 machine's device check runs; it needs neither OpenCV nor numpy. With --rounds N the programs
 run alternately N times and each row takes the median over the rounds, which keeps a busy
 machine's drift from favouring either side. --peers pytorch,keras adds Keras itself
-(scripts/bench_keras.py, TensorFlow on the CPU), the tutorial's own stack.
+(scripts/bench/bench_keras.py, TensorFlow on the CPU), the tutorial's own stack.
 
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
@@ -27,7 +27,7 @@ import bench_common as bc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER_SCRIPTS = {"pytorch": "bench_pytorch.py", "keras": "bench_keras.py"}
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))  # scripts/bench/ -> the repository
 
 
 def find_bench(given):

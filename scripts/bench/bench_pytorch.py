@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Keras tutorial CNN in PyTorch, timed in exactly the cases apps/bench times for this
 toolkit (same rows, batch sizes, schedule, warm-ups and repeats: bench_common.plan), printing the
-same table and JSON, so scripts/bench_compare.py can divide row by row.
+same table and JSON, so scripts/bench/bench_compare.py can divide row by row.
 
 Setup, chosen to be PyTorch at its usual best: channels_last, cudnn.benchmark on, TF32 off
 unless --tf32 (our backend's default is strict fp32 too), RMSprop(alpha=0.9, eps=1e-8),
@@ -9,7 +9,7 @@ BCE-with-logits, batches uploaded each step from pinned in-memory uint8 NHWC ten
 rescaled on the device (as our backend does). Variants: eager; graphs (the whole step captured
 once per batch size with torch.cuda.graph and replayed, optimizer capturable); compile
 (torch.compile of the forward + loss; backward through AOTAutograd; optimizer eager).
-GPU timing: CUDA events fenced by torch.cuda.synchronize(), as in apps/bench_timer.h.
+GPU timing: CUDA events fenced by torch.cuda.synchronize(), as in apps/bench/bench_timer.h.
 
 --profile prints instead, for PyTorch eager, torch.profiler's kernel table of a training step at
 batch 20 (and 256 on the GPU): the peer of `bench --profile`, to tell which of our ops is slower.

@@ -1,5 +1,5 @@
 // bench: how fast this toolkit trains and runs the Keras tutorial's CNN, in the cases
-// scripts/bench_pytorch.py times for PyTorch (scripts/bench_compare.py puts them side by side):
+// scripts/bench/bench_pytorch.py times for PyTorch (scripts/bench/bench_compare.py puts them side by side):
 //   train_b20   training step (forward, backward, RMSprop), batch 20      per step
 //   train_b256  the same at batch 256                                   per step
 //   eval_b20    validation step (forward + loss), batch 20              per step

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Keras tutorial CNN in Keras itself (Keras 3 on TensorFlow), timed in the cases apps/bench
 times for this toolkit (same rows, batch sizes, schedule, warm-ups and repeats:
-bench_common.plan), printing the same table and JSON, so scripts/bench_compare.py --peers keras
+bench_common.plan), printing the same table and JSON, so scripts/bench/bench_compare.py --peers keras
 can divide row by row. PyTorch is the peer on the GPU machine (it has no TensorFlow); Keras is
 the tutorial's own stack, the one a user of this toolkit would otherwise run, here on the CPU.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs apps/bench_data (our loader) and scripts/bench_data_keras.py (Keras' loader) on the
+"""Runs apps/bench_data (our loader) and scripts/bench/bench_data_keras.py (Keras' loader) on the
 same photo folder, one after the other, and prints one table: images/s of each and ours over
 Keras'. Then the per-run view: the tutorial's fit decodes through Keras every epoch, while we
 decode once into memory, so over --epochs epochs (30 in the tutorial) Keras spends its listing
@@ -21,7 +21,7 @@ import tempfile
 import bench_common as bc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))  # scripts/bench/ -> the repository
 
 
 def default_data():

@@ -2,8 +2,8 @@
 """Turns photo folders into x.npy / y.npy for builds without OpenCV (train_gpu and dump_acts
 read them through load_split, e.g. on a GPU machine built with -DACTS_WITH_OPENCV=OFF).
 
-  scripts/photos_to_npy.py dogs-vs-cats dogs-vs-cats-npy          # train/ validation/ test/
-  scripts/photos_to_npy.py dogs-vs-cats/train train-npy --size 150
+  scripts/data/photos_to_npy.py dogs-vs-cats dogs-vs-cats-npy          # train/ validation/ test/
+  scripts/data/photos_to_npy.py dogs-vs-cats/train train-npy --size 150
 
 SRC is one split (class sub-folders, as Keras' flow_from_directory wants) or a folder of splits
 (train/, validation/, test/). Each split becomes OUT[/split]/x.npy (N, H, W, 3) uint8, y.npy (N)

@@ -1,5 +1,5 @@
 // The bench program's results: one Row per measured case, printed as a table and written as
-// JSON. scripts/bench_pytorch.py writes the same fields, so scripts/bench_compare.py can match
+// JSON. scripts/bench/bench_pytorch.py writes the same fields, so scripts/bench/bench_compare.py can match
 // rows by id and divide.
 #pragma once
 #include <string>

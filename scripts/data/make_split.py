@@ -9,7 +9,7 @@ SOURCE is what users download from Kaggle's "Dogs vs. Cats" competition: train.z
 train/cat.0.jpg ...), the whole competition zip holding train.zip, or an unpacked folder of
 cat.N.jpg / dog.N.jpg files. Only the standard library is needed.
 
-  scripts/make_split.py ~/Downloads/train.zip dogs-vs-cats
+  scripts/data/make_split.py ~/Downloads/train.zip dogs-vs-cats
   build/apps/train_gpu --data dogs-vs-cats
 """
 import argparse

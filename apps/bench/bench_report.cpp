@@ -1,4 +1,4 @@
-// Table and JSON output of the bench program (format shared with scripts/bench_pytorch.py).
+// Table and JSON output of the bench program (format shared with scripts/bench/bench_pytorch.py).
 #include "bench_report.h"
 
 #include <algorithm>

@@ -26,7 +26,7 @@ in (H, W, C) order; BCE as Keras computes it: p = sigmoid(z) clipped to [1e-7, 1
 -[y log p + (1 - y) log(1 - p)], batch mean; RMSprop(alpha=0.9, eps=1e-8) is Keras'
 a = 0.9 a + 0.1 g^2, w -= lr g / (sqrt(a) + eps).
 
-Run: python3 scripts/make_goldens.py [--out tests/data/golden]   (CPU only, ~1 minute)
+Run: python3 scripts/reference/make_goldens.py [--out tests/data/golden]   (CPU only, ~1 minute)
 """
 import argparse
 import importlib
@@ -220,11 +220,11 @@ def make_train48(out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data", "golden"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "data", "golden"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    manifest = {"generator": "scripts/make_goldens.py (PyTorch " + torch.__version__ + ", float64)",
+    manifest = {"generator": "scripts/reference/make_goldens.py (PyTorch " + torch.__version__ + ", float64)",
                 "forward150": make_forward150(args.out), "train48": make_train48(args.out)}
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

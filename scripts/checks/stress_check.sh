@@ -5,9 +5,9 @@
 #      full load.
 # Run it on an idle machine (the idle pass is the README's test command itself). Installs
 # stress-ng from Debian if missing; stops the stress it started, whatever happens.
-#   scripts/stress_check.sh [repeats]     (default 20)
+#   scripts/checks/stress_check.sh [repeats]     (default 20)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 repeats=${1:-20}
 if ! command -v stress-ng >/dev/null 2>&1; then
   sudo_cmd=""
