@@ -1,5 +1,5 @@
 // Image decoding against Keras (keras_preprocessing + Pillow goldens from
-// scripts/make_data_golden.py): real photos through load_directory, odd formats through
+// scripts/reference/make_data_golden.py): real photos through load_directory, odd formats through
 // load_image, and the bad-input policy on a folder made here (skips, warnings, errors).
 #include <gtest/gtest.h>
 

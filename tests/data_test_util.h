@@ -19,7 +19,7 @@ inline std::string golden(const std::string& name) { return std::string(ACTS_TES
 
 inline nlohmann::json read_json(const std::string& path) {
   std::ifstream f(path);
-  EXPECT_TRUE(f.good()) << path << ": missing (scripts/make_data_golden.py writes it)";
+  EXPECT_TRUE(f.good()) << path << ": missing (scripts/reference/make_data_golden.py writes it)";
   return nlohmann::json::parse(f);
 }
 

@@ -1,5 +1,5 @@
 // The CPU backend (float) against an independent implementation: PyTorch in float64 configured
-// to Keras semantics (scripts/make_goldens.py wrote tests/data/golden/; see its docstring).
+// to Keras semantics (scripts/reference/make_goldens.py wrote tests/data/golden/; see its docstring).
 //   forward150: every layer's output of the 150x150 tutorial model for one input;
 //   train48:    loss, every gradient and the parameters after 3 RMSprop steps at 48x48, batch 4.
 // Weights and inputs come from the shared formula in tests/golden_weights.h.

@@ -1,6 +1,6 @@
 // The deterministic weights and inputs of the golden tests, generated rather than stored (the
 // tutorial model has 3.45M parameters). C++ twin of uniform()/golden_params()/golden_inputs() in
-// scripts/make_goldens.py; keep the two identical:
+// scripts/reference/make_goldens.py; keep the two identical:
 //   fmix32(h): h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13; h *= 0xC2B2AE35; h ^= h >> 16  (mod 2^32)
 //   u(stream, k) = fmix32((k + stream * 0x9E3779B9) mod 2^32) / 2^32              (double in [0, 1))
 //   parameters (stream 1, k = index in the flat parameter vector, Keras order and layouts):

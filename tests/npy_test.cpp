@@ -101,7 +101,7 @@ TEST(Npy, HeaderIsVersion1And64ByteAligned) {
 }
 
 TEST(Npy, ReadsWhatNumpyWrote) {
-  // The goldens were written by numpy.save (scripts/make_goldens.py): float32 and uint8.
+  // The goldens were written by numpy.save (scripts/reference/make_goldens.py): float32 and uint8.
   const std::string dir = std::string(ACTS_TEST_DATA) + "/golden/";
   const NpyArray f = read_npy(dir + "forward150_dense_1.npy");
   EXPECT_EQ(f.dtype, "<f4");
@@ -172,7 +172,7 @@ TEST(Npy, ImpossibleShapesAreRefusedBeforeAllocating) {
 }
 
 // Run by the ctest npy_readable_by_numpy, which then has numpy check the files
-// (scripts/check_npy.py): values i / 120 in [0, 1), sum 59.5; uint8 i % 256; a 0-d 2.5.
+// (scripts/data/check_npy.py): values i / 120 in [0, 1), sum 59.5; uint8 i % 256; a 0-d 2.5.
 TEST(Npy, WriteFilesForTheNumpyCheck) {
   const char* out = std::getenv("ACTS_NPY_OUT");
   if (!out) GTEST_SKIP() << "only run by the ctest npy_readable_by_numpy (ACTS_NPY_OUT names a folder)";

@@ -72,7 +72,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o);
 // x.npy (N, H, W, 3) uint8 and y.npy (N) or (N, 1) labels 0/1 of any numeric dtype; classes
 // named "0", "1" (load_split takes the names from DIR/classes.txt when there is one).
 Dataset load_npy(const std::string& x_path, const std::string& y_path);
-// A split given either way: DIR holding x.npy and y.npy (made by scripts/photos_to_npy.py; their
+// A split given either way: DIR holding x.npy and y.npy (made by scripts/data/photos_to_npy.py; their
 // size must be o.height x o.width), else DIR as a class-folder tree (needs OpenCV).
 Dataset load_split(const std::string& dir, const LoadOptions& o);
 // One image, preprocessed exactly as in training (decode, RGB, resize). Needs OpenCV.

@@ -18,7 +18,7 @@ namespace {
 
 const char* kFix =
     "give a folder holding one sub-folder of images per class, e.g. DIR/cats and DIR/dogs "
-    "(scripts/make_split.py builds them from Kaggle's train.zip)";
+    "(scripts/data/make_split.py builds them from Kaggle's train.zip)";
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;

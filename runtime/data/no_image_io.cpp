@@ -8,7 +8,7 @@ namespace {
 [[noreturn]] void no_decoding(const std::string& path) {
   fail(path,
        ": this build has no image decoding (built without OpenCV); give the data as x.npy/y.npy "
-       "(scripts/photos_to_npy.py makes them) or rebuild with OpenCV (-DACTS_WITH_OPENCV=ON)");
+       "(scripts/data/photos_to_npy.py makes them) or rebuild with OpenCV (-DACTS_WITH_OPENCV=ON)");
 }
 }  // namespace
 

@@ -20,7 +20,7 @@ Dataset load_npy(const std::string& x_path, const std::string& y_path) {
   const NpyArray y = read_npy(y_path);
   if (x.dtype != "|u1" && x.dtype != "<u1")
     fail(x_path, ": images must be uint8 (N, H, W, 3), got dtype ", x.dtype,
-         "; save x.astype(np.uint8) (scripts/photos_to_npy.py does)");
+         "; save x.astype(np.uint8) (scripts/data/photos_to_npy.py does)");
   if (x.shape.size() != 4 || x.shape[3] != 3)
     fail(x_path, ": images must have shape (N, H, W, 3) (RGB, channels last), got ", x.shape.size(), " dims",
          x.shape.size() == 4 ? " with " + std::to_string(x.shape[3]) + " channels" : std::string());
@@ -52,11 +52,11 @@ Dataset load_split(const std::string& dir, const LoadOptions& o) {
   if (!fs::exists(x, ec) && !fs::exists(y, ec)) return load_directory(dir, o);
   if (!fs::exists(x, ec) || !fs::exists(y, ec))
     fail(dir, ": has ", fs::exists(x, ec) ? "x.npy but no y.npy" : "y.npy but no x.npy",
-         "; give both (scripts/photos_to_npy.py writes them)");
+         "; give both (scripts/data/photos_to_npy.py writes them)");
   Dataset d = load_npy(x.string(), y.string());
   if (d.height != o.height || d.width != o.width)
     fail(x.string(), ": images are ", d.height, "x", d.width, " but the model takes ", o.height, "x", o.width,
-         "; rebuild them with scripts/photos_to_npy.py --size ", o.height, " ", o.width);
+         "; rebuild them with scripts/data/photos_to_npy.py --size ", o.height, " ", o.width);
   std::ifstream names(root / "classes.txt");  // optional: one class name per line, label order
   std::vector<std::string> classes;
   for (std::string line; std::getline(names, line);)

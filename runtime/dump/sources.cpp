@@ -114,7 +114,7 @@ void append_npy(const ImageRef& r, const LoadOptions& o, Inputs& in) {
   const size_t h = a.shape[one ? 0 : 1], w = a.shape[one ? 1 : 2], n = one ? 1 : a.shape[0];
   if (h != size_t(o.height) || w != size_t(o.width))
     fail(r.path, ": images are ", h, "x", w, " but the model takes ", o.height, "x", o.width,
-         "; resize them (scripts/photos_to_npy.py) or pass the image files");
+         "; resize them (scripts/data/photos_to_npy.py) or pass the image files");
   if (n == 0) fail(r.path, ": holds no images (N = 0); pass an .npy with at least one");
   if (r.row >= long(n)) fail(r.path, ": has ", n, " images, no row ", r.row);
   const size_t first = r.row < 0 ? 0 : size_t(r.row), count = r.row < 0 ? n : 1, px = h * w * 3;
@@ -144,7 +144,7 @@ Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
     if (!have_image_io())
       fail(r.path,
            ": this build cannot decode image files (built without OpenCV); pass the images as a uint8 "
-           "(N, H, W, 3) .npy (scripts/photos_to_npy.py)");
+           "(N, H, W, 3) .npy (scripts/data/photos_to_npy.py)");
     std::vector<uint8_t> img;
     try {
       img = load_image(r.path, o);

@@ -194,7 +194,7 @@ Dataset load_split_checked(const std::string& root, const char* split, const Loa
   const std::string dir = root + "/" + split;
   if (!is_dir(dir))
     fail(dir, ": missing; --data needs a folder with train/ and validation/ (each with one sub-folder per class), "
-         "e.g. made by scripts/make_split.py");
+         "e.g. made by scripts/data/make_split.py");
   Dataset d = load_split(dir, o);
   std::printf("%s\n", found_message(d).c_str());
   if (d.skipped) std::printf("(%zu unreadable files in %s were skipped)\n", d.skipped, dir.c_str());
