@@ -14,7 +14,7 @@ namespace {
 // Slicing-by-8 (Intel's "Slicing-by-8" CRC): t[0] is the classic byte table; t[k][b] is the CRC
 // of byte b followed by k zero bytes, so eight input bytes fold in with eight lookups per step
 // instead of one lookup per byte: a 27.6 MB checkpoint took 87-139 ms byte by byte on the
-// development VM and 18-30 ms this way (the same values, as tests/crc32_test.cpp checks).
+// development VM and 18-30 ms this way (the same values, as tests/core/crc32_test.cpp checks).
 using Tables = std::array<std::array<uint32_t, 256>, 8>;
 
 Tables make_tables() {

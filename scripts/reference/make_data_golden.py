@@ -2,10 +2,10 @@
 """Records what Keras' data pipeline (keras_preprocessing + Pillow + scipy) produces, for the
 C++ data tests (tests/data_*_test.cpp) to match:
 
-  tests/data/photos/{cats,dogs}/   3 + 3 real photos copied from ../shared (Dogs vs. Cats)
-  tests/data/odd_images/           small odd files made here: grayscale, RGBA, LA, palette,
+  tests/fixtures/photos/{cats,dogs}/   3 + 3 real photos copied from ../shared (Dogs vs. Cats)
+  tests/fixtures/odd_images/           small odd files made here: grayscale, RGBA, LA, palette,
                                    16-bit, CMYK, EXIF-rotated, BMP, PPM, TIFF, a larger JPEG
-  tests/data/data_golden/
+  tests/fixtures/data_golden/
     photos.json, photos_150.npy    flow_from_directory(target_size=(150, 150), class_mode='binary',
                                    shuffle=False, rescale=1/255): file order, labels,
                                    class_indices, the "Found" line, pixels (uint8; the float
@@ -39,7 +39,7 @@ import keras_preprocessing
 from keras_preprocessing.image import ImageDataGenerator, Iterator, load_img
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))  # this file is in scripts/X/
-DATA = os.path.join(ROOT, "tests", "data")
+DATA = os.path.join(ROOT, "tests", "fixtures")
 OUT = os.path.join(DATA, "data_golden")
 # cat.10 sorts between cat.1 and cat.2, as Python (and Keras) sort names.
 PHOTOS = {"cats": ["cat.1.jpg", "cat.10.jpg", "cat.2.jpg"], "dogs": ["dog.0.jpg", "dog.11.jpg", "dog.3.jpg"]}

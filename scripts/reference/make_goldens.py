@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes tests/data/golden/: reference values of the tutorial CNN computed by an independent
-implementation (PyTorch, float64) configured to Keras semantics, for tests/golden_test.cpp.
+"""Writes tests/fixtures/golden/: reference values of the tutorial CNN computed by an independent
+implementation (PyTorch, float64) configured to Keras semantics, for tests/cpu/golden_test.cpp.
 
   (a) forward150: tutorial_model(150), one random 150x150x3 input in [0, 1): every layer's output
       (NHWC as Keras returns it). Big activations are subsampled: flat[::stride] (stride odd, so
@@ -11,7 +11,7 @@ implementation (PyTorch, float64) configured to Keras semantics, for tests/golde
       float32-sized gradient noise; see make_train48).
 
 Weights and inputs are NOT stored (3.45M floats); both sides generate them from this formula
-(the C++ twin is tests/golden_weights.h; keep the two identical):
+(the C++ twin is tests/cpu/golden_weights.h; keep the two identical):
   fmix32(h): h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13; h *= 0xC2B2AE35; h ^= h >> 16  (mod 2^32)
   u(stream, k) = fmix32((k + stream * 0x9E3779B9) mod 2^32) / 2^32           (a double in [0, 1))
   parameters, stream 1, k = index in the flat parameter vector (Keras order and layouts):
@@ -26,7 +26,7 @@ in (H, W, C) order; BCE as Keras computes it: p = sigmoid(z) clipped to [1e-7, 1
 -[y log p + (1 - y) log(1 - p)], batch mean; RMSprop(alpha=0.9, eps=1e-8) is Keras'
 a = 0.9 a + 0.1 g^2, w -= lr g / (sqrt(a) + eps).
 
-Run: python3 scripts/reference/make_goldens.py [--out tests/data/golden]   (CPU only, ~1 minute)
+Run: python3 scripts/reference/make_goldens.py [--out tests/fixtures/golden]   (CPU only, ~1 minute)
 """
 import argparse
 import importlib
@@ -220,7 +220,7 @@ def make_train48(out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "data", "golden"))
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "golden"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(max(1, os.cpu_count() or 1))

@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../dump_acts_fixture.h"
+#include "tests/dump/dump_acts_fixture.h"
 #include "app_files.h"
 #include "run_process.h"
 

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../dump_acts_fixture.h"
+#include "tests/dump/dump_acts_fixture.h"
 #include "run_process.h"
 
 using acts::testing::contains;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
-#include "../dump_acts_fixture.h"
+#include "tests/dump/dump_acts_fixture.h"
 #include "run_process.h"
 #include "runtime/core/backend.h"
 #include "runtime/data/dataset.h"

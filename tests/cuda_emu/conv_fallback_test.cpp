@@ -15,7 +15,7 @@
 #include "runtime/cuda/param_layout.h"
 #include "runtime/cuda/step_graph.h"
 #include "tests/compare.h"
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace acts;
 using namespace acts::test;

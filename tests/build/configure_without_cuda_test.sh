@@ -4,7 +4,7 @@
 # what is missing, and a value that is none of these fails. CUDACXX naming a compiler that does not
 # exist makes CMake find no CUDA compiler even on a machine with the toolkit; the proof on a machine
 # with no toolkit at all (build and every test) is scripts/checks/check_no_cuda.sh.
-#   tests/configure_without_cuda_test.sh CMAKE GENERATOR SOURCE_DIR WORK_DIR
+#   tests/build/configure_without_cuda_test.sh CMAKE GENERATOR SOURCE_DIR WORK_DIR
 set -uo pipefail
 cmake=$1 generator=$2 src=$3 work=$4
 failed=0

@@ -12,7 +12,7 @@ using namespace acts;
 
 TEST(Graph, TutorialSummaryMatchesKerasByteForByte) {
   std::ifstream f(std::string(ACTS_TEST_DATA) + "/tutorial_summary.txt");
-  ASSERT_TRUE(f) << "missing tests/data/tutorial_summary.txt";
+  ASSERT_TRUE(f) << "missing tests/fixtures/tutorial_summary.txt";
   std::stringstream want;
   want << f.rdbuf();
   EXPECT_EQ(Graph(tutorial_model()).summary(), want.str());

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Checks scripts/data/make_split.py and scripts/data/photos_to_npy.py as users run them.
 make_split: a fake Kaggle train.zip (and the competition zip holding it) -> the tutorial split,
-and its errors. photos_to_npy: tests/data/photos -> x.npy/y.npy equal to the Keras golden of
-tests/data/data_golden (skipped, exit 77, when numpy or Pillow is missing)."""
+and its errors. photos_to_npy: tests/fixtures/photos -> x.npy/y.npy equal to the Keras golden of
+tests/fixtures/data_golden (skipped, exit 77, when numpy or Pillow is missing)."""
 import json
 import os
 import subprocess
@@ -10,7 +10,7 @@ import sys
 import tempfile
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 failures = []
 checks = [0]
 
@@ -71,10 +71,10 @@ def test_photos_to_npy(t):
     except ImportError:
         print("skipped: numpy/Pillow not installed (pip install numpy pillow)")
         sys.exit(77)  # ctest's SKIP_RETURN_CODE
-    r = run(os.path.join(ROOT, "scripts", "data", "photos_to_npy.py"), os.path.join(ROOT, "tests", "data", "photos"),
+    r = run(os.path.join(ROOT, "scripts", "data", "photos_to_npy.py"), os.path.join(ROOT, "tests", "fixtures", "photos"),
             os.path.join(t, "npy"), "--size", "150")
     check(r.returncode == 0, "photos_to_npy: " + r.stderr.strip())
-    golden = os.path.join(ROOT, "tests", "data", "data_golden")
+    golden = os.path.join(ROOT, "tests", "fixtures", "data_golden")
     g = json.load(open(os.path.join(golden, "photos.json")))
     x, y = np.load(os.path.join(t, "npy", "x.npy")), np.load(os.path.join(t, "npy", "y.npy"))
     check(np.array_equal(x, np.load(os.path.join(golden, "photos_150.npy"))), "x.npy equals Keras' pixels")

@@ -31,7 +31,7 @@
 #include "kernels/cuda/activations.cuh"
 #include "runtime/cpu/cpu_backend.h"
 #include "tests/compare.h"
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace acts;
 using namespace acts::test;

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "compare.h"
-#include "dump_acts_fixture.h"
+#include "tests/compare.h"
+#include "tests/dump/dump_acts_fixture.h"
 #include "runtime/core/backend.h"
 #include "runtime/dump/dump.h"
 #include "runtime/dump/sources.h"

@@ -5,9 +5,9 @@
 
 #include <cmath>
 
-#include "compare.h"
+#include "tests/compare.h"
 #include "runtime/data/augment_params.h"
-#include "data_test_util.h"
+#include "tests/data/data_test_util.h"
 #include "kernels/cpu/augment.h"
 #include "runtime/core/npy.h"
 

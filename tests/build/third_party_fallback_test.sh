@@ -4,7 +4,7 @@
 # copies in third_party/, says so in one line each, builds and runs; by default it takes the system
 # packages where they are installed (scripts/setup.sh installs them) and the copies where not, and
 # the headers the compiler read are the ones the line named (ninja's dependency record).
-#   tests/third_party_fallback_test.sh CMAKE GENERATOR MAKE_PROGRAM SOURCE_DIR WORK_DIR
+#   tests/build/third_party_fallback_test.sh CMAKE GENERATOR MAKE_PROGRAM SOURCE_DIR WORK_DIR
 set -uo pipefail
 cmake=$1 generator=$2 make_program=$3 src=$4 work=$5
 failed=0

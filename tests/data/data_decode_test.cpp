@@ -11,7 +11,7 @@
 
 #include "runtime/data/dataset.h"
 #include "runtime/data/pil_resize.h"
-#include "data_test_util.h"
+#include "tests/data/data_test_util.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/npy.h"
 

@@ -12,7 +12,7 @@
 #include "runtime/ops/dense/dense_cuda_gemm.h"
 #include "runtime/cuda/param_layout.h"
 #include "tests/compare.h"
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace acts;
 using namespace acts::test;

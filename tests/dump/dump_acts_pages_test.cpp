@@ -10,7 +10,7 @@
 #include <mutex>
 #include <set>
 
-#include "dump_acts_fixture.h"
+#include "tests/dump/dump_acts_fixture.h"
 #include "runtime/dump/dump.h"
 #include "runtime/core/errors.h"
 

@@ -12,7 +12,7 @@
 
 #include "runtime/core/backend.h"
 #include "runtime/data/dataset.h"
-#include "data_test_util.h"
+#include "tests/data/data_test_util.h"
 #include "runtime/core/graph.h"
 #include "runtime/core/model_spec.h"
 

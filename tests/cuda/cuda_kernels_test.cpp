@@ -20,7 +20,7 @@
 #include "kernels/cuda/rescale_augment.cuh"
 #include "kernels/cuda/rmsprop.cuh"
 #include "tests/compare.h"
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace acts;
 using namespace acts::test;

@@ -1,5 +1,5 @@
 // Helpers shared by the data-pipeline tests: a scratch folder removed at the end of the test,
-// file writing/copying, and the committed Keras goldens (tests/data/data_golden).
+// file writing/copying, and the committed Keras goldens (tests/fixtures/data_golden).
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "runtime/data/listing.h"
-#include "data_test_util.h"
+#include "tests/data/data_test_util.h"
 #include "runtime/core/errors.h"
 
 namespace acts {

@@ -1,8 +1,8 @@
 // The CPU backend (float) against an independent implementation: PyTorch in float64 configured
-// to Keras semantics (scripts/reference/make_goldens.py wrote tests/data/golden/; see its docstring).
+// to Keras semantics (scripts/reference/make_goldens.py wrote tests/fixtures/golden/; see its docstring).
 //   forward150: every layer's output of the 150x150 tutorial model for one input;
 //   train48:    loss, every gradient and the parameters after 3 RMSprop steps at 48x48, batch 4.
-// Weights and inputs come from the shared formula in tests/golden_weights.h.
+// Weights and inputs come from the shared formula in tests/cpu/golden_weights.h.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -14,7 +14,7 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/core/npy.h"
 #include "tests/compare.h"
-#include "tests/golden_weights.h"
+#include "tests/cpu/golden_weights.h"
 
 using namespace acts;
 using acts::test::expect_close;

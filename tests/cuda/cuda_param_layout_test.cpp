@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/cuda/param_layout.h"
-#include "tests/cuda_test_util.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace acts;
 

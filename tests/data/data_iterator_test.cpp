@@ -10,7 +10,7 @@
 #include "runtime/data/augment_params.h"
 #include "runtime/data/dataset.h"
 #include "runtime/data/shuffle.h"
-#include "data_test_util.h"
+#include "tests/data/data_test_util.h"
 #include "runtime/core/errors.h"
 
 namespace acts {
