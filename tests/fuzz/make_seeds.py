@@ -10,7 +10,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-ODD = os.path.join(ROOT, "tests", "data", "odd_images")
+ODD = os.path.join(ROOT, "tests", "fixtures", "odd_images")
 
 
 def put(parser, name, data):
