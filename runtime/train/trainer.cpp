@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -243,68 +244,94 @@ std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
 
 namespace {
 
-// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
-// --resume) when memory runs out.
-int train_run(TrainConfig& cfg) {
-  Run r;
-  State s;
-  std::unique_ptr<Checkpoint> ckpt;
-  if (cfg.resume) {
-    r.dir = resolve_run_dir(cfg.resume_dir);  // the real folder, not runs/latest
-    r.lock.acquire(r.dir, "wait for it to end, or start a separate run with --out");
-    if (const size_t n = remove_stale_temporaries(r.dir))
-      std::printf("Removed %zu unfinished file%s of a process that was killed\n", n, n == 1 ? "" : "s");
-    const std::string last = r.dir + "/last.safetensors";
-    if (!exists(last))
-      fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
-           "the run again with --out ", r.dir, ", which reuses the folder");
-    ckpt = std::make_unique<Checkpoint>(load_checkpoint(last));
-    const int asked_epochs = cfg.epochs;  // --epochs given again, or 0
-    int run_epochs = 0;
-    try {
-      const json settings = json::parse(ckpt->meta.at("train_config"));
-      run_epochs = settings.at("epochs");
-      restore_identity(cfg, settings);
-    } catch (const std::exception& e) {  // a missing key, a value of the wrong type, JSON that does not parse
-      fail(last, ": its training settings (train_config) are damaged (", e.what(), "); it cannot be resumed (put an "
-           "intact copy back, or start a new run)");
-    }
-    if (run_epochs < 1 || cfg.steps_per_epoch < 1 || cfg.validation_steps < 0 || cfg.batch_size < 1 ||
-        cfg.image_size < 8 || cfg.image_size > 4096)
-      fail(last, ": its training settings (train_config) are out of range; it cannot be resumed (put an intact copy "
-           "back, or start a new run)");
-    s = restore_state(*ckpt, cfg, run_epochs, last);
-    if (asked_epochs > 0 && asked_epochs < s.epoch)
-      fail("--epochs ", asked_epochs, ": ", r.dir, " has trained ", s.epoch, " epochs already; give --epochs above ",
-           s.epoch, " to train it longer, or leave --epochs out to finish its own ", run_epochs);
-    if (s.epoch >= cfg.epochs && exists(r.dir + "/results.json")) {
-      std::printf("%s finished its %d epochs (results.json): nothing to resume; to train it longer: train_gpu "
-                  "--resume %s --epochs %d\n", r.dir.c_str(), s.epoch, r.dir.c_str(), s.epoch + 1);
-      return 0;
-    }
-    if (!is_dir(cfg.data))
-      fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
-    r.spec = ckpt->model;
-    std::printf("Resuming %s at epoch %d, step %d\n", r.dir.c_str(), s.epoch + 1, s.step);
-  } else {
-    if (cfg.epochs <= 0 || cfg.steps_per_epoch <= 0 || cfg.validation_steps < 0 || cfg.batch_size <= 0)
-      fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
-    if (!is_dir(cfg.data))
-      fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
-    r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
-    r.spec = r.graph->spec();
-    r.made = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force, r.lock);
-    r.dir = r.made.path;
-    char real[4096];
-    if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
-    write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");
+// An exit code when the run ends in a phase (0 done, 3 diverged, 130 interrupted), empty when it
+// goes on to the next phase.
+using Ending = std::optional<int>;
+
+// --resume, first step: the run's folder locked, a killed process's unfinished files removed, and
+// its last.safetensors loaded.
+std::unique_ptr<Checkpoint> load_last_checkpoint(Run& r, const TrainConfig& cfg) {
+  r.dir = resolve_run_dir(cfg.resume_dir);  // the real folder, not runs/latest
+  r.lock.acquire(r.dir, "wait for it to end, or start a separate run with --out");
+  if (const size_t n = remove_stale_temporaries(r.dir))
+    std::printf("Removed %zu unfinished file%s of a process that was killed\n", n, n == 1 ? "" : "s");
+  const std::string last = r.dir + "/last.safetensors";
+  if (!exists(last))
+    fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
+         "the run again with --out ", r.dir, ", which reuses the folder");
+  return std::make_unique<Checkpoint>(load_checkpoint(last));
+}
+
+// The settings the run was started with (the checkpoint's train_config) put back into cfg;
+// returns the run's own number of epochs. A damaged train_config is refused by name.
+int restore_settings(TrainConfig& cfg, const Checkpoint& ckpt, const std::string& last) {
+  int run_epochs = 0;
+  try {
+    const json settings = json::parse(ckpt.meta.at("train_config"));
+    run_epochs = settings.at("epochs");
+    restore_identity(cfg, settings);
+  } catch (const std::exception& e) {  // a missing key, a value of the wrong type, JSON that does not parse
+    fail(last, ": its training settings (train_config) are damaged (", e.what(), "); it cannot be resumed (put an "
+         "intact copy back, or start a new run)");
   }
-  r.cfg = cfg;
+  if (run_epochs < 1 || cfg.steps_per_epoch < 1 || cfg.validation_steps < 0 || cfg.batch_size < 1 ||
+      cfg.image_size < 8 || cfg.image_size > 4096)
+    fail(last, ": its training settings (train_config) are out of range; it cannot be resumed (put an intact copy "
+         "back, or start a new run)");
+  return run_epochs;
+}
+
+// --resume: the run's folder, settings (into cfg), state (s) and last checkpoint (ckpt). Ends
+// with 0 when the run has finished its epochs already: nothing to resume.
+Ending open_resumed_run(TrainConfig& cfg, Run& r, State& s, std::unique_ptr<Checkpoint>& ckpt) {
+  ckpt = load_last_checkpoint(r, cfg);
+  const std::string last = r.dir + "/last.safetensors";
+  const int asked_epochs = cfg.epochs;  // --epochs given again, or 0
+  const int run_epochs = restore_settings(cfg, *ckpt, last);
+  s = restore_state(*ckpt, cfg, run_epochs, last);
+  if (asked_epochs > 0 && asked_epochs < s.epoch)
+    fail("--epochs ", asked_epochs, ": ", r.dir, " has trained ", s.epoch, " epochs already; give --epochs above ",
+         s.epoch, " to train it longer, or leave --epochs out to finish its own ", run_epochs);
+  if (s.epoch >= cfg.epochs && exists(r.dir + "/results.json")) {
+    std::printf("%s finished its %d epochs (results.json): nothing to resume; to train it longer: train_gpu "
+                "--resume %s --epochs %d\n", r.dir.c_str(), s.epoch, r.dir.c_str(), s.epoch + 1);
+    return 0;
+  }
+  if (!is_dir(cfg.data))
+    fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
+  r.spec = ckpt->model;
+  std::printf("Resuming %s at epoch %d, step %d\n", r.dir.c_str(), s.epoch + 1, s.step);
+  return {};
+}
+
+// A new run: its settings checked, its model built (cfg.image_size follows a model JSON's input)
+// and its folder made, locked and given run.json.
+void open_new_run(TrainConfig& cfg, Run& r) {
+  if (cfg.epochs <= 0 || cfg.steps_per_epoch <= 0 || cfg.validation_steps < 0 || cfg.batch_size <= 0)
+    fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
+  if (!is_dir(cfg.data))
+    fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
+  r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
+  r.spec = r.graph->spec();
+  r.made = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force, r.lock);
+  r.dir = r.made.path;
+  char real[4096];
+  if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
+  write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");
+}
+
+// The graph of the run's model (a resumed run's must match its checkpoint), shown as Keras'
+// summary before the photos decode.
+void build_graph(Run& r, const Checkpoint* ckpt) {
   if (!r.graph) r.graph = std::make_unique<Graph>(r.spec);
   if (ckpt) check_same_architecture(*ckpt, *r.graph, r.dir + "/last.safetensors");
   std::printf("%s", r.graph->summary().c_str());
   std::fflush(stdout);  // a log shows the model while the photos decode
+}
 
+// Decodes the splits. Ends with 130 when Ctrl-C stops the decoding (nothing trained, nothing kept).
+Ending load_splits(Run& r) {
+  const TrainConfig& cfg = r.cfg;
   LoadOptions lo;
   lo.height = lo.width = cfg.image_size;
   lo.interpolation = cfg.interpolation;
@@ -319,18 +346,29 @@ int train_run(TrainConfig& cfg) {
   } catch (const LoadStopped& e) {
     return stopped_before_training(r, &e);
   }
-  // Labels are class indices in sorted order: other folder names would silently mean other classes.
+  return {};
+}
+
+// Labels are class indices in sorted order: other folder names would silently mean other classes.
+// Every split, and a resumed run's data, must name its classes as train/ does.
+void check_classes(const Run& r, const Checkpoint* ckpt) {
+  const std::string& data = r.cfg.data;
   auto same_classes = [&](const Dataset& d, const char* split) {
     if (d.classes != r.train.classes)
-      fail(cfg.data, "/", split, ": its classes (", json(d.classes).dump(), ") are not train/'s (",
+      fail(data, "/", split, ": its classes (", json(d.classes).dump(), ") are not train/'s (",
            json(r.train.classes).dump(), "); name the class folders of every split alike");
   };
   same_classes(r.val, "validation");
   if (r.has_test) same_classes(r.test, "test");
   if (ckpt && ckpt->meta.count("classes") && json::parse(ckpt->meta.at("classes")) != json(r.train.classes))
-    fail(cfg.data, ": its classes ", json(r.train.classes).dump(), " are not the run's ", ckpt->meta.at("classes"),
+    fail(data, ": its classes ", json(r.train.classes).dump(), " are not the run's ", ckpt->meta.at("classes"),
          "; resume with --data pointing at the run's own data");
+}
 
+// The backend (--device) with the run's weights: a resumed run's parameters, optimizer state and
+// step from its checkpoint, a new run's initialised from the seed.
+void start_backend(Run& r, const Checkpoint* ckpt) {
+  const TrainConfig& cfg = r.cfg;
   BackendOptions bo;
   bo.max_batch = cfg.batch_size;
   bo.lr = cfg.lr;
@@ -351,119 +389,183 @@ int train_run(TrainConfig& cfg) {
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }
+}
 
+// The epochs left: each one's training steps, its validation, and its checkpoint and files. Holds
+// the batch iterators, whose positions (batches seen) every checkpoint records.
+class EpochLoop {
+ public:
+  EpochLoop(Run& r, State& s);
+  Ending run();
+  State done() const;  // the state after the last epoch, as final.safetensors records it
+
+ private:
+  bool absorb(int steps_done);
+  Ending train_steps(Progress& bar);
+  int interrupted_in_training();
+  Ending validate();
+  int interrupted_in_validation(int done, uint64_t val_start);
+  EpochRecord end_epoch(Progress& bar, const Metrics& vm);
+  void save_epoch(const EpochRecord& rec);
+
+  Run& r_;
+  State& s_;
+  const TrainConfig& cfg_;
   // A GPU keeps the decoded splits in its memory (~200 MB for the tutorial's 3,000 photos): each
-  // step then uploads 20 row numbers instead of 1.35 MB of pixels.
-  const int train_set = r.backend->keep_images(0, r.train.pixels.data(), r.train.size()) ? 0 : -1;
-  const int val_set = r.backend->keep_images(1, r.val.pixels.data(), r.val.size()) ? 1 : -1;
+  // step then uploads 20 row numbers instead of 1.35 MB of pixels. -1: not kept.
+  const int train_set_, val_set_;
+  BatchIterator train_it_, val_it_;
+};
 
-  const AugmentOptions aug = cfg.augment ? AugmentOptions::chollet() : AugmentOptions{};
-  BatchIterator train_it(r.train, cfg.batch_size, true, cfg.seed, aug);
-  // Shuffled like Keras' flow_from_directory default, so a partial --validation-steps sees both classes.
-  BatchIterator val_it(r.val, cfg.batch_size, true, cfg.seed + 1);
-  train_it.seek(s.train_batches);
-  val_it.seek(s.val_batches);
+EpochLoop::EpochLoop(Run& r, State& s)
+    : r_(r),
+      s_(s),
+      cfg_(r.cfg),
+      train_set_(r.backend->keep_images(0, r.train.pixels.data(), r.train.size()) ? 0 : -1),
+      val_set_(r.backend->keep_images(1, r.val.pixels.data(), r.val.size()) ? 1 : -1),
+      train_it_(r.train, cfg_.batch_size, true, cfg_.seed,
+                cfg_.augment ? AugmentOptions::chollet() : AugmentOptions{}),
+      // Shuffled like Keras' flow_from_directory default, so a partial --validation-steps sees both classes.
+      val_it_(r.val, cfg_.batch_size, true, cfg_.seed + 1) {
+  train_it_.seek(s_.train_batches);
+  val_it_.seek(s_.val_batches);
+}
 
-  if (stop_requested()) return stopped_before_training(r);
-  // runs/latest names this run once its data and device are ready, not a start that failed on them.
-  if (!cfg.resume) {
-    r.latest.mark = mark_latest(r.dir);
-    r.latest.last = r.dir + "/last.safetensors";
-  }
-  if (cfg.validation_steps == 0)
+Ending EpochLoop::run() {
+  if (cfg_.validation_steps == 0)
     std::printf("No validation (--validation-steps 0): as Keras' fit() without validation data, no val_loss or "
                 "val_acc and no best.safetensors\n");
   const bool live = is_tty();
-  for (; s.epoch < cfg.epochs; ++s.epoch, s.step = 0, s.partial = Metrics{}) {
-    std::printf("Epoch %d/%d\n", s.epoch + 1, cfg.epochs);
+  for (; s_.epoch < cfg_.epochs; ++s_.epoch, s_.step = 0, s_.partial = Metrics{}) {
+    std::printf("Epoch %d/%d\n", s_.epoch + 1, cfg_.epochs);
     std::fflush(stdout);
-    Progress bar(cfg.steps_per_epoch, live);
-    // Loss sums stay on the device; reading them waits for the GPU, so they are read every few
-    // steps, at the end of the epoch and before an interrupt's checkpoint. False: diverged.
-    auto absorb = [&](int steps_done) {
-      const Metrics m = r.backend->take_metrics();
-      if (m.count == 0) return true;
-      if (!std::isfinite(m.loss_sum)) {
-        const int first = steps_done - int((m.count + cfg.batch_size - 1) / cfg.batch_size) + 1;
-        const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
-                                                     : std::to_string(steps_done);
-        const std::string last = r.dir + "/last.safetensors";
-        r.writer.flush();  // an earlier epoch's checkpoint may still be on its way to the disk
-        const std::string kept = exists(last) ? "the last good checkpoint is " + last : "no checkpoint was written";
-        std::fprintf(stderr, "\nerror: the loss became %s at epoch %d, step %s: training diverged; %s; lower --lr (now %g)\n",
-                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, steps.c_str(), kept.c_str(),
-                     double(cfg.lr));
-        return false;
-      }
-      s.partial.loss_sum += m.loss_sum;
-      s.partial.correct += m.correct;
-      s.partial.count += m.count;
-      return true;
-    };
-    for (; s.step < cfg.steps_per_epoch; ++s.step) {
-      pause_point("train-step", [&] { r.writer.flush(); });
-      if (stop_requested()) {
-        if (!absorb(s.step)) return 3;
-        s.train_batches = train_it.batches_seen();
-        s.val_batches = val_it.batches_seen();
-        r.save_last(s);
-        r.writer.flush();
-        std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
-                    s.epoch + 1, s.step, r.dir.c_str());
-        return 130;
-      }
-      r.backend->train_step(to_batch(train_it.next(), train_set));
-      if ((s.step + 1) % kMetricsEvery != 0 && s.step + 1 != cfg.steps_per_epoch) continue;
-      if (!absorb(s.step + 1)) return 3;
-      bar.update(s.step + 1, s.partial.loss(), s.partial.acc());
-    }
-    const uint64_t val_start = val_it.batches_seen();
-    for (int v = 0; v < cfg.validation_steps; ++v) {
-      pause_point("validation");
-      if (stop_requested()) {  // the epoch's steps are done: resume validates this epoch from its start
-        State at = s;
-        at.step = cfg.steps_per_epoch;
-        at.train_batches = train_it.batches_seen();
-        at.val_batches = val_start;
-        r.save_last(at);
-        r.writer.flush();
-        std::printf("\nInterrupted at epoch %d, during validation (%d of %d batches done): checkpoint written; "
-                    "continue with: train_gpu --resume %s\n", s.epoch + 1, v, cfg.validation_steps, r.dir.c_str());
-        return 130;
-      }
-      r.backend->eval_step(to_batch(val_it.next(), val_set));
-    }
-    const Metrics vm = r.backend->take_metrics();
-    const double none = std::numeric_limits<double>::quiet_NaN();  // no validation: no val metrics
-    const bool validated = cfg.validation_steps > 0;
-    EpochRecord rec{s.epoch + 1,  s.partial.loss(), s.partial.acc(), validated ? vm.loss() : none,
-                    validated ? vm.acc() : none, bar.elapsed()};
-    std::string extra;
-    if (cfg.validation_steps > 0) extra = format_metric("val_loss", rec.val_loss) + format_metric("val_acc", rec.val_acc);
-    bar.finish(cfg.steps_per_epoch, rec.loss, rec.acc, extra);
-    s.history.push_back(rec);
-    // The state after this epoch: the next one starts at step 0.
-    State next = s;
-    next.epoch = s.epoch + 1;
-    next.step = 0;
-    next.partial = Metrics{};
-    next.train_batches = train_it.batches_seen();
-    next.val_batches = val_it.batches_seen();
-    const bool best = cfg.validation_steps > 0 && rec.val_acc > s.best_val_acc;
-    if (best) next.best_val_acc = rec.val_acc;
-    r.save_last(next, best);
-    const std::string csv_path = r.dir + "/history.csv", png_path = r.dir + "/curves.png";
-    r.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });
-    if (cfg.plot_curves)
-      r.writer.submit(png_path, [png_path, plot = cfg.plot_curves, h = next.history] { plot(png_path, h); });
-    s.best_val_acc = next.best_val_acc;
+    Progress bar(cfg_.steps_per_epoch, live);
+    if (const Ending e = train_steps(bar)) return e;
+    if (const Ending e = validate()) return e;
+    save_epoch(end_epoch(bar, r_.backend->take_metrics()));
   }
-  State done = s;
-  done.train_batches = train_it.batches_seen();
-  done.val_batches = val_it.batches_seen();
-  r.save("final.safetensors", done);
+  return {};
+}
 
-  const bool validated = cfg.validation_steps > 0;
+State EpochLoop::done() const {
+  State d = s_;
+  d.train_batches = train_it_.batches_seen();
+  d.val_batches = val_it_.batches_seen();
+  return d;
+}
+
+// Adds the metrics of the steps since the last call to the epoch's. Loss sums stay on the device;
+// reading them waits for the GPU, so they are read every few steps, at the end of the epoch and
+// before an interrupt's checkpoint. False: the loss diverged (said on stderr).
+bool EpochLoop::absorb(int steps_done) {
+  const Metrics m = r_.backend->take_metrics();
+  if (m.count == 0) return true;
+  if (!std::isfinite(m.loss_sum)) {
+    const int first = steps_done - int((m.count + cfg_.batch_size - 1) / cfg_.batch_size) + 1;
+    const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
+                                                 : std::to_string(steps_done);
+    const std::string last = r_.dir + "/last.safetensors";
+    r_.writer.flush();  // an earlier epoch's checkpoint may still be on its way to the disk
+    const std::string kept = exists(last) ? "the last good checkpoint is " + last : "no checkpoint was written";
+    std::fprintf(stderr,
+                 "\nerror: the loss became %s at epoch %d, step %s: training diverged; %s; lower --lr (now %g)\n",
+                 std::isnan(m.loss_sum) ? "NaN" : "infinite", s_.epoch + 1, steps.c_str(), kept.c_str(),
+                 double(cfg_.lr));
+    return false;
+  }
+  s_.partial.loss_sum += m.loss_sum;
+  s_.partial.correct += m.correct;
+  s_.partial.count += m.count;
+  return true;
+}
+
+// The epoch's training steps from s_.step on. Ends with 130 on Ctrl-C, 3 when the loss diverges.
+Ending EpochLoop::train_steps(Progress& bar) {
+  for (; s_.step < cfg_.steps_per_epoch; ++s_.step) {
+    pause_point("train-step", [&] { r_.writer.flush(); });
+    if (stop_requested()) return interrupted_in_training();
+    r_.backend->train_step(to_batch(train_it_.next(), train_set_));
+    if ((s_.step + 1) % kMetricsEvery != 0 && s_.step + 1 != cfg_.steps_per_epoch) continue;
+    if (!absorb(s_.step + 1)) return 3;
+    bar.update(s_.step + 1, s_.partial.loss(), s_.partial.acc());
+  }
+  return {};
+}
+
+// Ctrl-C between two training steps: the steps done so far, with their metrics, go into
+// last.safetensors, and resume continues at the next one.
+int EpochLoop::interrupted_in_training() {
+  if (!absorb(s_.step)) return 3;
+  s_.train_batches = train_it_.batches_seen();
+  s_.val_batches = val_it_.batches_seen();
+  r_.save_last(s_);
+  r_.writer.flush();
+  std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
+              s_.epoch + 1, s_.step, r_.dir.c_str());
+  return 130;
+}
+
+// The epoch's validation batches; their metrics wait in the backend. Ends with 130 on Ctrl-C.
+Ending EpochLoop::validate() {
+  const uint64_t val_start = val_it_.batches_seen();
+  for (int v = 0; v < cfg_.validation_steps; ++v) {
+    pause_point("validation");
+    if (stop_requested()) return interrupted_in_validation(v, val_start);
+    r_.backend->eval_step(to_batch(val_it_.next(), val_set_));
+  }
+  return {};
+}
+
+// Ctrl-C during validation: the epoch's steps are done, so resume validates this epoch from its
+// start (the validation iterator back where it was).
+int EpochLoop::interrupted_in_validation(int done, uint64_t val_start) {
+  State at = s_;
+  at.step = cfg_.steps_per_epoch;
+  at.train_batches = train_it_.batches_seen();
+  at.val_batches = val_start;
+  r_.save_last(at);
+  r_.writer.flush();
+  std::printf("\nInterrupted at epoch %d, during validation (%d of %d batches done): checkpoint written; "
+              "continue with: train_gpu --resume %s\n", s_.epoch + 1, done, cfg_.validation_steps, r_.dir.c_str());
+  return 130;
+}
+
+// The epoch's record (vm: its validation metrics), its last progress line, and its place in the
+// history.
+EpochRecord EpochLoop::end_epoch(Progress& bar, const Metrics& vm) {
+  const double none = std::numeric_limits<double>::quiet_NaN();  // no validation: no val metrics
+  const bool validated = cfg_.validation_steps > 0;
+  EpochRecord rec{s_.epoch + 1,  s_.partial.loss(), s_.partial.acc(), validated ? vm.loss() : none,
+                  validated ? vm.acc() : none, bar.elapsed()};
+  std::string extra;
+  if (validated) extra = format_metric("val_loss", rec.val_loss) + format_metric("val_acc", rec.val_acc);
+  bar.finish(cfg_.steps_per_epoch, rec.loss, rec.acc, extra);
+  s_.history.push_back(rec);
+  return rec;
+}
+
+// The end of an epoch on disk (in the background): last.safetensors for the state after it (the
+// next epoch at step 0), best.safetensors first when its val_acc is the best yet, history.csv
+// and curves.png.
+void EpochLoop::save_epoch(const EpochRecord& rec) {
+  State next = s_;
+  next.epoch = s_.epoch + 1;
+  next.step = 0;
+  next.partial = Metrics{};
+  next.train_batches = train_it_.batches_seen();
+  next.val_batches = val_it_.batches_seen();
+  const bool best = cfg_.validation_steps > 0 && rec.val_acc > s_.best_val_acc;
+  if (best) next.best_val_acc = rec.val_acc;
+  r_.save_last(next, best);
+  const std::string csv_path = r_.dir + "/history.csv", png_path = r_.dir + "/curves.png";
+  r_.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });
+  if (cfg_.plot_curves)
+    r_.writer.submit(png_path, [png_path, plot = cfg_.plot_curves, h = next.history] { plot(png_path, h); });
+  s_.best_val_acc = next.best_val_acc;
+}
+
+// results.json's metrics of the training: epochs, best val_acc, the last epoch's metrics.
+json training_results(const State& s, bool validated) {
   json results = {{"epochs", s.history.size()}, {"best_val_acc", validated ? json(s.best_val_acc) : json(nullptr)}};
   if (!s.history.empty()) {
     const EpochRecord& last = s.history.back();
@@ -473,28 +575,71 @@ int train_run(TrainConfig& cfg) {
       results["final"]["val_acc"] = last.val_acc;
     }
   }
-  if (r.has_test && r.test.size() > 0) {
-    BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
-    const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
-    for (size_t i = 0; i < steps; ++i) {
-      pause_point("test-evaluation");
-      if (stop_requested()) {  // last.safetensors holds the trained model: --resume runs only this evaluation again
-        r.writer.flush();
-        std::printf("Interrupted during the test evaluation (%zu of %zu batches done): the trained model is in "
-                    "%s/final.safetensors; finish the evaluation (results.json) with: train_gpu --resume %s\n", i,
-                    steps, r.dir.c_str(), r.dir.c_str());
-        return 130;
-      }
-      r.backend->eval_step(to_batch(test_it.next()));
+  return results;
+}
+
+// The trained model on the whole test split, in order, into results["test"]. Ends with 130 on
+// Ctrl-C: last.safetensors holds the trained model, so --resume runs only this evaluation again.
+Ending evaluate_test(Run& r, json& results) {
+  const TrainConfig& cfg = r.cfg;
+  BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
+  const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
+  for (size_t i = 0; i < steps; ++i) {
+    pause_point("test-evaluation");
+    if (stop_requested()) {
+      r.writer.flush();
+      std::printf("Interrupted during the test evaluation (%zu of %zu batches done): the trained model is in "
+                  "%s/final.safetensors; finish the evaluation (results.json) with: train_gpu --resume %s\n", i,
+                  steps, r.dir.c_str(), r.dir.c_str());
+      return 130;
     }
-    const Metrics tm = r.backend->take_metrics();
-    std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);
-    results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};
+    r.backend->eval_step(to_batch(test_it.next()));
+  }
+  const Metrics tm = r.backend->take_metrics();
+  std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);
+  results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};
+  return {};
+}
+
+// After the last epoch: the test evaluation, results.json, and the run's last line once every
+// checkpoint is on disk.
+int report_results(Run& r, const State& s) {
+  json results = training_results(s, r.cfg.validation_steps > 0);
+  if (r.has_test && r.test.size() > 0) {
+    if (const Ending e = evaluate_test(r, results)) return *e;
   }
   write_file_atomic(r.dir + "/results.json", results.dump(2) + "\n");
   r.writer.flush();  // the checkpoints are on disk before the run says it is done
   std::printf("Run folder: %s\n", r.dir.c_str());
   return 0;
+}
+
+// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
+// --resume) when memory runs out.
+int train_run(TrainConfig& cfg) {
+  Run r;
+  State s;
+  std::unique_ptr<Checkpoint> ckpt;  // a resumed run's last.safetensors
+  if (cfg.resume) {
+    if (const Ending e = open_resumed_run(cfg, r, s, ckpt)) return *e;
+  } else {
+    open_new_run(cfg, r);
+  }
+  r.cfg = cfg;
+  build_graph(r, ckpt.get());
+  if (const Ending e = load_splits(r)) return *e;
+  check_classes(r, ckpt.get());
+  start_backend(r, ckpt.get());
+  EpochLoop epochs(r, s);
+  if (stop_requested()) return stopped_before_training(r);
+  // runs/latest names this run once its data and device are ready, not a start that failed on them.
+  if (!cfg.resume) {
+    r.latest.mark = mark_latest(r.dir);
+    r.latest.last = r.dir + "/last.safetensors";
+  }
+  if (const Ending e = epochs.run()) return *e;
+  r.save("final.safetensors", epochs.done());
+  return report_results(r, s);
 }
 
 }  // namespace
