@@ -1,18 +1,14 @@
 #include "trainer.h"
 
-#include <atomic>
-#include <cmath>
 #include <cstdio>
-#include <limits>
+#include <cstdlib>
 #include <memory>
 #include <new>
-#include <optional>
 
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
-#include "background_writer.h"
-#include "progress.h"
+#include "epoch_loop.h"
+#include "run.h"
 #include "run_dir.h"
 #include "runtime/atomic_file.h"
 #include "runtime/backend.h"
@@ -26,16 +22,12 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int kMetricsEvery = 10;  // steps between reads of the running loss/accuracy
-
-// What defines a run: stored in run.json and every checkpoint, restored by --resume.
-json identity(const TrainConfig& c) {
-  return {{"data", c.data},         {"model_json", c.model_json},       {"epochs", c.epochs},
-          {"steps_per_epoch", c.steps_per_epoch}, {"validation_steps", c.validation_steps},
-          {"batch_size", c.batch_size}, {"image_size", c.image_size}, {"lr", c.lr},
-          {"augment", c.augment},   {"seed", c.seed},                   {"interpolation", c.interpolation},
-          {"rmsprop", c.rmsprop}};
-}
+using training::Ending;
+using training::EpochLoop;
+using training::identity;
+using training::Run;
+using training::State;
+using training::to_batch;
 
 RmspropRule rmsprop_rule(const std::string& name) {
   if (name == "keras2") return RmspropRule::kKeras2;
@@ -64,110 +56,6 @@ void restore_identity(TrainConfig& c, const json& j) {
   rmsprop_rule(c.rmsprop);
   if (c.epochs <= 0) c.epochs = j.at("epochs");  // --epochs on resume may extend the run
 }
-
-std::string exact(double v) {  // round-trips a double through text
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-// set: the image set (Backend::keep_images) the iterator's dataset was kept as, or -1.
-Batch to_batch(const HostBatch& h, int set = -1) {
-  Batch b;
-  b.n = h.n;
-  b.images = h.images;
-  b.labels = h.labels;
-  b.affine = h.affine;
-  if (set >= 0) {
-    b.images_set = set;
-    b.rows = h.rows;
-  }
-  return b;
-}
-
-// Where training stands; everything needed to continue bit-identically.
-struct State {
-  int epoch = 0, step = 0;  // epoch being trained (0-based) and steps done in it
-  Metrics partial;          // train metrics of the steps done in this epoch
-  uint64_t train_batches = 0, val_batches = 0;
-  double best_val_acc = -1;
-  std::vector<EpochRecord> history;
-};
-
-// runs/latest as this run set it: put back as it was (destructor) if the run ends without a
-// checkpoint (a full disk at the first one, a loss that diverged at once), whatever ends it.
-struct LatestGuard {
-  LatestMark mark;
-  std::string last;  // the run's last.safetensors
-  ~LatestGuard() {
-    if (!mark.link.empty() && !exists(last)) unmark_latest(mark);
-  }
-};
-
-// A best epoch's checkpoint not yet on disk. Every later job that writes last.safetensors writes
-// it first (once): last.safetensors never claims a best val_acc whose weights are not in
-// best.safetensors, whatever job the writer merges and wherever the process dies.
-struct PendingBest {
-  std::shared_ptr<const Checkpoint> snapshot;
-  std::atomic<bool> written{false};
-};
-
-struct Run {
-  RunLock lock;  // first: held until everything below (the writer's last checkpoint) is done
-  LatestGuard latest;  // before the writer: judged once the writer has flushed
-  TrainConfig cfg;
-  std::string dir;
-  NewRunDir made;  // a new run's folder (not a resumed one)
-  ModelSpec spec;
-  std::unique_ptr<Graph> graph;
-  std::unique_ptr<Backend> backend;
-  Dataset train, val, test;
-  bool has_test = false;
-
-  BackgroundWriter writer;  // checkpoints and per-epoch files go to disk in the background;
-                            // flush() before saying they are there
-
-  std::shared_ptr<PendingBest> best;  // the newest best epoch's checkpoint
-
-  // Snapshots the backend (host copies) now; `writer` writes the file.
-  void save(const std::string& name, const State& s) { writer.submit(dir + "/" + name, snapshot(s)); }
-
-  // last.safetensors (and best.safetensors first, when `is_best` or an earlier best is still
-  // pending) as one job of the writer.
-  void save_last(const State& s, bool is_best = false) {
-    auto c = std::make_shared<const Checkpoint>(snapshot(s));
-    if (is_best) {
-      best = std::make_shared<PendingBest>();
-      best->snapshot = c;
-    }
-    const std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
-    writer.submit(last, [last, best_path, c, pending = best] {
-      if (pending && !pending->written) {
-        save_checkpoint(best_path, *pending->snapshot);
-        pending->written = true;
-        pause_point("best-written");  // the crash tests' hook: between the two files
-      }
-      save_checkpoint(last, *c);
-    });
-  }
-
-  Checkpoint snapshot(const State& s) {
-    Checkpoint c;
-    c.model = graph->spec();
-    c.params = backend->params();
-    c.opt_state = backend->opt_state();
-    c.meta = {{"train_config", identity(cfg).dump()}, {"epoch", std::to_string(s.epoch)},
-              {"step", std::to_string(s.step)}, {"loss_sum", exact(s.partial.loss_sum)},
-              {"correct", exact(s.partial.correct)}, {"count", std::to_string(s.partial.count)},
-              {"train_batches", std::to_string(s.train_batches)}, {"val_batches", std::to_string(s.val_batches)},
-              {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
-              {"history", history_json(s.history)}, {"data", cfg.data}, {"seed", std::to_string(cfg.seed)}, {"classes", json(train.classes).dump()},
-              {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
-    return c;
-  }
-};
-
-bool is_tty() { return isatty(fileno(stdout)); }
 
 // Where a resumed run stands, from its last checkpoint (c) and its settings (cfg, restored).
 State restore_state(const Checkpoint& c, const TrainConfig& cfg, int run_epochs, const std::string& file) {
@@ -243,10 +131,6 @@ std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
 }
 
 namespace {
-
-// An exit code when the run ends in a phase (0 done, 3 diverged, 130 interrupted), empty when it
-// goes on to the next phase.
-using Ending = std::optional<int>;
 
 // --resume, first step: the run's folder locked, a killed process's unfinished files removed, and
 // its last.safetensors loaded.
@@ -389,179 +273,6 @@ void start_backend(Run& r, const Checkpoint* ckpt) {
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }
-}
-
-// The epochs left: each one's training steps, its validation, and its checkpoint and files. Holds
-// the batch iterators, whose positions (batches seen) every checkpoint records.
-class EpochLoop {
- public:
-  EpochLoop(Run& r, State& s);
-  Ending run();
-  State done() const;  // the state after the last epoch, as final.safetensors records it
-
- private:
-  bool absorb(int steps_done);
-  Ending train_steps(Progress& bar);
-  int interrupted_in_training();
-  Ending validate();
-  int interrupted_in_validation(int done, uint64_t val_start);
-  EpochRecord end_epoch(Progress& bar, const Metrics& vm);
-  void save_epoch(const EpochRecord& rec);
-
-  Run& r_;
-  State& s_;
-  const TrainConfig& cfg_;
-  // A GPU keeps the decoded splits in its memory (~200 MB for the tutorial's 3,000 photos): each
-  // step then uploads 20 row numbers instead of 1.35 MB of pixels. -1: not kept.
-  const int train_set_, val_set_;
-  BatchIterator train_it_, val_it_;
-};
-
-EpochLoop::EpochLoop(Run& r, State& s)
-    : r_(r),
-      s_(s),
-      cfg_(r.cfg),
-      train_set_(r.backend->keep_images(0, r.train.pixels.data(), r.train.size()) ? 0 : -1),
-      val_set_(r.backend->keep_images(1, r.val.pixels.data(), r.val.size()) ? 1 : -1),
-      train_it_(r.train, cfg_.batch_size, true, cfg_.seed,
-                cfg_.augment ? AugmentOptions::chollet() : AugmentOptions{}),
-      // Shuffled like Keras' flow_from_directory default, so a partial --validation-steps sees both classes.
-      val_it_(r.val, cfg_.batch_size, true, cfg_.seed + 1) {
-  train_it_.seek(s_.train_batches);
-  val_it_.seek(s_.val_batches);
-}
-
-Ending EpochLoop::run() {
-  if (cfg_.validation_steps == 0)
-    std::printf("No validation (--validation-steps 0): as Keras' fit() without validation data, no val_loss or "
-                "val_acc and no best.safetensors\n");
-  const bool live = is_tty();
-  for (; s_.epoch < cfg_.epochs; ++s_.epoch, s_.step = 0, s_.partial = Metrics{}) {
-    std::printf("Epoch %d/%d\n", s_.epoch + 1, cfg_.epochs);
-    std::fflush(stdout);
-    Progress bar(cfg_.steps_per_epoch, live);
-    if (const Ending e = train_steps(bar)) return e;
-    if (const Ending e = validate()) return e;
-    save_epoch(end_epoch(bar, r_.backend->take_metrics()));
-  }
-  return {};
-}
-
-State EpochLoop::done() const {
-  State d = s_;
-  d.train_batches = train_it_.batches_seen();
-  d.val_batches = val_it_.batches_seen();
-  return d;
-}
-
-// Adds the metrics of the steps since the last call to the epoch's. Loss sums stay on the device;
-// reading them waits for the GPU, so they are read every few steps, at the end of the epoch and
-// before an interrupt's checkpoint. False: the loss diverged (said on stderr).
-bool EpochLoop::absorb(int steps_done) {
-  const Metrics m = r_.backend->take_metrics();
-  if (m.count == 0) return true;
-  if (!std::isfinite(m.loss_sum)) {
-    const int first = steps_done - int((m.count + cfg_.batch_size - 1) / cfg_.batch_size) + 1;
-    const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
-                                                 : std::to_string(steps_done);
-    const std::string last = r_.dir + "/last.safetensors";
-    r_.writer.flush();  // an earlier epoch's checkpoint may still be on its way to the disk
-    const std::string kept = exists(last) ? "the last good checkpoint is " + last : "no checkpoint was written";
-    std::fprintf(stderr,
-                 "\nerror: the loss became %s at epoch %d, step %s: training diverged; %s; lower --lr (now %g)\n",
-                 std::isnan(m.loss_sum) ? "NaN" : "infinite", s_.epoch + 1, steps.c_str(), kept.c_str(),
-                 double(cfg_.lr));
-    return false;
-  }
-  s_.partial.loss_sum += m.loss_sum;
-  s_.partial.correct += m.correct;
-  s_.partial.count += m.count;
-  return true;
-}
-
-// The epoch's training steps from s_.step on. Ends with 130 on Ctrl-C, 3 when the loss diverges.
-Ending EpochLoop::train_steps(Progress& bar) {
-  for (; s_.step < cfg_.steps_per_epoch; ++s_.step) {
-    pause_point("train-step", [&] { r_.writer.flush(); });
-    if (stop_requested()) return interrupted_in_training();
-    r_.backend->train_step(to_batch(train_it_.next(), train_set_));
-    if ((s_.step + 1) % kMetricsEvery != 0 && s_.step + 1 != cfg_.steps_per_epoch) continue;
-    if (!absorb(s_.step + 1)) return 3;
-    bar.update(s_.step + 1, s_.partial.loss(), s_.partial.acc());
-  }
-  return {};
-}
-
-// Ctrl-C between two training steps: the steps done so far, with their metrics, go into
-// last.safetensors, and resume continues at the next one.
-int EpochLoop::interrupted_in_training() {
-  if (!absorb(s_.step)) return 3;
-  s_.train_batches = train_it_.batches_seen();
-  s_.val_batches = val_it_.batches_seen();
-  r_.save_last(s_);
-  r_.writer.flush();
-  std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
-              s_.epoch + 1, s_.step, r_.dir.c_str());
-  return 130;
-}
-
-// The epoch's validation batches; their metrics wait in the backend. Ends with 130 on Ctrl-C.
-Ending EpochLoop::validate() {
-  const uint64_t val_start = val_it_.batches_seen();
-  for (int v = 0; v < cfg_.validation_steps; ++v) {
-    pause_point("validation");
-    if (stop_requested()) return interrupted_in_validation(v, val_start);
-    r_.backend->eval_step(to_batch(val_it_.next(), val_set_));
-  }
-  return {};
-}
-
-// Ctrl-C during validation: the epoch's steps are done, so resume validates this epoch from its
-// start (the validation iterator back where it was).
-int EpochLoop::interrupted_in_validation(int done, uint64_t val_start) {
-  State at = s_;
-  at.step = cfg_.steps_per_epoch;
-  at.train_batches = train_it_.batches_seen();
-  at.val_batches = val_start;
-  r_.save_last(at);
-  r_.writer.flush();
-  std::printf("\nInterrupted at epoch %d, during validation (%d of %d batches done): checkpoint written; "
-              "continue with: train_gpu --resume %s\n", s_.epoch + 1, done, cfg_.validation_steps, r_.dir.c_str());
-  return 130;
-}
-
-// The epoch's record (vm: its validation metrics), its last progress line, and its place in the
-// history.
-EpochRecord EpochLoop::end_epoch(Progress& bar, const Metrics& vm) {
-  const double none = std::numeric_limits<double>::quiet_NaN();  // no validation: no val metrics
-  const bool validated = cfg_.validation_steps > 0;
-  EpochRecord rec{s_.epoch + 1,  s_.partial.loss(), s_.partial.acc(), validated ? vm.loss() : none,
-                  validated ? vm.acc() : none, bar.elapsed()};
-  std::string extra;
-  if (validated) extra = format_metric("val_loss", rec.val_loss) + format_metric("val_acc", rec.val_acc);
-  bar.finish(cfg_.steps_per_epoch, rec.loss, rec.acc, extra);
-  s_.history.push_back(rec);
-  return rec;
-}
-
-// The end of an epoch on disk (in the background): last.safetensors for the state after it (the
-// next epoch at step 0), best.safetensors first when its val_acc is the best yet, history.csv
-// and curves.png.
-void EpochLoop::save_epoch(const EpochRecord& rec) {
-  State next = s_;
-  next.epoch = s_.epoch + 1;
-  next.step = 0;
-  next.partial = Metrics{};
-  next.train_batches = train_it_.batches_seen();
-  next.val_batches = val_it_.batches_seen();
-  const bool best = cfg_.validation_steps > 0 && rec.val_acc > s_.best_val_acc;
-  if (best) next.best_val_acc = rec.val_acc;
-  r_.save_last(next, best);
-  const std::string csv_path = r_.dir + "/history.csv", png_path = r_.dir + "/curves.png";
-  r_.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });
-  if (cfg_.plot_curves)
-    r_.writer.submit(png_path, [png_path, plot = cfg_.plot_curves, h = next.history] { plot(png_path, h); });
-  s_.best_val_acc = next.best_val_acc;
 }
 
 // results.json's metrics of the training: epochs, best val_acc, the last epoch's metrics.
