@@ -18,10 +18,17 @@ std::string exact(double v) {  // round-trips a double through text
 }  // namespace
 
 json identity(const TrainConfig& c) {
-  return {{"data", c.data},         {"model_json", c.model_json},       {"epochs", c.epochs},
-          {"steps_per_epoch", c.steps_per_epoch}, {"validation_steps", c.validation_steps},
-          {"batch_size", c.batch_size}, {"image_size", c.image_size}, {"lr", c.lr},
-          {"augment", c.augment},   {"seed", c.seed},                   {"interpolation", c.interpolation},
+  return {{"data", c.data},
+          {"model_json", c.model_json},
+          {"epochs", c.epochs},
+          {"steps_per_epoch", c.steps_per_epoch},
+          {"validation_steps", c.validation_steps},
+          {"batch_size", c.batch_size},
+          {"image_size", c.image_size},
+          {"lr", c.lr},
+          {"augment", c.augment},
+          {"seed", c.seed},
+          {"interpolation", c.interpolation},
           {"rmsprop", c.rmsprop}};
 }
 
@@ -60,14 +67,22 @@ Checkpoint Run::snapshot(const State& s) {
   c.model = graph->spec();
   c.params = backend->params();
   c.opt_state = backend->opt_state();
-  c.meta = {{"train_config", identity(cfg).dump()}, {"epoch", std::to_string(s.epoch)},
-            {"step", std::to_string(s.step)}, {"loss_sum", exact(s.partial.loss_sum)},
-            {"correct", exact(s.partial.correct)}, {"count", std::to_string(s.partial.count)},
-            {"train_batches", std::to_string(s.train_batches)}, {"val_batches", std::to_string(s.val_batches)},
-            {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
-            {"history", history_json(s.history)}, {"data", cfg.data}, {"seed", std::to_string(cfg.seed)},
+  c.meta = {{"train_config", identity(cfg).dump()},
+            {"epoch", std::to_string(s.epoch)},
+            {"step", std::to_string(s.step)},
+            {"loss_sum", exact(s.partial.loss_sum)},
+            {"correct", exact(s.partial.correct)},
+            {"count", std::to_string(s.partial.count)},
+            {"train_batches", std::to_string(s.train_batches)},
+            {"val_batches", std::to_string(s.val_batches)},
+            {"backend_step", std::to_string(backend->step())},
+            {"best_val_acc", exact(s.best_val_acc)},
+            {"history", history_json(s.history)},
+            {"data", cfg.data},
+            {"seed", std::to_string(cfg.seed)},
             {"classes", json(train.classes).dump()},
-            {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
+            {"image_size", std::to_string(cfg.image_size)},
+            {"interpolation", cfg.interpolation}};
   return c;
 }
 
