@@ -35,12 +35,8 @@ const char* kDescription =
     "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).\n"
     "More: docs/dump_acts.md";
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  acts::DumpConfig c;
-  bool version = false;
-  CLI::App app{kDescription, "dump_acts"};
+// Every flag of dump_acts, into c; --version into `version`.
+void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
   app.get_formatter()->column_width(34);
   app.add_option("--model", c.model, "Checkpoint (.safetensors) or run folder (default: runs/latest)");
   app.add_option("--image", c.images,
@@ -61,23 +57,38 @@ int main(int argc, char** argv) {
       ->check(acts::cli::whole_number(1));
   app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
   acts::cli::add_version(app, version);
+}
+
+// After a good parse: --version, the flags that exclude each other, then the dump. Returns the
+// exit code; bad input throws.
+int run(acts::DumpConfig& c, bool version) {
+  if (version) return acts::cli::print_version("dump_acts");
+  if (c.all && !c.layers.empty()) {
+    std::fprintf(stderr, "error: --all and --layer exclude each other; see --help\n");
+    return 2;
+  }
+#ifdef ACTS_WITH_OPENCV
+  const std::unique_ptr<acts::Painter> painter = acts::make_opencv_painter();
+  c.painter = painter.get();
+#else
+  if (!c.list_layers)
+    std::fprintf(stderr, "note: built without OpenCV: only the NPY files are written (no pictures, no index.html)\n");
+#endif
+  c.handle_signals = true;
+  acts::dump_activations(c);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  acts::DumpConfig c;
+  bool version = false;
+  CLI::App app{kDescription, "dump_acts"};
+  add_options(app, c, version);
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
-    if (version) return acts::cli::print_version("dump_acts");
-    if (c.all && !c.layers.empty()) {
-      std::fprintf(stderr, "error: --all and --layer exclude each other; see --help\n");
-      return 2;
-    }
-#ifdef ACTS_WITH_OPENCV
-    const std::unique_ptr<acts::Painter> painter = acts::make_opencv_painter();
-    c.painter = painter.get();
-#else
-    if (!c.list_layers)
-      std::fprintf(stderr, "note: built without OpenCV: only the NPY files are written (no pictures, no index.html)\n");
-#endif
-    c.handle_signals = true;
-    acts::dump_activations(c);
-    return 0;
+    return run(c, version);
   } catch (const acts::Interrupted& e) {
     std::fprintf(stderr, "\nInterrupted: %s\n", e.what());
     return 130;

@@ -15,12 +15,11 @@
 #include "runtime/images/curves.h"
 #endif
 
-int main(int argc, char** argv) {
-  acts::TrainConfig c;
-  bool summary = false, version = false;
-  CLI::App app{"Train the Keras tutorial's CNN (or a Keras model JSON) on photos in class folders.\n"
-               "DIR holds train/ and validation/ (and optionally test/), each with one folder per class.",
-               "train_gpu"};
+namespace {
+
+// Every flag of train_gpu, into c; --summary and --version (which end the program at once) into
+// their own flags.
+void add_options(CLI::App& app, acts::TrainConfig& c, bool& summary, bool& version) {
   app.get_formatter()->column_width(34);
   app.add_option("--data", c.data, "Dataset folder: train/, validation/ [, test/]")->check(CLI::ExistingDirectory);
   app.add_option("--epochs", c.epochs, "Epochs")->default_val(30)->check(acts::cli::whole_number(1));
@@ -60,47 +59,70 @@ int main(int argc, char** argv) {
   app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
       ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));
   acts::cli::add_version(app, version);
+}
+
+// A run keeps what defines it (its run.json): only --epochs (to extend it), --data (where its
+// data lies now) and how it runs (device, threads, GPU math) may be given again. Returns 2 after
+// saying which flag may not, else -1.
+int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
+  if (app.count("--out") || app.count("--force")) {
+    std::fprintf(stderr, "error: --resume takes the run folder itself (--resume DIR); --out and --force start "
+                         "new runs\n");
+    return 2;
+  }
+  for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
+                           "--model", "--augment", "--seed", "--interpolation", "--rmsprop"})
+    if (app.count(flag)) {
+      std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
+                           "(its run.json); start a new run to change it\n", flag);
+      return 2;
+    }
+  if (!app.count("--epochs")) c.epochs = 0;  // keep the run's own epoch count
+  return -1;
+}
+
+// After a good parse: --version, --summary, the flags that exclude each other, then the run.
+// Returns the exit code; bad input throws.
+int run(const CLI::App& app, acts::TrainConfig& c, bool summary, bool version) {
+  if (version) return acts::cli::print_version("train_gpu");
+  if (!c.model_json.empty() && app.count("--image-size")) {
+    std::fprintf(stderr, "error: --image-size and --model exclude each other: %s sets the input size itself "
+                         "(batch_input_shape); drop --image-size or edit the JSON\n", c.model_json.c_str());
+    return 2;
+  }
+  if (summary) {
+    std::printf("%s", acts::new_run_model(c)->summary().c_str());
+    return 0;
+  }
+  c.resume = app.count("--resume") > 0;
+  if (c.resume) {
+    if (const int code = check_resume_flags(app, c); code >= 0) return code;
+  } else if (c.data.empty()) {
+    std::fprintf(stderr, "error: --data DIR is required (a folder with train/ and validation/); see --help\n");
+    return 2;
+  }
+#ifdef ACTS_WITH_OPENCV
+  c.plot_curves = acts::write_curves_png;
+#else
+  std::fprintf(stderr, "note: built without OpenCV: curves.png is not drawn (history.csv is written; "
+                       "scripts/plot_history.py draws it)\n");
+#endif
+  acts::install_stop_handlers();
+  return acts::train(c);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  acts::TrainConfig c;
+  bool summary = false, version = false;
+  CLI::App app{"Train the Keras tutorial's CNN (or a Keras model JSON) on photos in class folders.\n"
+               "DIR holds train/ and validation/ (and optionally test/), each with one folder per class.",
+               "train_gpu"};
+  add_options(app, c, summary, version);
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
-    if (version) return acts::cli::print_version("train_gpu");
-    if (!c.model_json.empty() && app.count("--image-size")) {
-      std::fprintf(stderr, "error: --image-size and --model exclude each other: %s sets the input size itself "
-                           "(batch_input_shape); drop --image-size or edit the JSON\n", c.model_json.c_str());
-      return 2;
-    }
-    if (summary) {
-      std::printf("%s", acts::new_run_model(c)->summary().c_str());
-      return 0;
-    }
-    c.resume = app.count("--resume") > 0;
-    if (c.resume) {
-      // A run keeps what defines it (its run.json): only --epochs (to extend it), --data (where its
-      // data lies now) and how it runs (device, threads, GPU math) may be given again.
-      if (app.count("--out") || app.count("--force")) {
-        std::fprintf(stderr, "error: --resume takes the run folder itself (--resume DIR); --out and --force start "
-                             "new runs\n");
-        return 2;
-      }
-      for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
-                               "--model", "--augment", "--seed", "--interpolation", "--rmsprop"})
-        if (app.count(flag)) {
-          std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
-                               "(its run.json); start a new run to change it\n", flag);
-          return 2;
-        }
-      if (!app.count("--epochs")) c.epochs = 0;  // keep the run's own epoch count
-    } else if (c.data.empty()) {
-      std::fprintf(stderr, "error: --data DIR is required (a folder with train/ and validation/); see --help\n");
-      return 2;
-    }
-#ifdef ACTS_WITH_OPENCV
-    c.plot_curves = acts::write_curves_png;
-#else
-    std::fprintf(stderr, "note: built without OpenCV: curves.png is not drawn (history.csv is written; "
-                         "scripts/plot_history.py draws it)\n");
-#endif
-    acts::install_stop_handlers();
-    return acts::train(c);
+    return run(app, c, summary, version);
   } catch (const acts::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -16,18 +16,14 @@
 
 namespace acts {
 
-Dataset load_directory(const std::string& dir, const LoadOptions& o) {
-  check_load_options(o);
-  const Listing list = list_class_folders(dir);
+namespace {
+
+// Decodes every listed file of `dir` into its slot of `pixels` ((n, H, W, 3), sized by the
+// caller) on o.threads threads. Returns per file why it was skipped (empty: decoded). Throws
+// LoadStopped when o.stop() asks to, acts::Error when a decode runs out of memory.
+std::vector<std::string> decode_all(const std::string& dir, const Listing& list, const LoadOptions& o,
+                                    std::vector<uint8_t>& pixels) {
   const size_t n = list.files.size(), img = size_t(o.height) * o.width * 3;
-
-  Dataset d;
-  d.root = dir;
-  d.classes = list.classes;
-  d.height = o.height;
-  d.width = o.width;
-  d.pixels.resize(n * img);  // (n, H, W, 3); skipped slots are squeezed out below
-
   std::vector<std::string> why(n);    // non-empty: skipped, and why
   std::vector<std::string> fatal(n);  // non-empty: stop loading (out of memory)
   std::atomic<size_t> next{0}, decoded{0};
@@ -41,7 +37,7 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
       }
       const std::string path = (std::filesystem::path(dir) / list.files[i]).string();
       try {
-        why[i] = decode_file(path, o, d.pixels.data() + i * img);
+        why[i] = decode_file(path, o, pixels.data() + i * img);
         ++decoded;
       } catch (const std::exception& e) {  // bad_alloc: the images do not fit in memory
         fatal[i] = e.what();
@@ -58,7 +54,14 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   if (stopped) throw LoadStopped(dir, decoded, n);
   for (const auto& f : fatal)
     if (!f.empty()) throw Error(f);
+  return why;
+}
 
+// Reports the skipped files (in file order, whatever the thread count) and squeezes them out of
+// d.pixels, keeping the others' names and labels. Throws when a class kept no image.
+void keep_decoded(Dataset& d, const std::string& dir, const Listing& list, const std::vector<std::string>& why,
+                  const LoadOptions& o) {
+  const size_t n = list.files.size(), img = size_t(o.height) * o.width * 3;
   std::vector<size_t> per_class(d.classes.size());
   size_t kept = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -83,6 +86,21 @@ Dataset load_directory(const std::string& dir, const LoadOptions& o) {
     if (per_class[c] == 0)
       fail((std::filesystem::path(dir) / d.classes[c]).string(),
            ": no image of this class could be read (all skipped, see the warnings above); fix or replace them");
+}
+
+}  // namespace
+
+Dataset load_directory(const std::string& dir, const LoadOptions& o) {
+  check_load_options(o);
+  const Listing list = list_class_folders(dir);
+  Dataset d;
+  d.root = dir;
+  d.classes = list.classes;
+  d.height = o.height;
+  d.width = o.width;
+  d.pixels.resize(list.files.size() * size_t(o.height) * o.width * 3);  // (n, H, W, 3); skipped slots squeezed out
+  const std::vector<std::string> why = decode_all(dir, list, o, d.pixels);
+  keep_decoded(d, dir, list, why, o);
   return d;
 }
 

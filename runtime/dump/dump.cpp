@@ -308,31 +308,32 @@ void write_pages(const DumpConfig& c, const Request& r) {
   if (n > 1) write_file_atomic(c.out + "/index.html", overview_page_html(overview));
 }
 
-}  // namespace
-
-void dump_activations(const DumpConfig& c) {
-  Request r;
+// The checkpoint (--model, runs/latest by default) and its graph; model_text names the real
+// file behind runs/latest too.
+void open_model(const DumpConfig& c, Request& r) {
   r.ckpt_path = resolve_checkpoint(c.model);
   r.ckpt = load_checkpoint(r.ckpt_path);
   std::error_code ec;
   const std::string real = fs::canonical(r.ckpt_path, ec).string();  // which run runs/latest was
   r.model_text = (ec || real == r.ckpt_path) ? r.ckpt_path : r.ckpt_path + " (" + real + ")";
   r.graph = std::make_unique<Graph>(r.ckpt.model);
-  if (c.list_layers) {
-    std::printf("Layers of %s:\n%s", r.ckpt_path.c_str(), layer_table(*r.graph).c_str());
-    return;
-  }
-  prepare(c, r);
-  const SignalScope signals(c.handle_signals);  // from here on folders and files are being written
-  const size_t n = r.in.size();
+}
 
+// The backend (--device), batches of at most --batch-size images, with the checkpoint's weights.
+std::unique_ptr<Backend> start_backend(const DumpConfig& c, const Request& r) {
   BackendOptions bo;
-  bo.max_batch = int(std::min<size_t>(n, size_t(c.batch_size)));
+  bo.max_batch = int(std::min<size_t>(r.in.size(), size_t(c.batch_size)));
   std::string warning;
   std::unique_ptr<Backend> be = make_backend(c.device, *r.graph, bo, &warning);
   if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
   be->set_params(r.ckpt.params);
   std::printf("Model: %s on %s\n", r.model_text.c_str(), be->name().c_str());
+  return be;
+}
+
+// Says what is dumped and opens each layer's NPY stream (removed again unless committed).
+void open_outputs(const DumpConfig& c, Request& r) {
+  const size_t n = r.in.size();
   if (n == 1)
     std::printf("Image: %s\n", r.in.sources[0].c_str());
   else
@@ -346,9 +347,12 @@ void dump_activations(const DumpConfig& c) {
     std::printf("%s: %s\n", t.node->spec.name.c_str(), batch_shape(n, t.node->out_shape).c_str());
   }
   std::fflush(stdout);
+}
 
-  run_batches(c, r, *be);
-  throw_if_stopped(c.out, n, n);
+// After the last batch: the NPY files and folders kept, images.txt, the first predictions, the
+// pages, and where to look.
+void finish_dump(const DumpConfig& c, Request& r) {
+  const size_t n = r.in.size();
   for (Target& t : r.targets) t.npy->commit();
   r.made.keep();
   std::string list;
@@ -364,6 +368,24 @@ void dump_activations(const DumpConfig& c) {
   }
   write_pages(c, r);
   std::printf("Wrote %zu layer%s to %s/: open %s/index.html\n", r.targets.size(), s, c.out.c_str(), c.out.c_str());
+}
+
+}  // namespace
+
+void dump_activations(const DumpConfig& c) {
+  Request r;
+  open_model(c, r);
+  if (c.list_layers) {
+    std::printf("Layers of %s:\n%s", r.ckpt_path.c_str(), layer_table(*r.graph).c_str());
+    return;
+  }
+  prepare(c, r);
+  const SignalScope signals(c.handle_signals);  // from here on folders and files are being written
+  const std::unique_ptr<Backend> be = start_backend(c, r);
+  open_outputs(c, r);
+  run_batches(c, r, *be);
+  throw_if_stopped(c.out, r.in.size(), r.in.size());
+  finish_dump(c, r);
 }
 
 }  // namespace acts

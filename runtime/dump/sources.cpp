@@ -126,58 +126,70 @@ void append_npy(const ImageRef& r, const LoadOptions& o, Inputs& in) {
   in.pixels.insert(in.pixels.end(), a.u8() + first * px, a.u8() + (first + count) * px);
 }
 
-}  // namespace
-
-Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
-  Inputs in;
-  in.height = o.height;
-  in.width = o.width;
+// Decodes image file r into `in`. False when it cannot be used and is skipped with a warning;
+// throws instead when it is the only image named (`alone`): its own reason is then the error.
+bool append_image_file(const ImageRef& r, const LoadOptions& o, bool alone, Inputs& in) {
+  if (!have_image_io())
+    fail(r.path,
+         ": this build cannot decode image files (built without OpenCV); pass the images as a uint8 "
+         "(N, H, W, 3) .npy (scripts/data/photos_to_npy.py)");
   const size_t px = size_t(o.height) * o.width * 3;
-  // One policy for every image file, named or found in a folder (as train_gpu's): one that
-  // cannot be used is skipped with a warning naming it; only nothing usable at all is an error.
-  size_t skipped = 0;
-  for (const ImageRef& r : refs) {
-    if (is_npy(r.path)) {
-      append_npy(r, o, in);
-      continue;
-    }
-    if (!have_image_io())
-      fail(r.path,
-           ": this build cannot decode image files (built without OpenCV); pass the images as a uint8 "
-           "(N, H, W, 3) .npy (scripts/data/photos_to_npy.py)");
-    std::vector<uint8_t> img;
-    try {
-      img = load_image(r.path, o);
-    } catch (const Error& e) {
-      if (refs.size() == 1) throw;  // the one image named: its own reason is the error
-      std::string why = e.what();   // "<path>: <reason>", worded as train_gpu's skips
-      if (why.rfind(r.path + ": ", 0) == 0) why.insert(r.path.size() + 2, "skipped: ");
-      if (o.warn) o.warn(why);
-      ++skipped;
-      continue;
-    }
-    if (img.size() != px) fail(r.path, ": decoded to ", img.size(), " bytes, expected ", px, " (internal error)");
-    in.pixels.insert(in.pixels.end(), img.begin(), img.end());
-    in.sources.push_back(r.path);
-    in.stems.push_back(fs::path(r.path).stem().string());
+  std::vector<uint8_t> img;
+  try {
+    img = load_image(r.path, o);
+  } catch (const Error& e) {
+    if (alone) throw;
+    std::string why = e.what();  // "<path>: <reason>", worded as train_gpu's skips
+    if (why.rfind(r.path + ": ", 0) == 0) why.insert(r.path.size() + 2, "skipped: ");
+    if (o.warn) o.warn(why);
+    return false;
   }
-  if (in.sources.empty() && skipped > 0) {
-    const std::string& folder = refs.front().folder;
-    const bool one_folder = !folder.empty() && std::all_of(refs.begin(), refs.end(), [&](const ImageRef& r) {
-      return r.folder == folder;
-    });
-    if (one_folder) fail(folder, ": none of its ", skipped, " images could be used (see the warnings above)");
-    fail("--image: none of the ", skipped, " images could be used (see the warnings above)");
-  }
-  // Per-image folders are named by stem; two inputs with one stem get "-2", "-3", ...
+  if (img.size() != px) fail(r.path, ": decoded to ", img.size(), " bytes, expected ", px, " (internal error)");
+  in.pixels.insert(in.pixels.end(), img.begin(), img.end());
+  in.sources.push_back(r.path);
+  in.stems.push_back(fs::path(r.path).stem().string());
+  return true;
+}
+
+// Every image was skipped: the error names the folder they all came from, else --image.
+[[noreturn]] void fail_none_usable(const std::vector<ImageRef>& refs, size_t skipped) {
+  const std::string& folder = refs.front().folder;
+  const bool one_folder = !folder.empty() && std::all_of(refs.begin(), refs.end(), [&](const ImageRef& r) {
+    return r.folder == folder;
+  });
+  if (one_folder) fail(folder, ": none of its ", skipped, " images could be used (see the warnings above)");
+  fail("--image: none of the ", skipped, " images could be used (see the warnings above)");
+}
+
+// Per-image folders are named by stem; two inputs with one stem get "-2", "-3", ...
+void make_stems_unique(std::vector<std::string>& stems) {
   std::set<std::string> used = {"index.html", "images.txt"};  // top-level files of the output folder
-  for (std::string& s : in.stems) {
+  for (std::string& s : stems) {
     if (s.empty() || s == "." || s == "..") s = "image";
     std::string u = s;
     for (int k = 2; used.count(u); ++k) u = s + "-" + std::to_string(k);
     used.insert(u);
     s = u;
   }
+}
+
+}  // namespace
+
+Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
+  Inputs in;
+  in.height = o.height;
+  in.width = o.width;
+  // One policy for every image file, named or found in a folder (as train_gpu's): one that
+  // cannot be used is skipped with a warning naming it; only nothing usable at all is an error.
+  size_t skipped = 0;
+  for (const ImageRef& r : refs) {
+    if (is_npy(r.path))
+      append_npy(r, o, in);
+    else if (!append_image_file(r, o, refs.size() == 1, in))
+      ++skipped;
+  }
+  if (in.sources.empty() && skipped > 0) fail_none_usable(refs, skipped);
+  make_stems_unique(in.stems);
   return in;
 }
 

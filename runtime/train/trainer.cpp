@@ -1,17 +1,14 @@
 #include "trainer.h"
 
-#include <atomic>
-#include <cmath>
 #include <cstdio>
-#include <limits>
+#include <cstdlib>
 #include <memory>
 #include <new>
 
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
-#include "background_writer.h"
-#include "progress.h"
+#include "epoch_loop.h"
+#include "run.h"
 #include "run_dir.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/backend.h"
@@ -25,16 +22,12 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int kMetricsEvery = 10;  // steps between reads of the running loss/accuracy
-
-// What defines a run: stored in run.json and every checkpoint, restored by --resume.
-json identity(const TrainConfig& c) {
-  return {{"data", c.data},         {"model_json", c.model_json},       {"epochs", c.epochs},
-          {"steps_per_epoch", c.steps_per_epoch}, {"validation_steps", c.validation_steps},
-          {"batch_size", c.batch_size}, {"image_size", c.image_size}, {"lr", c.lr},
-          {"augment", c.augment},   {"seed", c.seed},                   {"interpolation", c.interpolation},
-          {"rmsprop", c.rmsprop}};
-}
+using training::Ending;
+using training::EpochLoop;
+using training::identity;
+using training::Run;
+using training::State;
+using training::to_batch;
 
 RmspropRule rmsprop_rule(const std::string& name) {
   if (name == "keras2") return RmspropRule::kKeras2;
@@ -63,110 +56,6 @@ void restore_identity(TrainConfig& c, const json& j) {
   rmsprop_rule(c.rmsprop);
   if (c.epochs <= 0) c.epochs = j.at("epochs");  // --epochs on resume may extend the run
 }
-
-std::string exact(double v) {  // round-trips a double through text
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-// set: the image set (Backend::keep_images) the iterator's dataset was kept as, or -1.
-Batch to_batch(const HostBatch& h, int set = -1) {
-  Batch b;
-  b.n = h.n;
-  b.images = h.images;
-  b.labels = h.labels;
-  b.affine = h.affine;
-  if (set >= 0) {
-    b.images_set = set;
-    b.rows = h.rows;
-  }
-  return b;
-}
-
-// Where training stands; everything needed to continue bit-identically.
-struct State {
-  int epoch = 0, step = 0;  // epoch being trained (0-based) and steps done in it
-  Metrics partial;          // train metrics of the steps done in this epoch
-  uint64_t train_batches = 0, val_batches = 0;
-  double best_val_acc = -1;
-  std::vector<EpochRecord> history;
-};
-
-// runs/latest as this run set it: put back as it was (destructor) if the run ends without a
-// checkpoint (a full disk at the first one, a loss that diverged at once), whatever ends it.
-struct LatestGuard {
-  LatestMark mark;
-  std::string last;  // the run's last.safetensors
-  ~LatestGuard() {
-    if (!mark.link.empty() && !exists(last)) unmark_latest(mark);
-  }
-};
-
-// A best epoch's checkpoint not yet on disk. Every later job that writes last.safetensors writes
-// it first (once): last.safetensors never claims a best val_acc whose weights are not in
-// best.safetensors, whatever job the writer merges and wherever the process dies.
-struct PendingBest {
-  std::shared_ptr<const Checkpoint> snapshot;
-  std::atomic<bool> written{false};
-};
-
-struct Run {
-  RunLock lock;  // first: held until everything below (the writer's last checkpoint) is done
-  LatestGuard latest;  // before the writer: judged once the writer has flushed
-  TrainConfig cfg;
-  std::string dir;
-  NewRunDir made;  // a new run's folder (not a resumed one)
-  ModelSpec spec;
-  std::unique_ptr<Graph> graph;
-  std::unique_ptr<Backend> backend;
-  Dataset train, val, test;
-  bool has_test = false;
-
-  BackgroundWriter writer;  // checkpoints and per-epoch files go to disk in the background;
-                            // flush() before saying they are there
-
-  std::shared_ptr<PendingBest> best;  // the newest best epoch's checkpoint
-
-  // Snapshots the backend (host copies) now; `writer` writes the file.
-  void save(const std::string& name, const State& s) { writer.submit(dir + "/" + name, snapshot(s)); }
-
-  // last.safetensors (and best.safetensors first, when `is_best` or an earlier best is still
-  // pending) as one job of the writer.
-  void save_last(const State& s, bool is_best = false) {
-    auto c = std::make_shared<const Checkpoint>(snapshot(s));
-    if (is_best) {
-      best = std::make_shared<PendingBest>();
-      best->snapshot = c;
-    }
-    const std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
-    writer.submit(last, [last, best_path, c, pending = best] {
-      if (pending && !pending->written) {
-        save_checkpoint(best_path, *pending->snapshot);
-        pending->written = true;
-        pause_point("best-written");  // the crash tests' hook: between the two files
-      }
-      save_checkpoint(last, *c);
-    });
-  }
-
-  Checkpoint snapshot(const State& s) {
-    Checkpoint c;
-    c.model = graph->spec();
-    c.params = backend->params();
-    c.opt_state = backend->opt_state();
-    c.meta = {{"train_config", identity(cfg).dump()}, {"epoch", std::to_string(s.epoch)},
-              {"step", std::to_string(s.step)}, {"loss_sum", exact(s.partial.loss_sum)},
-              {"correct", exact(s.partial.correct)}, {"count", std::to_string(s.partial.count)},
-              {"train_batches", std::to_string(s.train_batches)}, {"val_batches", std::to_string(s.val_batches)},
-              {"backend_step", std::to_string(backend->step())}, {"best_val_acc", exact(s.best_val_acc)},
-              {"history", history_json(s.history)}, {"data", cfg.data}, {"seed", std::to_string(cfg.seed)}, {"classes", json(train.classes).dump()},
-              {"image_size", std::to_string(cfg.image_size)}, {"interpolation", cfg.interpolation}};
-    return c;
-  }
-};
-
-bool is_tty() { return isatty(fileno(stdout)); }
 
 // Where a resumed run stands, from its last checkpoint (c) and its settings (cfg, restored).
 State restore_state(const Checkpoint& c, const TrainConfig& cfg, int run_epochs, const std::string& file) {
@@ -243,68 +132,90 @@ std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
 
 namespace {
 
-// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
-// --resume) when memory runs out.
-int train_run(TrainConfig& cfg) {
-  Run r;
-  State s;
-  std::unique_ptr<Checkpoint> ckpt;
-  if (cfg.resume) {
-    r.dir = resolve_run_dir(cfg.resume_dir);  // the real folder, not runs/latest
-    r.lock.acquire(r.dir, "wait for it to end, or start a separate run with --out");
-    if (const size_t n = remove_stale_temporaries(r.dir))
-      std::printf("Removed %zu unfinished file%s of a process that was killed\n", n, n == 1 ? "" : "s");
-    const std::string last = r.dir + "/last.safetensors";
-    if (!exists(last))
-      fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
-           "the run again with --out ", r.dir, ", which reuses the folder");
-    ckpt = std::make_unique<Checkpoint>(load_checkpoint(last));
-    const int asked_epochs = cfg.epochs;  // --epochs given again, or 0
-    int run_epochs = 0;
-    try {
-      const json settings = json::parse(ckpt->meta.at("train_config"));
-      run_epochs = settings.at("epochs");
-      restore_identity(cfg, settings);
-    } catch (const std::exception& e) {  // a missing key, a value of the wrong type, JSON that does not parse
-      fail(last, ": its training settings (train_config) are damaged (", e.what(), "); it cannot be resumed (put an "
-           "intact copy back, or start a new run)");
-    }
-    if (run_epochs < 1 || cfg.steps_per_epoch < 1 || cfg.validation_steps < 0 || cfg.batch_size < 1 ||
-        cfg.image_size < 8 || cfg.image_size > 4096)
-      fail(last, ": its training settings (train_config) are out of range; it cannot be resumed (put an intact copy "
-           "back, or start a new run)");
-    s = restore_state(*ckpt, cfg, run_epochs, last);
-    if (asked_epochs > 0 && asked_epochs < s.epoch)
-      fail("--epochs ", asked_epochs, ": ", r.dir, " has trained ", s.epoch, " epochs already; give --epochs above ",
-           s.epoch, " to train it longer, or leave --epochs out to finish its own ", run_epochs);
-    if (s.epoch >= cfg.epochs && exists(r.dir + "/results.json")) {
-      std::printf("%s finished its %d epochs (results.json): nothing to resume; to train it longer: train_gpu "
-                  "--resume %s --epochs %d\n", r.dir.c_str(), s.epoch, r.dir.c_str(), s.epoch + 1);
-      return 0;
-    }
-    if (!is_dir(cfg.data))
-      fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
-    r.spec = ckpt->model;
-    std::printf("Resuming %s at epoch %d, step %d\n", r.dir.c_str(), s.epoch + 1, s.step);
-  } else {
-    if (cfg.epochs <= 0 || cfg.steps_per_epoch <= 0 || cfg.validation_steps < 0 || cfg.batch_size <= 0)
-      fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
-    if (!is_dir(cfg.data))
-      fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
-    r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
-    r.spec = r.graph->spec();
-    r.made = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force, r.lock);
-    r.dir = r.made.path;
-    char real[4096];
-    if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
-    write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");
+// --resume, first step: the run's folder locked, a killed process's unfinished files removed, and
+// its last.safetensors loaded.
+std::unique_ptr<Checkpoint> load_last_checkpoint(Run& r, const TrainConfig& cfg) {
+  r.dir = resolve_run_dir(cfg.resume_dir);  // the real folder, not runs/latest
+  r.lock.acquire(r.dir, "wait for it to end, or start a separate run with --out");
+  if (const size_t n = remove_stale_temporaries(r.dir))
+    std::printf("Removed %zu unfinished file%s of a process that was killed\n", n, n == 1 ? "" : "s");
+  const std::string last = r.dir + "/last.safetensors";
+  if (!exists(last))
+    fail(r.dir, ": has no checkpoint yet (last.safetensors; the run stopped before its first epoch ended); start "
+         "the run again with --out ", r.dir, ", which reuses the folder");
+  return std::make_unique<Checkpoint>(load_checkpoint(last));
+}
+
+// The settings the run was started with (the checkpoint's train_config) put back into cfg;
+// returns the run's own number of epochs. A damaged train_config is refused by name.
+int restore_settings(TrainConfig& cfg, const Checkpoint& ckpt, const std::string& last) {
+  int run_epochs = 0;
+  try {
+    const json settings = json::parse(ckpt.meta.at("train_config"));
+    run_epochs = settings.at("epochs");
+    restore_identity(cfg, settings);
+  } catch (const std::exception& e) {  // a missing key, a value of the wrong type, JSON that does not parse
+    fail(last, ": its training settings (train_config) are damaged (", e.what(), "); it cannot be resumed (put an "
+         "intact copy back, or start a new run)");
   }
-  r.cfg = cfg;
+  if (run_epochs < 1 || cfg.steps_per_epoch < 1 || cfg.validation_steps < 0 || cfg.batch_size < 1 ||
+      cfg.image_size < 8 || cfg.image_size > 4096)
+    fail(last, ": its training settings (train_config) are out of range; it cannot be resumed (put an intact copy "
+         "back, or start a new run)");
+  return run_epochs;
+}
+
+// --resume: the run's folder, settings (into cfg), state (s) and last checkpoint (ckpt). Ends
+// with 0 when the run has finished its epochs already: nothing to resume.
+Ending open_resumed_run(TrainConfig& cfg, Run& r, State& s, std::unique_ptr<Checkpoint>& ckpt) {
+  ckpt = load_last_checkpoint(r, cfg);
+  const std::string last = r.dir + "/last.safetensors";
+  const int asked_epochs = cfg.epochs;  // --epochs given again, or 0
+  const int run_epochs = restore_settings(cfg, *ckpt, last);
+  s = restore_state(*ckpt, cfg, run_epochs, last);
+  if (asked_epochs > 0 && asked_epochs < s.epoch)
+    fail("--epochs ", asked_epochs, ": ", r.dir, " has trained ", s.epoch, " epochs already; give --epochs above ",
+         s.epoch, " to train it longer, or leave --epochs out to finish its own ", run_epochs);
+  if (s.epoch >= cfg.epochs && exists(r.dir + "/results.json")) {
+    std::printf("%s finished its %d epochs (results.json): nothing to resume; to train it longer: train_gpu "
+                "--resume %s --epochs %d\n", r.dir.c_str(), s.epoch, r.dir.c_str(), s.epoch + 1);
+    return 0;
+  }
+  if (!is_dir(cfg.data))
+    fail(cfg.data, ": the run's data folder is gone; if it moved, resume with --data pointing at its new place");
+  r.spec = ckpt->model;
+  std::printf("Resuming %s at epoch %d, step %d\n", r.dir.c_str(), s.epoch + 1, s.step);
+  return {};
+}
+
+// A new run: its settings checked, its model built (cfg.image_size follows a model JSON's input)
+// and its folder made, locked and given run.json.
+void open_new_run(TrainConfig& cfg, Run& r) {
+  if (cfg.epochs <= 0 || cfg.steps_per_epoch <= 0 || cfg.validation_steps < 0 || cfg.batch_size <= 0)
+    fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
+  if (!is_dir(cfg.data))
+    fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
+  r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
+  r.spec = r.graph->spec();
+  r.made = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force, r.lock);
+  r.dir = r.made.path;
+  char real[4096];
+  if (realpath(cfg.data.c_str(), real)) cfg.data = real;  // checkpoints must find the data from anywhere
+  write_file_atomic(r.dir + "/" + kRunMarker, identity(cfg).dump(2) + "\n");
+}
+
+// The graph of the run's model (a resumed run's must match its checkpoint), shown as Keras'
+// summary before the photos decode.
+void build_graph(Run& r, const Checkpoint* ckpt) {
   if (!r.graph) r.graph = std::make_unique<Graph>(r.spec);
   if (ckpt) check_same_architecture(*ckpt, *r.graph, r.dir + "/last.safetensors");
   std::printf("%s", r.graph->summary().c_str());
   std::fflush(stdout);  // a log shows the model while the photos decode
+}
 
+// Decodes the splits. Ends with 130 when Ctrl-C stops the decoding (nothing trained, nothing kept).
+Ending load_splits(Run& r) {
+  const TrainConfig& cfg = r.cfg;
   LoadOptions lo;
   lo.height = lo.width = cfg.image_size;
   lo.interpolation = cfg.interpolation;
@@ -319,18 +230,29 @@ int train_run(TrainConfig& cfg) {
   } catch (const LoadStopped& e) {
     return stopped_before_training(r, &e);
   }
-  // Labels are class indices in sorted order: other folder names would silently mean other classes.
+  return {};
+}
+
+// Labels are class indices in sorted order: other folder names would silently mean other classes.
+// Every split, and a resumed run's data, must name its classes as train/ does.
+void check_classes(const Run& r, const Checkpoint* ckpt) {
+  const std::string& data = r.cfg.data;
   auto same_classes = [&](const Dataset& d, const char* split) {
     if (d.classes != r.train.classes)
-      fail(cfg.data, "/", split, ": its classes (", json(d.classes).dump(), ") are not train/'s (",
+      fail(data, "/", split, ": its classes (", json(d.classes).dump(), ") are not train/'s (",
            json(r.train.classes).dump(), "); name the class folders of every split alike");
   };
   same_classes(r.val, "validation");
   if (r.has_test) same_classes(r.test, "test");
   if (ckpt && ckpt->meta.count("classes") && json::parse(ckpt->meta.at("classes")) != json(r.train.classes))
-    fail(cfg.data, ": its classes ", json(r.train.classes).dump(), " are not the run's ", ckpt->meta.at("classes"),
+    fail(data, ": its classes ", json(r.train.classes).dump(), " are not the run's ", ckpt->meta.at("classes"),
          "; resume with --data pointing at the run's own data");
+}
 
+// The backend (--device) with the run's weights: a resumed run's parameters, optimizer state and
+// step from its checkpoint, a new run's initialised from the seed.
+void start_backend(Run& r, const Checkpoint* ckpt) {
+  const TrainConfig& cfg = r.cfg;
   BackendOptions bo;
   bo.max_batch = cfg.batch_size;
   bo.lr = cfg.lr;
@@ -351,119 +273,10 @@ int train_run(TrainConfig& cfg) {
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }
+}
 
-  // A GPU keeps the decoded splits in its memory (~200 MB for the tutorial's 3,000 photos): each
-  // step then uploads 20 row numbers instead of 1.35 MB of pixels.
-  const int train_set = r.backend->keep_images(0, r.train.pixels.data(), r.train.size()) ? 0 : -1;
-  const int val_set = r.backend->keep_images(1, r.val.pixels.data(), r.val.size()) ? 1 : -1;
-
-  const AugmentOptions aug = cfg.augment ? AugmentOptions::chollet() : AugmentOptions{};
-  BatchIterator train_it(r.train, cfg.batch_size, true, cfg.seed, aug);
-  // Shuffled like Keras' flow_from_directory default, so a partial --validation-steps sees both classes.
-  BatchIterator val_it(r.val, cfg.batch_size, true, cfg.seed + 1);
-  train_it.seek(s.train_batches);
-  val_it.seek(s.val_batches);
-
-  if (stop_requested()) return stopped_before_training(r);
-  // runs/latest names this run once its data and device are ready, not a start that failed on them.
-  if (!cfg.resume) {
-    r.latest.mark = mark_latest(r.dir);
-    r.latest.last = r.dir + "/last.safetensors";
-  }
-  if (cfg.validation_steps == 0)
-    std::printf("No validation (--validation-steps 0): as Keras' fit() without validation data, no val_loss or "
-                "val_acc and no best.safetensors\n");
-  const bool live = is_tty();
-  for (; s.epoch < cfg.epochs; ++s.epoch, s.step = 0, s.partial = Metrics{}) {
-    std::printf("Epoch %d/%d\n", s.epoch + 1, cfg.epochs);
-    std::fflush(stdout);
-    Progress bar(cfg.steps_per_epoch, live);
-    // Loss sums stay on the device; reading them waits for the GPU, so they are read every few
-    // steps, at the end of the epoch and before an interrupt's checkpoint. False: diverged.
-    auto absorb = [&](int steps_done) {
-      const Metrics m = r.backend->take_metrics();
-      if (m.count == 0) return true;
-      if (!std::isfinite(m.loss_sum)) {
-        const int first = steps_done - int((m.count + cfg.batch_size - 1) / cfg.batch_size) + 1;
-        const std::string steps = first < steps_done ? std::to_string(first) + "-" + std::to_string(steps_done)
-                                                     : std::to_string(steps_done);
-        const std::string last = r.dir + "/last.safetensors";
-        r.writer.flush();  // an earlier epoch's checkpoint may still be on its way to the disk
-        const std::string kept = exists(last) ? "the last good checkpoint is " + last : "no checkpoint was written";
-        std::fprintf(stderr, "\nerror: the loss became %s at epoch %d, step %s: training diverged; %s; lower --lr (now %g)\n",
-                     std::isnan(m.loss_sum) ? "NaN" : "infinite", s.epoch + 1, steps.c_str(), kept.c_str(),
-                     double(cfg.lr));
-        return false;
-      }
-      s.partial.loss_sum += m.loss_sum;
-      s.partial.correct += m.correct;
-      s.partial.count += m.count;
-      return true;
-    };
-    for (; s.step < cfg.steps_per_epoch; ++s.step) {
-      pause_point("train-step", [&] { r.writer.flush(); });
-      if (stop_requested()) {
-        if (!absorb(s.step)) return 3;
-        s.train_batches = train_it.batches_seen();
-        s.val_batches = val_it.batches_seen();
-        r.save_last(s);
-        r.writer.flush();
-        std::printf("\nInterrupted at epoch %d, step %d: checkpoint written; continue with: train_gpu --resume %s\n",
-                    s.epoch + 1, s.step, r.dir.c_str());
-        return 130;
-      }
-      r.backend->train_step(to_batch(train_it.next(), train_set));
-      if ((s.step + 1) % kMetricsEvery != 0 && s.step + 1 != cfg.steps_per_epoch) continue;
-      if (!absorb(s.step + 1)) return 3;
-      bar.update(s.step + 1, s.partial.loss(), s.partial.acc());
-    }
-    const uint64_t val_start = val_it.batches_seen();
-    for (int v = 0; v < cfg.validation_steps; ++v) {
-      pause_point("validation");
-      if (stop_requested()) {  // the epoch's steps are done: resume validates this epoch from its start
-        State at = s;
-        at.step = cfg.steps_per_epoch;
-        at.train_batches = train_it.batches_seen();
-        at.val_batches = val_start;
-        r.save_last(at);
-        r.writer.flush();
-        std::printf("\nInterrupted at epoch %d, during validation (%d of %d batches done): checkpoint written; "
-                    "continue with: train_gpu --resume %s\n", s.epoch + 1, v, cfg.validation_steps, r.dir.c_str());
-        return 130;
-      }
-      r.backend->eval_step(to_batch(val_it.next(), val_set));
-    }
-    const Metrics vm = r.backend->take_metrics();
-    const double none = std::numeric_limits<double>::quiet_NaN();  // no validation: no val metrics
-    const bool validated = cfg.validation_steps > 0;
-    EpochRecord rec{s.epoch + 1,  s.partial.loss(), s.partial.acc(), validated ? vm.loss() : none,
-                    validated ? vm.acc() : none, bar.elapsed()};
-    std::string extra;
-    if (cfg.validation_steps > 0) extra = format_metric("val_loss", rec.val_loss) + format_metric("val_acc", rec.val_acc);
-    bar.finish(cfg.steps_per_epoch, rec.loss, rec.acc, extra);
-    s.history.push_back(rec);
-    // The state after this epoch: the next one starts at step 0.
-    State next = s;
-    next.epoch = s.epoch + 1;
-    next.step = 0;
-    next.partial = Metrics{};
-    next.train_batches = train_it.batches_seen();
-    next.val_batches = val_it.batches_seen();
-    const bool best = cfg.validation_steps > 0 && rec.val_acc > s.best_val_acc;
-    if (best) next.best_val_acc = rec.val_acc;
-    r.save_last(next, best);
-    const std::string csv_path = r.dir + "/history.csv", png_path = r.dir + "/curves.png";
-    r.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });
-    if (cfg.plot_curves)
-      r.writer.submit(png_path, [png_path, plot = cfg.plot_curves, h = next.history] { plot(png_path, h); });
-    s.best_val_acc = next.best_val_acc;
-  }
-  State done = s;
-  done.train_batches = train_it.batches_seen();
-  done.val_batches = val_it.batches_seen();
-  r.save("final.safetensors", done);
-
-  const bool validated = cfg.validation_steps > 0;
+// results.json's metrics of the training: epochs, best val_acc, the last epoch's metrics.
+json training_results(const State& s, bool validated) {
   json results = {{"epochs", s.history.size()}, {"best_val_acc", validated ? json(s.best_val_acc) : json(nullptr)}};
   if (!s.history.empty()) {
     const EpochRecord& last = s.history.back();
@@ -473,28 +286,71 @@ int train_run(TrainConfig& cfg) {
       results["final"]["val_acc"] = last.val_acc;
     }
   }
-  if (r.has_test && r.test.size() > 0) {
-    BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
-    const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
-    for (size_t i = 0; i < steps; ++i) {
-      pause_point("test-evaluation");
-      if (stop_requested()) {  // last.safetensors holds the trained model: --resume runs only this evaluation again
-        r.writer.flush();
-        std::printf("Interrupted during the test evaluation (%zu of %zu batches done): the trained model is in "
-                    "%s/final.safetensors; finish the evaluation (results.json) with: train_gpu --resume %s\n", i,
-                    steps, r.dir.c_str(), r.dir.c_str());
-        return 130;
-      }
-      r.backend->eval_step(to_batch(test_it.next()));
+  return results;
+}
+
+// The trained model on the whole test split, in order, into results["test"]. Ends with 130 on
+// Ctrl-C: last.safetensors holds the trained model, so --resume runs only this evaluation again.
+Ending evaluate_test(Run& r, json& results) {
+  const TrainConfig& cfg = r.cfg;
+  BatchIterator test_it(r.test, cfg.batch_size, false, cfg.seed);
+  const size_t steps = (r.test.size() + size_t(cfg.batch_size) - 1) / size_t(cfg.batch_size);
+  for (size_t i = 0; i < steps; ++i) {
+    pause_point("test-evaluation");
+    if (stop_requested()) {
+      r.writer.flush();
+      std::printf("Interrupted during the test evaluation (%zu of %zu batches done): the trained model is in "
+                  "%s/final.safetensors; finish the evaluation (results.json) with: train_gpu --resume %s\n", i,
+                  steps, r.dir.c_str(), r.dir.c_str());
+      return 130;
     }
-    const Metrics tm = r.backend->take_metrics();
-    std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);
-    results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};
+    r.backend->eval_step(to_batch(test_it.next()));
+  }
+  const Metrics tm = r.backend->take_metrics();
+  std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);
+  results["test"] = {{"loss", tm.loss()}, {"acc", tm.acc()}, {"images", tm.count}};
+  return {};
+}
+
+// After the last epoch: the test evaluation, results.json, and the run's last line once every
+// checkpoint is on disk.
+int report_results(Run& r, const State& s) {
+  json results = training_results(s, r.cfg.validation_steps > 0);
+  if (r.has_test && r.test.size() > 0) {
+    if (const Ending e = evaluate_test(r, results)) return *e;
   }
   write_file_atomic(r.dir + "/results.json", results.dump(2) + "\n");
   r.writer.flush();  // the checkpoints are on disk before the run says it is done
   std::printf("Run folder: %s\n", r.dir.c_str());
   return 0;
+}
+
+// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
+// --resume) when memory runs out.
+int train_run(TrainConfig& cfg) {
+  Run r;
+  State s;
+  std::unique_ptr<Checkpoint> ckpt;  // a resumed run's last.safetensors
+  if (cfg.resume) {
+    if (const Ending e = open_resumed_run(cfg, r, s, ckpt)) return *e;
+  } else {
+    open_new_run(cfg, r);
+  }
+  r.cfg = cfg;
+  build_graph(r, ckpt.get());
+  if (const Ending e = load_splits(r)) return *e;
+  check_classes(r, ckpt.get());
+  start_backend(r, ckpt.get());
+  EpochLoop epochs(r, s);
+  if (stop_requested()) return stopped_before_training(r);
+  // runs/latest names this run once its data and device are ready, not a start that failed on them.
+  if (!cfg.resume) {
+    r.latest.mark = mark_latest(r.dir);
+    r.latest.last = r.dir + "/last.safetensors";
+  }
+  if (const Ending e = epochs.run()) return *e;
+  r.save("final.safetensors", epochs.done());
+  return report_results(r, s);
 }
 
 }  // namespace

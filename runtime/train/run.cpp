@@ -1,0 +1,89 @@
+#include "run.h"
+
+#include <cstdio>
+
+#include "runtime/core/stop_request.h"
+
+namespace acts::training {
+using json = nlohmann::json;
+
+namespace {
+
+std::string exact(double v) {  // round-trips a double through text
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+json identity(const TrainConfig& c) {
+  return {{"data", c.data},
+          {"model_json", c.model_json},
+          {"epochs", c.epochs},
+          {"steps_per_epoch", c.steps_per_epoch},
+          {"validation_steps", c.validation_steps},
+          {"batch_size", c.batch_size},
+          {"image_size", c.image_size},
+          {"lr", c.lr},
+          {"augment", c.augment},
+          {"seed", c.seed},
+          {"interpolation", c.interpolation},
+          {"rmsprop", c.rmsprop}};
+}
+
+Batch to_batch(const HostBatch& h, int set) {
+  Batch b;
+  b.n = h.n;
+  b.images = h.images;
+  b.labels = h.labels;
+  b.affine = h.affine;
+  if (set >= 0) {
+    b.images_set = set;
+    b.rows = h.rows;
+  }
+  return b;
+}
+
+void Run::save_last(const State& s, bool is_best) {
+  auto c = std::make_shared<const Checkpoint>(snapshot(s));
+  if (is_best) {
+    best = std::make_shared<PendingBest>();
+    best->snapshot = c;
+  }
+  const std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
+  writer.submit(last, [last, best_path, c, pending = best] {
+    if (pending && !pending->written) {
+      save_checkpoint(best_path, *pending->snapshot);
+      pending->written = true;
+      pause_point("best-written");  // the crash tests' hook: between the two files
+    }
+    save_checkpoint(last, *c);
+  });
+}
+
+Checkpoint Run::snapshot(const State& s) {
+  Checkpoint c;
+  c.model = graph->spec();
+  c.params = backend->params();
+  c.opt_state = backend->opt_state();
+  c.meta = {{"train_config", identity(cfg).dump()},
+            {"epoch", std::to_string(s.epoch)},
+            {"step", std::to_string(s.step)},
+            {"loss_sum", exact(s.partial.loss_sum)},
+            {"correct", exact(s.partial.correct)},
+            {"count", std::to_string(s.partial.count)},
+            {"train_batches", std::to_string(s.train_batches)},
+            {"val_batches", std::to_string(s.val_batches)},
+            {"backend_step", std::to_string(backend->step())},
+            {"best_val_acc", exact(s.best_val_acc)},
+            {"history", history_json(s.history)},
+            {"data", cfg.data},
+            {"seed", std::to_string(cfg.seed)},
+            {"classes", json(train.classes).dump()},
+            {"image_size", std::to_string(cfg.image_size)},
+            {"interpolation", cfg.interpolation}};
+  return c;
+}
+
+}  // namespace acts::training
