@@ -104,8 +104,8 @@ int run(const CLI::App& app, acts::TrainConfig& c, bool summary, bool version) {
 #ifdef ACTS_WITH_OPENCV
   c.plot_curves = acts::write_curves_png;
 #else
-  std::fprintf(stderr, "note: built without OpenCV: curves.png is not drawn (history.csv is written; "
-                       "scripts/plot_history.py draws it)\n");
+  std::fprintf(stderr, "note: built without OpenCV: curves.png is not drawn (history.csv is written, "
+                       "one row per epoch, for any plotting tool)\n");
 #endif
   acts::install_stop_handlers();
   return acts::train(c);
