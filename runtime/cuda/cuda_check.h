@@ -1,7 +1,7 @@
 // Return-code checks for the CUDA runtime, cuDNN and cuBLAS. Every call into those libraries goes
 // through one of these macros, so a failure becomes an acts::Error that says where (file:line),
 // which call (its source text) and why (the library's own error string):
-//   CUDA error at runtime/cuda/conv_layer.cpp:88: cudaMalloc(&p, n) failed: out of memory (cudaErrorMemoryAllocation)
+//   CUDA error at runtime/ops/conv2d/conv2d_cuda_layer.cpp:88: cudaMalloc(&p, n) failed: out of memory (cudaErrorMemoryAllocation)
 // CUDA_LOG is the variant for destructors, which must not throw: it prints the same line to stderr.
 // CUDA_CHECK_LAUNCH("name") follows every kernel launch (launch errors are only visible there).
 #pragma once

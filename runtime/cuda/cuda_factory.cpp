@@ -1,4 +1,4 @@
-// The CUDA half of runtime/backend_factory.cpp: whether a GPU is usable, the CUDA backend's
+// The CUDA half of runtime/backends/backend_factory.cpp: whether a GPU is usable, the CUDA backend's
 // constructor, and the version lines of --version. Linked only into builds with ACTS_WITH_CUDA
 // (backend_factory.cpp then leaves these three out).
 #include <cudnn.h>

@@ -1,4 +1,4 @@
-// The CUDA backend's OpClock (runtime/op_profile.h): a CUDA event recorded on the backend's
+// The CUDA backend's OpClock (runtime/core/op_profile.h): a CUDA event recorded on the backend's
 // stream at start() and at every mark(), so each op's time is the GPU time between the event
 // before its work and the event after it, launch gaps included. Only for eager passes: events
 // recorded during a graph capture would become graph nodes and time nothing.

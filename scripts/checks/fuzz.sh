@@ -38,13 +38,19 @@ mkdir -p "$out/obj"
 cxx=clang++-14
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags=(-std=c++17 -g -O1 -fno-omit-frame-pointer $san -fsanitize=fuzzer-no-link
-        -I. -Iruntime -Iruntime/data -Itests/fuzz -isystem third_party -isystem /usr/include/opencv4)
+        -I. -Iruntime/data -Itests/fuzz -isystem third_party -isystem /usr/include/opencv4)
 
-# The runtime sources each harness needs (the same files the project's libraries build).
+# The runtime sources each harness needs (the same files the project's libraries build). A model
+# is its graph core plus every op (runtime/ops: each op's graph side and CPU code, the registry)
+# and the CPU backend the registry links, with the fast path's no-BLAS variant.
+graph_core="runtime/core/model_spec.cpp runtime/core/graph.cpp runtime/core/backend.cpp runtime/core/regular_file.cpp"
+ops=$(ls runtime/ops/*.cpp runtime/ops/*/*.cpp | grep -v '_cuda[^/]*\.cpp$' | tr '\n' ' ')
+cpu="runtime/cpu/cpu_backend.cpp runtime/cpu/fast/conv2d.cpp runtime/cpu/fast/conv2d_onednn_missing.cpp
+     runtime/cpu/fast/no_blas.cpp runtime/cpu/fast/maxpool_fast.cpp runtime/cpu/fast/thread_pool.cpp"
 declare -A sources=(
-  [model_json]="runtime/model_spec.cpp runtime/graph.cpp"
-  [checkpoint]="runtime/checkpoint.cpp runtime/model_spec.cpp runtime/graph.cpp runtime/crc32.cpp runtime/atomic_file.cpp"
-  [npy]="runtime/npy.cpp runtime/atomic_file.cpp"
+  [model_json]="$graph_core $ops $cpu"
+  [checkpoint]="runtime/core/checkpoint.cpp $graph_core $ops $cpu runtime/core/crc32.cpp runtime/core/atomic_file.cpp"
+  [npy]="runtime/core/npy.cpp runtime/core/atomic_file.cpp runtime/core/regular_file.cpp"
   [image_header]="runtime/data/image_header.cpp"
   [image_decode]="runtime/data/image_decode.cpp runtime/data/image_header.cpp runtime/data/pil_resize.cpp"
   [listing]="runtime/data/listing.cpp"
@@ -55,7 +61,7 @@ declare -A libs=([image_decode]="-lopencv_imgcodecs -lopencv_imgproc -lopencv_co
 declare -A max_len=([image_decode]=8192 [image_header]=4096 [npy]=4096 [checkpoint]=4096 [model_json]=2048 [listing]=1024)
 
 # Recompiles a source when it or any project header is newer than its object.
-newest_header=$(ls -t runtime/*.h runtime/data/*.h tests/fuzz/*.h | head -1)
+newest_header=$(ls -t runtime/*/*.h runtime/ops/*/*.h runtime/ops/ops.def kernels/cpu/*.h tests/fuzz/*.h | head -1)
 compile() {
   local src=$1 obj="$out/obj/$(echo "$1" | tr / _).o"
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then

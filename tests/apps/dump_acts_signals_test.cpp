@@ -1,7 +1,7 @@
 // dump_acts stopped by Ctrl-C, SIGTERM or a hangup in the middle of a dump: it stops at the next
 // batch, removes its unfinished NPY files, and leaves no temporary file nor a folder it made
 // empty. ACTS_PAUSE_AT holds it before its third batch until the signal is sent, so the signal
-// lands mid-dump on any machine (runtime/stop_request.h). ctest label: signals.
+// lands mid-dump on any machine (runtime/core/stop_request.h). ctest label: signals.
 #include <signal.h>
 
 #include <gtest/gtest.h>

@@ -42,7 +42,7 @@ inline bool contains(const std::string& s, const std::string& part) { return s.f
 
 // A command line running in the background with its stdout and stderr in a pipe that the test
 // reads: the test waits for what the program says (the pause of ACTS_PAUSE_AT, see
-// runtime/stop_request.h), never for a time. Killed (SIGKILL) and reaped if still running when
+// runtime/core/stop_request.h), never for a time. Killed (SIGKILL) and reaped if still running when
 // it goes out of scope, so a failed assertion leaves nothing behind.
 class Spawned {
  public:

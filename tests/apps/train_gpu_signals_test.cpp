@@ -2,7 +2,7 @@
 // validation, the test evaluation, the photo decoding, a checkpoint's writing), then resumed:
 // the run must end exactly where an uninterrupted one does. The signal lands where it should on
 // any machine, fast and idle or with every core busy: ACTS_PAUSE_AT holds the program at the
-// named point (runtime/stop_request.h) and the test sends the signal only once the program says
+// named point (runtime/core/stop_request.h) and the test sends the signal only once the program says
 // it waits there. No test here waits for a time. ctest label: signals.
 #include <signal.h>
 

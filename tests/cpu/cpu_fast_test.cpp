@@ -1,4 +1,4 @@
-// The CPU fast path (runtime/cpu_fast: oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense
+// The CPU fast path (runtime/cpu/fast: oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense
 // layers, vectorised maxpool) against the reference kernels of kernels/cpu; both convolution
 // paths are checked where the build has both. The oracle runs in double, so the bound is on the fast
 // float path alone: |fast - ref| <= 1e-5 |ref| + 1e-5 max|ref|, i.e. relative error 1e-5 per

@@ -1,4 +1,4 @@
-// The CPU fast path's thread pool (runtime/cpu_fast/thread_pool.h): every task runs exactly once
+// The CPU fast path's thread pool (runtime/cpu/fast/thread_pool.h): every task runs exactly once
 // on a worker index no other running task holds, exceptions reach the caller, nested and
 // concurrent calls work, the thread count follows set_thread_count and ACTS_CPU_THREADS, and
 // idle workers sleep instead of spinning (the reason the pool exists).

@@ -1,4 +1,4 @@
-// Stand-in for the part of cuDNN runtime/cuda/conv_layer.cpp uses (see ../cuda_emu.h), written
+// Stand-in for the part of cuDNN runtime/ops/conv2d/conv2d_cuda_layer.cpp uses (see ../cuda_emu.h), written
 // from cuDNN's documented semantics: 4-D float tensors in NHWC, filters in NHWC = (K, R, S, C),
 // 2-D cross-correlation, y = alpha * op + beta * y (y not read when beta = 0), a workspace
 // smaller than the chosen algorithm's size refused with CUDNN_STATUS_BAD_PARAM. Math in double;

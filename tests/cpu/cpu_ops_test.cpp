@@ -1,0 +1,128 @@
+// The CpuOp interface itself (runtime/cpu/cpu_op.h), op by op on the tutorial's layers plus
+// Dropout, Activation and GlobalAveragePooling2D, reference loops and fast path: a backward with
+// dw = null (input gradient only, what heatmaps and filter patterns need) gives exactly the dx of a
+// full backward and writes no parameter gradient; a full backward writes every gradient.
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/cpu_op.h"
+#include "runtime/cpu/fast/cpu_fast.h"
+
+using namespace acts;
+
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  uint32_t s = seed * 2654435761u + 1;
+  for (float& x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = float(s >> 8) / float(1u << 24) * 2.f - 1.f;
+  }
+  return v;
+}
+
+ModelSpec model() {
+  auto layer = [](LayerType t, int n = 0, Act a = Act::Linear) {
+    LayerSpec l;
+    l.type = t;
+    l.activation = a;
+    if (t == LayerType::Conv2D) l.filters = n;
+    if (t == LayerType::Dense) l.units = n;
+    if (t == LayerType::Dropout) l.rate = 0.5f;
+    return l;
+  };
+  ModelSpec m;
+  m.height = 11;
+  m.width = 9;
+  m.layers = {layer(LayerType::Conv2D, 4, Act::Relu), layer(LayerType::MaxPooling2D),
+              layer(LayerType::Conv2D, 3, Act::Sigmoid), layer(LayerType::Activation, 0, Act::Relu),
+              layer(LayerType::GlobalAveragePooling2D), layer(LayerType::Dropout),
+              layer(LayerType::Dense, 6, Act::Relu), layer(LayerType::Dense, 1, Act::Sigmoid)};
+  return m;
+}
+
+void check_input_gradient_only(bool fast) {
+  const Graph g(model());
+  BackendOptions o;
+  o.max_batch = 2;
+  o.cpu_reference = !fast;
+  CpuBackend backend(g, o);
+  const int n = 2;
+  const std::vector<float> x = random_floats(n * g.input_size(), 1), labels = {1, 0};
+  Batch b;
+  b.n = n;
+  b.inputs = x.data();
+  b.labels = labels.data();
+  backend.forward(b, true);
+  const std::vector<float> w = backend.params();
+  std::vector<float> scratch;
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    const Node& nd = g.nodes()[i];
+    SCOPED_TRACE(nd.spec.name);
+    const std::vector<float> in = i == 0 ? x : backend.activation(g.nodes()[i - 1].spec.name);
+    std::vector<float> out(size_t(n) * nd.out_size);
+    std::vector<const float*> wp;
+    std::vector<float*> state;
+    std::vector<std::vector<float>> grads;
+    std::vector<float*> gp;
+    std::vector<float> wcopy = w;
+    for (int k : nd.params) {
+      wp.push_back(&wcopy[g.params()[size_t(k)].offset]);
+      state.push_back(&wcopy[g.params()[size_t(k)].offset]);
+      grads.emplace_back(g.params()[size_t(k)].size, NAN);  // poisoned: a full backward must write them all
+    }
+    for (auto& gr : grads) gp.push_back(gr.data());
+    const std::unique_ptr<CpuOp> op = make_cpu_op(nd, CpuOpEnv{fast && cpu_fast::available(), o.seed, uint32_t(i)});
+    CpuForward f;
+    f.n = n;
+    f.training = true;
+    f.x = in.data();
+    f.y = out.data();
+    f.w = wp.data();
+    f.state = state.data();
+    f.scratch = &scratch;
+    op->forward(f);
+
+    const std::vector<float> dy0 = random_floats(out.size(), uint32_t(10 + i));
+    auto run = [&](float* const* dw) {
+      std::vector<float> dy = dy0, dx(in.size(), NAN);
+      CpuBackward bw;
+      bw.n = n;
+      bw.x = in.data();
+      bw.y = out.data();
+      bw.w = wp.data();
+      bw.dw = dw;
+      bw.dy = dy.data();
+      bw.dx = dx.data();
+      bw.scratch = &scratch;
+      return op->backward(bw) ? dx : dy;  // where the op left dL/dx
+    };
+    const std::vector<float> full = run(gp.data());
+    for (const auto& gr : grads)
+      for (float v : gr) ASSERT_FALSE(std::isnan(v)) << "a full backward left a parameter gradient unwritten";
+    for (auto& gr : grads) std::fill(gr.begin(), gr.end(), NAN);
+    const std::vector<float> only = run(nullptr);
+    for (const auto& gr : grads)
+      for (float v : gr) ASSERT_TRUE(std::isnan(v)) << "an input-gradient-only backward wrote a parameter gradient";
+    ASSERT_EQ(only.size(), full.size());
+    for (size_t k = 0; k < full.size(); ++k) {
+      ASSERT_FALSE(std::isnan(full[k])) << "dx[" << k << "] unwritten";
+      ASSERT_EQ(only[k], full[k]) << "dx[" << k << "]";
+    }
+  }
+}
+
+TEST(CpuOps, InputGradientOnlyEqualsTheFullBackwardsReference) { check_input_gradient_only(false); }
+
+TEST(CpuOps, InputGradientOnlyEqualsTheFullBackwardsFastPath) {
+  std::string why;
+  if (!cpu_fast::available(&why)) GTEST_SKIP() << "no CPU fast path in this build: " << why;
+  check_input_gradient_only(true);
+}
+
+}  // namespace
