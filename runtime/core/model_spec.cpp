@@ -65,6 +65,32 @@ bool input_shape(const json& cfg, ModelSpec& m, const KerasConfig& c) {
   return false;
 }
 
+// One entry of the model's layer list: its name first (the messages quote it, and dump_acts makes
+// files of it), the input shape it may declare, then its op's own config. An InputLayer adds no
+// layer.
+void parse_layer(const json& l, int index, const std::string& origin, ModelSpec& m, bool& have_input) {
+  const std::string cls = l.value("class_name", "");
+  const json& cfg = l.contains("config") ? l["config"] : json::object();
+  const std::string where = std::to_string(index) + " (" + cls + ")";
+  if (cfg.contains("name") && !cfg["name"].is_string())
+    fail(origin, ": layer ", where, ": name must be a string, not ", cfg["name"].dump());
+  const std::string name = cfg.value("name", std::string());
+  if (!name.empty() && !is_valid_layer_name(name))
+    fail(origin, ": layer ", where, ": name ", json(name).dump(), " is not a valid layer name (letters, digits "
+         "and . _ - >, starting with a letter, digit or dot, not only dots); rename it in the JSON");
+  KerasConfig c{origin, name + " (" + cls + ")"};
+  if (input_shape(cfg, m, c)) have_input = true;
+  if (cls == "InputLayer") return;
+  c.expect(cfg, "data_format", "channels_last");
+  const Op* op = op_by_keras_class(cls);
+  if (!op) c.bad("layer class '", cls, "' is not supported (supported: InputLayer, ", keras_classes(), ")");
+  LayerSpec s;
+  s.type = op->type();
+  s.name = name;
+  op->parse(cfg, s, c);
+  m.layers.push_back(s);
+}
+
 }  // namespace
 
 ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
@@ -91,30 +117,7 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
   bool have_input = false;
   try {
     int index = 0;
-    for (const json& l : *layers) {
-      ++index;
-      const std::string cls = l.value("class_name", "");
-      const json& cfg = l.contains("config") ? l["config"] : json::object();
-      // The name comes first: the messages below quote it, and dump_acts makes files of it.
-      const std::string where = std::to_string(index) + " (" + cls + ")";
-      if (cfg.contains("name") && !cfg["name"].is_string())
-        fail(origin, ": layer ", where, ": name must be a string, not ", cfg["name"].dump());
-      const std::string name = cfg.value("name", std::string());
-      if (!name.empty() && !is_valid_layer_name(name))
-        fail(origin, ": layer ", where, ": name ", json(name).dump(), " is not a valid layer name (letters, digits "
-             "and . _ - >, starting with a letter, digit or dot, not only dots); rename it in the JSON");
-      KerasConfig c{origin, name + " (" + cls + ")"};
-      if (input_shape(cfg, m, c)) have_input = true;
-      if (cls == "InputLayer") continue;
-      c.expect(cfg, "data_format", "channels_last");
-      const Op* op = op_by_keras_class(cls);
-      if (!op) c.bad("layer class '", cls, "' is not supported (supported: InputLayer, ", keras_classes(), ")");
-      LayerSpec s;
-      s.type = op->type();
-      s.name = name;
-      op->parse(cfg, s, c);
-      m.layers.push_back(s);
-    }
+    for (const json& l : *layers) parse_layer(l, ++index, origin, m, have_input);
   } catch (const json::exception& e) {
     std::string why = e.what();  // without the library's "[json.exception.type_error.302] "
     if (why.rfind("[json.exception.", 0) == 0 && why.find("] ") != std::string::npos) why.erase(0, why.find("] ") + 2);
