@@ -164,8 +164,10 @@ echo "cuDNN for our binaries: ${CUDNN_DIR:-(not found)}"
 section "Build"
 # What the chosen stages need: the CUDA suites first (most stages need them), then the apps and
 # the benchmark; -k 0 keeps one broken target from hiding the others.
-CUDA_TESTS=(test_cuda_kernels test_cuda_layers test_cuda_backend test_cuda_layout)
+CUDA_TESTS=(test_cuda_kernels test_cuda_layers test_cuda_backend test_cuda_layout test_cuda_op_contract)
 ALL_TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p')
+# Each layer's CUDA tests (tests/ops/*_cuda_test.cpp; their suites are named <Layer>Cuda).
+echo "$ALL_TARGETS" | grep -qx test_ops_cuda && CUDA_TESTS+=(test_ops_cuda)
 FIRST=() EXTRA=()
 if want tests || want kernel-sanitizer || want layer-sanitizer; then FIRST=("${CUDA_TESTS[@]}"); fi
 if want bench || want bench-more || want profile || want bench-compile; then EXTRA+=(bench); fi
@@ -193,7 +195,7 @@ SETUP_S=$(( $(date +%s) - START - ${BUILD_S[FIRST]:-0} - ${BUILD_S[EXTRA]:-0} ))
 echo "setup ${SETUP_S} s, build: CUDA suites ${BUILD_S[FIRST]:-0} s, apps ${BUILD_S[EXTRA]:-0} s (fresh build folder: $FRESH_BUILD)"
 
 if stage tests "CUDA tests (ctest)"; then
-  if LD_LIBRARY_PATH="$OUR_LD_PATH" timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda' --output-on-failure \
+  if LD_LIBRARY_PATH="$OUR_LD_PATH" timeout "$(allow 200)" ctest --test-dir "$BUILD" -R '^Cuda|Cuda\.' --output-on-failure \
       --timeout 240 -j4 > "$LOGS/ctest.log" 2>&1 \
       && grep -q "tests passed" "$LOGS/ctest.log"; then
     tail -4 "$LOGS/ctest.log"
