@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "tests/compare.h"
 #include "tests/dump/dump_acts_fixture.h"
@@ -109,6 +110,29 @@ TEST(DumpActsNpy, LayerSelection) {
   EXPECT_EQ(acts::batch_shape(5, g.nodes().back().out_shape), "(5, 1)");
   const std::string table = acts::layer_table(g);
   EXPECT_NE(table.find("conv2d_1             Conv2D         (None, 148, 148, 32)"), std::string::npos) << table;
+}
+
+// --list-layers keeps its columns when a name or a class is longer than the tutorial's.
+TEST(DumpActsNpy, LayerTableColumnsFitLongNamesAndClasses) {
+  acts::ModelSpec m = acts::tutorial_model(48);
+  acts::LayerSpec gap;
+  gap.type = acts::LayerType::GlobalAveragePooling2D;
+  m.layers.insert(m.layers.begin() + 8, gap);  // in place of the Flatten
+  m.layers.erase(m.layers.begin() + 9);
+  m.layers[0].name = "a_first_convolution_named_at_length";
+  const acts::Graph g(m);
+  const std::string table = acts::layer_table(g);
+  std::istringstream lines(table);
+  std::string line;
+  size_t shape_column = std::string::npos;
+  while (std::getline(lines, line)) {
+    if (line.rfind("*", 0) == 0) continue;  // the footnote
+    const size_t at = line.find("(None");
+    ASSERT_NE(at, std::string::npos) << line;
+    if (shape_column == std::string::npos) shape_column = at;
+    EXPECT_EQ(at, shape_column) << "misaligned:\n" << table;
+  }
+  EXPECT_NE(table.find("global_average_pooling2d_1 GlobalAveragePooling2D (None, 128)"), std::string::npos) << table;
 }
 
 TEST(DumpActsNpy, ModelIsAFileARunFolderOrRunsLatest) {
