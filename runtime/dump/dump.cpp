@@ -176,15 +176,22 @@ std::vector<int> select_layers(const Graph& g, const std::vector<std::string>& n
 }
 
 std::string layer_table(const Graph& g) {
-  std::string s;
-  char line[160];
-  std::snprintf(line, sizeof line, "%-20s %-14s %s\n", "input", "InputLayer", keras_shape(g.input_shape()).c_str());
-  s += line;
+  // Columns as wide as the longest name and class (at least the tutorial's 20 and 14).
+  int name_w = 20, type_w = 14;
+  for (const Node& n : g.nodes()) {
+    name_w = std::max(name_w, int(n.spec.name.size()));
+    type_w = std::max(type_w, int(std::strlen(layer_type_name(n.spec.type))));
+  }
+  auto row = [&](const std::string& name, const char* type, const std::string& shape, const char* mark) {
+    std::string r = name + std::string(size_t(name_w) + 1 - name.size(), ' ') + type +
+                    std::string(size_t(type_w) + 1 - std::strlen(type), ' ') + shape;
+    if (*mark) r += std::string(shape.size() < 22 ? 22 - shape.size() : 0, ' ') + mark;
+    return r + "\n";
+  };
+  std::string s = row("input", "InputLayer", keras_shape(g.input_shape()), "");
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& n = g.nodes()[i];
-    std::snprintf(line, sizeof line, "%-20s %-14s %-22s%s\n", n.spec.name.c_str(), layer_type_name(n.spec.type),
-                  keras_shape(n.out_shape).c_str(), int(i) < kTutorialLayers ? " *" : "");
-    s += line;
+    s += row(n.spec.name, layer_type_name(n.spec.type), keras_shape(n.out_shape), int(i) < kTutorialLayers ? " *" : "");
   }
   return s + "* dumped without --layer/--all (the tutorial's model.layers[:8])\n";
 }
