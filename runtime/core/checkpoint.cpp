@@ -48,6 +48,115 @@ std::string json_reason(const json::exception& e) {
   return m.rfind("[json.exception.", 0) == 0 && end != std::string::npos ? m.substr(end + 2) : m;
 }
 
+// parse_checkpoint's phases, in the order it runs them. Each refuses what it finds wrong with one
+// line naming the file; the ones that read the header run inside parse_checkpoint's try, which
+// turns a JSON library exception into "malformed header".
+
+// The file being parsed, and the start and the end every "damaged checkpoint" message shares.
+struct CheckpointFile {
+  const std::string& path;
+  std::string damaged;         // "PATH: damaged checkpoint ("
+  std::string fix;             // damaged_fix(path)
+  const char* data = nullptr;  // the tensor data, right after the header
+  size_t data_bytes = 0;
+};
+
+// The header's length, from the 8 little-endian bytes that start a safetensors file.
+uint64_t header_length(const std::string& bytes, const CheckpointFile& f) {
+  if (bytes.size() < 8) fail(f.damaged, "only ", bytes.size(), " bytes", f.fix);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
+  if (n > bytes.size() - 8) {
+    // A safetensors header is JSON right after its 8-byte length: without that '{' this was never
+    // one (a model JSON, a photo, a text file), and "damaged" would send the user the wrong way.
+    if (bytes.size() > 8 && bytes[8] != '{') {
+      const char* what = bytes[0] == '{' ? "it is JSON text: a Keras model JSON has no trained weights; train it "
+                                           "with train_gpu --model FILE and pass the run folder"
+                                         : "pass a .safetensors file written by train_gpu, or its run folder";
+      fail(f.path, ": not a safetensors checkpoint; ", what);
+    }
+    fail(f.damaged, "header length ", n, " exceeds the file", f.fix);
+  }
+  return n;
+}
+
+// The header as JSON, refused unless its metadata says it is one of ours (any safetensors file
+// parses this far; only ours has format=acts-checkpoint).
+json parse_header(const std::string& text, const CheckpointFile& f) {
+  json h;
+  try {
+    h = json::parse(text);
+  } catch (const json::exception&) {
+    fail(f.damaged, "header is not JSON", f.fix);
+  }
+  // value(key, json()) never throws, whatever type the member has.
+  if (!h.is_object() || !h["__metadata__"].is_object() ||
+      h["__metadata__"].value("format", json()) != "acts-checkpoint")
+    fail(f.path, ": not a checkpoint of this project (a safetensors file without format=acts-checkpoint metadata)");
+  return h;
+}
+
+// The format version, refused unless this build reads it (1 or kCheckpointVersion).
+std::string supported_version(const json& meta, const std::string& path) {
+  const std::string version = meta.value("version", "");
+  if (version != "1" && version != std::to_string(kCheckpointVersion))
+    fail(path, ": checkpoint format version ", version.empty() ? "(none)" : version,
+         " is not supported (this build reads 1 and ", kCheckpointVersion, ")");
+  return version;
+}
+
+// The stored CRC-32, checked here for version 2 (the header and the data) before anything in the
+// header is believed; version 1's covers the tensors only, so verify_data_checksum checks it once
+// they are read.
+std::string verify_header_checksum(const json& h, const std::string& version, const CheckpointFile& f) {
+  const std::string stored_crc = h.at("__metadata__").value("crc32", "");
+  if (stored_crc.empty()) fail(f.damaged, "no crc32 field in the metadata", f.fix);
+  const std::string covered = checksummed_header(h);
+  if (version != "1" &&
+      stored_crc != std::to_string(crc32(f.data, f.data_bytes, crc32(covered.data(), covered.size()))))
+    fail(f.damaged, "checksum mismatch: the metadata or the tensor data was altered or truncated", f.fix);
+  return stored_crc;
+}
+
+// Copies the tensors named prefix + each parameter's name into out, in the graph's parameter
+// order, after checking each one's entry; false if one is missing (the optimizer state may be).
+bool read_named_tensors(const json& h, const Graph& g, const std::string& prefix, const CheckpointFile& f,
+                        std::vector<float>& out) {
+  out.resize(g.param_count());
+  for (const ParamRef& p : g.params()) {
+    const std::string name = prefix + p.name;
+    if (!h.contains(name)) return false;
+    const json& t = h[name];
+    const json& off = t.at("data_offsets");  // [begin, end) as unsigned integers, checked before use
+    if (t.at("dtype") != "F32" || t.at("shape") != json(p.shape) || !off.is_array() || off.size() != 2 ||
+        !off[0].is_number_unsigned() || !off[1].is_number_unsigned() || off[0] > off[1] ||
+        off[1].get<uint64_t>() - off[0].get<uint64_t>() != 4 * p.size || off[1].get<uint64_t>() > f.data_bytes)
+      fail(f.damaged, "tensor ", name, " has the wrong type, shape or offsets", f.fix);
+    const size_t b = off[0];
+    std::memcpy(out.data() + p.offset, f.data + b, 4 * p.size);
+  }
+  return true;
+}
+
+// The parameters (all of them, or the file is damaged) and the optimizer state (if all of it is there).
+void read_tensors(const json& h, const Graph& g, const CheckpointFile& f, Checkpoint& c) {
+  // The header's model decides how much is read: refuse one the data cannot hold before
+  // allocating for it (a damaged model JSON could ask for terabytes).
+  if (g.param_count() > f.data_bytes / 4)
+    fail(f.damaged, "the model in the header has ", g.param_count(), " parameters but the file holds ", f.data_bytes,
+         " bytes of tensor data", f.fix);
+  if (!read_named_tensors(h, g, "", f, c.params)) fail(f.damaged, "a parameter tensor is missing", f.fix);
+  if (!read_named_tensors(h, g, "optimizer/", f, c.opt_state)) c.opt_state.clear();
+}
+
+// Version 1's CRC-32: the tensor data only, in the file's order.
+void verify_data_checksum(const Checkpoint& c, const std::string& stored_crc, const CheckpointFile& f) {
+  uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
+  if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
+  if (std::to_string(crc) != stored_crc)
+    fail(f.damaged, "checksum mismatch: the tensor data was altered or truncated", f.fix);
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
@@ -92,86 +201,27 @@ Checkpoint load_checkpoint(const std::string& path) {
 }
 
 Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
-  const std::string damaged = path + ": damaged checkpoint (";
-  const std::string fix = damaged_fix(path);
-  if (bytes.size() < 8) fail(damaged, "only ", bytes.size(), " bytes", fix);
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(bytes[size_t(i)]);
-  if (n > bytes.size() - 8) {
-    // A safetensors header is JSON right after its 8-byte length: without that '{' this was never
-    // one (a model JSON, a photo, a text file), and "damaged" would send the user the wrong way.
-    if (bytes.size() > 8 && bytes[8] != '{') {
-      const char* what = bytes[0] == '{' ? "it is JSON text: a Keras model JSON has no trained weights; train it "
-                                           "with train_gpu --model FILE and pass the run folder"
-                                         : "pass a .safetensors file written by train_gpu, or its run folder";
-      fail(path, ": not a safetensors checkpoint; ", what);
-    }
-    fail(damaged, "header length ", n, " exceeds the file", fix);
-  }
-  json h;
-  try {
-    h = json::parse(bytes.substr(8, n));
-  } catch (const json::exception&) {
-    fail(damaged, "header is not JSON", fix);
-  }
-  // value(key, json()) never throws, whatever type the member has.
-  if (!h.is_object() || !h["__metadata__"].is_object() || h["__metadata__"].value("format", json()) != "acts-checkpoint")
-    fail(path, ": not a checkpoint of this project (a safetensors file without format=acts-checkpoint metadata)");
+  CheckpointFile f{path, path + ": damaged checkpoint (", damaged_fix(path)};
+  const uint64_t n = header_length(bytes, f);
+  f.data = bytes.data() + 8 + n;
+  f.data_bytes = bytes.size() - 8 - n;
+  json h = parse_header(bytes.substr(8, n), f);
   const json& meta = h["__metadata__"];
   Checkpoint c;
   try {
-    const std::string version = meta.value("version", "");
-    if (version != "1" && version != std::to_string(kCheckpointVersion))
-      fail(path, ": checkpoint format version ", version.empty() ? "(none)" : version,
-           " is not supported (this build reads 1 and ", kCheckpointVersion, ")");
-    const std::string stored_crc = meta.value("crc32", "");
-    if (stored_crc.empty()) fail(damaged, "no crc32 field in the metadata", fix);
-    // Version 2: the header and the data, checked before anything in the header is believed.
-    const std::string covered = checksummed_header(h);
-    if (version != "1" && stored_crc != std::to_string(crc32(bytes.data() + 8 + n, bytes.size() - 8 - n,
-                                                             crc32(covered.data(), covered.size()))))
-      fail(damaged, "checksum mismatch: the metadata or the tensor data was altered or truncated", fix);
+    const std::string version = supported_version(meta, path);
+    const std::string stored_crc = verify_header_checksum(h, version, f);
     c.model = parse_keras_json(meta.at("model_json").get<std::string>(), path + " (model_json)");
     for (const auto& [k, v] : meta.items())
       if (k != "format" && k != "version" && k != "model_json" && k != "crc32") c.meta[k] = v.get<std::string>();
-    const Graph g(c.model);
-    const char* data = bytes.data() + 8 + n;
-    const size_t data_bytes = bytes.size() - 8 - n;
-    // The header's model decides how much is read: refuse one the data cannot hold before
-    // allocating for it (a damaged model JSON could ask for terabytes).
-    if (g.param_count() > data_bytes / 4)
-      fail(damaged, "the model in the header has ", g.param_count(), " parameters but the file holds ", data_bytes,
-           " bytes of tensor data", fix);
-    auto read = [&](const std::string& prefix, std::vector<float>& out) {
-      out.resize(g.param_count());
-      for (const ParamRef& p : g.params()) {
-        const std::string name = prefix + p.name;
-        if (!h.contains(name)) return false;
-        const json& t = h[name];
-        const json& off = t.at("data_offsets");  // [begin, end) as unsigned integers, checked before use
-        if (t.at("dtype") != "F32" || t.at("shape") != json(p.shape) || !off.is_array() || off.size() != 2 ||
-            !off[0].is_number_unsigned() || !off[1].is_number_unsigned() || off[0] > off[1] ||
-            off[1].get<uint64_t>() - off[0].get<uint64_t>() != 4 * p.size || off[1].get<uint64_t>() > data_bytes)
-          fail(damaged, "tensor ", name, " has the wrong type, shape or offsets", fix);
-        const size_t b = off[0];
-        std::memcpy(out.data() + p.offset, data + b, 4 * p.size);
-      }
-      return true;
-    };
-    if (!read("", c.params)) fail(damaged, "a parameter tensor is missing", fix);
-    if (!read("optimizer/", c.opt_state)) c.opt_state.clear();
-    if (version == "1") {  // the tensor data only, in the file's order
-      uint32_t crc = crc32(c.params.data(), 4 * c.params.size());
-      if (!c.opt_state.empty()) crc = crc32(c.opt_state.data(), 4 * c.opt_state.size(), crc);
-      if (std::to_string(crc) != stored_crc)
-        fail(damaged, "checksum mismatch: the tensor data was altered or truncated", fix);
-    }
+    read_tensors(h, Graph(c.model), f, c);
+    if (version == "1") verify_data_checksum(c, stored_crc, f);
   } catch (const json::exception& e) {
-    fail(damaged, "malformed header: ", json_reason(e), fix);
+    fail(f.damaged, "malformed header: ", json_reason(e), f.fix);
   } catch (const std::invalid_argument&) {  // std::stoi
-    fail(damaged, "malformed version", fix);
+    fail(f.damaged, "malformed version", f.fix);
   } catch (const std::out_of_range&) {
-    fail(damaged, "malformed version", fix);
+    fail(f.damaged, "malformed version", f.fix);
   }
   return c;
 }
