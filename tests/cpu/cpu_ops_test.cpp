@@ -11,6 +11,7 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/cpu_op.h"
 #include "runtime/cpu/fast/cpu_fast.h"
+#include "tests/op_contract_model.h"
 
 using namespace acts;
 
@@ -26,28 +27,8 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
   return v;
 }
 
-ModelSpec model() {
-  auto layer = [](LayerType t, int n = 0, Act a = Act::Linear) {
-    LayerSpec l;
-    l.type = t;
-    l.activation = a;
-    if (t == LayerType::Conv2D) l.filters = n;
-    if (t == LayerType::Dense) l.units = n;
-    if (t == LayerType::Dropout) l.rate = 0.5f;
-    return l;
-  };
-  ModelSpec m;
-  m.height = 11;
-  m.width = 9;
-  m.layers = {layer(LayerType::Conv2D, 4, Act::Relu), layer(LayerType::MaxPooling2D),
-              layer(LayerType::Conv2D, 3, Act::Sigmoid), layer(LayerType::Activation, 0, Act::Relu),
-              layer(LayerType::GlobalAveragePooling2D), layer(LayerType::Dropout),
-              layer(LayerType::Dense, 6, Act::Relu), layer(LayerType::Dense, 1, Act::Sigmoid)};
-  return m;
-}
-
 void check_input_gradient_only(bool fast) {
-  const Graph g(model());
+  const Graph g(test::op_contract_model());
   BackendOptions o;
   o.max_batch = 2;
   o.cpu_reference = !fast;

@@ -13,36 +13,17 @@
 #include "runtime/core/graph.h"
 #include "runtime/cuda/cuda_op.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/op_contract_model.h"
 
 using namespace acts;
 using namespace acts::test;
 
 namespace {
 
-ModelSpec model() {
-  auto layer = [](LayerType t, int n = 0, Act a = Act::Linear) {
-    LayerSpec l;
-    l.type = t;
-    l.activation = a;
-    if (t == LayerType::Conv2D) l.filters = n;
-    if (t == LayerType::Dense) l.units = n;
-    if (t == LayerType::Dropout) l.rate = 0.5f;
-    return l;
-  };
-  ModelSpec m;
-  m.height = 11;
-  m.width = 9;
-  m.layers = {layer(LayerType::Conv2D, 4, Act::Relu), layer(LayerType::MaxPooling2D),
-              layer(LayerType::Conv2D, 3, Act::Sigmoid), layer(LayerType::Activation, 0, Act::Relu),
-              layer(LayerType::GlobalAveragePooling2D), layer(LayerType::Dropout),
-              layer(LayerType::Dense, 6, Act::Relu), layer(LayerType::Dense, 1, Act::Sigmoid)};
-  return m;
-}
-
 class CudaOpContract : public CudaTest {};
 
 TEST_F(CudaOpContract, InputGradientOnlyEqualsTheFullBackward) {
-  const Graph g(model());
+  const Graph g(test::op_contract_model());
   BackendOptions o;
   const int n = 2;
   const std::vector<float> w = init_params(g, 3);
