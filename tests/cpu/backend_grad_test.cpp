@@ -19,32 +19,25 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "tests/compare.h"
 #include "tests/numeric_grad.h"
+#include "tests/test_models.h"
 
 using namespace acts;
 using acts::test::expect_close;
+using acts::test::layer_spec;
 using acts::test::numeric_grad;
 
 namespace {
 
 using Vec = std::vector<double>;
 
-LayerSpec layer(LayerType t, int n = 0, Act a = Act::Linear) {
-  LayerSpec l;
-  l.type = t;
-  l.activation = a;
-  if (t == LayerType::Conv2D) l.filters = n;
-  if (t == LayerType::Dense) l.units = n;
-  if (t == LayerType::Dropout) l.rate = 0.5f;
-  return l;
-}
-
 // Input 10x10x2, Conv2D(3) relu, MaxPool, Flatten, Dense(4) relu, Dense(1) sigmoid.
 ModelSpec tiny_model() {
   ModelSpec m;
   m.height = m.width = 10;
   m.channels = 2;
-  m.layers = {layer(LayerType::Conv2D, 3, Act::Relu), layer(LayerType::MaxPooling2D), layer(LayerType::Flatten),
-              layer(LayerType::Dense, 4, Act::Relu), layer(LayerType::Dense, 1, Act::Sigmoid)};
+  m.layers = {layer_spec(LayerType::Conv2D, 3, Act::Relu), layer_spec(LayerType::MaxPooling2D),
+              layer_spec(LayerType::Flatten), layer_spec(LayerType::Dense, 4, Act::Relu),
+              layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
   return m;
 }
 
@@ -155,8 +148,8 @@ TEST_P(CpuPaths, DropoutGradientUsesTheForwardMask) {
   ModelSpec m;
   m.height = m.width = 3;
   m.channels = 2;
-  m.layers = {layer(LayerType::Flatten), layer(LayerType::Dense, 8, Act::Relu), layer(LayerType::Dropout),
-              layer(LayerType::Dense, 1, Act::Sigmoid)};
+  m.layers = {layer_spec(LayerType::Flatten), layer_spec(LayerType::Dense, 8, Act::Relu),
+              layer_spec(LayerType::Dropout), layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
   const Graph g(m);
   const int n = 5, I = 18;
   std::mt19937 rng(9);
@@ -209,7 +202,8 @@ TEST_P(CpuPaths, DropoutPreservesTheMeanInTrainingAndIsIdentityOtherwise) {
   ModelSpec m;
   m.height = m.width = 40;
   m.channels = 3;
-  m.layers = {layer(LayerType::Flatten), layer(LayerType::Dropout), layer(LayerType::Dense, 1, Act::Sigmoid)};
+  m.layers = {layer_spec(LayerType::Flatten), layer_spec(LayerType::Dropout),
+              layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
   m.layers[1].rate = 0.25f;
   const Graph g(m);
   const int n = 4;

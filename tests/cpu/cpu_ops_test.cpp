@@ -11,7 +11,7 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/cpu_op.h"
 #include "runtime/cpu/fast/cpu_fast.h"
-#include "tests/op_contract_model.h"
+#include "tests/test_models.h"
 
 using namespace acts;
 

@@ -13,7 +13,7 @@
 #include "runtime/core/graph.h"
 #include "runtime/cuda/cuda_op.h"
 #include "tests/cuda/cuda_test_util.h"
-#include "tests/op_contract_model.h"
+#include "tests/test_models.h"
 
 using namespace acts;
 using namespace acts::test;
