@@ -46,6 +46,7 @@ def need(module, pip_name):
 
 
 np = need("numpy", "numpy")
+from golden_formula import uniform  # noqa: E402  (numpy is installed just above)
 torch = need("torch", "torch")
 F = torch.nn.functional
 
@@ -56,19 +57,6 @@ LAYERS = [("conv2d_1", "conv", 32), ("max_pooling2d_1", "pool", 0), ("conv2d_2",
           ("dense_1", "dense", 512), ("dense_2", "dense", 1)]
 SUBSAMPLE_ABOVE = 100_000  # elements; bigger activations are stored as flat[::stride]
 TARGET_SAMPLES = 65_536
-
-
-def uniform(stream, count, start=0):
-    """u(stream, k) for k in [start, start + count), float64; see the module docstring."""
-    with np.errstate(over="ignore"):
-        h = (np.arange(start, start + count, dtype=np.uint64) + np.uint64(stream * 0x9E3779B9)) & np.uint64(0xFFFFFFFF)
-        h = h.astype(np.uint32)
-        h ^= h >> np.uint32(16)
-        h *= np.uint32(0x85EBCA6B)
-        h ^= h >> np.uint32(13)
-        h *= np.uint32(0xC2B2AE35)
-        h ^= h >> np.uint32(16)
-    return h.astype(np.float64) / 4294967296.0
 
 
 def param_shapes(size):

@@ -36,18 +36,8 @@ need("jax", "jax[cpu]")
 keras = need("keras", "keras")
 import jax  # noqa: E402  (installed just above)
 
-
-def uniform(stream, count):
-    """u(stream, k), k in [0, count): the formula of make_goldens.py (fmix32 of k + stream * golden ratio)."""
-    with np.errstate(over="ignore"):
-        h = (np.arange(count, dtype=np.uint64) + np.uint64(stream * 0x9E3779B9)) & np.uint64(0xFFFFFFFF)
-        h = h.astype(np.uint32)
-        h ^= h >> np.uint32(16)
-        h *= np.uint32(0x85EBCA6B)
-        h ^= h >> np.uint32(13)
-        h *= np.uint32(0xC2B2AE35)
-        h ^= h >> np.uint32(16)
-    return h.astype(np.float64) / 2.0**32
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from golden_formula import uniform  # noqa: E402  (scripts/reference)
 
 
 def golden_params(model):
@@ -55,7 +45,7 @@ def golden_params(model):
     weights, offset = [], 0
     for w in model.weights:
         shape = tuple(w.shape)
-        u = uniform(1, offset + int(np.prod(shape)))[offset:]
+        u = uniform(1, int(np.prod(shape)), offset)
         if len(shape) >= 2:
             receptive = float(np.prod(shape[:-2])) if len(shape) > 2 else 1.0
             limit = np.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
