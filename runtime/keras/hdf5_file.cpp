@@ -1,0 +1,303 @@
+#include "runtime/keras/hdf5_file.h"
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include <cstring>
+#include <utility>
+
+#include "runtime/core/errors.h"
+
+namespace acts {
+namespace {
+
+static_assert(sizeof(hid_t) == sizeof(int64_t), "HDF5 1.10+ identifiers are 64-bit");
+
+// HDF5 prints its whole error stack on stderr by default; our messages say it in one line.
+void quiet_hdf5() {
+  static const bool once = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)once;
+}
+
+H5Id checked(hid_t id, int (*close)(int64_t), const std::string& what) {
+  if (id < 0) fail(what);
+  return H5Id(id, close);
+}
+
+int close_file(int64_t id) { return H5Fclose(id); }
+int close_group(int64_t id) { return H5Gclose(id); }
+int close_attr(int64_t id) { return H5Aclose(id); }
+int close_dataset(int64_t id) { return H5Dclose(id); }
+int close_type(int64_t id) { return H5Tclose(id); }
+int close_space(int64_t id) { return H5Sclose(id); }
+int close_plist(int64_t id) { return H5Pclose(id); }
+
+// The components of "a/b/c", empty ones dropped.
+std::vector<std::string> components(const std::string& rel) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= rel.size()) {
+    const size_t end = rel.find('/', start);
+    const std::string part = rel.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!part.empty()) out.push_back(part);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string join(const std::string& base, const std::string& rel) {
+  if (base == "/") return "/" + rel;
+  return base + "/" + rel;
+}
+
+std::vector<int> extent(hid_t space, const std::string& where) {
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0 || rank > 8) fail(where, ": unreadable dataspace");
+  hsize_t dims[8] = {};
+  H5Sget_simple_extent_dims(space, dims, nullptr);
+  std::vector<int> shape;
+  for (int i = 0; i < rank; ++i) {
+    if (dims[i] > (hsize_t(1) << 31)) fail(where, ": dimension ", dims[i], " is too large");
+    shape.push_back(int(dims[i]));
+  }
+  return shape;
+}
+
+// Strings of an attribute or dataset of string type, read as HDF5 stores them.
+std::vector<std::string> read_strings(hid_t attr, hid_t ftype, size_t n, const std::string& where) {
+  std::vector<std::string> out;
+  const H5Id mtype(H5Tcopy(H5T_C_S1), close_type);
+  if (H5Tis_variable_str(ftype) > 0) {
+    H5Tset_size(mtype.get(), H5T_VARIABLE);
+    H5Tset_cset(mtype.get(), H5Tget_cset(ftype));
+    std::vector<char*> ptrs(n, nullptr);
+    if (H5Aread(attr, mtype.get(), ptrs.data()) < 0) fail(where, ": unreadable string attribute");
+    for (char* p : ptrs) {
+      out.emplace_back(p ? p : "");
+      H5free_memory(p);
+    }
+    return out;
+  }
+  const size_t size = H5Tget_size(ftype);
+  if (size == 0 || size > (size_t(1) << 28) || n > (size_t(1) << 24)) fail(where, ": string attribute too large");
+  H5Tset_size(mtype.get(), size);
+  H5Tset_strpad(mtype.get(), H5T_STR_NULLPAD);
+  std::vector<char> buf(n * size + 1, '\0');
+  if (H5Aread(attr, mtype.get(), buf.data()) < 0) fail(where, ": unreadable string attribute");
+  for (size_t i = 0; i < n; ++i) out.emplace_back(buf.data() + i * size, strnlen(buf.data() + i * size, size));
+  return out;
+}
+
+}  // namespace
+
+H5Id& H5Id::operator=(H5Id&& o) noexcept {
+  if (this != &o) {
+    if (id_ >= 0 && close_) close_(id_);
+    id_ = o.id_;
+    close_ = o.close_;
+    o.id_ = -1;
+  }
+  return *this;
+}
+
+H5Id::~H5Id() {
+  if (id_ >= 0 && close_) close_(id_);
+}
+
+bool looks_like_hdf5(const std::string& b) { return b.size() >= 8 && std::memcmp(b.data(), "\x89HDF\r\n\x1a\n", 8) == 0; }
+
+H5Group::H5Group(H5Id id, std::shared_ptr<const std::string> file, std::string path)
+    : id_(std::move(id)), file_(std::move(file)), path_(std::move(path)) {}
+
+std::string H5Group::where() const { return *file_ + ": " + path_; }
+
+bool H5Group::has(const std::string& rel) const {
+  std::string sofar;
+  for (const std::string& part : components(rel)) {
+    sofar += (sofar.empty() ? "" : "/") + part;
+    if (H5Lexists(id_.get(), sofar.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return !sofar.empty();
+}
+
+bool H5Group::has_group(const std::string& rel) const {
+  if (!has(rel)) return false;
+  H5O_info_t info;
+  if (H5Oget_info_by_name(id_.get(), rel.c_str(), &info, H5P_DEFAULT) < 0) return false;
+  return info.type == H5O_TYPE_GROUP;
+}
+
+H5Group H5Group::group(const std::string& rel) const {
+  const std::string path = join(path_, rel);
+  if (!has_group(rel)) fail(*file_, ": ", path, " is missing (not a Keras file of the expected layout, or damaged)");
+  H5Id g = checked(H5Gopen2(id_.get(), rel.c_str(), H5P_DEFAULT), close_group, *file_ + ": " + path + ": unreadable group");
+  return H5Group(std::move(g), file_, path);
+}
+
+size_t H5Group::size() const {
+  H5G_info_t info;
+  if (H5Gget_info(id_.get(), &info) < 0) fail(where(), ": unreadable group");
+  return size_t(info.nlinks);
+}
+
+bool H5Group::has_attr(const std::string& name) const { return H5Aexists(id_.get(), name.c_str()) > 0; }
+
+std::string H5Group::string_attr(const std::string& name) const {
+  const std::string where = this->where() + " attribute " + name;
+  if (!has_attr(name)) fail(where, " is missing (not a Keras file, or damaged)");
+  const H5Id attr = checked(H5Aopen(id_.get(), name.c_str(), H5P_DEFAULT), close_attr, where + ": unreadable");
+  const H5Id type = checked(H5Aget_type(attr.get()), close_type, where + ": unreadable type");
+  const H5Id space = checked(H5Aget_space(attr.get()), close_space, where + ": unreadable dataspace");
+  if (H5Tget_class(type.get()) != H5T_STRING) fail(where, ": not a string");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n != 1) fail(where, ": ", n, " strings where one was expected");
+  return read_strings(attr.get(), type.get(), 1, where)[0];
+}
+
+std::vector<std::string> H5Group::string_list_attr(const std::string& name) const {
+  if (!has_attr(name)) {
+    std::vector<std::string> joined;  // Keras' chunks NAME0, NAME1, ...
+    for (int k = 0; has_attr(name + std::to_string(k)); ++k) {
+      const std::vector<std::string> part = string_list_attr(name + std::to_string(k));
+      joined.insert(joined.end(), part.begin(), part.end());
+    }
+    if (!has_attr(name + "0")) fail(where(), " attribute ", name, " is missing (not a Keras file, or damaged)");
+    return joined;
+  }
+  const std::string where = this->where() + " attribute " + name;
+  const H5Id attr = checked(H5Aopen(id_.get(), name.c_str(), H5P_DEFAULT), close_attr, where + ": unreadable");
+  const H5Id type = checked(H5Aget_type(attr.get()), close_type, where + ": unreadable type");
+  const H5Id space = checked(H5Aget_space(attr.get()), close_space, where + ": unreadable dataspace");
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n < 0) fail(where, ": unreadable dataspace");
+  if (n == 0) return {};
+  if (H5Tget_class(type.get()) != H5T_STRING) fail(where, ": not a list of strings");
+  return read_strings(attr.get(), type.get(), size_t(n), where);
+}
+
+H5Tensor H5Group::tensor(const std::string& rel, bool allow_integer) const {
+  const std::string where = *file_ + ": " + join(path_, rel);
+  if (!has(rel)) fail(where, " is missing (the file's weights do not match its model config, or it is damaged)");
+  const H5Id ds = checked(H5Dopen2(id_.get(), rel.c_str(), H5P_DEFAULT), close_dataset, where + ": not a dataset");
+  const H5Id type = checked(H5Dget_type(ds.get()), close_type, where + ": unreadable type");
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_FLOAT && !(allow_integer && cls == H5T_INTEGER)) fail(where, ": not a float tensor");
+  const H5Id space = checked(H5Dget_space(ds.get()), close_space, where + ": unreadable dataspace");
+  H5Tensor t;
+  t.shape = extent(space.get(), where);
+  size_t n = 1;
+  for (int d : t.shape) n *= size_t(d);
+  if (n > (size_t(1) << 32)) fail(where, ": too large");
+  t.data.resize(n);
+  if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
+    fail(where, ": unreadable data (the file is truncated or damaged)");
+  return t;
+}
+
+H5Group H5Group::create_group(const std::string& name) const {
+  const H5Id lcpl(H5Pcreate(H5P_LINK_CREATE), close_plist);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  H5Id g = checked(H5Gcreate2(id_.get(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), close_group,
+                   where() + ": cannot create group " + name);
+  return H5Group(std::move(g), file_, join(path_, name));
+}
+
+void H5Group::set_string_attr(const std::string& name, const std::string& value) const {
+  const H5Id type(H5Tcopy(H5T_C_S1), close_type);
+  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  const H5Id space(H5Screate(H5S_SCALAR), close_space);
+  const H5Id attr = checked(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                            close_attr, where() + ": cannot write attribute " + name);
+  std::string padded = value.empty() ? std::string(1, '\0') : value;
+  if (H5Awrite(attr.get(), type.get(), padded.data()) < 0) fail(where(), ": cannot write attribute ", name);
+}
+
+void H5Group::set_string_list_attr(const std::string& name, const std::vector<std::string>& values) const {
+  const hsize_t n = values.size();
+  const H5Id space(H5Screate_simple(1, &n, nullptr), close_space);
+  if (values.empty()) {  // as h5py stores Keras' empty list: float64, 0 elements
+    const H5Id attr = checked(H5Acreate2(id_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                              close_attr, where() + ": cannot write attribute " + name);
+    return;
+  }
+  size_t width = 1;
+  for (const std::string& v : values) width = std::max(width, v.size());
+  const H5Id type(H5Tcopy(H5T_C_S1), close_type);
+  H5Tset_size(type.get(), width);
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  std::vector<char> buf(values.size() * width, '\0');
+  for (size_t i = 0; i < values.size(); ++i) std::memcpy(buf.data() + i * width, values[i].data(), values[i].size());
+  const H5Id attr = checked(H5Acreate2(id_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                            close_attr, where() + ": cannot write attribute " + name);
+  if (H5Awrite(attr.get(), type.get(), buf.data()) < 0) fail(where(), ": cannot write attribute ", name);
+}
+
+void H5Group::write_tensor(const std::string& name, const std::vector<int>& shape, const float* data) const {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  const H5Id space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
+                   close_space);
+  const H5Id lcpl(H5Pcreate(H5P_LINK_CREATE), close_plist);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);  // Keras 2 names weights "conv2d_1/kernel:0"
+  const H5Id ds = checked(H5Dcreate2(id_.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(), H5P_DEFAULT,
+                                     H5P_DEFAULT),
+                          close_dataset, where() + ": cannot create dataset " + name);
+  if (H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    fail(where(), ": cannot write dataset ", name);
+}
+
+void H5Group::write_int64_scalar(const std::string& name, int64_t value) const {
+  const H5Id space(H5Screate(H5S_SCALAR), close_space);
+  const H5Id ds = checked(H5Dcreate2(id_.get(), name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                     H5P_DEFAULT),
+                          close_dataset, where() + ": cannot create dataset " + name);
+  if (H5Dwrite(ds.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) < 0)
+    fail(where(), ": cannot write dataset ", name);
+}
+
+H5File::H5File(H5Id id, std::string name) : id_(std::move(id)), name_(std::make_shared<const std::string>(std::move(name))) {}
+
+H5File H5File::open(const std::string& path) {
+  quiet_hdf5();
+  return H5File(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), close_file,
+                        path + ": not a readable HDF5 file (truncated or damaged?); give a file Keras saved"),
+                path);
+}
+
+H5File H5File::open_image(const std::string& bytes, const std::string& name) {
+  quiet_hdf5();
+  if (!looks_like_hdf5(bytes)) fail(name, ": not an HDF5 file; give a file Keras saved");
+  // Flags 0: HDF5 copies the buffer and opens it read-only.
+  const hid_t id = H5LTopen_file_image(const_cast<char*>(bytes.data()), bytes.size(), 0);
+  return H5File(checked(id, close_file, name + ": not a readable HDF5 file (truncated or damaged?)"), name);
+}
+
+H5File H5File::create_in_memory(const std::string& name) {
+  quiet_hdf5();
+  const H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
+  // The core driver without a backing store: nothing reaches the disk until image() is written.
+  if (H5Pset_fapl_core(fapl.get(), 1 << 20, 0) < 0) fail(name, ": HDF5 cannot make an in-memory file");
+  return H5File(checked(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), close_file,
+                        name + ": HDF5 cannot make an in-memory file"),
+                name);
+}
+
+H5Group H5File::root() const {
+  H5Id g = checked(H5Gopen2(id_.get(), "/", H5P_DEFAULT), close_group, *name_ + ": unreadable root group");
+  return H5Group(std::move(g), name_, "/");
+}
+
+std::string H5File::image() const {
+  if (H5Fflush(id_.get(), H5F_SCOPE_GLOBAL) < 0) fail(*name_, ": HDF5 cannot flush the file");
+  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
+  if (size <= 0) fail(*name_, ": HDF5 cannot take the file's image");
+  std::string bytes(size_t(size), '\0');
+  if (H5Fget_file_image(id_.get(), bytes.data(), size_t(size)) != size) fail(*name_, ": HDF5 cannot take the file's image");
+  return bytes;
+}
+
+}  // namespace acts

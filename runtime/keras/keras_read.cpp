@@ -1,0 +1,223 @@
+// Reading Keras' files into a Checkpoint. The layouts, as Keras writes them (checked against
+// files of Keras 2.0.8 (h5py fixture), tf-keras 2.21 and Keras 3.15 by tests/keras):
+//   HDF5 full model   /@model_config (JSON), /@training_config, /model_weights/@layer_names,
+//                     /model_weights/<layer>/@weight_names, the tensors at
+//                     /model_weights/<layer>/<weight name> ("conv2d_1/kernel:0" in Keras 2,
+//                     "sequential/conv2d/kernel" in Keras 3), /optimizer_weights/@weight_names
+//   Keras 2 weights   the same layer groups at the root (save_weights('x.h5'))
+//   Keras 3 weights   /layers/<class_snake[_k]>/vars/0, 1, ... in layer order, the k-th layer of
+//                     a class named by class and k, not by the layer's name; /optimizer/vars/...
+//   .keras            zip of config.json, metadata.json and model.weights.h5 (Keras 3 weights)
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/core/regular_file.h"
+#include "runtime/keras/hdf5_file.h"
+#include "runtime/keras/keras_file.h"
+#include "runtime/keras/keras_optimizer.h"
+#include "runtime/keras/zip_archive.h"
+#include "runtime/ops/op.h"
+
+namespace acts {
+using json = nlohmann::json;
+namespace {
+
+std::string shape_text(const std::vector<int>& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
+}
+
+// One tensor of the file into the parameter vector, refused when its shape is not the model's.
+void put(const H5Tensor& t, const ParamRef& p, const std::string& origin, const std::string& layer,
+         const std::string& weight, std::vector<float>& params) {
+  if (t.shape != p.shape)
+    fail(origin, ": layer ", layer, ": weight ", weight, " has shape ", shape_text(t.shape), " but the model config "
+         "makes it ", shape_text(p.shape), "; the weights do not belong to this architecture");
+  std::copy(t.data.begin(), t.data.end(), params.begin() + long(p.offset));
+}
+
+// Keras 2 layout: a group per layer, named as the layer, listing its tensors in @weight_names.
+std::vector<float> read_layer_groups(const H5Group& weights, const Graph& g, const std::string& origin) {
+  std::vector<float> params(g.param_count());
+  for (const Node& n : g.nodes()) {
+    if (n.params.empty()) continue;
+    const std::string& name = n.spec.name;
+    const std::string layer = name + " (" + layer_type_name(n.spec.type) + ")";
+    if (!weights.has_group(name))
+      fail(origin, ": has no weights for layer ", layer, "; the weights and the model config do not match");
+    const H5Group lg = weights.group(name);
+    const std::vector<std::string> names = lg.string_list_attr("weight_names");
+    if (names.size() != n.params.size())
+      fail(origin, ": layer ", layer, " has ", names.size(), " weight tensors but the model config gives it ",
+           n.params.size(), "; the weights do not belong to this architecture");
+    for (size_t i = 0; i < names.size(); ++i)
+      put(lg.tensor(names[i]), g.params()[size_t(n.params[i])], origin, layer, names[i], params);
+  }
+  return params;
+}
+
+// Keras 3 layout: layers/<prefix>[_k]/vars/<i>, counted per layer class in model order.
+std::vector<float> read_layer_vars(const H5Group& root, const Graph& g, const std::string& origin) {
+  std::vector<float> params(g.param_count());
+  std::map<std::string, int> seen;
+  for (const Node& n : g.nodes()) {
+    const std::string prefix = op_of(n.spec.type).name_prefix();
+    const int k = seen[prefix]++;
+    const std::string path = "layers/" + prefix + (k ? "_" + std::to_string(k) : "") + "/vars";
+    const std::string layer = n.spec.name + " (" + layer_type_name(n.spec.type) + ")";
+    if (n.params.empty()) continue;
+    if (!root.has_group(path))
+      fail(origin, ": has no ", path, " for layer ", layer, "; the weights and the model config do not match");
+    const H5Group vars = root.group(path);
+    if (vars.size() != n.params.size())
+      fail(origin, ": layer ", layer, " has ", vars.size(), " weight tensors but the model config gives it ",
+           n.params.size(), "; the weights do not belong to this architecture");
+    for (size_t i = 0; i < n.params.size(); ++i)
+      put(vars.tensor(std::to_string(i)), g.params()[size_t(n.params[i])], origin, layer, path + "/" + std::to_string(i),
+          params);
+  }
+  return params;
+}
+
+// The model config parsed, and its graph built; shape errors name the file.
+Graph build(KerasModel& m, const std::string& config_text, const std::string& origin) {
+  m.ckpt.model = parse_keras_json(config_text, origin);
+  try {
+    return Graph(m.ckpt.model);
+  } catch (const Error& e) {
+    fail(origin, ": ", e.what());
+  }
+}
+
+std::string architecture_for_weights(const std::string& path, const KerasReadOptions& o, const char* kind) {
+  if (o.config_json.empty())
+    fail(path, ": holds weights only (", kind, "); pass --config MODEL.json, the model's architecture "
+         "(model.to_json())");
+  std::string text, why;
+  if (!read_regular_file(o.config_json, text, why)) fail(o.config_json, ": ", why, "; pass --config a model JSON file");
+  return text;
+}
+
+json parse_json_or_empty(const std::string& text) { return json::parse(text, nullptr, false); }
+
+// The optimizer tensors of an HDF5 full-model file, in @weight_names order.
+std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root) {
+  std::vector<H5Tensor> out;
+  if (!root.has_group("optimizer_weights")) return out;
+  const H5Group og = root.group("optimizer_weights");
+  for (const std::string& name : og.string_list_attr("weight_names")) out.push_back(og.tensor(name, true));
+  return out;
+}
+
+// Keras 3's optimizer/vars/0.. (iteration, learning rate, then one tensor per variable a slot).
+std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, std::string& name) {
+  std::vector<H5Tensor> out;
+  if (!root.has_group("optimizer/vars")) return out;
+  const H5Group vars = root.group("optimizer/vars");
+  if (vars.has_attr("name")) name = vars.string_attr("name");
+  for (size_t i = 0; i < vars.size(); ++i) out.push_back(vars.tensor(std::to_string(i), true));
+  return out;
+}
+
+KerasModel read_hdf5(const std::string& path, const KerasReadOptions& o) {
+  KerasModel m;
+  const H5File f = H5File::open(path);
+  const H5Group root = f.root();
+  const std::string version = root.has_attr("keras_version") ? root.string_attr("keras_version") : "unknown";
+  if (root.has_attr("model_config")) {
+    if (!o.config_json.empty())
+      fail("--config ", o.config_json, ": ", path, " is a full-model file with its own architecture; drop --config");
+    const Graph g = build(m, root.string_attr("model_config"), path + " (model_config)");
+    m.format = std::string(version.rfind("3.", 0) == 0 ? "Keras 3 legacy HDF5" : "Keras 2 HDF5") + " (keras " +
+               version + ")";
+    m.ckpt.params = read_layer_groups(root.group("model_weights"), g, path);
+    OptimizerSource src;
+    if (root.has_attr("training_config")) {
+      const json tc = parse_json_or_empty(root.string_attr("training_config"));
+      if (tc.is_object() && tc.contains("optimizer_config")) src.config = tc["optimizer_config"];
+    }
+    src.tensors = h5_optimizer_tensors(root);
+    import_optimizer(src, g, m);
+  } else if (root.has_attr("layer_names") || root.has_attr("layer_names0")) {
+    const Graph g = build(m, architecture_for_weights(path, o, "Keras 2 save_weights"), o.config_json);
+    m.format = "Keras 2 weights (keras " + version + ") with " + o.config_json;
+    m.ckpt.params = read_layer_groups(root, g, path);
+    import_optimizer(OptimizerSource{}, g, m);
+  } else if (root.has_group("layers")) {
+    const Graph g = build(m, architecture_for_weights(path, o, "Keras 3 .weights.h5"), o.config_json);
+    m.format = "Keras 3 weights with " + o.config_json;
+    m.ckpt.params = read_layer_vars(root, g, path);
+    import_optimizer(OptimizerSource{}, g, m);
+  } else {
+    fail(path, ": an HDF5 file, but not one Keras wrote (no model_config, layer_names or layers/); give a file saved "
+         "by Keras' model.save() or save_weights()");
+  }
+  return m;
+}
+
+KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
+  if (!o.config_json.empty())
+    fail("--config ", o.config_json, ": ", path, " is a .keras file with its own architecture; drop --config");
+  KerasModel m;
+  const ZipReader z(path);
+  const json meta = z.has("metadata.json") ? parse_json_or_empty(z.read("metadata.json", 1 << 20)) : json();
+  const std::string version = meta.is_object() && meta.value("keras_version", json()).is_string()
+                                  ? meta["keras_version"].get<std::string>() : "unknown";
+  const std::string config = z.read("config.json", size_t(1) << 26);
+  if (!z.has("model.weights.h5"))
+    fail(path, ": has no model.weights.h5", z.has("model.weights.json") ? " (its weights are sharded, which is not "
+         "supported; save it again without max_shard_size)" : " (not a Keras 3 .keras file, or damaged)");
+  const Graph g = build(m, config, path + ": config.json");
+  m.format = "Keras 3 .keras (keras " + version + ")";
+  const H5File f = H5File::open_image(z.read("model.weights.h5"), path + ": model.weights.h5");
+  m.ckpt.params = read_layer_vars(f.root(), g, path + ": model.weights.h5");
+  OptimizerSource src;
+  const json cfg = parse_json_or_empty(config);
+  if (cfg.is_object() && cfg.contains("compile_config") && cfg["compile_config"].is_object() &&
+      cfg["compile_config"].contains("optimizer"))
+    src.config = cfg["compile_config"]["optimizer"];
+  src.tensors = v3_optimizer_tensors(f.root(), src.name);
+  import_optimizer(src, g, m);
+  return m;
+}
+
+std::string first_bytes(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  std::string b(n, '\0');
+  in.read(b.data(), std::streamsize(n));
+  b.resize(size_t(in.gcount()));
+  return b;
+}
+
+}  // namespace
+
+bool is_keras_model_file(const std::string& path) {
+  if (!special_file_kind(path).empty()) return false;  // a FIFO is not opened, let alone read
+  const std::string b = first_bytes(path, 8);
+  return looks_like_hdf5(b) || looks_like_zip(b);
+}
+
+KerasModel load_keras_model(const std::string& path, const KerasReadOptions& o) {
+  if (const std::string kind = special_file_kind(path); !kind.empty())
+    fail(path, ": is ", kind, ", not a regular file; give a Keras .h5 or .keras file");
+  KerasModel m;
+  try {
+    const std::string b = first_bytes(path, 8);
+    if (b.empty() && !std::ifstream(path)) fail(path, ": cannot open the file (check the path)");
+    if (looks_like_hdf5(b)) m = read_hdf5(path, o);
+    else if (looks_like_zip(b)) m = read_keras_zip(path, o);
+    else fail(path, ": not a Keras model file (neither HDF5 nor a .keras zip archive); give a file saved by Keras' "
+              "model.save()");
+  } catch (const Error& e) {
+    throw BadFile(e.what());
+  }
+  m.ckpt.meta["source"] = path;
+  m.ckpt.meta["source_format"] = m.format;
+  return m;
+}
+
+}  // namespace acts
