@@ -45,6 +45,30 @@ inline CLI::Validator positive_float() {
       "POSITIVE");
 }
 
+// The input rescale: a positive number or a fraction, "1/255" (what Keras code writes), stored
+// as the number it is.
+inline CLI::Validator rescale_number() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const size_t slash = s.find('/');
+        char* end = nullptr;
+        double v = std::strtod(s.c_str(), &end);
+        if (slash != std::string::npos && end == s.c_str() + slash) {
+          char* end2 = nullptr;
+          const double d = std::strtod(s.c_str() + slash + 1, &end2);
+          v = *end2 == '\0' && end2 != s.c_str() + slash + 1 ? v / d : NAN;
+          end = end2;
+        }
+        if (s.empty() || *end != '\0' || !(v > 0) || !std::isfinite(float(v)) || !(float(v) > 0))
+          return "'" + s + "' is not a positive number or fraction (e.g. 1/255)";
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.9g", v);
+        s = buf;
+        return "";
+      },
+      "NUMBER|A/B");
+}
+
 inline CLI::Option* add_device(CLI::App& app, std::string& device, const char* what) {
   return app.add_option("--device", device, what)->default_val("auto")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
 }

@@ -38,7 +38,20 @@ const char* kDescription =
 // Every flag of dump_acts, into c; --version into `version`.
 void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
   app.get_formatter()->column_width(34);
-  app.add_option("--model", c.model, "Checkpoint (.safetensors) or run folder (default: runs/latest)");
+  app.add_option("--model", c.model,
+                 "Checkpoint (.safetensors), run folder (default: runs/latest), or Keras model file: .h5 or .keras "
+                 "(model.save()), .weights.h5 or save_weights() .h5 with --config");
+  app.add_option("--config", c.config_json, "Keras model JSON (model.to_json()): the architecture of a weights-only --model")
+      ->check(CLI::ExistingFile);
+  app.add_option("--rescale", c.rescale,
+                 "Input scale, pixels 0-255 times this (default: the run's; 1/255 for Keras files, the tutorial's "
+                 "ImageDataGenerator(rescale=1./255))")
+      ->transform(acts::cli::rescale_number());
+  app.add_option("--classes", c.classes,
+                 "Names of class 0 and class 1 for the predictions (default: the run's class folders; \"class 0\", "
+                 "\"class 1\" for Keras files)")
+      ->expected(2)
+      ->delimiter(',');
   app.add_option("--image", c.images,
                  "Image files, folders, uint8 (N, H, W, 3) .npy (default: the data's first test image)")
       ->expected(1, -1);
@@ -92,6 +105,9 @@ int main(int argc, char** argv) {
   } catch (const acts::Interrupted& e) {
     std::fprintf(stderr, "\nInterrupted: %s\n", e.what());
     return 130;
+  } catch (const acts::BadFile& e) {  // a model file that cannot be used as it is
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
   } catch (const acts::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -9,6 +9,7 @@
 
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
+#include "runtime/train/export_model.h"
 #include "runtime/train/trainer.h"
 #include "runtime/backends/version.h"
 #ifdef ACTS_WITH_OPENCV
@@ -19,7 +20,7 @@ namespace {
 
 // Every flag of train_gpu, into c; --summary and --version (which end the program at once) into
 // their own flags.
-void add_options(CLI::App& app, acts::TrainConfig& c, bool& summary, bool& version) {
+void add_options(CLI::App& app, acts::TrainConfig& c, std::string& export_to, bool& summary, bool& version) {
   app.get_formatter()->column_width(34);
   app.add_option("--data", c.data, "Dataset folder: train/, validation/ [, test/]")->check(CLI::ExistingDirectory);
   app.add_option("--epochs", c.epochs, "Epochs")->default_val(30)->check(acts::cli::whole_number(1));
@@ -35,8 +36,16 @@ void add_options(CLI::App& app, acts::TrainConfig& c, bool& summary, bool& versi
       ->default_val("keras2")->check(CLI::IsMember({"keras2", "keras3"}));
   app.add_option("--image-size", c.image_size, "Input height = width (the tutorial's 150)")
       ->default_val(150)->check(acts::cli::whole_number(8, 4096));
-  app.add_option("--model", c.model_json, "Keras model JSON (model.to_json()); default: the tutorial's model")
+  app.add_option("--model", c.model_json,
+                 "Keras model JSON (model.to_json(): fresh weights), or a Keras model file to fine-tune (.h5, .keras; "
+                 ".weights.h5 with --config); default: the tutorial's model. With --export: any model (checkpoint, "
+                 "run folder, Keras file)")
+      ->check(CLI::ExistingPath);
+  app.add_option("--config", c.model_config, "Keras model JSON: the architecture of a weights-only --model")
       ->check(CLI::ExistingFile);
+  app.add_option("--export", export_to,
+                 "Write --model (default: runs/latest's final, else last, checkpoint) as a Keras file, FILE.keras "
+                 "(Keras 3), FILE.h5 (Keras 2 HDF5) or FILE.weights.h5, and exit");
   app.add_flag("--augment", c.augment, "Chollet's augmentation: rotation 40, shifts/shear/zoom 0.2, flips");
   app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")
       ->default_val(1)->check(acts::cli::whole_number(0, 4294967295LL));
@@ -71,7 +80,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
     return 2;
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
-                           "--model", "--augment", "--seed", "--interpolation", "--rmsprop"})
+                           "--model", "--config", "--augment", "--seed", "--interpolation", "--rmsprop"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);
@@ -83,8 +92,19 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
 
 // After a good parse: --version, --summary, the flags that exclude each other, then the run.
 // Returns the exit code; bad input throws.
-int run(const CLI::App& app, acts::TrainConfig& c, bool summary, bool version) {
+int run(const CLI::App& app, acts::TrainConfig& c, const std::string& export_to, bool summary, bool version) {
   if (version) return acts::cli::print_version("train_gpu");
+  if (!export_to.empty()) {
+    for (const char* flag : {"--data", "--resume", "--summary", "--out"})
+      if (app.count(flag)) {
+        std::fprintf(stderr, "error: --export converts a model and exits; it takes --model (and --config), not %s\n",
+                     flag);
+        return 2;
+      }
+    const std::string from = acts::export_model(c.model_json, c.model_config, export_to);
+    std::printf("Wrote %s from %s\n", export_to.c_str(), from.c_str());
+    return 0;
+  }
   if (!c.model_json.empty() && app.count("--image-size")) {
     std::fprintf(stderr, "error: --image-size and --model exclude each other: %s sets the input size itself "
                          "(batch_input_shape); drop --image-size or edit the JSON\n", c.model_json.c_str());
@@ -116,13 +136,17 @@ int run(const CLI::App& app, acts::TrainConfig& c, bool summary, bool version) {
 int main(int argc, char** argv) {
   acts::TrainConfig c;
   bool summary = false, version = false;
+  std::string export_to;
   CLI::App app{"Train the Keras tutorial's CNN (or a Keras model JSON) on photos in class folders.\n"
                "DIR holds train/ and validation/ (and optionally test/), each with one folder per class.",
                "train_gpu"};
-  add_options(app, c, summary, version);
+  add_options(app, c, export_to, summary, version);
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
-    return run(app, c, summary, version);
+    return run(app, c, export_to, summary, version);
+  } catch (const acts::BadFile& e) {  // a model file that cannot be used as it is
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
   } catch (const acts::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -11,6 +11,12 @@ struct Error : std::runtime_error {
   explicit Error(const std::string& msg) : std::runtime_error(msg) {}
 };
 
+// A model file that cannot be used as it is (not the format, damaged, a layer or shape this
+// project does not run): the apps exit with 2 for it, as for a bad flag.
+struct BadFile : Error {
+  using Error::Error;
+};
+
 // Builds a message from streamable pieces: fail("layer ", name, " has ", n, " units").
 template <typename... Args>
 [[noreturn]] void fail(const Args&... args) {

@@ -59,7 +59,7 @@ int64_t NodeShapes::count(const std::vector<int>& dims, const char* what) const 
 
 int NodeShapes::add_param(const std::string& suffix, std::vector<int> shape, bool trainable) {
   ParamRef p{node_.spec.name + "/" + suffix, shape, graph_.param_count_, size_t(count(shape, "the parameter tensor")),
-             trainable};
+             trainable && is_trainable(node_.spec)};  // a frozen Keras layer's tensors count as non-trainable
   if (graph_.param_count_ + p.size > size_t(kMaxCount)) fail("the model has over 2^40 parameters; use smaller layers");
   graph_.param_count_ += p.size;
   node_.param_count += p.size;

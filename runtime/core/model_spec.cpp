@@ -88,6 +88,7 @@ void parse_layer(const json& l, int index, const std::string& origin, ModelSpec&
   s.type = op->type();
   s.name = name;
   op->parse(cfg, s, c);
+  if (cfg.contains("trainable") && cfg["trainable"] == false) s.attrs["trainable"] = 0;
   m.layers.push_back(s);
 }
 
@@ -143,7 +144,7 @@ std::string to_keras_json(const ModelSpec& m) {
   json layers = json::array();
   bool first = true;
   for (const LayerSpec& s : m.layers) {
-    json cfg = {{"name", s.name}, {"trainable", true}, {"dtype", "float32"}};
+    json cfg = {{"name", s.name}, {"trainable", is_trainable(s)}, {"dtype", "float32"}};
     if (first) cfg["batch_input_shape"] = {nullptr, m.height, m.width, m.channels};
     first = false;
     op_of(s.type).write(s, cfg);

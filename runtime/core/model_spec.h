@@ -40,6 +40,12 @@ struct LayerSpec {
   std::map<std::string, double> attrs;
 };
 
+// Keras' per-layer `trainable` flag, kept in attrs["trainable"] (0) only when it is false.
+inline bool is_trainable(const LayerSpec& s) {
+  const auto it = s.attrs.find("trainable");
+  return it == s.attrs.end() || it->second != 0;
+}
+
 struct ModelSpec {
   std::string name = "sequential_1";
   int height = 150, width = 150, channels = 3;  // input, channels_last

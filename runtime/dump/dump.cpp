@@ -19,6 +19,7 @@
 #include "runtime/core/checkpoint.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/stop_request.h"
+#include "runtime/keras/keras_file.h"
 #include "sources.h"
 
 namespace acts {
@@ -69,7 +70,11 @@ void prepare_out(const std::string& out, MadeFolders& made) {
   remove_stale_temporaries(out);  // an earlier dump killed with SIGKILL left its NPY files half
 }
 
-std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta) {
+// --classes, else the run's class folders, else "class 0" and "class 1".
+std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta, const std::vector<std::string>& flag) {
+  if (flag.size() == 2) return flag;
+  if (!flag.empty()) fail("--classes: give two names, class 0's then class 1's (e.g. --classes cats,dogs), not ",
+                          flag.size());
   const auto it = meta.find("classes");
   if (it != meta.end()) {
     const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
@@ -207,6 +212,7 @@ struct Request {
   std::vector<Target> targets;
   Inputs in;
   std::vector<std::string> predictions;  // per image, filled by the forward passes
+  float scale = 1.f / 255.f;             // the input rescale
   // Pictures of image i go next to the NPY files for one image, else into <out>/<stem>/.
   std::string dir_of(const std::string& out, size_t i) const { return in.size() == 1 ? out : out + "/" + in.stems[i]; }
 };
@@ -248,14 +254,15 @@ void prepare(const DumpConfig& c, Request& r) {
 // its NPY file and drawn per image.
 void run_batches(const DumpConfig& c, Request& r, Backend& be) {
   const size_t n = r.in.size(), batch = size_t(be.options().max_batch);
-  const std::vector<std::string> classes = classes_of(r.ckpt.meta);
+  const std::vector<std::string> classes = classes_of(r.ckpt.meta, c.classes);
   r.predictions.resize(n);
   for (size_t first = 0; first < n; first += batch) {
     pause_point("dump-batch");  // the signal tests' hook
     throw_if_stopped(c.out, first, n);
     Batch b;
     b.n = int(std::min(n - first, batch));
-    b.images = r.in.image(first);  // uint8; the backend rescales by 1/255 on its device
+    b.images = r.in.image(first);  // uint8; the backend rescales on its device
+    b.scale = r.scale;
     be.forward(b, false);
     const std::vector<float> p = be.predictions();  // (b.n) sigmoid outputs
     for (int j = 0; j < b.n; ++j) r.predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
@@ -319,7 +326,23 @@ void write_pages(const DumpConfig& c, const Request& r) {
 // file behind runs/latest too.
 void open_model(const DumpConfig& c, Request& r) {
   r.ckpt_path = resolve_checkpoint(c.model);
-  r.ckpt = load_checkpoint(r.ckpt_path);
+  if (is_keras_model_file(r.ckpt_path)) {
+    KerasReadOptions o;
+    o.config_json = c.config_json;
+    KerasModel k = load_keras_model(r.ckpt_path, o);
+    std::printf("Read %s: %s\n", r.ckpt_path.c_str(), k.format.c_str());
+    r.ckpt = std::move(k.ckpt);
+  } else {
+    if (!c.config_json.empty())
+      fail("--config ", c.config_json, ": only weights-only Keras files take an architecture; ", r.ckpt_path,
+           " has its own; drop --config");
+    r.ckpt = load_checkpoint(r.ckpt_path);
+  }
+  // The rescale Keras files do not record: --rescale, else the run's, else the tutorial's 1/255.
+  const auto scale = r.ckpt.meta.find("rescale");
+  r.scale = c.rescale > 0 ? c.rescale
+            : scale != r.ckpt.meta.end() ? float(meta_real(r.ckpt, "rescale", r.ckpt_path, 1e-30, 1e30))
+                                         : 1.f / 255.f;
   std::error_code ec;
   const std::string real = fs::canonical(r.ckpt_path, ec).string();  // which run runs/latest was
   r.model_text = (ec || real == r.ckpt_path) ? r.ckpt_path : r.ckpt_path + " (" + real + ")";

@@ -66,6 +66,7 @@ struct Run {
   NewRunDir made;  // a new run's folder (not a resumed one)
   ModelSpec spec;
   std::unique_ptr<Graph> graph;
+  std::unique_ptr<Checkpoint> initial;  // a new run's weights from a Keras file (else freshly drawn)
   std::unique_ptr<Backend> backend;
   Dataset train, val, test;
   bool has_test = false;

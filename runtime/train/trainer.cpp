@@ -16,6 +16,7 @@
 #include "runtime/data/dataset.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/stop_request.h"
+#include "runtime/keras/keras_file.h"
 
 namespace acts {
 using json = nlohmann::json;
@@ -110,9 +111,25 @@ int stopped_before_training(Run& r, const LoadStopped* loading = nullptr) {
 
 }  // namespace
 
-std::unique_ptr<Graph> new_run_model(TrainConfig& cfg) {
+std::unique_ptr<Graph> new_run_model(TrainConfig& cfg, KerasModel* weights) {
   if (cfg.model_json.empty()) return std::make_unique<Graph>(tutorial_model(cfg.image_size));
-  const ModelSpec spec = load_keras_json(cfg.model_json);  // names the file itself
+  ModelSpec spec;
+  if (is_keras_model_file(cfg.model_json)) {  // fine-tuning a model Keras trained
+    KerasReadOptions o;
+    o.config_json = cfg.model_config;
+    KerasModel k = load_keras_model(cfg.model_json, o);  // names the file itself
+    spec = k.ckpt.model;
+    if (weights) *weights = std::move(k);
+  } else {
+    if (!cfg.model_config.empty())
+      fail("--config ", cfg.model_config, ": only a weights-only Keras --model takes an architecture; ",
+           cfg.model_json, " is one itself; drop --config");
+    spec = load_keras_json(cfg.model_json);  // names the file itself
+  }
+  for (const LayerSpec& l : spec.layers)
+    if (!is_trainable(l))
+      fail(cfg.model_json, ": layer ", l.name, " is frozen (trainable: false), and train_gpu trains every layer; "
+           "set trainable = True in Keras and save the model again (dump_acts runs it as it is)");
   try {
     if (spec.height != spec.width) fail("model input must be square (", spec.height, "x", spec.width, ")");
     if (spec.channels != 3) fail("model input must have 3 channels (RGB photos), not ", spec.channels);
@@ -195,7 +212,13 @@ void open_new_run(TrainConfig& cfg, Run& r) {
     fail("--epochs, --steps-per-epoch and --batch-size must be positive, --validation-steps not negative");
   if (!is_dir(cfg.data))
     fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
-  r.graph = new_run_model(cfg);  // a model that does not fit the image size fails before the folder
+  KerasModel keras;
+  r.graph = new_run_model(cfg, &keras);  // a model that does not fit the image size fails before the folder
+  if (!keras.ckpt.params.empty()) {
+    std::printf("Fine-tuning %s: %s; optimizer: %s; RMSprop rule %s (--rmsprop)\n", cfg.model_json.c_str(),
+                keras.format.c_str(), keras.opt_note.c_str(), cfg.rmsprop.c_str());
+    r.initial = std::make_unique<Checkpoint>(std::move(keras.ckpt));
+  }
   r.spec = r.graph->spec();
   r.made = prepare_run_dir(cfg.out.empty() ? default_run_dir("runs") : cfg.out, cfg.force, r.lock);
   r.dir = r.made.path;
@@ -270,6 +293,9 @@ void start_backend(Run& r, const Checkpoint* ckpt) {
     r.backend->set_params(ckpt->params);
     r.backend->set_opt_state(ckpt->opt_state);
     r.backend->set_step(uint64_t(meta_int(*ckpt, "backend_step", r.dir + "/last.safetensors", 0, 1LL << 62)));
+  } else if (r.initial) {  // a Keras file's weights (new_run_model)
+    r.backend->set_params(r.initial->params);
+    if (!r.initial->opt_state.empty()) r.backend->set_opt_state(r.initial->opt_state);
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }
@@ -327,6 +353,18 @@ int report_results(Run& r, const State& s) {
 
 // The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
 // --resume) when memory runs out.
+// model.keras beside final.safetensors, for Keras' load_model (written by the background writer,
+// atomically; a run killed before it resumes to write it again).
+void save_keras_copy(Run& r, const State& s) {
+  if (!keras_files_supported()) {
+    std::printf("note: model.keras not written: %s\n", keras_files_missing().c_str());
+    return;
+  }
+  auto c = std::make_shared<const Checkpoint>(r.snapshot(s));
+  const std::string path = r.dir + "/model.keras";
+  r.writer.submit(path, [path, c] { save_keras_model(path, *c); });
+}
+
 int train_run(TrainConfig& cfg) {
   Run r;
   State s;
@@ -350,6 +388,7 @@ int train_run(TrainConfig& cfg) {
   }
   if (const Ending e = epochs.run()) return *e;
   r.save("final.safetensors", epochs.done());
+  save_keras_copy(r, epochs.done());
   return report_results(r, s);
 }
 

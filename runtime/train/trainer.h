@@ -14,9 +14,12 @@
 
 namespace acts {
 
+struct KerasModel;  // runtime/keras/keras_file.h
+
 struct TrainConfig {
   std::string data;                      // holds train/, validation/ and optionally test/
-  std::string model_json;                // Keras model JSON; empty: the tutorial's model
+  std::string model_json;                // Keras model JSON or file (.h5, .keras); empty: the tutorial's model
+  std::string model_config;              // the architecture (model JSON) of a weights-only Keras file
   int epochs = 30, steps_per_epoch = 100, validation_steps = 50, batch_size = 20;
   int image_size = 150;
   float lr = 1e-4f;
@@ -41,7 +44,8 @@ struct TrainConfig {
 int train(TrainConfig cfg);
 
 // A new run's model: the tutorial's at cfg.image_size, or cfg.model_json's (whose input size then
-// becomes cfg.image_size). Errors name the JSON file and a fix that applies to it.
-std::unique_ptr<Graph> new_run_model(TrainConfig& cfg);
+// becomes cfg.image_size). Errors name the JSON file and a fix that applies to it. A Keras model
+// file's weights (and optimizer state, where it maps) go to `weights` when it is given.
+std::unique_ptr<Graph> new_run_model(TrainConfig& cfg, KerasModel* weights = nullptr);
 
 }  // namespace acts
