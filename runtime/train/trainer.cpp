@@ -345,14 +345,14 @@ int report_results(Run& r, const State& s) {
   if (r.has_test && r.test.size() > 0) {
     if (const Ending e = evaluate_test(r, results)) return *e;
   }
+  // The checkpoints and model.keras are on disk before results.json says the run is done: a run
+  // killed before then resumes to write them.
+  r.writer.flush();
   write_file_atomic(r.dir + "/results.json", results.dump(2) + "\n");
-  r.writer.flush();  // the checkpoints are on disk before the run says it is done
   std::printf("Run folder: %s\n", r.dir.c_str());
   return 0;
 }
 
-// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
-// --resume) when memory runs out.
 // model.keras beside final.safetensors, for Keras' load_model (written by the background writer,
 // atomically; a run killed before it resumes to write it again).
 void save_keras_copy(Run& r, const State& s) {
@@ -365,6 +365,8 @@ void save_keras_copy(Run& r, const State& s) {
   r.writer.submit(path, [path, c] { save_keras_model(path, *c); });
 }
 
+// The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
+// --resume) when memory runs out.
 int train_run(TrainConfig& cfg) {
   Run r;
   State s;

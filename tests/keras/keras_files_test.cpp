@@ -1,0 +1,202 @@
+// Reading Keras' own files: every layer's output on the CPU reference against Keras' (files and
+// outputs from scripts/reference/make_keras_files.py: Keras 3.15.1, tf-keras 2.21, and an h5py
+// file in Keras 2.0.8's layout), the optimizer state, weights-only files, and our own writers
+// read back. "Equal" is issue 19's rule: max|ours - Keras| <= 1e-5 * max(1, max|Keras|) per layer.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/core/backend.h"
+#include "runtime/core/npy.h"
+#include "runtime/keras/keras_file.h"
+#include "runtime/keras/keras_optimizer.h"
+#include "tests/compare.h"
+
+namespace acts {
+namespace {
+
+const std::string kDir = std::string(ACTS_TEST_DATA) + "/keras/";
+
+// The CPU reference's output of every layer for the fixtures' 3 photos (x.npy / 255), against
+// golden_dir/<golden name>.npy; the golden names are the Keras model's layer names in order.
+void expect_keras_outputs(const KerasModel& m, const std::string& golden_dir, const std::vector<std::string>& names) {
+  const Graph g(m.ckpt.model);
+  ASSERT_EQ(g.nodes().size(), names.size());
+  const NpyArray x = read_npy(kDir + "x.npy");
+  BackendOptions o;
+  o.max_batch = int(x.shape[0]);
+  const std::unique_ptr<Backend> be = make_cpu_backend(g, o);
+  be->set_params(m.ckpt.params);
+  Batch b;
+  b.n = int(x.shape[0]);
+  b.images = x.u8();
+  b.scale = 1.f / 255.f;
+  be->forward(b, false);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const NpyArray ref = read_npy(golden_dir + "/" + names[i] + ".npy");
+    const std::vector<float> want = ref.to_float();
+    std::vector<float> got(want.size(), NAN);  // poisoned: a layer that is not written fails
+    be->activation(g.nodes()[i].spec.name, got);
+    ASSERT_EQ(got.size(), want.size()) << names[i];
+    float peak = 1.f;
+    for (float v : want) peak = std::max(peak, std::fabs(v));
+    EXPECT_TRUE(test::close(g.nodes()[i].spec.name, got.data(), want.data(), want.size(), 0, 1e-5 * peak));
+  }
+}
+
+std::vector<std::string> layer_names(const KerasModel& m) {
+  std::vector<std::string> out;
+  const Graph g(m.ckpt.model);
+  for (const Node& n : g.nodes()) out.push_back(n.spec.name);
+  return out;
+}
+
+TEST(KerasFiles, Keras3ArchiveMatchesKerasLayerByLayer) {
+  const KerasModel m = load_keras_model(kDir + "k3.keras");
+  EXPECT_EQ(m.format, "Keras 3 .keras (keras 3.15.1)");
+  const std::vector<std::string> want = {"conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1",
+                                         "flatten", "dropout", "dense", "dense_1"};
+  EXPECT_EQ(layer_names(m), want);
+  expect_keras_outputs(m, kDir + "k3_out", want);
+}
+
+TEST(KerasFiles, Keras3LegacyH5MatchesKerasLayerByLayer) {
+  const KerasModel m = load_keras_model(kDir + "k3_legacy.h5");
+  EXPECT_EQ(m.format, "Keras 3 legacy HDF5 (keras 3.15.1)");
+  expect_keras_outputs(m, kDir + "k3_out", layer_names(m));
+}
+
+TEST(KerasFiles, Keras2H5MatchesKerasLayerByLayer) {
+  const KerasModel m = load_keras_model(kDir + "k2.h5");
+  EXPECT_EQ(m.format, "Keras 2 HDF5 (keras 2.21.0)");
+  expect_keras_outputs(m, kDir + "k2_out", layer_names(m));
+}
+
+// The book's era: fixed-length strings, a layer list for a config, conv2d_1-style names, "lr".
+// The weights are the k2 model's, so its outputs are the goldens, layer by layer in order.
+TEST(KerasFiles, Keras208H5MatchesKerasAndImportsItsRmsprop) {
+  const KerasModel m = load_keras_model(kDir + "k2_0_8.h5");
+  EXPECT_EQ(m.format, "Keras 2 HDF5 (keras 2.0.8)");
+  const std::vector<std::string> names = layer_names(m);
+  EXPECT_EQ(names.front(), "conv2d_1");
+  EXPECT_EQ(names.back(), "dense_2");
+  expect_keras_outputs(m, kDir + "k2_out", layer_names(load_keras_model(kDir + "k2.h5")));
+  EXPECT_EQ(m.optimizer, "RMSprop");
+  EXPECT_NE(m.opt_note.find("imported"), std::string::npos) << m.opt_note;
+  const std::vector<float> want = read_npy(kDir + "k2_0_8_accumulators.npy").to_float();
+  EXPECT_EQ(m.ckpt.opt_state, want);  // bit for bit, in the graph's parameter order
+  EXPECT_EQ(m.ckpt.meta.at("keras_learning_rate").substr(0, 6), "0.0001");
+}
+
+TEST(KerasFiles, RmspropStateOfKeras3AndTfKerasIsImported) {
+  const KerasModel archive = load_keras_model(kDir + "k3.keras");
+  const KerasModel legacy = load_keras_model(kDir + "k3_legacy.h5");
+  const KerasModel k2 = load_keras_model(kDir + "k2.h5");
+  for (const KerasModel* m : {&archive, &legacy, &k2}) {
+    EXPECT_EQ(m->optimizer, "RMSprop") << m->format;
+    ASSERT_EQ(m->ckpt.opt_state.size(), m->ckpt.params.size()) << m->format << ": " << m->opt_note;
+    // Two RMSprop steps leave a^2 averages: non-negative, and non-zero where gradients flowed.
+    EXPECT_TRUE(std::all_of(m->ckpt.opt_state.begin(), m->ckpt.opt_state.end(), [](float a) { return a >= 0; }));
+    EXPECT_GT(*std::max_element(m->ckpt.opt_state.begin(), m->ckpt.opt_state.end()), 0.f) << m->format;
+  }
+  EXPECT_EQ(archive.ckpt.opt_state, legacy.ckpt.opt_state);  // one model saved twice
+  EXPECT_EQ(archive.ckpt.params, legacy.ckpt.params);
+}
+
+TEST(KerasFiles, WeightsOnlyFilesEqualTheirFullModels) {
+  KerasReadOptions o;
+  o.config_json = kDir + "k3.json";
+  const KerasModel k3w = load_keras_model(kDir + "k3.weights.h5", o);
+  EXPECT_EQ(k3w.ckpt.params, load_keras_model(kDir + "k3.keras").ckpt.params);
+  EXPECT_TRUE(k3w.ckpt.opt_state.empty());
+  o.config_json = kDir + "k2.json";
+  const KerasModel k2w = load_keras_model(kDir + "k2_weights.h5", o);
+  EXPECT_EQ(k2w.ckpt.params, load_keras_model(kDir + "k2.h5").ckpt.params);
+}
+
+// What we write, we read back bit for bit, under the same layer names (Keras loading it is
+// tests/keras/keras_load_exports_test.py).
+TEST(KerasFiles, WrittenFilesReadBackExactly) {
+  const KerasModel src = load_keras_model(kDir + "k2_0_8.h5");
+  const std::string dir = testing::TempDir() + "/keras_write_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"m.keras", "m.h5", "m.weights.h5"}) {
+    const std::string path = dir + "/" + name;
+    save_keras_model(path, src.ckpt);
+    KerasReadOptions o;
+    if (std::string(name) == "m.weights.h5") {
+      o.config_json = dir + "/m.json";
+      std::FILE* f = std::fopen(o.config_json.c_str(), "w");
+      const std::string json = to_keras_json(Graph(src.ckpt.model).spec());
+      std::fwrite(json.data(), 1, json.size(), f);
+      std::fclose(f);
+    }
+    const KerasModel back = load_keras_model(path, o);
+    EXPECT_EQ(back.ckpt.params, src.ckpt.params) << name;
+    EXPECT_EQ(layer_names(back), layer_names(src)) << name;
+    EXPECT_EQ(to_keras_json(Graph(back.ckpt.model).spec()), to_keras_json(Graph(src.ckpt.model).spec())) << name;
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir))  // atomic writes leave no temporaries
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  std::filesystem::remove_all(dir);
+}
+
+// The optimizer rules (keras_optimizer.h) on the k2 model's shapes.
+class KerasOptimizer : public testing::Test {
+ protected:
+  void SetUp() override {
+    model = load_keras_model(kDir + "k2.h5");
+    graph = std::make_unique<Graph>(model.ckpt.model);
+    for (const ParamRef& p : graph->params()) {
+      H5Tensor t;
+      t.shape = p.shape;
+      t.data.assign(p.size, 0.25f);
+      src.tensors.push_back(t);
+    }
+    src.tensors.insert(src.tensors.begin(), H5Tensor{{}, {7.f}});  // the step counter, a scalar
+  }
+  KerasModel import(const nlohmann::json& config) {
+    KerasModel m;
+    src.config = config;
+    import_optimizer(src, *graph, m);
+    return m;
+  }
+  KerasModel model;
+  std::unique_ptr<Graph> graph;
+  OptimizerSource src;
+};
+
+TEST_F(KerasOptimizer, PlainRmspropMapsOnePerParameterTensor) {
+  const KerasModel m = import({{"class_name", "Custom>RMSprop"}, {"config", {{"rho", 0.9}, {"momentum", 0.0}}}});
+  EXPECT_EQ(m.optimizer, "RMSprop");
+  EXPECT_EQ(m.ckpt.opt_state, std::vector<float>(graph->param_count(), 0.25f));
+}
+
+TEST_F(KerasOptimizer, OtherOptimizersStartFreshAndSaySo) {
+  const KerasModel adam = import({{"class_name", "Adam"}, {"config", {{"learning_rate", 0.001}}}});
+  EXPECT_TRUE(adam.ckpt.opt_state.empty());
+  EXPECT_NE(adam.opt_note.find("trained with Adam"), std::string::npos) << adam.opt_note;
+  EXPECT_EQ(adam.ckpt.meta.at("keras_learning_rate").substr(0, 5), "0.001");
+  const KerasModel momentum = import({{"class_name", "RMSprop"}, {"config", {{"momentum", 0.9}}}});
+  EXPECT_TRUE(momentum.ckpt.opt_state.empty());
+  EXPECT_NE(momentum.opt_note.find("momentum"), std::string::npos) << momentum.opt_note;
+  const KerasModel unnamed = import(nlohmann::json());
+  EXPECT_TRUE(unnamed.ckpt.opt_state.empty());
+  EXPECT_NE(unnamed.opt_note.find("does not name its optimizer"), std::string::npos) << unnamed.opt_note;
+}
+
+TEST_F(KerasOptimizer, TensorsThatDoNotMapStartFresh) {
+  src.tensors.pop_back();  // one accumulator short
+  const KerasModel m = import({{"class_name", "RMSprop"}});
+  EXPECT_TRUE(m.ckpt.opt_state.empty());
+  EXPECT_NE(m.opt_note.find("do not map one to one"), std::string::npos) << m.opt_note;
+}
+
+}  // namespace
+}  // namespace acts
