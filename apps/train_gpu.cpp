@@ -34,6 +34,11 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& export_to, bo
                  "RMSprop's rule: keras2, lr g/(sqrt(a)+1e-8), the book's Keras and PyTorch's; or keras3, "
                  "lr g/sqrt(a+1e-7), Keras 3's and tf.keras' (fits this model more slowly)")
       ->default_val("keras2")->check(CLI::IsMember({"keras2", "keras3"}));
+  app.add_option("--rescale", c.rescale,
+                 "Input scale: pixels 0-255 times this, as Keras' ImageDataGenerator(rescale=...); dump_acts uses "
+                 "the run's")
+      ->default_str("1/255")
+      ->transform(acts::cli::rescale_number());
   app.add_option("--image-size", c.image_size, "Input height = width (the tutorial's 150)")
       ->default_val(150)->check(acts::cli::whole_number(8, 4096));
   app.add_option("--model", c.model_json,
@@ -80,7 +85,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
     return 2;
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
-                           "--model", "--config", "--augment", "--seed", "--interpolation", "--rmsprop"})
+                           "--model", "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

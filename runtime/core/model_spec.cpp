@@ -124,6 +124,12 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
     if (why.rfind("[json.exception.", 0) == 0 && why.find("] ") != std::string::npos) why.erase(0, why.find("] ") + 2);
     fail(origin, ": malformed layer config (", why, ")");
   }
+  // A Sequential model built with model.build(shape) rather than an Input says it only here.
+  if (!have_input && config.is_object() && config.contains("build_input_shape") &&
+      !config["build_input_shape"].is_null()) {
+    const KerasConfig c{origin, "(model)"};
+    have_input = input_shape(json{{"batch_shape", config["build_input_shape"]}}, m, c);
+  }
   if (!have_input)
     fail(origin, ": no input shape (the first layer needs batch_input_shape, or an InputLayer with batch_shape)");
   if (m.layers.empty()) fail(origin, ": the model has no layers besides its input");

@@ -86,7 +86,7 @@ Ending EpochLoop::train_steps(Progress& bar) {
   for (; s_.step < cfg_.steps_per_epoch; ++s_.step) {
     pause_point("train-step", [&] { r_.writer.flush(); });
     if (stop_requested()) return interrupted_in_training();
-    r_.backend->train_step(to_batch(train_it_.next(), train_set_));
+    r_.backend->train_step(to_batch(train_it_.next(), r_.cfg.rescale, train_set_));
     if ((s_.step + 1) % kMetricsEvery != 0 && s_.step + 1 != cfg_.steps_per_epoch) continue;
     if (!absorb(s_.step + 1)) return 3;
     bar.update(s_.step + 1, s_.partial.loss(), s_.partial.acc());
@@ -113,7 +113,7 @@ Ending EpochLoop::validate() {
   for (int v = 0; v < cfg_.validation_steps; ++v) {
     pause_point("validation");
     if (stop_requested()) return interrupted_in_validation(v, val_start);
-    r_.backend->eval_step(to_batch(val_it_.next(), val_set_));
+    r_.backend->eval_step(to_batch(val_it_.next(), r_.cfg.rescale, val_set_));
   }
   return {};
 }

@@ -26,15 +26,17 @@ json identity(const TrainConfig& c) {
           {"batch_size", c.batch_size},
           {"image_size", c.image_size},
           {"lr", c.lr},
+          {"rescale", c.rescale},
           {"augment", c.augment},
           {"seed", c.seed},
           {"interpolation", c.interpolation},
           {"rmsprop", c.rmsprop}};
 }
 
-Batch to_batch(const HostBatch& h, int set) {
+Batch to_batch(const HostBatch& h, float scale, int set) {
   Batch b;
   b.n = h.n;
+  b.scale = scale;
   b.images = h.images;
   b.labels = h.labels;
   b.affine = h.affine;
@@ -82,7 +84,8 @@ Checkpoint Run::snapshot(const State& s) {
             {"seed", std::to_string(cfg.seed)},
             {"classes", json(train.classes).dump()},
             {"image_size", std::to_string(cfg.image_size)},
-            {"interpolation", cfg.interpolation}};
+            {"interpolation", cfg.interpolation},
+            {"rescale", exact(cfg.rescale)}};
   return c;
 }
 

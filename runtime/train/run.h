@@ -28,8 +28,9 @@ using Ending = std::optional<int>;
 // What defines a run: stored in run.json and every checkpoint, restored by --resume.
 nlohmann::json identity(const TrainConfig& c);
 
-// set: the image set (Backend::keep_images) the iterator's dataset was kept as, or -1.
-Batch to_batch(const HostBatch& h, int set = -1);
+// scale: the input rescale (TrainConfig::rescale); set: the image set (Backend::keep_images) the
+// iterator's dataset was kept as, or -1.
+Batch to_batch(const HostBatch& h, float scale, int set = -1);
 
 // Where training stands; everything needed to continue bit-identically.
 struct State {

@@ -50,6 +50,7 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.batch_size = j.at("batch_size");
   c.image_size = j.at("image_size");
   c.lr = j.at("lr");
+  c.rescale = j.value("rescale", 1.f / 255.f);  // runs from before the option rescaled by 1/255
   c.augment = j.at("augment");
   c.seed = j.at("seed");
   c.interpolation = j.at("interpolation");
@@ -330,7 +331,7 @@ Ending evaluate_test(Run& r, json& results) {
                   steps, r.dir.c_str(), r.dir.c_str());
       return 130;
     }
-    r.backend->eval_step(to_batch(test_it.next()));
+    r.backend->eval_step(to_batch(test_it.next(), cfg.rescale));
   }
   const Metrics tm = r.backend->take_metrics();
   std::printf("test_loss: %.4f - test_acc: %.4f (%ld images)\n", tm.loss(), tm.acc(), tm.count);

@@ -130,6 +130,31 @@ TEST(TrainGpu, RmspropRuleIsTheOneAskedForAndKeptOnResume) {
   EXPECT_EQ(final_params(k2), final_params(k2_whole));
 }
 
+// --rescale feeds the pixels times it (a run at 2/255 learns other weights than one at 1/255),
+// is part of the run (run.json, the checkpoint's metadata for dump_acts) and cannot change on
+// resume; a run from before the flag resumes at 1/255.
+TEST(TrainGpu, RescaleIsTheOneAskedForAndKeptInTheRun) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string one = " --data " + kSample + " --steps-per-epoch 1 --epochs 1" + kSmall;
+  const std::string plain = tmpdir("rescale_default"), twice = tmpdir("rescale_2"), frac = tmpdir("rescale_frac");
+  ASSERT_EQ(run(kBin + one + " --out " + plain).code, 0);
+  ASSERT_EQ(run(kBin + one + " --rescale 2/255 --out " + twice).code, 0);
+  ASSERT_EQ(run(kBin + one + " --rescale 0.00392156863 --out " + frac).code, 0);
+  EXPECT_NE(final_params(plain), final_params(twice));
+  EXPECT_EQ(final_params(plain), final_params(frac)) << "1/255 is the default";
+  const acts::Checkpoint c = acts::load_checkpoint(twice + "/final.safetensors");
+  EXPECT_NEAR(std::stod(c.meta.at("rescale")), 2.0 / 255, 1e-9);
+  EXPECT_NEAR(nlohmann::json::parse(read_file(twice + "/run.json")).at("rescale").get<double>(), 2.0 / 255, 1e-9);
+  const auto changed = run(kBin + " --resume " + twice + " --epochs 2 --rescale 1/255 --device cpu");
+  EXPECT_EQ(changed.code, 2) << changed.out;
+  EXPECT_TRUE(contains(changed.out, "--rescale cannot change when resuming")) << changed.out;
+  for (const char* bad : {"0", "-1/255", "1/0", "x", "1/255/3"}) {
+    const auto r = run(kBin + one + " --rescale " + bad + " --out " + tmpdir("rescale_bad"));
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+    EXPECT_TRUE(contains(r.out, "is not a positive number or fraction")) << bad << ": " << r.out;
+  }
+}
+
 TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
   auto r = run(kBin + " --data " + kSample + " --bogus");
   EXPECT_EQ(r.code, 2);

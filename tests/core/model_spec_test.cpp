@@ -54,6 +54,25 @@ TEST(ModelSpec, ParsesKeras3Layout) {
   EXPECT_EQ(g.node("flatten").out_shape, (std::vector<int>{30 * 30 * 4}));
 }
 
+// A Sequential model built with model.build((None, 20, 20, 3)) names its input only in the
+// model's build_input_shape; a trainable: false layer is kept as such (Keras' flag).
+TEST(ModelSpec, TakesTheInputShapeOfABuiltModelAndTheTrainableFlag) {
+  const char* j = R"({"class_name": "Sequential", "config": {"name": "sequential",
+    "build_input_shape": [null, 20, 20, 3], "layers": [
+    {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 2, "kernel_size": [3, 3], "trainable": false,
+     "activation": "relu"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 1, "activation": "sigmoid"}}]}})";
+  const ModelSpec m = parse_keras_json(j);
+  EXPECT_EQ(m.height, 20);
+  EXPECT_EQ(m.channels, 3);
+  EXPECT_FALSE(is_trainable(m.layers[0]));
+  EXPECT_TRUE(is_trainable(m.layers[2]));
+  const Graph g(m);
+  EXPECT_NE(g.summary().find("Non-trainable params: 56"), std::string::npos) << g.summary();
+  EXPECT_FALSE(is_trainable(parse_keras_json(to_keras_json(m)).layers[0])) << "written back as trainable: false";
+}
+
 TEST(ModelSpec, RefusesUnsupportedWithTheReason) {
   const std::string head = R"({"class_name": "Sequential", "config": [{"class_name": ")";
   const std::string in = R"("batch_input_shape": [null, 8, 8, 3], )";

@@ -14,6 +14,7 @@
 
 #include "runtime/core/backend.h"
 #include "runtime/core/npy.h"
+#include "runtime/dump/dump.h"
 #include "runtime/keras/keras_file.h"
 #include "runtime/keras/keras_optimizer.h"
 #include "tests/compare.h"
@@ -145,6 +146,34 @@ TEST(KerasFiles, WrittenFilesReadBackExactly) {
   for (const auto& e : std::filesystem::directory_iterator(dir))  // atomic writes leave no temporaries
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   std::filesystem::remove_all(dir);
+}
+
+// dump_acts on a Keras file: its default rescale is the tutorial's 1/255 (the goldens' input),
+// --rescale changes it, --classes names the prediction.
+TEST(KerasFiles, DumpActsReadsKerasFilesWithTheRescaleAsked) {
+  const std::string out = testing::TempDir() + "/keras_dump_" + std::to_string(getpid());
+  DumpConfig c;
+  c.model = kDir + "k3.keras";
+  c.images = {kDir + "x.npy"};
+  c.layers = {"conv2d", "dense_1"};
+  c.device = "cpu";
+  c.out = out + "/default";
+  testing::internal::CaptureStdout();
+  dump_activations(c);
+  c.rescale = 2.f / 255.f;
+  c.classes = {"cats", "dogs"};
+  c.out = out + "/twice";
+  dump_activations(c);
+  const std::string said = testing::internal::GetCapturedStdout();
+  EXPECT_NE(said.find("Keras 3 .keras (keras 3.15.1)"), std::string::npos) << said;
+  EXPECT_NE(said.find("P(dogs) = "), std::string::npos) << said;
+  for (const char* layer : {"conv2d", "dense_1"}) {
+    const std::vector<float> want = read_npy(kDir + "k3_out/" + layer + ".npy").to_float();
+    const std::vector<float> got = read_npy(out + "/default/" + layer + ".npy").to_float();
+    EXPECT_TRUE(test::close(layer, got.data(), want.data(), want.size(), 0, 1e-5)) << layer;
+    EXPECT_NE(read_npy(out + "/twice/" + layer + ".npy").to_float(), want) << layer << ": --rescale was not used";
+  }
+  std::filesystem::remove_all(out);
 }
 
 // The optimizer rules (keras_optimizer.h) on the k2 model's shapes.
