@@ -52,7 +52,8 @@ def check_export(t, tools, keras, np, src, golden_dir, path, tmp):
     except Exception as e:  # Keras refusing our file is the failure this test is for
         t.fail(f"Keras 3 cannot load {name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
         return
-    t.compare(name + " (Keras 3)", goldens[-1], pred, np.load(os.path.join(kc.FIXTURES, golden_dir, goldens[-1] + ".npy")))
+    last = np.load(os.path.join(kc.FIXTURES, golden_dir, goldens[-1] + ".npy"))
+    t.compare(name + " (Keras 3)", goldens[-1], pred, last)
     # dump_acts names the layers as the export does (k2_0_8's conv2d_1, ...): pair them by order.
     ours = [l.name for l in model.layers]
     if not t.check(len(ours) == len(goldens), f"{name}: layers {ours}, golden {goldens}"):
@@ -69,8 +70,8 @@ def check_export(t, tools, keras, np, src, golden_dir, path, tmp):
         got = os.path.join(out, layer + ".npy")
         if t.check(os.path.isfile(got), f"dump_acts --model {name}: wrote no {layer}.npy"):
             shown = layer if layer == golden else f"{layer} (golden {golden})"
-            t.compare(name + " (dump_acts)", shown, np.load(got), np.load(os.path.join(kc.FIXTURES, golden_dir,
-                                                                                         golden + ".npy")))
+            t.compare(name + " (dump_acts)", shown, np.load(got),
+                      np.load(os.path.join(kc.FIXTURES, golden_dir, golden + ".npy")))
 
 
 def main():
@@ -83,7 +84,7 @@ def main():
     import keras
     import numpy as np
     if int(keras.__version__.split(".")[0]) < 3:
-        kc.skip(f"{sys.executable} has Keras {keras.__version__}; this test loads files with Keras 3 (pip install keras)")
+        kc.skip(f"{sys.executable} has Keras {keras.__version__}; this test loads with Keras 3 (pip install keras)")
     print(f"Keras {keras.__version__} on {keras.backend.backend()}, {sys.executable}")
     t = kc.Table()
     with tempfile.TemporaryDirectory(prefix="keras_load_exports_") as tmp:
