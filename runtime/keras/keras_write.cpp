@@ -64,14 +64,17 @@ std::string keras2_h5(const Graph& g, const std::vector<float>& params, const st
   return f.image();
 }
 
-// Keras 3's config.json: the model JSON's layers with module names, after an InputLayer.
+// Keras 3's config.json: the model JSON's layers with module names, after an InputLayer. The
+// InputLayer's shape is "batch_input_shape", not Keras 3's own "batch_shape": Keras 3 takes both,
+// tf-keras 2.x only the first, so tf-keras loads our .keras files (it refuses Keras 3's own).
 std::string keras3_config(const Graph& g) {
   const json k2 = json::parse(to_keras_json(g.spec()));
   const ModelSpec& s = g.spec();
   const json shape = {nullptr, s.height, s.width, s.channels};
   json layers = json::array();
   layers.push_back({{"module", "keras.layers"}, {"class_name", "InputLayer"},
-                    {"config", {{"batch_shape", shape}, {"dtype", "float32"}, {"sparse", false}, {"name", "input_layer"}}},
+                    {"config",
+                     {{"batch_input_shape", shape}, {"dtype", "float32"}, {"sparse", false}, {"name", "input_layer"}}},
                     {"registered_name", nullptr}});
   for (json l : k2["config"]["layers"]) {
     l["config"].erase("batch_input_shape");

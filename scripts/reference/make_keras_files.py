@@ -218,7 +218,8 @@ def make_tutorial(data, out):
     train = keras.utils.image_dataset_from_directory(os.path.join(data, "train"), image_size=(150, 150),
                                                      batch_size=20, label_mode="binary",
                                                      interpolation="nearest", seed=1)
-    train = train.map(lambda a, b: (a / 255.0, b)).repeat()
+    # With nearest interpolation the batches stay uint8 (Keras 3.15): cast before the rescale.
+    train = train.map(lambda a, b: (tf.cast(a, "float32") / 255.0, b)).repeat()
     L = keras.layers
     m = keras.Sequential([keras.Input((150, 150, 3))] + tutorial_layers(L))
     m.compile(loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-4), metrics=["acc"])
