@@ -20,4 +20,4 @@ else
 fi
 "$bin/train_gpu" --data "$data" --out "$out" "${schedule[@]}" "$@"
 "$bin/dump_acts" --model "$out" --layer conv2d_1 conv2d_3 --channel 4 --out "$out/acts"
-echo "Open $out/curves.png and $out/acts/index.html"
+echo "Open $out/curves.png and $out/acts/index.html; in Keras: keras.models.load_model('$out/model.keras')"

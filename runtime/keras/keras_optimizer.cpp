@@ -55,7 +55,7 @@ void import_optimizer(const OptimizerSource& src, const Graph& g, KerasModel& m)
   }
   const std::vector<ParamRef>& ps = g.params();
   bool maps = slots.size() == ps.size();
-  for (size_t i = 0; maps && i < ps.size(); ++i) maps = slots[i]->shape == ps[i].shape;
+  for (size_t i = 0; maps && i < ps.size(); ++i) maps = slots[i]->shape == ps[i].shape && slots[i]->data.size() == ps[i].size;
   if (!maps) {
     m.opt_note = "the file's " + std::to_string(slots.size()) + " RMSprop tensors do not map one to one onto the "
                  "model's " + std::to_string(ps.size()) + " parameter tensors: RMSprop starts fresh";

@@ -34,7 +34,7 @@ std::string shape_text(const std::vector<int>& s) {
 // One tensor of the file into the parameter vector, refused when its shape is not the model's.
 void put(const H5Tensor& t, const ParamRef& p, const std::string& origin, const std::string& layer,
          const std::string& weight, std::vector<float>& params) {
-  if (t.shape != p.shape)
+  if (t.shape != p.shape || t.data.size() != p.size)
     fail(origin, ": layer ", layer, ": weight ", weight, " has shape ", shape_text(t.shape), " but the model config "
          "makes it ", shape_text(p.shape), "; the weights do not belong to this architecture");
   std::copy(t.data.begin(), t.data.end(), params.begin() + long(p.offset));
@@ -55,7 +55,8 @@ std::vector<float> read_layer_groups(const H5Group& weights, const Graph& g, con
       fail(origin, ": layer ", layer, " has ", names.size(), " weight tensors but the model config gives it ",
            n.params.size(), "; the weights do not belong to this architecture");
     for (size_t i = 0; i < names.size(); ++i)
-      put(lg.tensor(names[i]), g.params()[size_t(n.params[i])], origin, layer, names[i], params);
+      put(lg.tensor(names[i], false, g.params()[size_t(n.params[i])].size), g.params()[size_t(n.params[i])], origin,
+          layer, names[i], params);
   }
   return params;
 }
@@ -76,9 +77,10 @@ std::vector<float> read_layer_vars(const H5Group& root, const Graph& g, const st
     if (vars.size() != n.params.size())
       fail(origin, ": layer ", layer, " has ", vars.size(), " weight tensors but the model config gives it ",
            n.params.size(), "; the weights do not belong to this architecture");
-    for (size_t i = 0; i < n.params.size(); ++i)
-      put(vars.tensor(std::to_string(i)), g.params()[size_t(n.params[i])], origin, layer, path + "/" + std::to_string(i),
-          params);
+    for (size_t i = 0; i < n.params.size(); ++i) {
+      const ParamRef& p = g.params()[size_t(n.params[i])];
+      put(vars.tensor(std::to_string(i), false, p.size), p, origin, layer, path + "/" + std::to_string(i), params);
+    }
   }
   return params;
 }
@@ -104,22 +106,23 @@ std::string architecture_for_weights(const std::string& path, const KerasReadOpt
 
 json parse_json_or_empty(const std::string& text) { return json::parse(text, nullptr, false); }
 
-// The optimizer tensors of an HDF5 full-model file, in @weight_names order.
-std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root) {
+// The optimizer tensors of an HDF5 full-model file, in @weight_names order; none is read beyond
+// the model's size (one that large cannot be an accumulator of it).
+std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root, const Graph& g) {
   std::vector<H5Tensor> out;
   if (!root.has_group("optimizer_weights")) return out;
   const H5Group og = root.group("optimizer_weights");
-  for (const std::string& name : og.string_list_attr("weight_names")) out.push_back(og.tensor(name, true));
+  for (const std::string& name : og.string_list_attr("weight_names")) out.push_back(og.tensor(name, true, g.param_count()));
   return out;
 }
 
 // Keras 3's optimizer/vars/0.. (iteration, learning rate, then one tensor per variable a slot).
-std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, std::string& name) {
+std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, const Graph& g, std::string& name) {
   std::vector<H5Tensor> out;
   if (!root.has_group("optimizer/vars")) return out;
   const H5Group vars = root.group("optimizer/vars");
   if (vars.has_attr("name")) name = vars.string_attr("name");
-  for (size_t i = 0; i < vars.size(); ++i) out.push_back(vars.tensor(std::to_string(i), true));
+  for (size_t i = 0; i < vars.size(); ++i) out.push_back(vars.tensor(std::to_string(i), true, g.param_count()));
   return out;
 }
 
@@ -140,7 +143,7 @@ KerasModel read_hdf5(const std::string& path, const KerasReadOptions& o) {
       const json tc = parse_json_or_empty(root.string_attr("training_config"));
       if (tc.is_object() && tc.contains("optimizer_config")) src.config = tc["optimizer_config"];
     }
-    src.tensors = h5_optimizer_tensors(root);
+    src.tensors = h5_optimizer_tensors(root, g);
     import_optimizer(src, g, m);
   } else if (root.has_attr("layer_names") || root.has_attr("layer_names0")) {
     const Graph g = build(m, architecture_for_weights(path, o, "Keras 2 save_weights"), o.config_json);
@@ -180,7 +183,7 @@ KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
   if (cfg.is_object() && cfg.contains("compile_config") && cfg["compile_config"].is_object() &&
       cfg["compile_config"].contains("optimizer"))
     src.config = cfg["compile_config"]["optimizer"];
-  src.tensors = v3_optimizer_tensors(f.root(), src.name);
+  src.tensors = v3_optimizer_tensors(f.root(), g, src.name);
   import_optimizer(src, g, m);
   return m;
 }

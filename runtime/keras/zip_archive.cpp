@@ -2,6 +2,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -45,12 +46,13 @@ std::string ZipReader::read(const std::string& entry, size_t max_bytes) const {
   if (!(st.valid & ZIP_STAT_SIZE) || st.size > max_bytes) fail(path_, ": ", entry, " is too large or of unknown size");
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen(z_, entry.c_str(), 0), zip_fclose);
   if (!f) fail(path_, ": cannot read ", entry, " (", zip_strerror(z_), ")");
-  std::string bytes(size_t(st.size), '\0');
-  size_t got = 0;
-  while (got < bytes.size()) {
-    const zip_int64_t n = zip_fread(f.get(), bytes.data() + got, bytes.size() - got);
+  // In chunks, as the data arrives: a damaged directory's claimed size is not allocated up front.
+  std::string bytes;
+  char chunk[1 << 16];
+  while (bytes.size() < size_t(st.size)) {
+    const zip_int64_t n = zip_fread(f.get(), chunk, std::min(sizeof chunk, size_t(st.size) - bytes.size()));
     if (n <= 0) fail(path_, ": ", entry, " is truncated or damaged (", zip_file_strerror(f.get()), ")");
-    got += size_t(n);
+    bytes.append(chunk, size_t(n));
   }
   return bytes;
 }
