@@ -198,12 +198,6 @@ std::string first_bytes(const std::string& path, size_t n) {
 
 }  // namespace
 
-bool is_keras_model_file(const std::string& path) {
-  if (!special_file_kind(path).empty()) return false;  // a FIFO is not opened, let alone read
-  const std::string b = first_bytes(path, 8);
-  return looks_like_hdf5(b) || looks_like_zip(b);
-}
-
 KerasModel load_keras_model(const std::string& path, const KerasReadOptions& o) {
   if (const std::string kind = special_file_kind(path); !kind.empty())
     fail(path, ": is ", kind, ", not a regular file; give a Keras .h5 or .keras file");

@@ -9,13 +9,8 @@ namespace acts {
 bool keras_files_supported() { return false; }
 std::string keras_files_missing() { return ACTS_KERAS_MISSING; }
 
-bool is_keras_model_file(const std::string& path) {
-  (void)path;
-  return false;  // the callers then read it as what it would otherwise be, and say so
-}
-
 KerasModel load_keras_model(const std::string& path, const KerasReadOptions&) {
-  fail(path, ": this build reads no Keras files: ", keras_files_missing());
+  throw BadFile(path + ": this build reads no Keras files: " + keras_files_missing());
 }
 
 void save_keras_model(const std::string& path, const Checkpoint&) {
