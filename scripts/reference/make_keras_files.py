@@ -23,24 +23,17 @@ tensorflow), h5py, numpy, pillow; it installs what is missing with pip.
 """
 import argparse
 import glob
-import importlib
 import json
 import os
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from pip_need import need  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
-
-def need(module, pip_args):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", *pip_args])
-        return importlib.import_module(module)
 
 
 def photos(paths, size):
@@ -78,6 +71,7 @@ def keras2_child(args):
     import tf_keras as keras
     spec = json.load(open(args.keras2_child))
     x = np.load(spec["x"])
+    keras.utils.set_random_seed(1)  # reproducible weights and dropout, as the Keras 3 side
     L = keras.layers
     layers = small_layers(L) if spec["kind"] == "small" else tutorial_layers(L)
     model = keras.Sequential([L.InputLayer(input_shape=x.shape[1:])] + layers)
@@ -171,15 +165,20 @@ def keras_2_0_8_file(k2_h5, path, rng):
         np.save(path[:-3] + "_accumulators.npy", np.concatenate([a.ravel() for a in accumulators]))
 
 
+def python_stack():
+    """numpy, tensorflow and keras, with h5py, pillow and tf-keras (its version of TensorFlow's)."""
+    np = need("numpy", "numpy")
+    need("h5py", "h5py")
+    need("PIL", "pillow")
+    tf = need("tensorflow", "tensorflow-cpu")
+    keras = need("keras", "keras")
+    need("tf_keras", "--no-deps", "tf-keras")
+    return np, tf, keras
+
+
 def make_small(out):
-    np = need("numpy", ["numpy"])
-    need("h5py", ["h5py"])
-    need("PIL", ["pillow"])
-    need("tensorflow", ["tensorflow-cpu"])
-    keras = need("keras", ["keras"])
-    need("tf_keras", ["--no-deps", "tf-keras"])
+    np, tf, keras = python_stack()
     import h5py
-    import tensorflow as tf
     os.makedirs(out, exist_ok=True)
     x = photos(sorted(glob.glob(os.path.join(ROOT, "data/sample/test/*/*.jpg")))[:3], 24)
     np.save(os.path.join(out, "x.npy"), x)
@@ -205,12 +204,7 @@ def make_small(out):
 
 
 def make_tutorial(data, out):
-    np = need("numpy", ["numpy"])
-    need("h5py", ["h5py"])
-    need("PIL", ["pillow"])
-    tf = need("tensorflow", ["tensorflow-cpu"])
-    keras = need("keras", ["keras"])
-    need("tf_keras", ["--no-deps", "tf-keras"])
+    np, tf, keras = python_stack()
     os.makedirs(out, exist_ok=True)
     x = photos(sorted(glob.glob(os.path.join(data, "test/*/*.jpg")))[:3], 150)
     np.save(os.path.join(out, "x.npy"), x)

@@ -12,10 +12,8 @@ Keras' own loss through model.stateless_call).
 Run: python3 scripts/reference/ops/make_global_average_pooling2d_golden.py [--out FILE]
 (installs keras and jax[cpu] with pip when they are missing; CPU only, seconds)."""
 import argparse
-import importlib
 import json
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -23,13 +21,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_ENABLE_X64", "0")
 
 
-def need(module, pip_name):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", pip_name])
-        return importlib.import_module(module)
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pip_need import need  # noqa: E402  (scripts/reference)
 
 np = need("numpy", "numpy")
 need("jax", "jax[cpu]")
