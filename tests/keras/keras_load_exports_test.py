@@ -6,7 +6,8 @@ Usage: keras_load_exports_test.py TRAIN_GPU DUMP_ACTS
 The committed fixtures (tests/fixtures/keras: k3.keras from Keras 3, k2.h5 from tf-keras, k2_0_8.h5
 in Keras 2.0.8's layout) are exported to .keras, .h5 and .weights.h5; keras.models.load_model
 (load_weights into k3.json's model for .weights.h5) predicts on x.npy / 255 and must give the
-golden last layer, and dump_acts on each export must give every golden layer. Light enough for
+golden last layer, and dump_acts on each export must give every golden layer. Last, a model
+trained here (a short train_gpu run) loads from its run's model.keras and predicts what we do. Light enough for
 CI: Keras 3 on JAX (KERAS_BACKEND=jax), h5py and numpy, no TensorFlow; the interpreter is
 ACTS_KERAS_PYTHON (default python3), skipped (77) without those packages."""
 import os
@@ -74,6 +75,29 @@ def check_export(t, tools, keras, np, src, golden_dir, path, tmp):
                       np.load(os.path.join(kc.FIXTURES, golden_dir, golden + ".npy")))
 
 
+def check_trained_here(t, tools, keras, np, tmp):
+    """A model train_gpu trained (k3.json's architecture, fresh weights, a short run on the bundled
+    sample) goes back to Keras through the run's model.keras and predicts what dump_acts predicts."""
+    train_gpu, dump_acts = tools
+    run_dir = os.path.join(tmp, "run")
+    sample = os.path.join(kc.FIXTURES, "..", "..", "..", "data", "sample")
+    r = kc.run([train_gpu, "--data", sample, "--model", os.path.join(kc.FIXTURES, "k3.json"), "--epochs", "1",
+                "--steps-per-epoch", "2", "--validation-steps", "1", "--batch-size", "4", "--device", "cpu",
+                "--out", run_dir], cwd=tmp)
+    path = os.path.join(run_dir, "model.keras")
+    if not t.check(r.returncode == 0 and os.path.isfile(path),
+                   f"train_gpu on the sample: exit {r.returncode}, model.keras: {os.path.isfile(path)}: "
+                   f"{kc.last_line(r.stderr)}"):
+        return
+    x = np.load(os.path.join(kc.FIXTURES, "x.npy"))
+    pred = keras.models.load_model(path).predict(x.astype("float32") / 255.0, verbose=0)
+    out = os.path.join(tmp, "dump_run")
+    r = kc.run([dump_acts, "--model", run_dir, "--image", os.path.join(kc.FIXTURES, "x.npy"), "--layer", "dense_1",
+                "--out", out, "--device", "cpu"], cwd=tmp)
+    if t.check(r.returncode == 0, f"dump_acts --model {run_dir}: exit {r.returncode}: {kc.last_line(r.stderr)}"):
+        t.compare("trained here: model.keras (Keras 3)", "dense_1", pred, np.load(os.path.join(out, "dense_1.npy")))
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: keras_load_exports_test.py TRAIN_GPU DUMP_ACTS")
@@ -91,6 +115,7 @@ def main():
         for src, stem, golden_dir in SOURCES:
             for ext in EXPORTS:
                 check_export(t, sys.argv[1:3], keras, np, src, golden_dir, os.path.join(tmp, stem + ext), tmp)
+        check_trained_here(t, sys.argv[1:3], keras, np, tmp)
     sys.exit(t.finish())
 
 
