@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "runtime/core/stop_request.h"
+#include "runtime/keras/keras_file.h"
 
 namespace acts::training {
 using json = nlohmann::json;
@@ -61,6 +62,15 @@ void Run::save_last(const State& s, bool is_best) {
       pause_point("best-written");  // the crash tests' hook: between the two files
     }
     save_checkpoint(last, *c);
+  });
+}
+
+void Run::save_final(const State& s) {
+  auto c = std::make_shared<const Checkpoint>(snapshot(s));
+  const std::string final_path = dir + "/final.safetensors", keras_path = dir + "/model.keras";
+  writer.submit(final_path, [final_path, keras_path, c] {
+    save_checkpoint(final_path, *c);
+    if (keras_files_supported()) save_keras_model(keras_path, *c);
   });
 }
 

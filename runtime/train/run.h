@@ -77,8 +77,9 @@ struct Run {
 
   std::shared_ptr<PendingBest> best;  // the newest best epoch's checkpoint
 
-  // Snapshots the backend (host copies) now; `writer` writes the file.
-  void save(const std::string& name, const State& s) { writer.submit(dir + "/" + name, snapshot(s)); }
+  // final.safetensors and model.keras (for Keras' load_model; where the build writes Keras files)
+  // from one snapshot of the backend, as one job of the writer: a failure is reported once.
+  void save_final(const State& s);
   // last.safetensors (and best.safetensors first, when `is_best` or an earlier best is still
   // pending) as one job of the writer.
   void save_last(const State& s, bool is_best = false);

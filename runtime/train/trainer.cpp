@@ -354,18 +354,6 @@ int report_results(Run& r, const State& s) {
   return 0;
 }
 
-// model.keras beside final.safetensors, for Keras' load_model (written by the background writer,
-// atomically; a run killed before it resumes to write it again).
-void save_keras_copy(Run& r, const State& s) {
-  if (!keras_files_supported()) {
-    std::printf("note: model.keras not written: %s\n", keras_files_missing().c_str());
-    return;
-  }
-  auto c = std::make_shared<const Checkpoint>(r.snapshot(s));
-  const std::string path = r.dir + "/model.keras";
-  r.writer.submit(path, [path, c] { save_keras_model(path, *c); });
-}
-
 // The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
 // --resume) when memory runs out.
 int train_run(TrainConfig& cfg) {
@@ -390,8 +378,9 @@ int train_run(TrainConfig& cfg) {
     r.latest.last = r.dir + "/last.safetensors";
   }
   if (const Ending e = epochs.run()) return *e;
-  r.save("final.safetensors", epochs.done());
-  save_keras_copy(r, epochs.done());
+  if (!keras_files_supported())
+    std::printf("note: model.keras not written: %s\n", keras_files_missing().c_str());
+  r.save_final(epochs.done());
   return report_results(r, s);
 }
 
