@@ -3,12 +3,23 @@
 implementation (PyTorch, float64) configured to Keras semantics, for tests/cpu/golden_test.cpp.
 
   (a) forward150: tutorial_model(150), one random 150x150x3 input in [0, 1): every layer's output
-      (NHWC as Keras returns it). Big activations are subsampled: flat[::stride] (stride odd, so
-      every channel is hit), plus the float64 sum of the whole tensor.
+      (NHWC as Keras returns it).
   (b) train48: tutorial_model(48), batch 4, labels 1 0 0 1: loss of 3 RMSprop steps (lr 1e-3,
       rho 0.9, eps 1e-8) on that batch, every gradient of step 1, the parameters after step 3,
-      and a uint8 mask of the weights whose 3-step trajectory is ill-conditioned (moved by
-      float32-sized gradient noise; see make_train48).
+      and the flat indices (int32) of the weights whose 3-step trajectory is ill-conditioned
+      (moved by float32-sized gradient noise; see make_train48).
+
+Tensors above SAMPLE_ABOVE elements (the big activations, the conv2d_2..4 and dense_1 kernels)
+are stored as flat[::stride], about TARGET_SAMPLES of them (the test suite's data must stay under
+5 MB), with an odd stride, so that every channel / output column (a power of 2) is hit, and for
+kernels below the last dimension, so that every row (kh, kw, Cin position or dense input) is hit
+too. What the subsample skips is pinned by sums over the WHOLE tensor, in float64 (store()):
+  checksums: the sum, the sum of |v|, the sum weighted by u(4, k) (k = flat index), which a sign
+      error or a permutation moves too, and the largest |v|;
+  lines (subsampled tensors only): the sum and the sum of |v| of every row and of every column,
+      rows being kernel rows (kh, kw, Cin) / dense inputs / image rows, columns the last dimension,
+      so that a single wrong element is one error in a sum of a few hundred values, not of 10^5.
+For the parameters after step 3 the sums leave out the ill-conditioned weights.
 
 Weights and inputs are NOT stored (3.45M floats); both sides generate them from this formula
 (the C++ twin is tests/cpu/golden_weights.h; keep the two identical):
@@ -55,8 +66,9 @@ LAYERS = [("conv2d_1", "conv", 32), ("max_pooling2d_1", "pool", 0), ("conv2d_2",
           ("max_pooling2d_2", "pool", 0), ("conv2d_3", "conv", 128), ("max_pooling2d_3", "pool", 0),
           ("conv2d_4", "conv", 128), ("max_pooling2d_4", "pool", 0), ("flatten_1", "flatten", 0),
           ("dense_1", "dense", 512), ("dense_2", "dense", 1)]
-SUBSAMPLE_ABOVE = 100_000  # elements; bigger activations are stored as flat[::stride]
-TARGET_SAMPLES = 65_536
+SAMPLE_ABOVE = 16_384  # elements; bigger tensors are stored as flat[::stride] plus checksums()
+TARGET_SAMPLES = 8_192
+CHECKSUM_STREAM = 4  # u(4, k) weighs the position-weighted checksum
 
 
 def param_shapes(size):
@@ -131,6 +143,44 @@ def save(out, fname, array):
     return fname
 
 
+def sample_stride(shape, rows_too):
+    """1, or the odd stride giving about TARGET_SAMPLES of flat[::stride]: coprime with the last
+    dimension (every channel / column is hit) and, with rows_too, below it (every row is hit)."""
+    n = math.prod(shape)
+    if n <= SAMPLE_ABOVE:
+        return 1
+    stride = -(-n // TARGET_SAMPLES) | 1
+    assert math.gcd(stride, shape[-1]) == 1 and (not rows_too or stride < shape[-1]), (shape, stride)
+    return stride
+
+
+def checksums(flat, skip=None):
+    """float64 sum, sum of |v|, sum of u(4, k) v[k] and max |v| of the whole flat tensor, less `skip`."""
+    w = uniform(CHECKSUM_STREAM, flat.size)
+    if skip is not None:
+        flat, w = flat[~skip], w[~skip]
+    return {"sum": float(flat.sum()), "abs": float(np.abs(flat).sum()), "weighted": float((w * flat).sum()),
+            "max_abs": float(np.abs(flat).max(initial=0.0))}
+
+
+def store(out, fname, flat, shape, rows, rows_too, skip=None):
+    """The manifest entry of one tensor (flat float64, `shape`): the file of flat[::stride], the
+    stride, checksums() and, when subsampled, its line sums: with the tensor viewed as (rows, -1)
+    and as (-1, last dim), [row sums, row sums of |v|, column sums, column sums of |v|] (float64;
+    `skip` elements count as 0), which pin each row and column of the elements the file skips."""
+    stride = sample_stride(shape, rows_too)
+    entry = {"file": save(out, fname + ".npy", flat[::stride]), "stride": stride,
+             "checksums": checksums(flat, skip)}
+    if stride > 1:
+        v = flat if skip is None else np.where(skip, 0.0, flat)
+        r, c = v.reshape(rows, -1), v.reshape(-1, shape[-1])
+        lines = np.concatenate([r.sum(1), np.abs(r).sum(1), c.sum(0), np.abs(c).sum(0)])
+        # float64: float32 would round a line sum by more than the test allows
+        np.save(os.path.join(out, fname + "_lines.npy"), lines)
+        entry["lines"] = {"file": fname + "_lines.npy", "rows": rows, "cols": shape[-1]}
+    return entry
+
+
 def make_forward150(out):
     p = golden_params(150)
     all_params = torch.cat([t.reshape(-1) for t in p.values()])
@@ -142,13 +192,12 @@ def make_forward150(out):
     layers = []
     for (name, _, _), a, a32 in zip(LAYERS, acts, acts32):
         flat = a.reshape(-1).numpy()
-        stride = 1
-        if flat.size > SUBSAMPLE_ABOVE:
-            stride = -(-flat.size // TARGET_SAMPLES) | 1  # odd
         err = (a32.double() - a).abs().max().item() / a.abs().max().item()
-        print(f"forward150 {name:16s} {list(a.shape)} stride {stride}  torch-float32 max err / max|ref| {err:.1e}")
-        layers.append({"name": name, "shape": list(a.shape), "stride": stride, "sum": float(flat.sum()),
-                       "file": save(out, f"forward150_{name}.npy", flat[::stride])})
+        rows = a.shape[1] if a.dim() == 4 else 1  # image rows (the batch is 1)
+        layers.append(dict(name=name, shape=list(a.shape),
+                           **store(out, f"forward150_{name}", flat, list(a.shape), rows, rows_too=False)))
+        print(f"forward150 {name:16s} {list(a.shape)} stride {layers[-1]['stride']}  "
+              f"torch-float32 max err / max|ref| {err:.1e}")
     return {"image_size": 150, "batch": 1, "input_stream": 2, "layers": layers,
             "param_probe": {"index": probe, "value": [all_params[k].item() for k in probe]},
             "input_probe": {"index": [0, 67499], "value": [x.reshape(-1)[k].item() for k in (0, 67499)]}}
@@ -197,11 +246,16 @@ def make_train48(out):
     files = []
     for name, g, w, m in zip(names, grads, after, moved):
         base = name.replace("/", "__")
-        print(f"train48 {name:16s} ill-conditioned after 3 steps: {int(m.sum())} of {m.numel()}")
-        np.save(os.path.join(out, f"train48_illcond_{base}.npy"), m.numpy().astype(np.uint8))
-        files.append({"name": name, "grad": save(out, f"train48_grad_{base}.npy", g.numpy()),
-                      "after3": save(out, f"train48_after3_{base}.npy", w.numpy()),
+        shape = list(w.shape)
+        rows = math.prod(shape[:-1])  # kernel rows (kh, kw, Cin) / dense inputs; biases: 1
+        g, w, m = g.reshape(-1).numpy(), w.reshape(-1).numpy(), m.reshape(-1).numpy()
+        np.save(os.path.join(out, f"train48_illcond_{base}.npy"), np.flatnonzero(m).astype(np.int32))
+        files.append({"name": name, "shape": shape,
+                      "grad": store(out, f"train48_grad_{base}", g, shape, rows, rows_too=True),
+                      "after3": store(out, f"train48_after3_{base}", w, shape, rows, rows_too=True, skip=m),
                       "illcond": f"train48_illcond_{base}.npy"})
+        print(f"train48 {name:16s} {shape} stride {files[-1]['grad']['stride']}  "
+              f"ill-conditioned after 3 steps: {int(m.sum())} of {m.size}")
     return {"image_size": 48, "batch": 4, "input_stream": 3, "labels": labels.tolist(), "lr": 1e-3, "rho": 0.9,
             "eps": 1e-8, "steps": 3, "losses": losses, "params": files}
 
@@ -211,6 +265,9 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "golden"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    for n in os.listdir(args.out):  # no stale files of an earlier layout
+        if n.endswith(".npy") or n == "manifest.json":
+            os.remove(os.path.join(args.out, n))
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     manifest = {"generator": "scripts/reference/make_goldens.py (PyTorch " + torch.__version__ + ", float64)",
                 "forward150": make_forward150(args.out), "train48": make_train48(args.out)}

@@ -101,14 +101,20 @@ TEST(Npy, HeaderIsVersion1And64ByteAligned) {
 }
 
 TEST(Npy, ReadsWhatNumpyWrote) {
-  // The goldens were written by numpy.save (scripts/reference/make_goldens.py): float32 and uint8.
+  // The goldens were written by numpy.save (scripts/reference/make_goldens.py: float32 and int32,
+  // scripts/reference/make_data_golden.py: uint8).
   const std::string dir = std::string(ACTS_TEST_DATA) + "/golden/";
   const NpyArray f = read_npy(dir + "forward150_dense_1.npy");
   EXPECT_EQ(f.dtype, "<f4");
   EXPECT_EQ(f.shape, (std::vector<size_t>{512}));
-  const NpyArray u = read_npy(dir + "train48_illcond_dense_1__kernel.npy");
+  const NpyArray i = read_npy(dir + "train48_illcond_dense_1__kernel.npy");  // flat indices
+  EXPECT_EQ(i.dtype, "<i4");
+  ASSERT_EQ(i.shape.size(), 1u);
+  EXPECT_GT(i.count(), 0u);
+  for (float k : i.to_float()) EXPECT_LT(k, 128 * 512);
+  const NpyArray u = read_npy(std::string(ACTS_TEST_DATA) + "/data_golden/augment_in.npy");
   EXPECT_EQ(u.dtype, "|u1");
-  EXPECT_EQ(u.shape, (std::vector<size_t>{128, 512}));
+  EXPECT_EQ(u.shape, (std::vector<size_t>{13, 17, 3}));
 }
 
 TEST(Npy, DamagedFilesAreRefusedNamingTheFile) {

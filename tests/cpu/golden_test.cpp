@@ -2,8 +2,14 @@
 // to Keras semantics (scripts/reference/make_goldens.py wrote tests/fixtures/golden/; see its docstring).
 //   forward150: every layer's output of the 150x150 tutorial model for one input;
 //   train48:    loss, every gradient and the parameters after 3 RMSprop steps at 48x48, batch 4.
-// Weights and inputs come from the shared formula in tests/cpu/golden_weights.h.
+// Weights and inputs come from the shared formula in tests/cpu/golden_weights.h. Big tensors are
+// stored as flat[::stride] (every channel / column hit, and every kernel row; the test data must
+// stay small), and what the subsample skips is held to float64 sums of the whole tensor: its sum,
+// sum of |v|, position-weighted sum and max |v|, and the sums of every row and column
+// (expect_whole_tensor below).
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -27,6 +33,87 @@ const std::string kDir = std::string(ACTS_TEST_DATA) + "/golden/";
 json manifest() { return json::parse(read_file(kDir + "manifest.json")); }
 
 std::vector<float> golden(const std::string& file) { return read_npy(kDir + file).to_float(); }
+
+// A float64 golden (the line sums), kept in double: to_float() would round off more than they are held to.
+std::vector<double> golden_f64(const std::string& file) {
+  const NpyArray a = read_npy(kDir + file);
+  EXPECT_EQ(a.dtype, "<f8") << file;
+  std::vector<double> v(a.dtype == "<f8" ? a.count() : 0);
+  std::memcpy(v.data(), a.data.data(), v.size() * sizeof(double));
+  return v;
+}
+
+// flat[::stride] of v: what the golden file of a subsampled tensor holds.
+std::vector<float> sampled(const float* v, size_t n, size_t stride) {
+  std::vector<float> out;
+  for (size_t k = 0; k < n; k += stride) out.push_back(v[k]);
+  return out;
+}
+
+// The whole tensor v (n elements, less those `skip` marks) against the float64 sums of
+// make_goldens.py's store() (`ref`: its manifest entry), which pin what a subsample skips:
+//  - sum, sum of |v| and sum of u(4, k) v[k] of the tensor: each moves by at most the sum of
+//    |got - ref| (weights in [0, 1)), so all are held to kSumRtol of the sum of |ref|, i.e. the
+//    mean error relative to the mean magnitude (measured: <= 9.6e-7, for d dense_2/kernel);
+//  - its largest |v|, to `rtol` of it, twice the per-element rtol of the caller;
+//  - for subsampled tensors, the sum and the sum of |v| of every row and column: float32's
+//    rounding errors add up as a random walk, so a line of `len` elements is held to
+//    rtol * max|ref| * sqrt(len), as if each element were off by the per-element rtol of the
+//    largest value (measured: <= 1.2e-6 * max|ref| * sqrt(len) for activations, 9.9e-6 for the
+//    gradients and weights, so rtol is 1e-5 / 1e-4 as per element). So one skipped element of a
+//    128-long kernel row is caught once it is off by ~1e-3 max|ref| (1e-4 * sqrt(128)): for an
+//    average d conv2d_4/kernel element (1% of the largest) an error of about 12% of it.
+constexpr double kSumRtol = 1e-5;
+
+void expect_whole_tensor(const std::string& name, const float* v, size_t n, const json& ref, double rtol,
+                         const std::vector<bool>& skip = {}) {
+  const auto kept = [&](size_t k) { return skip.empty() || !skip[k]; };
+  double sum = 0, abs = 0, weighted = 0, max = 0;
+  for (size_t k = 0; k < n; ++k) {
+    if (!kept(k)) continue;
+    sum += v[k];
+    abs += std::fabs(v[k]);
+    weighted += test::golden_uniform(4, k) * v[k];
+    max = std::max(max, double(std::fabs(v[k])));
+  }
+  const json& c = ref["checksums"];
+  const double tol = kSumRtol * c["abs"].get<double>(), ref_max = c["max_abs"];
+  EXPECT_NEAR(sum, c["sum"].get<double>(), tol) << name << " sum";
+  EXPECT_NEAR(abs, c["abs"].get<double>(), tol) << name << " sum of |v|";
+  EXPECT_NEAR(weighted, c["weighted"].get<double>(), tol) << name << " sum weighted by u(4, k)";
+  EXPECT_NEAR(max, ref_max, 2 * rtol * ref_max) << name << " max |v|";
+  if (!ref.contains("lines")) return;  // stored whole: compared element by element
+  const size_t rows = ref["lines"]["rows"], cols = ref["lines"]["cols"], row_len = n / rows;
+  const std::vector<double> want = golden_f64(ref["lines"]["file"]);  // row sums, |v| sums, column sums, |v| sums
+  ASSERT_EQ(want.size(), 2 * (rows + cols)) << name;
+  std::vector<double> got(want.size(), 0.0);
+  for (size_t k = 0; k < n; ++k) {
+    if (!kept(k)) continue;
+    const size_t r = k / row_len, col = k % cols;
+    got[r] += v[k];
+    got[rows + r] += std::fabs(v[k]);
+    got[2 * rows + col] += v[k];
+    got[2 * rows + cols + col] += std::fabs(v[k]);
+  }
+  const auto line = [&](size_t i) {  // what want[i] is, for the message
+    const bool row = i < 2 * rows;
+    const size_t j = row ? i : i - 2 * rows, len = row ? rows : cols;
+    return (row ? "row " : "column ") + std::to_string(j % len) + (j < len ? " sum" : " sum of |v|");
+  };
+  size_t bad = 0, worst = 0;
+  double worst_excess = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double len = double(i < 2 * rows ? row_len : n / cols);
+    const double excess = std::fabs(got[i] - want[i]) - rtol * ref_max * std::sqrt(len);
+    if (excess <= 0) continue;  // written so that a NaN counts as off
+    if (bad++ == 0 || excess > worst_excess) {
+      worst = i;
+      worst_excess = excess;
+    }
+  }
+  EXPECT_EQ(bad, 0u) << name << ": " << bad << " of " << want.size() << " row/column sums off; worst: " << line(worst)
+                     << " got " << got[worst] << " want " << want[worst];
+}
 
 double max_abs(const std::vector<float>& v) {
   double m = 0;
@@ -74,18 +161,14 @@ TEST_P(GoldenOnBothCpuPaths, Forward150MatchesPyTorchFloat64) {
   for (const json& l : m["layers"]) {
     const std::string name = l["name"];
     const std::vector<float> full = be.activation(name), ref = golden(l["file"]);
-    const size_t stride = l["stride"];
-    std::vector<float> got;  // the same flat[::stride] subsample the golden holds
-    for (size_t k = 0; k < full.size(); k += stride) got.push_back(full[k]);
+    const std::vector<float> got = sampled(full.data(), full.size(), l["stride"]);
     // rtol 1e-5 as the float32 budget. atol for outputs near 0, where a K-term sum cancels to
     // almost nothing and only the absolute rounding of its terms is left: ~sqrt(K) 2^-24 of the
     // terms' size, i.e. up to 79 x 6e-8 = 5e-6 for dense_1 (K = 6272) and less for the convs,
     // relative to the layer's largest output (measured: <= 2.2e-6 with the sequential reference
     // loops, 7e-7 with OpenBLAS; PyTorch float32 vs float64: 1.1e-6).
     expect_close(name, got, ref, 1e-5, 5e-6 * max_abs(ref));
-    double sum = 0;
-    for (float v : full) sum += v;
-    EXPECT_NEAR(sum, l["sum"].get<double>(), 1e-5 * std::fabs(l["sum"].get<double>())) << name << " sum";
+    expect_whole_tensor(name, full.data(), full.size(), l, 1e-5);
   }
 }
 
@@ -119,12 +202,14 @@ TEST_P(GoldenOnBothCpuPaths, Train48LossGradientsAndRmspropStepsMatchPyTorchFloa
         const ParamRef& p = g.params()[i];
         const json& f = m["params"][i];
         ASSERT_EQ(f["name"], p.name);
-        const std::vector<float> ref = golden(f["grad"]);
-        ASSERT_EQ(ref.size(), p.size) << p.name;
+        const std::vector<float> ref = golden(f["grad"]["file"]);
+        const std::vector<float> got = sampled(gr.data() + p.offset, p.size, f["grad"]["stride"]);
+        ASSERT_EQ(ref.size(), got.size()) << p.name;
         // Gradients are batch sums over every output position, and with labels 1 0 0 1 on
         // similar images the per-image terms largely cancel: atol relative to the tensor's
         // largest gradient (measured: <= 1.1e-5 of it for dense_2/kernel, ~1e-6 elsewhere).
-        expect_close("d " + p.name, gr.data() + p.offset, ref.data(), p.size, 1e-4, 3e-5 * max_abs(ref));
+        expect_close("d " + p.name, got, ref, 1e-4, 3e-5 * max_abs(ref));
+        expect_whole_tensor("d " + p.name, gr.data() + p.offset, p.size, f["grad"], 1e-4);
       }
     }
     be.update();
@@ -140,18 +225,21 @@ TEST_P(GoldenOnBothCpuPaths, Train48LossGradientsAndRmspropStepsMatchPyTorchFloa
   size_t illcond = 0, total = 0;
   for (size_t i = 0; i < g.params().size(); ++i) {
     const ParamRef& p = g.params()[i];
-    const std::vector<float> ref = golden(m["params"][i]["after3"]);
-    const NpyArray mask = read_npy(kDir + m["params"][i]["illcond"].get<std::string>());
-    ASSERT_EQ(mask.count(), p.size) << p.name;
+    const json& f = m["params"][i];
+    const size_t stride = f["after3"]["stride"];
+    const std::vector<float> ref = golden(f["after3"]["file"]);
+    ASSERT_EQ(ref.size(), (p.size + stride - 1) / stride) << p.name;
+    std::vector<bool> loose(p.size, false);
+    for (float k : golden(f["illcond"])) loose.at(size_t(k)) = true;  // flat indices, exact in float
     std::vector<float> got_tight, ref_tight, got_loose, ref_loose;
-    for (size_t k = 0; k < p.size; ++k) {
-      const bool loose = mask.u8()[k] != 0;
-      (loose ? got_loose : got_tight).push_back(w[p.offset + k]);
-      (loose ? ref_loose : ref_tight).push_back(ref[k]);
+    for (size_t k = 0; k < p.size; k += stride) {
+      (loose[k] ? got_loose : got_tight).push_back(w[p.offset + k]);
+      (loose[k] ? ref_loose : ref_tight).push_back(ref[k / stride]);
     }
     expect_close(p.name + " after 3 steps", got_tight, ref_tight, 1e-4, 1e-6);
     expect_close(p.name + " after 3 steps (ill-conditioned)", got_loose, ref_loose, 0, 2 * steps * max_step);
-    illcond += got_loose.size();
+    expect_whole_tensor(p.name + " after 3 steps", w.data() + p.offset, p.size, f["after3"], 1e-4, loose);
+    illcond += size_t(std::count(loose.begin(), loose.end(), true));
     total += p.size;
   }
   EXPECT_LT(illcond, total / 20) << "the tight comparison must cover almost every weight";
