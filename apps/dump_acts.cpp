@@ -41,7 +41,8 @@ void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
   app.add_option("--model", c.model,
                  "Checkpoint (.safetensors), run folder (default: runs/latest), or Keras model file: .h5 or .keras "
                  "(model.save()), .weights.h5 or save_weights() .h5 with --config");
-  app.add_option("--config", c.config_json, "Keras model JSON (model.to_json()): the architecture of a weights-only --model")
+  app.add_option("--config", c.config_json,
+                 "Keras model JSON (model.to_json()): the architecture of a weights-only --model")
       ->check(CLI::ExistingFile);
   app.add_option("--rescale", c.rescale,
                  "Input scale, pixels 0-255 times this (default: the run's; 1/255 for Keras files, the tutorial's "

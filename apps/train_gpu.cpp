@@ -6,12 +6,11 @@
 #include <string>
 
 #include "apps/cli.h"
-
+#include "runtime/backends/version.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/train/export_model.h"
 #include "runtime/train/trainer.h"
-#include "runtime/backends/version.h"
 #ifdef ACTS_WITH_OPENCV
 #include "runtime/images/curves.h"
 #endif
@@ -84,8 +83,8 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
                          "new runs\n");
     return 2;
   }
-  for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size",
-                           "--model", "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop"})
+  for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
+                           "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -15,10 +15,10 @@
 #include "npy_stream.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/backend.h"
-#include "runtime/cpu/fast/thread_pool.h"
 #include "runtime/core/checkpoint.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/stop_request.h"
+#include "runtime/cpu/fast/thread_pool.h"
 #include "runtime/keras/keras_file.h"
 #include "sources.h"
 
@@ -71,10 +71,11 @@ void prepare_out(const std::string& out, MadeFolders& made) {
 }
 
 // --classes, else the run's class folders, else "class 0" and "class 1".
-std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta, const std::vector<std::string>& flag) {
+std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta,
+                                    const std::vector<std::string>& flag) {
   if (flag.size() == 2) return flag;
-  if (!flag.empty()) fail("--classes: give two names, class 0's then class 1's (e.g. --classes cats,dogs), not ",
-                          flag.size());
+  if (!flag.empty())
+    fail("--classes: give two names, class 0's then class 1's (e.g. --classes cats,dogs), not ", flag.size());
   const auto it = meta.find("classes");
   if (it != meta.end()) {
     const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
@@ -340,7 +341,7 @@ void open_model(const DumpConfig& c, Request& r) {
   }
   // The rescale Keras files do not record: --rescale, else the run's, else the tutorial's 1/255.
   const auto scale = r.ckpt.meta.find("rescale");
-  r.scale = c.rescale > 0 ? c.rescale
+  r.scale = c.rescale > 0                ? c.rescale
             : scale != r.ckpt.meta.end() ? float(meta_real(r.ckpt, "rescale", r.ckpt_path, 1e-30, 1e30))
                                          : 1.f / 255.f;
   std::error_code ec;

@@ -19,10 +19,10 @@
 namespace acts {
 
 struct DumpConfig {
-  std::string model;                // .safetensors file, run folder or Keras file; "" = runs/latest
-  std::string config_json;          // the architecture of a weights-only Keras file
-  float rescale = 0.f;              // input scale; 0 = the run's (1/255 for Keras files)
-  std::vector<std::string> classes; // class names 0 and 1; empty = the run's ("class 0", "class 1")
+  std::string model;                 // .safetensors file, run folder or Keras file; "" = runs/latest
+  std::string config_json;           // the architecture of a weights-only Keras file
+  float rescale = 0.f;               // input scale; 0 = the run's (1/255 for Keras files)
+  std::vector<std::string> classes;  // class names 0 and 1; empty = the run's ("class 0", "class 1")
   std::vector<std::string> images;  // files, folders, .npy; empty = first test image of the data
   std::vector<std::string> layers;  // empty = the tutorial's first 8 (model.layers[:8])
   bool all = false;                 // every layer

@@ -44,10 +44,12 @@ std::string resolve_checkpoint(const std::string& model) {
   }
   if (is_file(m)) return m;
   if (const std::string kind = special_file_kind(m); !kind.empty())  // it exists: "no such" would mislead
-    fail(m, ": is ", kind, ", not a regular file; pass --model a .safetensors or Keras .h5/.keras file, or a run folder of train_gpu");
+    fail(m, ": is ", kind,
+         ", not a regular file; pass --model a .safetensors or Keras .h5/.keras file, or a run folder of train_gpu");
   if (model.empty())
     fail("runs/latest: no trained model here; train one first (train_gpu --data DIR) or pass --model CKPT_OR_RUN_DIR");
-  fail(m, ": no such checkpoint or run folder; pass --model a .safetensors or Keras .h5/.keras file, or a run folder "
+  fail(m,
+       ": no such checkpoint or run folder; pass --model a .safetensors or Keras .h5/.keras file, or a run folder "
        "of train_gpu");
 }
 

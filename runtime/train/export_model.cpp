@@ -19,7 +19,8 @@ bool ends_with(const std::string& s, const std::string& tail) {
 std::string checkpoint_of(const std::string& dir) {
   for (const char* f : {"final.safetensors", "last.safetensors"})
     if (fs::is_regular_file(dir + "/" + f)) return dir + "/" + f;
-  fail(dir, ": has no final.safetensors or last.safetensors; pass --model a checkpoint or a run folder that has "
+  fail(dir,
+       ": has no final.safetensors or last.safetensors; pass --model a checkpoint or a run folder that has "
        "trained an epoch");
 }
 
@@ -31,9 +32,11 @@ std::string export_model(const std::string& model, const std::string& config, co
   if (!keras_files_supported()) fail("--export ", out, ": this build writes no Keras files: ", keras_files_missing());
   std::string src = model.empty() ? "runs/latest" : model;
   std::error_code ec;
-  if (fs::is_directory(src, ec)) src = checkpoint_of(src);
+  if (fs::is_directory(src, ec))
+    src = checkpoint_of(src);
   else if (!fs::exists(src, ec))
-    fail(src, ": no such checkpoint, run folder or Keras file", model.empty() ? "; train one first or pass --model" : "");
+    fail(src, ": no such checkpoint, run folder or Keras file",
+         model.empty() ? "; train one first or pass --model" : "");
   std::string what = src;
   Checkpoint c;
   if (is_keras_model_file(src)) {

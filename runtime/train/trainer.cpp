@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
-
 #include <nlohmann/json.hpp>
 
 #include "epoch_loop.h"
@@ -13,9 +12,9 @@
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/backend.h"
 #include "runtime/core/checkpoint.h"
-#include "runtime/data/dataset.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/stop_request.h"
+#include "runtime/data/dataset.h"
 #include "runtime/keras/keras_file.h"
 
 namespace acts {
@@ -123,13 +122,14 @@ std::unique_ptr<Graph> new_run_model(TrainConfig& cfg, KerasModel* weights) {
     if (weights) *weights = std::move(k);
   } else {
     if (!cfg.model_config.empty())
-      fail("--config ", cfg.model_config, ": only a weights-only Keras --model takes an architecture; ",
-           cfg.model_json, " is one itself; drop --config");
+      fail("--config ", cfg.model_config, ": only a weights-only Keras --model takes an architecture; ", cfg.model_json,
+           " is one itself; drop --config");
     spec = load_keras_json(cfg.model_json);  // names the file itself
   }
   for (const LayerSpec& l : spec.layers)
     if (!is_trainable(l))
-      fail(cfg.model_json, ": layer ", l.name, " is frozen (trainable: false), and train_gpu trains every layer; "
+      fail(cfg.model_json, ": layer ", l.name,
+           " is frozen (trainable: false), and train_gpu trains every layer; "
            "set trainable = True in Keras and save the model again (dump_acts runs it as it is)");
   try {
     if (spec.height != spec.width) fail("model input must be square (", spec.height, "x", spec.width, ")");
@@ -378,8 +378,7 @@ int train_run(TrainConfig& cfg) {
     r.latest.last = r.dir + "/last.safetensors";
   }
   if (const Ending e = epochs.run()) return *e;
-  if (!keras_files_supported())
-    std::printf("note: model.keras not written: %s\n", keras_files_missing().c_str());
+  if (!keras_files_supported()) std::printf("note: model.keras not written: %s\n", keras_files_missing().c_str());
   r.save_final(epochs.done());
   return report_results(r, s);
 }

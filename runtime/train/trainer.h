@@ -23,7 +23,7 @@ struct TrainConfig {
   int epochs = 30, steps_per_epoch = 100, validation_steps = 50, batch_size = 20;
   int image_size = 150;
   float lr = 1e-4f;
-  float rescale = 1.f / 255.f;           // input pixels 0-255 times this (Keras' ImageDataGenerator(rescale=...))
+  float rescale = 1.f / 255.f;  // input pixels 0-255 times this (Keras' ImageDataGenerator(rescale=...))
   bool augment = false;
   uint64_t seed = 1;
   std::string interpolation = "nearest";
