@@ -49,9 +49,17 @@ std::string ZipReader::read(const std::string& entry, size_t max_bytes) const {
   size_t got = 0;
   while (got < bytes.size()) {
     const zip_int64_t n = zip_fread(f.get(), bytes.data() + got, bytes.size() - got);
-    if (n <= 0) fail(path_, ": ", entry, " is truncated or damaged (", zip_file_strerror(f.get()), ")");
+    if (n <= 0)
+      fail(path_, ": ", entry, " is truncated or damaged (", zip_file_strerror(f.get()), "); give a .keras file Keras "
+           "saved");
     got += size_t(n);
   }
+  // libzip compares the entry's CRC-32 only when a read reaches its end: without this read a
+  // flipped byte would be used as it is.
+  char past_end;
+  if (const zip_int64_t n = zip_fread(f.get(), &past_end, 1); n != 0)
+    fail(path_, ": ", entry, " is damaged (", n < 0 ? zip_file_strerror(f.get()) : "longer than the archive says",
+         "); give a .keras file Keras saved");
   return bytes;
 }
 
