@@ -8,6 +8,7 @@
 //   Keras 3 weights   /layers/<class_snake[_k]>/vars/0, 1, ... in layer order, the k-th layer of
 //                     a class named by class and k, not by the layer's name; /optimizer/vars/...
 //   .keras            zip of config.json, metadata.json and model.weights.h5 (Keras 3 weights)
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -202,12 +203,18 @@ bool is_keras_model_file(const std::string& path) {
 }
 
 KerasModel load_keras_model(const std::string& path, const KerasReadOptions& o) {
-  if (const std::string kind = special_file_kind(path); !kind.empty())
-    fail(path, ": is ", kind, ", not a regular file; give a Keras .h5 or .keras file");
   KerasModel m;
   try {
+    // What the path is, before anything opens it: a FIFO would block, a folder opens and reads
+    // as nothing.
+    if (const std::string kind = special_file_kind(path); !kind.empty())
+      fail(path, ": is ", kind, ", not a regular file; give a Keras .h5 or .keras file");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      fail(path, ": is a folder, not a file; give a Keras .h5 or .keras file");
     const std::string b = first_bytes(path, 8);
     if (b.empty() && !std::ifstream(path)) fail(path, ": cannot open the file (check the path)");
+    if (b.empty()) fail(path, ": is empty; give a Keras .h5 or .keras file saved by Keras' model.save()");
     if (looks_like_hdf5(b)) m = read_hdf5(path, o);
     else if (looks_like_zip(b)) m = read_keras_zip(path, o);
     else fail(path, ": not a Keras model file (neither HDF5 nor a .keras zip archive); give a file saved by Keras' "
