@@ -3,6 +3,8 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -47,6 +49,12 @@ std::vector<std::string> components(const std::string& rel) {
     start = end + 1;
   }
   return out;
+}
+
+std::string shape_text(const std::vector<int>& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
 }
 
 std::string join(const std::string& base, const std::string& rel) {
@@ -179,19 +187,47 @@ std::vector<std::string> H5Group::string_list_attr(const std::string& name) cons
   return read_strings(attr.get(), type.get(), size_t(n), where);
 }
 
-H5Tensor H5Group::tensor(const std::string& rel, bool allow_integer) const {
+namespace {
+
+H5Id open_dataset(hid_t group, const H5Group& g, const std::string& rel, const std::string& where) {
+  if (!g.has(rel)) fail(where, " is missing (the file's weights do not match its model config, or it is damaged)");
+  return checked(H5Dopen2(group, rel.c_str(), H5P_DEFAULT), close_dataset, where + ": not a dataset");
+}
+
+}  // namespace
+
+std::vector<int> H5Group::tensor_shape(const std::string& rel) const {
   const std::string where = *file_ + ": " + join(path_, rel);
-  if (!has(rel)) fail(where, " is missing (the file's weights do not match its model config, or it is damaged)");
-  const H5Id ds = checked(H5Dopen2(id_.get(), rel.c_str(), H5P_DEFAULT), close_dataset, where + ": not a dataset");
+  const H5Id ds = open_dataset(id_.get(), *this, rel, where);
+  const H5Id space = checked(H5Dget_space(ds.get()), close_space, where + ": unreadable dataspace");
+  return extent(space.get(), where);
+}
+
+H5Tensor H5Group::tensor(const std::string& rel, bool allow_integer, size_t max_values) const {
+  const std::string where = *file_ + ": " + join(path_, rel);
+  const H5Id ds = open_dataset(id_.get(), *this, rel, where);
   const H5Id type = checked(H5Dget_type(ds.get()), close_type, where + ": unreadable type");
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && !(allow_integer && cls == H5T_INTEGER)) fail(where, ": not a float tensor");
   const H5Id space = checked(H5Dget_space(ds.get()), close_space, where + ": unreadable dataspace");
   H5Tensor t;
   t.shape = extent(space.get(), where);
+  // The count, refused as soon as it passes the limit (8 dimensions of 2^31 would overflow).
+  const size_t limit = std::min(max_values, size_t(1) << 32);
   size_t n = 1;
-  for (int d : t.shape) n *= size_t(d);
-  if (n > (size_t(1) << 32)) fail(where, ": too large");
+  bool too_many = false;
+  for (int d : t.shape) {
+    too_many = too_many || (d > 0 && n > limit / size_t(d));
+    n = too_many ? n : n * size_t(d);
+  }
+  if (too_many || n > limit) {
+    double values = 1;  // exact up to 2^53, and printed whole
+    for (int d : t.shape) values *= d;
+    char count[32];
+    std::snprintf(count, sizeof count, "%.0f", values);
+    fail(where, ": has shape ", shape_text(t.shape), " (", count, " values), more than the ", limit, " it can hold "
+         "here; the file is damaged or does not belong to this model");
+  }
   t.data.resize(n);
   if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
     fail(where, ": unreadable data (the file is truncated or damaged)");

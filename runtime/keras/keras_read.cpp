@@ -32,12 +32,15 @@ std::string shape_text(const std::vector<int>& s) {
   return out + (s.size() == 1 ? ",)" : ")");
 }
 
-// One tensor of the file into the parameter vector, refused when its shape is not the model's.
-void put(const H5Tensor& t, const ParamRef& p, const std::string& origin, const std::string& layer,
-         const std::string& weight, std::vector<float>& params) {
-  if (t.shape != p.shape)
-    fail(origin, ": layer ", layer, ": weight ", weight, " has shape ", shape_text(t.shape), " but the model config "
+// One tensor of the file (`group`/`rel`) into the parameter vector, refused when its shape is not
+// the model's: from its header, before anything is read (a header can claim 2^32 values).
+void put(const H5Group& group, const std::string& rel, const ParamRef& p, const std::string& origin,
+         const std::string& layer, const std::string& weight, std::vector<float>& params) {
+  const std::vector<int> shape = group.tensor_shape(rel);
+  if (shape != p.shape)
+    fail(origin, ": layer ", layer, ": weight ", weight, " has shape ", shape_text(shape), " but the model config "
          "makes it ", shape_text(p.shape), "; the weights do not belong to this architecture");
+  const H5Tensor t = group.tensor(rel, false, p.size);
   std::copy(t.data.begin(), t.data.end(), params.begin() + long(p.offset));
 }
 
@@ -56,7 +59,7 @@ std::vector<float> read_layer_groups(const H5Group& weights, const Graph& g, con
       fail(origin, ": layer ", layer, " has ", names.size(), " weight tensors but the model config gives it ",
            n.params.size(), "; the weights do not belong to this architecture");
     for (size_t i = 0; i < names.size(); ++i)
-      put(lg.tensor(names[i]), g.params()[size_t(n.params[i])], origin, layer, names[i], params);
+      put(lg, names[i], g.params()[size_t(n.params[i])], origin, layer, names[i], params);
   }
   return params;
 }
@@ -78,7 +81,7 @@ std::vector<float> read_layer_vars(const H5Group& root, const Graph& g, const st
       fail(origin, ": layer ", layer, " has ", vars.size(), " weight tensors but the model config gives it ",
            n.params.size(), "; the weights do not belong to this architecture");
     for (size_t i = 0; i < n.params.size(); ++i)
-      put(vars.tensor(std::to_string(i)), g.params()[size_t(n.params[i])], origin, layer, path + "/" + std::to_string(i),
+      put(vars, std::to_string(i), g.params()[size_t(n.params[i])], origin, layer, path + "/" + std::to_string(i),
           params);
   }
   return params;
@@ -105,22 +108,24 @@ std::string architecture_for_weights(const std::string& path, const KerasReadOpt
 
 json parse_json_or_empty(const std::string& text) { return json::parse(text, nullptr, false); }
 
-// The optimizer tensors of an HDF5 full-model file, in @weight_names order.
-std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root) {
+// The optimizer tensors of an HDF5 full-model file, in @weight_names order; none can be larger
+// than the model (`g`) has parameters.
+std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root, const Graph& g) {
   std::vector<H5Tensor> out;
   if (!root.has_group("optimizer_weights")) return out;
   const H5Group og = root.group("optimizer_weights");
-  for (const std::string& name : og.string_list_attr("weight_names")) out.push_back(og.tensor(name, true));
+  for (const std::string& name : og.string_list_attr("weight_names"))
+    out.push_back(og.tensor(name, true, g.param_count()));
   return out;
 }
 
 // Keras 3's optimizer/vars/0.. (iteration, learning rate, then one tensor per variable a slot).
-std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, std::string& name) {
+std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, const Graph& g, std::string& name) {
   std::vector<H5Tensor> out;
   if (!root.has_group("optimizer/vars")) return out;
   const H5Group vars = root.group("optimizer/vars");
   if (vars.has_attr("name")) name = vars.string_attr("name");
-  for (size_t i = 0; i < vars.size(); ++i) out.push_back(vars.tensor(std::to_string(i), true));
+  for (size_t i = 0; i < vars.size(); ++i) out.push_back(vars.tensor(std::to_string(i), true, g.param_count()));
   return out;
 }
 
@@ -141,7 +146,7 @@ KerasModel read_hdf5(const std::string& path, const KerasReadOptions& o) {
       const json tc = parse_json_or_empty(root.string_attr("training_config"));
       if (tc.is_object() && tc.contains("optimizer_config")) src.config = tc["optimizer_config"];
     }
-    src.tensors = h5_optimizer_tensors(root);
+    src.tensors = h5_optimizer_tensors(root, g);
     import_optimizer(src, g, m);
   } else if (root.has_attr("layer_names") || root.has_attr("layer_names0")) {
     const Graph g = build(m, architecture_for_weights(path, o, "Keras 2 save_weights"), o.config_json);
@@ -181,7 +186,7 @@ KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
   if (cfg.is_object() && cfg.contains("compile_config") && cfg["compile_config"].is_object() &&
       cfg["compile_config"].contains("optimizer"))
     src.config = cfg["compile_config"]["optimizer"];
-  src.tensors = v3_optimizer_tensors(f.root(), src.name);
+  src.tensors = v3_optimizer_tensors(f.root(), g, src.name);
   import_optimizer(src, g, m);
   return m;
 }
