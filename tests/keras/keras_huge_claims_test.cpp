@@ -1,23 +1,30 @@
-// HDF5 files whose headers claim more than they hold: a dataset of 2^32 floats takes a few
-// hundred bytes when its storage was never written (HDF5 reads it as fill values), so a reader
-// that sizes its buffer from the header lets a tiny file take 16 GB. Each must be refused from
-// the header, in one acts::BadFile line, inside an address-space limit far below what such a
-// buffer needs (run in a child process: gtest's EXPECT_EXIT).
+// Files whose headers claim more than they hold: an HDF5 dataset of 2^32 floats takes a few
+// hundred bytes when its storage was never written (HDF5 reads it as fill values), and a zip
+// entry's size is a number in two headers. A reader that sizes its buffer from the header lets a
+// tiny file take gigabytes. Each must be refused from the header, in one acts::BadFile line,
+// inside an address-space limit far below what such a buffer needs (run in a child process:
+// gtest's EXPECT_EXIT).
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "runtime/core/errors.h"
 #include "runtime/keras/keras_file.h"
+#include "runtime/keras/zip_archive.h"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +74,21 @@ void string_list_attr(hid_t where, const char* name, const std::vector<std::stri
   H5Aclose(attr);
   H5Tclose(type);
   H5Sclose(space);
+}
+
+// Sets the uncompressed size of `entry` in a zip's local and central headers (the offsets of
+// APPNOTE.TXT 4.3.7 and 4.3.12) to `size`.
+void claim_size(std::string& zip, const std::string& entry, uint32_t size) {
+  auto u16 = [&](size_t at) { return size_t(uint8_t(zip[at])) | size_t(uint8_t(zip[at + 1])) << 8; };
+  int patched = 0;
+  for (const auto& [sig, size_at, name_len_at, name_at] : {std::tuple{"PK\x03\x04", 22, 26, 30},
+                                                           std::tuple{"PK\x01\x02", 24, 28, 46}})
+    for (size_t at = zip.find(sig); at != std::string::npos; at = zip.find(sig, at + 4))
+      if (zip.compare(at + size_t(name_at), u16(at + size_t(name_len_at)), entry) == 0) {
+        for (int b = 0; b < 4; ++b) zip[at + size_t(size_at) + size_t(b)] = char(size >> (8 * b));
+        ++patched;
+      }
+  ASSERT_EQ(patched, 2) << entry;
 }
 
 // Loads `path` in this (child) process with at most 2 GB of address space; exits 0 when refused
@@ -123,4 +145,17 @@ TEST(KerasBadHdf5, AnOptimizerTensorLargerThanTheModelIsRefusedBeforeAnyBuffer) 
   H5Fclose(f);
   EXPECT_EXIT(load_within_2gb(path, "", "optimizer_weights/rms/huge"), ::testing::ExitedWithCode(0),
               "4294967296 values");
+}
+
+TEST(KerasBadZip, AnEntryClaimingGigabytesIsRefusedBeforeAnyBuffer) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const acts::ZipReader k3(kFixtures + "k3.keras");
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const std::string& name : k3.entries()) entries.emplace_back(name, k3.read(name));
+  std::string zip = acts::make_zip(entries, "k3");
+  claim_size(zip, "model.weights.h5", 3000000000u);  // 3 GB, in a 57 KB file
+  const std::string path = scratch("claims_3gb.keras");
+  std::ofstream(path, std::ios::binary) << zip;
+  EXPECT_EXIT(load_within_2gb(path, "", "model.weights.h5"), ::testing::ExitedWithCode(0),
+              "model.weights.h5 claims 3000000000 bytes");
 }
