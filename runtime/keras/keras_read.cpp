@@ -179,7 +179,10 @@ KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
          "supported; save it again without max_shard_size)" : " (not a Keras 3 .keras file, or damaged)");
   const Graph g = build(m, config, path + ": config.json");
   m.format = "Keras 3 .keras (keras " + version + ")";
-  const H5File f = H5File::open_image(z.read("model.weights.h5"), path + ": model.weights.h5");
+  // At most the weights and three optimizer slots of the same size (Adam with amsgrad), 4 bytes
+  // each, and room for HDF5's headers: a size claimed beyond that is refused before it is read.
+  const size_t most = 16 * g.param_count() + (size_t(64) << 20);
+  const H5File f = H5File::open_image(z.read("model.weights.h5", most), path + ": model.weights.h5");
   m.ckpt.params = read_layer_vars(f.root(), g, path + ": model.weights.h5");
   OptimizerSource src;
   const json cfg = parse_json_or_empty(config);

@@ -42,7 +42,11 @@ std::string ZipReader::read(const std::string& entry, size_t max_bytes) const {
   zip_stat_init(&st);
   if (zip_stat(z_, entry.c_str(), 0, &st) != 0)
     fail(path_, ": has no ", entry, " (not a Keras 3 .keras file, or damaged)");
-  if (!(st.valid & ZIP_STAT_SIZE) || st.size > max_bytes) fail(path_, ": ", entry, " is too large or of unknown size");
+  if (!(st.valid & ZIP_STAT_SIZE)) fail(path_, ": ", entry, " is of unknown size; give a .keras file Keras saved");
+  // The size is the headers' word: checked before a buffer of that size is made.
+  if (st.size > max_bytes)
+    fail(path_, ": ", entry, " claims ", st.size, " bytes, more than the ", max_bytes, " it can hold here; the archive "
+         "is damaged or not this model's (give a .keras file Keras saved)");
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen(z_, entry.c_str(), 0), zip_fclose);
   if (!f) fail(path_, ": cannot read ", entry, " (", zip_strerror(z_), ")");
   std::string bytes(size_t(st.size), '\0');
@@ -50,8 +54,8 @@ std::string ZipReader::read(const std::string& entry, size_t max_bytes) const {
   while (got < bytes.size()) {
     const zip_int64_t n = zip_fread(f.get(), bytes.data() + got, bytes.size() - got);
     if (n <= 0)
-      fail(path_, ": ", entry, " is truncated or damaged (", zip_file_strerror(f.get()), "); give a .keras file Keras "
-           "saved");
+      fail(path_, ": ", entry, " is truncated or damaged (", n < 0 ? zip_file_strerror(f.get()) : "shorter than the "
+           "archive says", "); give a .keras file Keras saved");
     got += size_t(n);
   }
   // libzip compares the entry's CRC-32 only when a read reaches its end: without this read a
