@@ -128,6 +128,13 @@ bool H5Group::has(const std::string& rel) const {
   for (const std::string& part : components(rel)) {
     sofar += (sofar.empty() ? "" : "/") + part;
     if (H5Lexists(id_.get(), sofar.c_str(), H5P_DEFAULT) <= 0) return false;
+    // An external (or user-defined) link leads into another file, which HDF5 would open to
+    // follow it: whatever file it names, a FIFO blocking for ever. Keras writes none.
+    H5L_info_t info;
+    if (H5Lget_info(id_.get(), sofar.c_str(), &info, H5P_DEFAULT) < 0) fail(where(), ": ", sofar, ": unreadable link");
+    if (info.type != H5L_TYPE_HARD && info.type != H5L_TYPE_SOFT)
+      fail(*file_, ": ", join(path_, sofar), " is a link to another file, which Keras does not write; give a file "
+           "Keras saved");
   }
   return !sofar.empty();
 }
@@ -206,6 +213,11 @@ std::vector<int> H5Group::tensor_shape(const std::string& rel) const {
 H5Tensor H5Group::tensor(const std::string& rel, bool allow_integer, size_t max_values) const {
   const std::string where = *file_ + ": " + join(path_, rel);
   const H5Id ds = open_dataset(id_.get(), *this, rel, where);
+  // Raw data kept in other files (external storage, virtual datasets) would be read from
+  // whatever they name; Keras stores every tensor in the file itself.
+  const H5Id dcpl = checked(H5Dget_create_plist(ds.get()), close_plist, where + ": unreadable dataset properties");
+  if (H5Pget_external_count(dcpl.get()) != 0 || H5Pget_layout(dcpl.get()) == H5D_VIRTUAL)
+    fail(where, ": its data is stored in another file, which Keras does not do; give a file Keras saved");
   const H5Id type = checked(H5Dget_type(ds.get()), close_type, where + ": unreadable type");
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && !(allow_integer && cls == H5T_INTEGER)) fail(where, ": not a float tensor");
