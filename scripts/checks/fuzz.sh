@@ -59,7 +59,7 @@ declare -A sources=(
   [listing]="runtime/data/listing.cpp"
   [keras_file]="runtime/keras/hdf5_file.cpp runtime/keras/keras_optimizer.cpp runtime/keras/keras_read.cpp
                 runtime/keras/zip_archive.cpp runtime/core/checkpoint.cpp $graph_core $ops $cpu runtime/core/crc32.cpp
-                runtime/core/atomic_file.cpp"
+                runtime/core/atomic_file.cpp runtime/core/stop_request.cpp"
 )
 # HDF5 (Debian's serial build, its high-level library beside it) and libzip, as runtime/keras links them.
 hdf5_hl=$(pkg-config --variable=libdir hdf5 2>/dev/null)/libhdf5_serial_hl.so

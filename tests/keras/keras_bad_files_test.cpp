@@ -325,3 +325,25 @@ TEST(KerasBadFiles, SavingUnderABadNameOrIntoAMissingFolderLeavesNothing) {
   for (const auto& f : fs::directory_iterator(kScratch.path("")))
     EXPECT_EQ(f.path().filename().string().find(".tmp."), std::string::npos) << f.path();
 }
+
+TEST(KerasBadFiles, SavingOverAFolderOrUnderAFileLeavesThemAsTheyWere) {
+  const acts::Checkpoint c = acts::load_keras_model(kFixtures + "k3.keras").ckpt;
+  const std::string dir = kScratch.path("save_over");
+  const std::string folder = dir + "/model.keras", file = dir + "/plain_file";
+  fs::create_directories(folder);
+  write_bytes("save_over/plain_file", "keep me");
+  for (const std::string& target : {folder, file + "/model.keras"}) {
+    SCOPED_TRACE(target);
+    try {
+      acts::save_keras_model(target, c);
+      ADD_FAILURE() << "saved";
+    } catch (const acts::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(target.substr(0, target.rfind('/'))), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_TRUE(fs::is_directory(folder) && fs::is_empty(folder));
+  EXPECT_EQ(read_bytes(file), "keep me");
+  for (const auto& f : fs::directory_iterator(dir))
+    EXPECT_EQ(f.path().filename().string().find(".tmp."), std::string::npos) << f.path();
+}
