@@ -4,11 +4,13 @@
 #include <hdf5_hl.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "runtime/core/errors.h"
+#include "runtime/core/regular_file.h"
 
 namespace acts {
 namespace {
@@ -98,6 +100,37 @@ std::vector<std::string> read_strings(hid_t attr, hid_t ftype, size_t n, const s
   if (H5Aread(attr, mtype.get(), buf.data()) < 0) fail(where, ": unreadable string attribute");
   for (size_t i = 0; i < n; ++i) out.emplace_back(buf.data() + i * size, strnlen(buf.data() + i * size, size));
   return out;
+}
+
+uint64_t le64(const std::string& b, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | uint8_t(b[at + size_t(i)]);
+  return v;
+}
+
+// HDF5 1.10's reader of a global heap collection (H5HG__cache_heap_deserialize; the heap holds
+// variable-length strings, as h5py writes Keras 3's attributes) steps from object to object by
+// each one's size, and loops for ever on a free-space object of size 0, which a damaged file can
+// hold (tests/fuzz found one). Each collection is walked here first, as HDF5 would: "GCOL",
+// version 1, its size (at least 4096), then objects (index 2 bytes, references 2, reserved 4,
+// size 8, the data padded to 8 bytes; index 0 is the free space to the end). Random bytes that
+// spell a collection header are checked too: at worst a file is refused that HDF5 would read.
+void check_global_heaps(const std::string& bytes, const std::string& name) {
+  for (size_t at = bytes.find("GCOL"); at != std::string::npos; at = bytes.find("GCOL", at + 4)) {
+    if (at + 16 > bytes.size() || bytes[at + 4] != 1) continue;
+    const uint64_t size = le64(bytes, at + 8);
+    if (size < 4096 || size > bytes.size() - at) continue;
+    const size_t end = at + size_t(size);
+    for (size_t p = at + 16; p + 16 <= end;) {
+      const unsigned idx = unsigned(uint8_t(bytes[p])) | unsigned(uint8_t(bytes[p + 1])) << 8;
+      const uint64_t obj = le64(bytes, p + 8);
+      const uint64_t need = idx == 0 ? obj : 16 + (obj > (uint64_t(1) << 62) ? obj : (obj + 7) / 8 * 8);
+      if (need == 0 || need > end - p)
+        fail(name, ": damaged HDF5 global heap (an object of ", obj, " bytes at byte ", p, " in the collection at ",
+             at, ", which HDF5 cannot step over); give a file Keras saved");
+      p += size_t(need);
+    }
+  }
 }
 
 }  // namespace
@@ -311,6 +344,10 @@ H5File::H5File(H5Id id, std::string name) : id_(std::move(id)), name_(std::make_
 
 H5File H5File::open(const std::string& path) {
   quiet_hdf5();
+  std::string bytes, why;  // the whole file, for check_global_heaps (Keras' files are small)
+  if (!read_regular_file(path, bytes, why)) fail(path, ": ", why);
+  check_global_heaps(bytes, path);
+  bytes = std::string();
   return H5File(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), close_file,
                         path + ": not a readable HDF5 file (truncated or damaged?); give a file Keras saved"),
                 path);
@@ -319,6 +356,7 @@ H5File H5File::open(const std::string& path) {
 H5File H5File::open_image(const std::string& bytes, const std::string& name) {
   quiet_hdf5();
   if (!looks_like_hdf5(bytes)) fail(name, ": not an HDF5 file; give a file Keras saved");
+  check_global_heaps(bytes, name);
   // Flags 0: HDF5 copies the buffer and opens it read-only.
   const hid_t id = H5LTopen_file_image(const_cast<char*>(bytes.data()), bytes.size(), 0);
   return H5File(checked(id, close_file, name + ": not a readable HDF5 file (truncated or damaged?)"), name);
