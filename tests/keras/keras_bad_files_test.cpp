@@ -134,6 +134,9 @@ acts::KerasReadOptions with_config(const std::string& path) {
 TEST(KerasBadFiles, TheFixturesThemselvesLoad) {  // so that every refusal below is the damage's
   EXPECT_NO_THROW(acts::load_keras_model(kFixtures + "k3.keras"));
   EXPECT_NO_THROW(acts::load_keras_model(kFixtures + "k2.h5"));
+  EXPECT_NO_THROW(acts::load_keras_model(kFixtures + "k2_0_8.h5"));
+  EXPECT_NO_THROW(acts::load_keras_model(kFixtures + "k3_legacy.h5"));
+  EXPECT_NO_THROW(acts::load_keras_model(kFixtures + "k2_weights.h5", with_config(kFixtures + "k2.json")));
   EXPECT_NO_THROW(acts::load_keras_model(kFixtures + "k3.weights.h5", with_config(kFixtures + "k3.json")));
   EXPECT_NO_THROW(acts::load_keras_model(keras_file("rebuilt.keras", k3_entries([](json&) {}))));
 }
