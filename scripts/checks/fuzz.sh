@@ -102,7 +102,11 @@ for p in "${parsers[@]}"; do
   tmp=${TMPDIR:-/tmp}
   [ "$p" = listing ] && [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ] && tmp=/dev/shm
   # shellcheck disable=SC2086
-  TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+  # HDF5 (not instrumented) mallocs what a damaged header claims (a terabyte) and handles the
+  # failure itself: keras_file lets malloc say no rather than ASan abort on the request.
+  asan=detect_leaks=1
+  [ "$p" = keras_file ] && asan=detect_leaks=1:allocator_may_return_null=1
+  TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-$asan} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
     "$bin" -max_total_time="$seconds" -max_len="${max_len[$p]:-4096}" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" ${ACTS_FUZZ_FLAGS:-} "${inputs[@]}" >"$out/$p.log" 2>&1 || rc=$?
   grep -E '^#[0-9]+[[:space:]]+(DONE|INITED)|^Done [0-9]+ runs|^stat::' "$out/$p.log" || true
