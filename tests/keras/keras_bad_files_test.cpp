@@ -218,13 +218,13 @@ TEST(KerasBadFiles, AnUnsupportedLayerIsNamedWithTheSupportedOnes) {
 
 TEST(KerasBadFiles, AFunctionalModelIsRefused) {
   expect_refused(keras_file("functional.keras", k3_entries([](json& cfg) { cfg["class_name"] = "Functional"; })),
-                 {"config.json", "only Keras Sequential models", "Functional"});
+                 {"config.json", "only Keras Sequential models", "Functional", "keras.Sequential"});
   // Two inputs, as keras.Model(inputs=[a, b], ...) saves them.
   expect_refused(keras_file("two_inputs.keras", k3_entries([](json& cfg) {
                    cfg["class_name"] = "Functional";
                    cfg["config"]["input_layers"] = json::array({json::array({"a", 0, 0}), json::array({"b", 0, 0})});
                  })),
-                 {"only Keras Sequential models", "Functional"});
+                 {"only Keras Sequential models", "Functional", "keras.Sequential"});
 }
 
 TEST(KerasBadFiles, WeightsOfAnotherArchitectureAreRefusedByShape) {
@@ -285,9 +285,10 @@ TEST(KerasBadFiles, ADamagedArchiveNamesTheEntry) {
     if (name != "config.json") no_config.emplace_back(name, bytes);
     bad_json.emplace_back(name, name == "config.json" ? bytes.substr(0, bytes.size() / 2) : bytes);
   }
-  expect_refused(keras_file("no_config.keras", no_config), {"has no config.json", "not a Keras 3 .keras file"});
+  expect_refused(keras_file("no_config.keras", no_config),
+                 {"has no config.json", "not a Keras 3 .keras file", "give a .keras file Keras saved"});
   expect_refused(keras_file("half_config.keras", bad_json), {"config.json", "not valid JSON"});
-  expect_refused(keras_file("plain.keras", {{"readme.txt", "hello"}}), {"has no config.json"});
+  expect_refused(keras_file("plain.keras", {{"readme.txt", "hello"}}), {"has no config.json", "Keras saved"});
 }
 
 TEST(KerasBadFiles, AWeightsOnlyFileWithoutConfigAsksForIt) {
