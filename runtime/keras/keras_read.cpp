@@ -176,7 +176,8 @@ KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
   const std::string config = z.read("config.json", size_t(1) << 26);
   if (!z.has("model.weights.h5"))
     fail(path, ": has no model.weights.h5", z.has("model.weights.json") ? " (its weights are sharded, which is not "
-         "supported; save it again without max_shard_size)" : " (not a Keras 3 .keras file, or damaged)");
+         "supported; save it again without max_shard_size)" : " (not a Keras 3 .keras file, or damaged); give a "
+         ".keras file Keras saved");
   const Graph g = build(m, config, path + ": config.json");
   m.format = "Keras 3 .keras (keras " + version + ")";
   // At most the weights and three optimizer slots of the same size (Adam with amsgrad), 4 bytes

@@ -41,7 +41,7 @@ std::string ZipReader::read(const std::string& entry, size_t max_bytes) const {
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat(z_, entry.c_str(), 0, &st) != 0)
-    fail(path_, ": has no ", entry, " (not a Keras 3 .keras file, or damaged)");
+    fail(path_, ": has no ", entry, " (not a Keras 3 .keras file, or damaged); give a .keras file Keras saved");
   if (!(st.valid & ZIP_STAT_SIZE)) fail(path_, ": ", entry, " is of unknown size; give a .keras file Keras saved");
   // The size is the headers' word: checked before a buffer of that size is made.
   if (st.size > max_bytes)
