@@ -271,7 +271,8 @@ TEST(KerasBadFiles, ShardedWeightsSayHowToSaveAgain) {
   std::vector<std::pair<std::string, std::string>> entries;
   for (auto& [name, bytes] : k3_entries())
     if (name == "model.weights.h5") {
-      entries.emplace_back("model.weights.json", R"({"weight_map": {"layers/conv2d/vars/0": "model_00000.weights.h5"}})");
+      entries.emplace_back("model.weights.json",
+                           R"({"weight_map": {"layers/conv2d/vars/0": "model_00000.weights.h5"}})");
       entries.emplace_back("model_00000.weights.h5", bytes);
     } else {
       entries.emplace_back(name, bytes);
