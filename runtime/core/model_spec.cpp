@@ -104,7 +104,8 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
   // value(key, json()) never throws, whatever type the member has.
   if (!j.is_object() || j.value("class_name", json()) != "Sequential")
     fail(origin, ": only Keras Sequential models are supported (class_name is ",
-         j.is_object() && j.contains("class_name") ? j["class_name"].dump() : std::string("missing"), ")");
+         j.is_object() && j.contains("class_name") ? j["class_name"].dump() : std::string("missing"),
+         "); build the model as keras.Sequential([...]) and save it again");
   ModelSpec m;
   m.layers.clear();
   const json& config = j["config"];

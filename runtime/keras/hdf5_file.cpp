@@ -3,10 +3,14 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "runtime/core/errors.h"
+#include "runtime/core/regular_file.h"
 
 namespace acts {
 namespace {
@@ -47,6 +51,12 @@ std::vector<std::string> components(const std::string& rel) {
     start = end + 1;
   }
   return out;
+}
+
+std::string shape_text(const std::vector<int>& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
 }
 
 std::string join(const std::string& base, const std::string& rel) {
@@ -92,6 +102,37 @@ std::vector<std::string> read_strings(hid_t attr, hid_t ftype, size_t n, const s
   return out;
 }
 
+uint64_t le64(const std::string& b, size_t at) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | uint8_t(b[at + size_t(i)]);
+  return v;
+}
+
+// HDF5 1.10's reader of a global heap collection (H5HG__cache_heap_deserialize; the heap holds
+// variable-length strings, as h5py writes Keras 3's attributes) steps from object to object by
+// each one's size, and loops for ever on a free-space object of size 0, which a damaged file can
+// hold (tests/fuzz found one). Each collection is walked here first, as HDF5 would: "GCOL",
+// version 1, its size (at least 4096), then objects (index 2 bytes, references 2, reserved 4,
+// size 8, the data padded to 8 bytes; index 0 is the free space to the end). Random bytes that
+// spell a collection header are checked too: at worst a file is refused that HDF5 would read.
+void check_global_heaps(const std::string& bytes, const std::string& name) {
+  for (size_t at = bytes.find("GCOL"); at != std::string::npos; at = bytes.find("GCOL", at + 4)) {
+    if (at + 16 > bytes.size() || bytes[at + 4] != 1) continue;
+    const uint64_t size = le64(bytes, at + 8);
+    if (size < 4096 || size > bytes.size() - at) continue;
+    const size_t end = at + size_t(size);
+    for (size_t p = at + 16; p + 16 <= end;) {
+      const unsigned idx = unsigned(uint8_t(bytes[p])) | unsigned(uint8_t(bytes[p + 1])) << 8;
+      const uint64_t obj = le64(bytes, p + 8);
+      const uint64_t need = idx == 0 ? obj : 16 + (obj > (uint64_t(1) << 62) ? obj : (obj + 7) / 8 * 8);
+      if (need == 0 || need > end - p)
+        fail(name, ": damaged HDF5 global heap (an object of ", obj, " bytes at byte ", p, " in the collection at ",
+             at, ", which HDF5 cannot step over); give a file Keras saved");
+      p += size_t(need);
+    }
+  }
+}
+
 }  // namespace
 
 H5Id& H5Id::operator=(H5Id&& o) noexcept {
@@ -120,6 +161,13 @@ bool H5Group::has(const std::string& rel) const {
   for (const std::string& part : components(rel)) {
     sofar += (sofar.empty() ? "" : "/") + part;
     if (H5Lexists(id_.get(), sofar.c_str(), H5P_DEFAULT) <= 0) return false;
+    // An external (or user-defined) link leads into another file, which HDF5 would open to
+    // follow it: whatever file it names, a FIFO blocking for ever. Keras writes none.
+    H5L_info_t info;
+    if (H5Lget_info(id_.get(), sofar.c_str(), &info, H5P_DEFAULT) < 0) fail(where(), ": ", sofar, ": unreadable link");
+    if (info.type != H5L_TYPE_HARD && info.type != H5L_TYPE_SOFT)
+      fail(*file_, ": ", join(path_, sofar), " is a link to another file, which Keras does not write; give a file "
+           "Keras saved");
   }
   return !sofar.empty();
 }
@@ -179,19 +227,52 @@ std::vector<std::string> H5Group::string_list_attr(const std::string& name) cons
   return read_strings(attr.get(), type.get(), size_t(n), where);
 }
 
-H5Tensor H5Group::tensor(const std::string& rel, bool allow_integer, size_t max_elements) const {
+namespace {
+
+H5Id open_dataset(hid_t group, const H5Group& g, const std::string& rel, const std::string& where) {
+  if (!g.has(rel)) fail(where, " is missing (the file's weights do not match its model config, or it is damaged)");
+  return checked(H5Dopen2(group, rel.c_str(), H5P_DEFAULT), close_dataset, where + ": not a dataset");
+}
+
+}  // namespace
+
+std::vector<int> H5Group::tensor_shape(const std::string& rel) const {
   const std::string where = *file_ + ": " + join(path_, rel);
-  if (!has(rel)) fail(where, " is missing (the file's weights do not match its model config, or it is damaged)");
-  const H5Id ds = checked(H5Dopen2(id_.get(), rel.c_str(), H5P_DEFAULT), close_dataset, where + ": not a dataset");
+  const H5Id ds = open_dataset(id_.get(), *this, rel, where);
+  const H5Id space = checked(H5Dget_space(ds.get()), close_space, where + ": unreadable dataspace");
+  return extent(space.get(), where);
+}
+
+H5Tensor H5Group::tensor(const std::string& rel, bool allow_integer, size_t max_values) const {
+  const std::string where = *file_ + ": " + join(path_, rel);
+  const H5Id ds = open_dataset(id_.get(), *this, rel, where);
+  // Raw data kept in other files (external storage, virtual datasets) would be read from
+  // whatever they name; Keras stores every tensor in the file itself.
+  const H5Id dcpl = checked(H5Dget_create_plist(ds.get()), close_plist, where + ": unreadable dataset properties");
+  if (H5Pget_external_count(dcpl.get()) != 0 || H5Pget_layout(dcpl.get()) == H5D_VIRTUAL)
+    fail(where, ": its data is stored in another file, which Keras does not do; give a file Keras saved");
   const H5Id type = checked(H5Dget_type(ds.get()), close_type, where + ": unreadable type");
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && !(allow_integer && cls == H5T_INTEGER)) fail(where, ": not a float tensor");
   const H5Id space = checked(H5Dget_space(ds.get()), close_space, where + ": unreadable dataspace");
   H5Tensor t;
   t.shape = extent(space.get(), where);
+  // The count, refused as soon as it passes the limit (8 dimensions of 2^31 would overflow).
+  const size_t limit = std::min(max_values, size_t(1) << 32);
   size_t n = 1;
-  for (int d : t.shape) n *= size_t(d);
-  if (n > max_elements) return t;  // the shape alone
+  bool too_many = false;
+  for (int d : t.shape) {
+    too_many = too_many || (d > 0 && n > limit / size_t(d));
+    n = too_many ? n : n * size_t(d);
+  }
+  if (too_many || n > limit) {
+    double values = 1;  // exact up to 2^53, and printed whole
+    for (int d : t.shape) values *= d;
+    char count[32];
+    std::snprintf(count, sizeof count, "%.0f", values);
+    fail(where, ": has shape ", shape_text(t.shape), " (", count, " values), more than the ", limit, " it can hold "
+         "here; the file is damaged or does not belong to this model");
+  }
   t.data.resize(n);
   if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data.data()) < 0)
     fail(where, ": unreadable data (the file is truncated or damaged)");
@@ -263,6 +344,10 @@ H5File::H5File(H5Id id, std::string name) : id_(std::move(id)), name_(std::make_
 
 H5File H5File::open(const std::string& path) {
   quiet_hdf5();
+  std::string bytes, why;  // the whole file, for check_global_heaps (Keras' files are small)
+  if (!read_regular_file(path, bytes, why)) fail(path, ": ", why);
+  check_global_heaps(bytes, path);
+  bytes = std::string();
   return H5File(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), close_file,
                         path + ": not a readable HDF5 file (truncated or damaged?); give a file Keras saved"),
                 path);
@@ -271,6 +356,7 @@ H5File H5File::open(const std::string& path) {
 H5File H5File::open_image(const std::string& bytes, const std::string& name) {
   quiet_hdf5();
   if (!looks_like_hdf5(bytes)) fail(name, ": not an HDF5 file; give a file Keras saved");
+  check_global_heaps(bytes, name);
   // Flags 0: HDF5 copies the buffer and opens it read-only.
   const hid_t id = H5LTopen_file_image(const_cast<char*>(bytes.data()), bytes.size(), 0);
   return H5File(checked(id, close_file, name + ": not a readable HDF5 file (truncated or damaged?)"), name);

@@ -55,11 +55,12 @@ class H5Group {
   // 64 KiB object-header limit); those are joined.
   std::vector<std::string> string_list_attr(const std::string& name) const;
 
+  // The shape of the dataset at a relative path, from its header (nothing read).
+  std::vector<int> tensor_shape(const std::string& rel) const;
   // A float dataset at a relative path, any float width; integer datasets are refused unless
-  // `allow_integer` (optimizer step counters). Its data is read only when it has at most
-  // `max_elements` (else only its shape): a damaged or hostile file's declared size is never
-  // allocated before the caller has checked the shape.
-  H5Tensor tensor(const std::string& rel, bool allow_integer = false, size_t max_elements = size_t(1) << 32) const;
+  // `allow_integer` (optimizer step counters). One of more than `max_values` values is refused
+  // before any buffer is made: a header can claim 2^32 values that the file does not hold.
+  H5Tensor tensor(const std::string& rel, bool allow_integer = false, size_t max_values = size_t(1) << 32) const;
 
   // Writing, as h5py writes what Keras hands it.
   H5Group create_group(const std::string& name) const;  // one level, or a/b with missing parents

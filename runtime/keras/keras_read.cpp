@@ -8,6 +8,7 @@
 //   Keras 3 weights   /layers/<class_snake[_k]>/vars/0, 1, ... in layer order, the k-th layer of
 //                     a class named by class and k, not by the layer's name; /optimizer/vars/...
 //   .keras            zip of config.json, metadata.json and model.weights.h5 (Keras 3 weights)
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -31,12 +32,15 @@ std::string shape_text(const std::vector<int>& s) {
   return out + (s.size() == 1 ? ",)" : ")");
 }
 
-// One tensor of the file into the parameter vector, refused when its shape is not the model's.
-void put(const H5Tensor& t, const ParamRef& p, const std::string& origin, const std::string& layer,
-         const std::string& weight, std::vector<float>& params) {
-  if (t.shape != p.shape || t.data.size() != p.size)
-    fail(origin, ": layer ", layer, ": weight ", weight, " has shape ", shape_text(t.shape), " but the model config "
+// One tensor of the file (`group`/`rel`) into the parameter vector, refused when its shape is not
+// the model's: from its header, before anything is read (a header can claim 2^32 values).
+void put(const H5Group& group, const std::string& rel, const ParamRef& p, const std::string& origin,
+         const std::string& layer, const std::string& weight, std::vector<float>& params) {
+  const std::vector<int> shape = group.tensor_shape(rel);
+  if (shape != p.shape)
+    fail(origin, ": layer ", layer, ": weight ", weight, " has shape ", shape_text(shape), " but the model config "
          "makes it ", shape_text(p.shape), "; the weights do not belong to this architecture");
+  const H5Tensor t = group.tensor(rel, false, p.size);
   std::copy(t.data.begin(), t.data.end(), params.begin() + long(p.offset));
 }
 
@@ -55,8 +59,7 @@ std::vector<float> read_layer_groups(const H5Group& weights, const Graph& g, con
       fail(origin, ": layer ", layer, " has ", names.size(), " weight tensors but the model config gives it ",
            n.params.size(), "; the weights do not belong to this architecture");
     for (size_t i = 0; i < names.size(); ++i)
-      put(lg.tensor(names[i], false, g.params()[size_t(n.params[i])].size), g.params()[size_t(n.params[i])], origin,
-          layer, names[i], params);
+      put(lg, names[i], g.params()[size_t(n.params[i])], origin, layer, names[i], params);
   }
   return params;
 }
@@ -77,10 +80,9 @@ std::vector<float> read_layer_vars(const H5Group& root, const Graph& g, const st
     if (vars.size() != n.params.size())
       fail(origin, ": layer ", layer, " has ", vars.size(), " weight tensors but the model config gives it ",
            n.params.size(), "; the weights do not belong to this architecture");
-    for (size_t i = 0; i < n.params.size(); ++i) {
-      const ParamRef& p = g.params()[size_t(n.params[i])];
-      put(vars.tensor(std::to_string(i), false, p.size), p, origin, layer, path + "/" + std::to_string(i), params);
-    }
+    for (size_t i = 0; i < n.params.size(); ++i)
+      put(vars, std::to_string(i), g.params()[size_t(n.params[i])], origin, layer, path + "/" + std::to_string(i),
+          params);
   }
   return params;
 }
@@ -106,13 +108,14 @@ std::string architecture_for_weights(const std::string& path, const KerasReadOpt
 
 json parse_json_or_empty(const std::string& text) { return json::parse(text, nullptr, false); }
 
-// The optimizer tensors of an HDF5 full-model file, in @weight_names order; none is read beyond
-// the model's size (one that large cannot be an accumulator of it).
+// The optimizer tensors of an HDF5 full-model file, in @weight_names order; none can be larger
+// than the model (`g`) has parameters.
 std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root, const Graph& g) {
   std::vector<H5Tensor> out;
   if (!root.has_group("optimizer_weights")) return out;
   const H5Group og = root.group("optimizer_weights");
-  for (const std::string& name : og.string_list_attr("weight_names")) out.push_back(og.tensor(name, true, g.param_count()));
+  for (const std::string& name : og.string_list_attr("weight_names"))
+    out.push_back(og.tensor(name, true, g.param_count()));
   return out;
 }
 
@@ -173,10 +176,14 @@ KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
   const std::string config = z.read("config.json", size_t(1) << 26);
   if (!z.has("model.weights.h5"))
     fail(path, ": has no model.weights.h5", z.has("model.weights.json") ? " (its weights are sharded, which is not "
-         "supported; save it again without max_shard_size)" : " (not a Keras 3 .keras file, or damaged)");
+         "supported; save it again without max_shard_size)" : " (not a Keras 3 .keras file, or damaged); give a "
+         ".keras file Keras saved");
   const Graph g = build(m, config, path + ": config.json");
   m.format = "Keras 3 .keras (keras " + version + ")";
-  const H5File f = H5File::open_image(z.read("model.weights.h5"), path + ": model.weights.h5");
+  // At most the weights and three optimizer slots of the same size (Adam with amsgrad), 4 bytes
+  // each, and room for HDF5's headers: a size claimed beyond that is refused before it is read.
+  const size_t most = 16 * g.param_count() + (size_t(64) << 20);
+  const H5File f = H5File::open_image(z.read("model.weights.h5", most), path + ": model.weights.h5");
   m.ckpt.params = read_layer_vars(f.root(), g, path + ": model.weights.h5");
   OptimizerSource src;
   const json cfg = parse_json_or_empty(config);
@@ -199,12 +206,18 @@ std::string first_bytes(const std::string& path, size_t n) {
 }  // namespace
 
 KerasModel load_keras_model(const std::string& path, const KerasReadOptions& o) {
-  if (const std::string kind = special_file_kind(path); !kind.empty())
-    fail(path, ": is ", kind, ", not a regular file; give a Keras .h5 or .keras file");
   KerasModel m;
   try {
+    // What the path is, before anything opens it: a FIFO would block, a folder opens and reads
+    // as nothing.
+    if (const std::string kind = special_file_kind(path); !kind.empty())
+      fail(path, ": is ", kind, ", not a regular file; give a Keras .h5 or .keras file");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      fail(path, ": is a folder, not a file; give a Keras .h5 or .keras file");
     const std::string b = first_bytes(path, 8);
     if (b.empty() && !std::ifstream(path)) fail(path, ": cannot open the file (check the path)");
+    if (b.empty()) fail(path, ": is empty; give a Keras .h5 or .keras file saved by Keras' model.save()");
     if (looks_like_hdf5(b)) m = read_hdf5(path, o);
     else if (looks_like_zip(b)) m = read_keras_zip(path, o);
     else fail(path, ": not a Keras model file (neither HDF5 nor a .keras zip archive); give a file saved by Keras' "

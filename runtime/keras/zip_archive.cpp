@@ -2,7 +2,6 @@
 
 #include <zip.h>
 
-#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -42,18 +41,29 @@ std::string ZipReader::read(const std::string& entry, size_t max_bytes) const {
   zip_stat_t st;
   zip_stat_init(&st);
   if (zip_stat(z_, entry.c_str(), 0, &st) != 0)
-    fail(path_, ": has no ", entry, " (not a Keras 3 .keras file, or damaged)");
-  if (!(st.valid & ZIP_STAT_SIZE) || st.size > max_bytes) fail(path_, ": ", entry, " is too large or of unknown size");
+    fail(path_, ": has no ", entry, " (not a Keras 3 .keras file, or damaged); give a .keras file Keras saved");
+  if (!(st.valid & ZIP_STAT_SIZE)) fail(path_, ": ", entry, " is of unknown size; give a .keras file Keras saved");
+  // The size is the headers' word: checked before a buffer of that size is made.
+  if (st.size > max_bytes)
+    fail(path_, ": ", entry, " claims ", st.size, " bytes, more than the ", max_bytes, " it can hold here; the archive "
+         "is damaged or not this model's (give a .keras file Keras saved)");
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> f(zip_fopen(z_, entry.c_str(), 0), zip_fclose);
   if (!f) fail(path_, ": cannot read ", entry, " (", zip_strerror(z_), ")");
-  // In chunks, as the data arrives: a damaged directory's claimed size is not allocated up front.
-  std::string bytes;
-  char chunk[1 << 16];
-  while (bytes.size() < size_t(st.size)) {
-    const zip_int64_t n = zip_fread(f.get(), chunk, std::min(sizeof chunk, size_t(st.size) - bytes.size()));
-    if (n <= 0) fail(path_, ": ", entry, " is truncated or damaged (", zip_file_strerror(f.get()), ")");
-    bytes.append(chunk, size_t(n));
+  std::string bytes(size_t(st.size), '\0');
+  size_t got = 0;
+  while (got < bytes.size()) {
+    const zip_int64_t n = zip_fread(f.get(), bytes.data() + got, bytes.size() - got);
+    if (n <= 0)
+      fail(path_, ": ", entry, " is truncated or damaged (", n < 0 ? zip_file_strerror(f.get()) : "shorter than the "
+           "archive says", "); give a .keras file Keras saved");
+    got += size_t(n);
   }
+  // libzip compares the entry's CRC-32 only when a read reaches its end: without this read a
+  // flipped byte would be used as it is.
+  char past_end;
+  if (const zip_int64_t n = zip_fread(f.get(), &past_end, 1); n != 0)
+    fail(path_, ": ", entry, " is damaged (", n < 0 ? zip_file_strerror(f.get()) : "longer than the archive says",
+         "); give a .keras file Keras saved");
   return bytes;
 }
 

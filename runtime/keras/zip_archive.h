@@ -20,8 +20,8 @@ class ZipReader {
   ZipReader& operator=(const ZipReader&) = delete;
 
   bool has(const std::string& entry) const;
-  // Refuses an entry over max_bytes (4 GiB by default) by its declared size.
-  std::string read(const std::string& entry, size_t max_bytes = size_t(1) << 32) const;
+  // Refused, before any buffer is made, when the archive says the entry is over `max_bytes`.
+  std::string read(const std::string& entry, size_t max_bytes = size_t(1) << 34) const;
   std::vector<std::string> entries() const;
 
  private:

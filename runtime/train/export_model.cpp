@@ -27,8 +27,9 @@ std::string checkpoint_of(const std::string& dir) {
 }  // namespace
 
 std::string export_model(const std::string& model, const std::string& config, const std::string& out) {
-  if (!ends_with(out, ".keras") && !ends_with(out, ".h5"))
-    fail("--export ", out, ": name the file .keras (Keras 3), .h5 (Keras 2 HDF5) or .weights.h5 (Keras 3 weights)");
+  if (!ends_with(out, ".keras") && !ends_with(out, ".h5"))  // a bad flag value: BadFile exits 2 as for one
+    throw BadFile("--export " + out + ": name the file .keras (Keras 3), .h5 (Keras 2 HDF5) or .weights.h5 (Keras 3 "
+                  "weights)");
   if (!keras_files_supported()) fail("--export ", out, ": this build writes no Keras files: ", keras_files_missing());
   std::string src = model.empty() ? "runs/latest" : model;
   std::error_code ec;

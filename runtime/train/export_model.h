@@ -8,7 +8,8 @@ namespace acts {
 // `model`: a .safetensors file, a run folder (its final.safetensors, else last.safetensors;
 // "" = runs/latest) or a Keras file (`config`: the architecture of a weights-only one). `out`
 // ends in .keras, .h5 or .weights.h5. Returns what was read, for the app's line. Throws
-// acts::Error before writing anything when the source or the name is bad.
+// acts::Error before writing anything when the source or the name is bad (acts::BadFile, exit
+// 2 in train_gpu, for a bad name or a Keras file that cannot be used).
 std::string export_model(const std::string& model, const std::string& config, const std::string& out);
 
 }  // namespace acts

@@ -127,10 +127,9 @@ std::unique_ptr<Graph> new_run_model(TrainConfig& cfg, KerasModel* weights) {
     spec = load_keras_json(cfg.model_json);  // names the file itself
   }
   for (const LayerSpec& l : spec.layers)
-    if (!is_trainable(l))
-      fail(cfg.model_json, ": layer ", l.name,
-           " is frozen (trainable: false), and train_gpu trains every layer; "
-           "set trainable = True in Keras and save the model again (dump_acts runs it as it is)");
+    if (!is_trainable(l))  // a model file this app cannot use as it is: exit 2, like an unsupported layer
+      throw BadFile(cfg.model_json + ": layer " + l.name + " is frozen (trainable: false), and train_gpu trains every "
+                    "layer; set trainable = True in Keras and save the model again (dump_acts runs it as it is)");
   try {
     if (spec.height != spec.width) fail("model input must be square (", spec.height, "x", spec.width, ")");
     if (spec.channels != 3) fail("model input must have 3 channels (RGB photos), not ", spec.channels);

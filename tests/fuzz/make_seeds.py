@@ -3,14 +3,17 @@
 small valid files of every format each parser reads, and a few edge cases. libFuzzer's merges
 add the inputs it found (named by their SHA-1) next to them. Standard library only.
 Usage: python3 tests/fuzz/make_seeds.py"""
+import io
 import json
 import os
 import struct
+import zipfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ODD = os.path.join(ROOT, "tests", "fixtures", "odd_images")
+KERAS = os.path.join(ROOT, "tests", "fixtures", "keras")
 
 
 def put(parser, name, data):
@@ -129,9 +132,41 @@ def listing():
     put("listing", "no_classes", "\x00only_a_file.jpg\n")
 
 
+def keras_fixture(name):
+    with open(os.path.join(KERAS, name), "rb") as f:
+        return f.read()
+
+
+def stored_zip(entries, compression=zipfile.ZIP_STORED):
+    """A zip of (name, bytes), with a fixed date so that the seeds are the same on every run."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in entries:
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, compress_type=compression)
+    return out.getvalue()
+
+
+def keras_files():
+    """Keras' own files (full models: the harness passes no --config) and archives around them."""
+    for name in ("k3.keras", "k2.h5", "k3_legacy.h5", "k2_0_8.h5"):
+        put("keras_file", name, keras_fixture(name))
+    with zipfile.ZipFile(os.path.join(KERAS, "k3.keras")) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    weights = dict(entries)["model.weights.h5"]
+    put("keras_file", "k3_deflated.keras", stored_zip(entries, zipfile.ZIP_DEFLATED))
+    put("keras_file", "k3_sharded.keras",
+        stored_zip([e for e in entries if e[0] != "model.weights.h5"] +
+                   [("model.weights.json", b'{"weight_map": {}}'), ("model_00000.weights.h5", weights)]))
+    put("keras_file", "k3_no_weights.keras", stored_zip([e for e in entries if e[0] != "model.weights.h5"]))
+    put("keras_file", "k3_weights_not_hdf5.keras",
+        stored_zip([e for e in entries if e[0] != "model.weights.h5"] + [("model.weights.h5", b"not hdf5")]))
+    put("keras_file", "k3_weights_only.h5", keras_fixture("k3.weights.h5"))
+
+
 if __name__ == "__main__":
     model_json()
     checkpoint()
     npys()
     images()
     listing()
+    keras_files()
