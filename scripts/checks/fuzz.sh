@@ -52,8 +52,9 @@ cpu="runtime/cpu/cpu_backend.cpp runtime/cpu/fast/conv2d.cpp runtime/cpu/fast/co
      runtime/cpu/fast/no_blas.cpp runtime/cpu/fast/maxpool_fast.cpp runtime/cpu/fast/thread_pool.cpp"
 declare -A sources=(
   [model_json]="$graph_core $ops $cpu"
-  [checkpoint]="runtime/core/checkpoint.cpp $graph_core $ops $cpu runtime/core/crc32.cpp runtime/core/atomic_file.cpp"
-  [npy]="runtime/core/npy.cpp runtime/core/atomic_file.cpp runtime/core/regular_file.cpp"
+  [checkpoint]="runtime/core/checkpoint.cpp $graph_core $ops $cpu runtime/core/crc32.cpp runtime/core/atomic_file.cpp
+                runtime/core/stop_request.cpp"
+  [npy]="runtime/core/npy.cpp runtime/core/atomic_file.cpp runtime/core/regular_file.cpp runtime/core/stop_request.cpp"
   [image_header]="runtime/data/image_header.cpp"
   [image_decode]="runtime/data/image_decode.cpp runtime/data/image_header.cpp runtime/data/pil_resize.cpp"
   [listing]="runtime/data/listing.cpp"

@@ -231,3 +231,28 @@ TEST(TrainGpuSignals, AKillBetweenTheEpochsCheckpointsKeepsTheBestOneConsistent)
     EXPECT_EQ(final_params(killed), final_params(whole)) << at;
   }
 }
+
+TEST(TrainGpuSignals, AKillBeforeModelKerasIsInPlaceLeavesNoResultsAndResumeWritesIt) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  // final.safetensors and model.keras are one job of the checkpoint writer, and results.json comes
+  // after both are on disk: killed just before model.keras' rename, the run is not finished, and
+  // --resume writes model.keras and the same results as an uninterrupted run.
+  const std::string args = " --data " + kSample + " --epochs 1 --steps-per-epoch 2 --validation-steps 2" + kSmall;
+  const std::string whole = tmpdir("keras_whole"), killed = tmpdir("keras_killed");
+  ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
+  if (!fs::exists(whole + "/model.keras")) GTEST_SKIP() << "this build writes no Keras files (no HDF5/libzip)";
+  Spawned p(kBin + args + " --out " + killed, "ACTS_PAUSE_AT='rename model.keras:1'");
+  ASSERT_TRUE(p.wait_for(paused_at("rename model.keras", 1))) << p.output();
+  p.signal(SIGKILL);
+  ASSERT_TRUE(p.killed_by_signal()) << p.output();
+  EXPECT_TRUE(fs::exists(killed + "/final.safetensors"));
+  EXPECT_FALSE(fs::exists(killed + "/model.keras"));
+  EXPECT_FALSE(fs::exists(killed + "/results.json")) << "results.json says done before model.keras is there";
+  const auto resumed = run(kBin + " --resume " + killed + " --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_GT(fs::file_size(killed + "/model.keras"), 1000u);
+  EXPECT_EQ(read_file(killed + "/results.json"), read_file(whole + "/results.json"));
+  EXPECT_EQ(final_params(killed), final_params(whole));
+  for (const auto& e : fs::directory_iterator(killed))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << "left behind: " << e.path();
+}
