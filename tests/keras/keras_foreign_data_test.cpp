@@ -19,6 +19,7 @@
 
 #include "runtime/core/errors.h"
 #include "runtime/keras/keras_file.h"
+#include "tests/keras/refused_in_child.h"
 
 namespace fs = std::filesystem;
 
@@ -87,19 +88,7 @@ std::string k3_weights_with_external_kernel(const std::string& name, const std::
 // an acts::BadFile naming the file and holding `word`, 1 otherwise (the message on stderr).
 [[noreturn]] void load_refused(const std::string& path, const std::string& config, const std::string& word) {
   alarm(60);  // a guard against a hang, not a clock the test waits on
-  acts::KerasReadOptions o;
-  o.config_json = config;
-  try {
-    acts::load_keras_model(path, o);
-    std::fprintf(stderr, "loaded\n");
-  } catch (const acts::BadFile& e) {
-    const std::string msg = e.what();
-    std::fprintf(stderr, "%s\n", msg.c_str());
-    std::_Exit(msg.find(path) != std::string::npos && msg.find(word) != std::string::npos ? 0 : 1);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "not acts::BadFile: %s\n", e.what());
-  }
-  std::_Exit(1);
+  acts::test::exit_refused(path, config, word);
 }
 
 }  // namespace

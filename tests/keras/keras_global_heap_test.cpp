@@ -17,6 +17,7 @@
 
 #include "runtime/core/errors.h"
 #include "runtime/keras/keras_file.h"
+#include "tests/keras/refused_in_child.h"
 #include "runtime/keras/zip_archive.h"
 
 namespace fs = std::filesystem;
@@ -74,19 +75,7 @@ struct RemoveScratch {
 
 [[noreturn]] void load_refused(const std::string& path, const std::string& config) {
   alarm(60);  // a guard against the hang, not a clock the test waits on
-  acts::KerasReadOptions o;
-  o.config_json = config;
-  try {
-    acts::load_keras_model(path, o);
-    std::fprintf(stderr, "loaded\n");
-  } catch (const acts::BadFile& e) {
-    const std::string msg = e.what();
-    std::fprintf(stderr, "%s\n", msg.c_str());
-    std::_Exit(msg.find(path) != std::string::npos && msg.find("global heap") != std::string::npos ? 0 : 1);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "not acts::BadFile: %s\n", e.what());
-  }
-  std::_Exit(1);
+  acts::test::exit_refused(path, config, "global heap");
 }
 
 }  // namespace
