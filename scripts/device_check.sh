@@ -168,6 +168,8 @@ CUDA_TESTS=(test_cuda_kernels test_cuda_layers test_cuda_backend test_cuda_layou
 ALL_TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p')
 # Each layer's CUDA tests (tests/ops/*_cuda_test.cpp; their suites are named <Layer>Cuda).
 echo "$ALL_TARGETS" | grep -qx test_ops_cuda && CUDA_TESTS+=(test_ops_cuda)
+# Keras files on the GPU (KerasFilesCuda), where the machine has HDF5 and libzip to build them.
+echo "$ALL_TARGETS" | grep -qx test_keras && CUDA_TESTS+=(test_keras)
 FIRST=() EXTRA=()
 if want tests || want kernel-sanitizer || want layer-sanitizer; then FIRST=("${CUDA_TESTS[@]}"); fi
 if want bench || want bench-more || want profile || want bench-compile; then EXTRA+=(bench); fi

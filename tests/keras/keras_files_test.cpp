@@ -24,15 +24,17 @@ namespace {
 
 const std::string kDir = std::string(ACTS_TEST_DATA) + "/keras/";
 
-// The CPU reference's output of every layer for the fixtures' 3 photos (x.npy / 255), against
+// A backend's output of every layer for the fixtures' 3 photos (x.npy / 255), against
 // golden_dir/<golden name>.npy; the golden names are the Keras model's layer names in order.
-void expect_keras_outputs(const KerasModel& m, const std::string& golden_dir, const std::vector<std::string>& names) {
+// `device`: "cpu" (the reference) or "cuda".
+void expect_keras_outputs(const KerasModel& m, const std::string& golden_dir, const std::vector<std::string>& names,
+                          const std::string& device = "cpu") {
   const Graph g(m.ckpt.model);
   ASSERT_EQ(g.nodes().size(), names.size());
   const NpyArray x = read_npy(kDir + "x.npy");
   BackendOptions o;
   o.max_batch = int(x.shape[0]);
-  const std::unique_ptr<Backend> be = make_cpu_backend(g, o);
+  const std::unique_ptr<Backend> be = device == "cuda" ? make_cuda_backend(g, o) : make_cpu_backend(g, o);
   be->set_params(m.ckpt.params);
   Batch b;
   b.n = int(x.shape[0]);
@@ -146,6 +148,20 @@ TEST(KerasFiles, WrittenFilesReadBackExactly) {
   for (const auto& e : std::filesystem::directory_iterator(dir))  // atomic writes leave no temporaries
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
   std::filesystem::remove_all(dir);
+}
+
+// The same files on the GPU (strict fp32, deterministic cuDNN algorithms: the defaults): every
+// layer equal to Keras' by the same rule. Skipped, with the reason, without a GPU; the device
+// check (scripts/device_check.sh) runs it where one is lent.
+TEST(KerasFilesCuda, EveryFormatMatchesKerasLayerByLayerOnTheGpu) {
+  std::string why;
+  if (!cuda_available(&why)) GTEST_SKIP() << why;
+  const KerasModel k3 = load_keras_model(kDir + "k3.keras");
+  expect_keras_outputs(k3, kDir + "k3_out", layer_names(k3), "cuda");
+  const KerasModel k2 = load_keras_model(kDir + "k2.h5");
+  expect_keras_outputs(k2, kDir + "k2_out", layer_names(k2), "cuda");
+  const KerasModel old = load_keras_model(kDir + "k2_0_8.h5");
+  expect_keras_outputs(old, kDir + "k2_out", layer_names(k2), "cuda");
 }
 
 // dump_acts on a Keras file: its default rescale is the tutorial's 1/255 (the goldens' input),
