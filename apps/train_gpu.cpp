@@ -36,7 +36,7 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& export_to, bo
   app.add_option("--rescale", c.rescale,
                  "Input scale: pixels 0-255 times this, as Keras' ImageDataGenerator(rescale=...); dump_acts uses "
                  "the run's")
-      ->default_str("1/255")
+      ->default_str("1/255, or 1 when the model's first layer is a Rescaling")
       ->transform(acts::cli::rescale_number());
   app.add_option("--image-size", c.image_size, "Input height = width (the tutorial's 150)")
       ->default_val(150)->check(acts::cli::whole_number(8, 4096));

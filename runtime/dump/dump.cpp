@@ -20,6 +20,7 @@
 #include "runtime/core/stop_request.h"
 #include "runtime/cpu/fast/thread_pool.h"
 #include "runtime/keras/keras_file.h"
+#include "runtime/ops/op.h"
 #include "sources.h"
 
 namespace acts {
@@ -339,11 +340,17 @@ void open_model(const DumpConfig& c, Request& r) {
            " has its own; drop --config");
     r.ckpt = load_checkpoint(r.ckpt_path);
   }
-  // The rescale Keras files do not record: --rescale, else the run's, else the tutorial's 1/255.
+  // The rescale Keras files do not record: --rescale, else the run's, else the tutorial's 1/255
+  // (1 for a model whose first layer is a Rescaling: it scales the pixels itself).
   const auto scale = r.ckpt.meta.find("rescale");
-  r.scale = c.rescale > 0                ? c.rescale
+  const bool own = rescales_its_input(r.ckpt.model);
+  r.scale = c.rescale > 0                  ? c.rescale
             : scale != r.ckpt.meta.end() ? float(meta_real(r.ckpt, "rescale", r.ckpt_path, 1e-30, 1e30))
+            : own                        ? 1.f
                                          : 1.f / 255.f;
+  if (own && c.rescale <= 0 && scale == r.ckpt.meta.end())
+    std::printf("Input: pixels 0-255 as they are (the model's first layer, a Rescaling, scales them; --rescale to "
+                "change)\n");
   std::error_code ec;
   const std::string real = fs::canonical(r.ckpt_path, ec).string();  // which run runs/latest was
   r.model_text = (ec || real == r.ckpt_path) ? r.ckpt_path : r.ckpt_path + " (" + real + ")";

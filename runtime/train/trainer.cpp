@@ -16,6 +16,7 @@
 #include "runtime/core/stop_request.h"
 #include "runtime/data/dataset.h"
 #include "runtime/keras/keras_file.h"
+#include "runtime/ops/op.h"
 
 namespace acts {
 using json = nlohmann::json;
@@ -214,6 +215,12 @@ void open_new_run(TrainConfig& cfg, Run& r) {
     fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
   KerasModel keras;
   r.graph = new_run_model(cfg, &keras);  // a model that does not fit the image size fails before the folder
+  if (cfg.rescale <= 0) {
+    cfg.rescale = rescales_its_input(r.graph->spec()) ? 1.f : 1.f / 255.f;
+    if (cfg.rescale == 1.f)
+      std::printf("Input: pixels 0-255 as they are (the model's first layer, a Rescaling, scales them; --rescale to "
+                  "change)\n");
+  }
   if (!keras.ckpt.params.empty()) {
     std::printf("Fine-tuning %s: %s; optimizer: %s; RMSprop rule %s (--rmsprop)\n", cfg.model_json.c_str(),
                 keras.format.c_str(), keras.opt_note.c_str(), cfg.rmsprop.c_str());

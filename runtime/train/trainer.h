@@ -23,7 +23,8 @@ struct TrainConfig {
   int epochs = 30, steps_per_epoch = 100, validation_steps = 50, batch_size = 20;
   int image_size = 150;
   float lr = 1e-4f;
-  float rescale = 1.f / 255.f;  // input pixels 0-255 times this (Keras' ImageDataGenerator(rescale=...))
+  float rescale = 0.f;  // input pixels 0-255 times this (Keras' ImageDataGenerator(rescale=...)); 0: 1/255, or 1
+                        // when the model's first layer is a Rescaling (it scales them itself)
   bool augment = false;
   uint64_t seed = 1;
   std::string interpolation = "nearest";

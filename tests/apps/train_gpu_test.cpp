@@ -155,6 +155,30 @@ TEST(TrainGpu, RescaleIsTheOneAskedForAndKeptInTheRun) {
   }
 }
 
+// A model whose first layer is a Rescaling scales the pixels itself: the run feeds them as they
+// are (rescale 1, said and recorded) unless --rescale is given.
+TEST(TrainGpu, AModelThatRescalesItsInputGetsThePixelsAsTheyAre) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string dir = tmpdir("rescaling_model");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/m.json") << R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [null, 24, 24, 3]}},
+    {"class_name": "Rescaling", "config": {"name": "rescaling", "scale": 0.00392156862745098, "offset": 0.0}},
+    {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 4, "kernel_size": [3, 3], "activation": "relu"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 1, "activation": "sigmoid"}}]}})";
+  const std::string one = " --data " + kSample + " --model " + dir + "/m.json --steps-per-epoch 1 --epochs 1"
+                          " --device cpu --batch-size 4 --validation-steps 1 --seed 5";
+  const auto own = run(kBin + one + " --out " + dir + "/own");
+  ASSERT_EQ(own.code, 0) << own.out;
+  EXPECT_TRUE(contains(own.out, "Input: pixels 0-255 as they are")) << own.out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir + "/own/run.json")).at("rescale").get<double>(), 1.0);
+  const auto asked = run(kBin + one + " --rescale 1/255 --out " + dir + "/asked");
+  ASSERT_EQ(asked.code, 0) << asked.out;
+  EXPECT_FALSE(contains(asked.out, "as they are")) << asked.out;
+  EXPECT_NE(final_params(dir + "/own"), final_params(dir + "/asked"));
+}
+
 TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
   auto r = run(kBin + " --data " + kSample + " --bogus");
   EXPECT_EQ(r.code, 2);

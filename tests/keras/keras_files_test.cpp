@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "runtime/core/backend.h"
 #include "runtime/core/npy.h"
@@ -190,6 +192,44 @@ TEST(KerasFiles, DumpActsReadsKerasFilesWithTheRescaleAsked) {
     EXPECT_NE(read_npy(out + "/twice/" + layer + ".npy").to_float(), want) << layer << ": --rescale was not used";
   }
   std::filesystem::remove_all(out);
+}
+
+// A model whose first layer is a Rescaling (the book's second edition) scales the pixels itself:
+// from a Keras file, dump_acts hands them over as they are (0-255), unless --rescale says otherwise.
+TEST(KerasFiles, AModelThatRescalesItsInputGetsThePixelsAsTheyAre) {
+  std::ifstream f(std::string(ACTS_TEST_DATA) + "/ops/rescaling.json");  // Rescaling(2.5, offset -1) first
+  const nlohmann::json golden = nlohmann::json::parse(f);
+  const std::string dir = testing::TempDir() + "/keras_rescaling_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  Checkpoint c;
+  c.model = parse_keras_json(golden["model_json"].get<std::string>(), "golden");
+  const Graph g(c.model);
+  c.params.assign(g.param_count(), 0.01f);
+  save_keras_model(dir + "/m.keras", c);
+  std::vector<uint8_t> pixels(g.input_size());
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t((i * 37) % 256);
+  write_npy(dir + "/x.npy", pixels.data(), {1, 9, 7, 3});
+  DumpConfig d;
+  d.model = dir + "/m.keras";
+  d.images = {dir + "/x.npy"};
+  d.layers = {"rescaling_1"};
+  d.device = "cpu";
+  testing::internal::CaptureStdout();
+  d.out = dir + "/own";
+  dump_activations(d);
+  d.rescale = 1.f / 255.f;
+  d.out = dir + "/asked";
+  dump_activations(d);
+  const std::string said = testing::internal::GetCapturedStdout();
+  EXPECT_NE(said.find("Input: pixels 0-255 as they are"), std::string::npos) << said;
+  const std::vector<float> own = read_npy(dir + "/own/rescaling_1.npy").to_float();
+  const std::vector<float> asked = read_npy(dir + "/asked/rescaling_1.npy").to_float();
+  ASSERT_EQ(own.size(), pixels.size());
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    EXPECT_FLOAT_EQ(own[i], float(pixels[i]) * 2.5f - 1.f) << i;
+    EXPECT_FLOAT_EQ(asked[i], float(pixels[i]) * (1.f / 255.f) * 2.5f - 1.f) << i;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // The optimizer rules (keras_optimizer.h) on the k2 model's shapes.

@@ -1,0 +1,86 @@
+"""What every op golden script shares (scripts/reference/ops/make_<op>_golden.py): Keras 3 on JAX
+set up, the weights and inputs of the shared formula (scripts/reference/make_goldens.py; its C++
+twin is tests/cpu/golden_weights.h), and the golden JSON for tests/ops/<op>_test.cpp: the model
+JSON, every layer's output, the binary cross-entropy of labels 1 0 1 and its gradient with respect
+to every parameter tensor (jax.grad of Keras' own loss through model.stateless_call).
+
+Parameters: stream 1 in Keras' flat order, kernels Glorot-bounded, biases 0.1 (2u - 1); inputs:
+float32(u) of the given stream, batch 3. Installs keras and jax[cpu] with pip when missing."""
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("JAX_ENABLE_X64", "0")
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pip_need import need  # noqa: E402  (scripts/reference)
+
+np = need("numpy", "numpy")
+need("jax", "jax[cpu]")
+keras = need("keras", "keras")
+import jax  # noqa: E402  (installed just above)
+
+from golden_formula import uniform  # noqa: E402  (scripts/reference)
+
+
+def golden_params(model):
+    """Keras' flat parameter order; kernels Glorot-bounded, biases 0.1 (2u - 1)."""
+    weights, offset = [], 0
+    for w in model.weights:
+        shape = tuple(w.shape)
+        u = uniform(1, int(np.prod(shape)), offset)
+        if len(shape) >= 2:
+            receptive = float(np.prod(shape[:-2])) if len(shape) > 2 else 1.0
+            limit = np.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
+            v = (limit * (2 * u - 1)).astype(np.float32)
+        else:
+            v = (0.1 * (2 * u - 1)).astype(np.float32)
+        weights.append(v.reshape(shape))
+        offset += int(np.prod(shape))
+    return weights
+
+
+def floats(a):
+    """float32 values, each written with the 9 digits that identify it (half the size of repr)."""
+    return [float("%.9g" % v) for v in np.asarray(a, np.float64).ravel()]
+
+
+def default_out(op):
+    return os.path.join(ROOT, "tests", "fixtures", "ops", op + ".json")
+
+
+def write_golden(model, input_stream, out):
+    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1) into `out`."""
+    model.set_weights(golden_params(model))
+    n = 3
+    shape = tuple(model.inputs[0].shape[1:])
+    x = uniform(input_stream, n * int(np.prod(shape))).astype(np.float32).reshape((n,) + shape)
+    y = np.array([1, 0, 1], np.float32).reshape(n, 1)
+
+    probe = keras.Model(model.inputs, [l.output for l in model.layers])
+    outs = [np.asarray(o) for o in probe(x)]
+
+    bce = keras.losses.BinaryCrossentropy()
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def loss_of(tv):
+        pred, _ = model.stateless_call(tv, non_trainable, x)
+        return bce(y, pred)
+
+    loss, grads = jax.value_and_grad(loss_of)(trainable)
+    golden = {
+        "keras_version": keras.__version__, "backend": keras.backend.backend(),
+        "model_json": model.to_json(), "input_shape": list(x.shape), "input_stream": input_stream,
+        "labels": y.ravel().tolist(),
+        "outputs": {l.name: floats(o) for l, o in zip(model.layers, outs)},
+        "loss": float(loss),
+        "grads": {v.path: floats(g) for v, g in zip(model.trainable_variables, grads)},
+    }
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(golden, f)
+        f.write("\n")
+    print("wrote", out, "(Keras %s, %s)" % (keras.__version__, keras.backend.backend()))
