@@ -92,6 +92,57 @@ void parse_layer(const json& l, int index, const std::string& origin, ModelSpec&
   m.layers.push_back(s);
 }
 
+// The layer names a Functional layer takes its input from: Keras 3's inbound_nodes
+// ([{"args": [{"config": {"keras_history": [name, 0, 0]}}]}]) or Keras 2's ([[[name, 0, 0, {}]]]).
+std::vector<std::string> inbound_names(const json& l) {
+  std::vector<std::string> names;
+  const json nodes = l.value("inbound_nodes", json::array());
+  if (!nodes.is_array()) return {"?"};
+  for (const json& node : nodes) {
+    if (node.is_object()) {
+      for (const json& arg : node.value("args", json::array())) {
+        const json history = arg.is_object() && arg.value("config", json()).is_object()
+                                 ? arg["config"].value("keras_history", json()) : json();
+        names.push_back(history.is_array() && !history.empty() && history[0].is_string() ? history[0].get<std::string>()
+                                                                                          : "?");
+      }
+    } else if (node.is_array()) {
+      for (const json& t : node) names.push_back(t.is_array() && !t.empty() && t[0].is_string() ? t[0].get<std::string>() : "?");
+    } else {
+      names.push_back("?");
+    }
+  }
+  return names;
+}
+
+// A Functional model this project runs is a chain: one input, every layer fed by the one before
+// it alone, the last layer the output. Anything else (several inputs or outputs, a branch, a
+// skip connection) is refused naming the first layer that breaks the chain.
+void check_single_chain(const json& config, const std::string& origin) {
+  const json& layers = config.is_object() ? config.value("layers", json()) : json();
+  if (!layers.is_array() || layers.empty()) fail(origin, ": the model has no layers");
+  auto count = [](const json& io) {  // [name, 0, 0] (one, Keras 3) or [[name, 0, 0], ...]
+    if (!io.is_array() || io.empty()) return size_t(0);
+    return io[0].is_string() ? size_t(1) : io.size();
+  };
+  if (count(config.value("input_layers", json())) != 1 || count(config.value("output_layers", json())) != 1)
+    fail(origin, ": a Functional model with ", count(config.value("input_layers", json())), " inputs and ",
+         count(config.value("output_layers", json())), " outputs; only single-chain models (one input, one "
+         "output, each layer fed by the one before) are supported");
+  std::string before;
+  for (const json& l : layers) {
+    const std::string name = l.is_object() && l.value("name", json()).is_string() ? l["name"].get<std::string>()
+                                                                                   : "?";
+    const std::vector<std::string> in = inbound_names(l);
+    const bool first = before.empty();
+    if (first ? !in.empty() : (in.size() != 1 || in[0] != before))
+      fail(origin, ": layer ", name, " takes ", in.empty() ? std::string("no input") : json(in).dump(),
+           first ? "" : std::string(", not only the layer before it (") + before + ")",
+           "; only single-chain Functional models are supported (one input, each layer fed by the one before)");
+    before = name;
+  }
+}
+
 }  // namespace
 
 ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
@@ -102,10 +153,13 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& origin) {
     fail(origin, ": not valid JSON (", e.what(), "); give the output of Keras' model.to_json()");
   }
   // value(key, json()) never throws, whatever type the member has.
-  if (!j.is_object() || j.value("class_name", json()) != "Sequential")
-    fail(origin, ": only Keras Sequential models are supported (class_name is ",
+  const json cls = j.is_object() ? j.value("class_name", json()) : json();
+  const bool functional = cls == "Functional" || cls == "Model";
+  if (cls != "Sequential" && !functional)
+    fail(origin, ": only Keras Sequential models and single-chain Functional models are supported (class_name is ",
          j.is_object() && j.contains("class_name") ? j["class_name"].dump() : std::string("missing"),
          "); build the model as keras.Sequential([...]) and save it again");
+  if (functional) check_single_chain(j.value("config", json()), origin);
   ModelSpec m;
   m.layers.clear();
   const json& config = j["config"];

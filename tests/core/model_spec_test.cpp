@@ -84,7 +84,8 @@ TEST(ModelSpec, RefusesUnsupportedWithTheReason) {
                      R"("filters": 2, "kernel_size": 3, "activation": "tanh"}}]})").find("tanh"), std::string::npos);
   EXPECT_NE(error_of(head + R"(BatchNormalization", "config": {"name": "bn", )" + in + "\"axis\": -1}}]}")
                 .find("BatchNormalization"), std::string::npos);
-  EXPECT_NE(error_of(R"({"class_name": "Model", "config": {}})").find("Sequential"), std::string::npos);
+  EXPECT_NE(error_of(R"({"class_name": "Graph", "config": {}})").find("Sequential"), std::string::npos);
+  EXPECT_NE(error_of(R"({"class_name": "Model", "config": {}})").find("has no layers"), std::string::npos);
   EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);
 }
 
@@ -153,7 +154,65 @@ TEST(ModelSpec, ClassNameOfAnotherTypeIsRefused) {
   } catch (const std::exception& other) {
     e = std::string("not an acts::Error: ") + other.what();
   }
-  EXPECT_NE(e.find("m.json: only Keras Sequential models are supported"), std::string::npos) << e;
+  EXPECT_NE(e.find("m.json: only Keras Sequential models and single-chain Functional models are supported"),
+            std::string::npos)
+      << e;
+}
+
+// A Functional model that is one chain (the book's second edition builds its model so) parses to
+// the same layers as its Sequential twin, from Keras 3's and Keras 2's inbound_nodes alike; a
+// branch, a skip connection or a second input is refused naming the layer.
+TEST(ModelSpec, SingleChainFunctionalModelsParseAndOthersAreRefused) {
+  // Keras 3: inbound_nodes [{"args": [{"config": {"keras_history": [name, 0, 0]}}]}].
+  const std::string keras3 = R"({"class_name": "Functional", "config": {"name": "f",
+    "input_layers": ["in", 0, 0], "output_layers": ["out", 0, 0], "layers": [
+    {"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+     "config": {"name": "in", "batch_shape": [null, 12, 12, 3]}},
+    {"class_name": "Rescaling", "name": "r", "config": {"name": "r", "scale": 0.5},
+     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["in", 0, 0]}}]}]},
+    {"class_name": "Conv2D", "name": "c", "config": {"name": "c", "filters": 2, "kernel_size": 3, "activation": "relu"},
+     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["r", 0, 0]}}]}]},
+    {"class_name": "Flatten", "name": "f", "config": {"name": "f"},
+     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["c", 0, 0]}}]}]},
+    {"class_name": "Dense", "name": "out", "config": {"name": "out", "units": 1, "activation": "sigmoid"},
+     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": [X]}}]}]}]}})";
+  auto with_dense_input = [&](const std::string& x) {
+    std::string t = keras3;
+    t.replace(t.find("[X]"), 3, x);
+    return t;
+  };
+  const Graph g(parse_keras_json(with_dense_input(R"(["f", 0, 0])"), "f.json"));
+  EXPECT_EQ(g.layer_names(), "r, c, f, out");
+  EXPECT_EQ(g.node("out").in_shape, (std::vector<int>{10 * 10 * 2}));
+
+  // Keras 2: inbound_nodes [[[name, 0, 0, {}]]], input_layers [[name, 0, 0]].
+  const std::string keras2 = R"({"class_name": "Model", "config": {"name": "f",
+    "input_layers": [["in", 0, 0]], "output_layers": [["out", 0, 0]], "layers": [
+    {"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+     "config": {"name": "in", "batch_input_shape": [null, 12, 12, 3]}},
+    {"class_name": "Conv2D", "name": "c", "config": {"name": "c", "filters": 2, "kernel_size": 3, "activation": "relu"},
+     "inbound_nodes": [[["in", 0, 0, {}]]]},
+    {"class_name": "Flatten", "name": "f", "config": {"name": "f"}, "inbound_nodes": [[["c", 0, 0, {}]]]},
+    {"class_name": "Dense", "name": "out", "config": {"name": "out", "units": 1, "activation": "sigmoid"},
+     "inbound_nodes": [[["f", 0, 0, {}]]]}]}})";
+  EXPECT_EQ(Graph(parse_keras_json(keras2, "f.json")).layer_names(), "c, f, out");
+
+  auto refusal = [](const std::string& j) {
+    try {
+      parse_keras_json(j, "f.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  // A skip connection: the Dense fed by the Rescaling, not the Flatten before it.
+  EXPECT_EQ(refusal(with_dense_input(R"(["r", 0, 0])")),
+            "f.json: layer out takes [\"r\"], not only the layer before it (f); only single-chain Functional models "
+            "are supported (one input, each layer fed by the one before)");
+  std::string two = with_dense_input(R"(["f", 0, 0])");
+  two.replace(two.find(R"("input_layers": ["in", 0, 0])"), 28, R"("input_layers": [["in", 0, 0], ["in2", 0, 0]])");
+  EXPECT_EQ(refusal(two), "f.json: a Functional model with 2 inputs and 1 outputs; only single-chain models (one "
+                          "input, one output, each layer fed by the one before) are supported");
 }
 
 // Found by fuzzing: sizes beyond int were converted to int (undefined behaviour) and went on.
