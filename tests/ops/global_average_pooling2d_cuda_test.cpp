@@ -15,6 +15,7 @@
 #include "tests/compare.h"
 #include "tests/cpu/golden_weights.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "tests/ops/op_golden_cuda.h"
 
 using namespace acts;
 using namespace acts::test;
@@ -40,33 +41,6 @@ TEST_F(GlobalAveragePooling2DCuda, KernelsMatchTheReference) {
   EXPECT_EQ(download(d_dx, dx_ref.size()), dx_ref);
 }
 
-TEST_F(GlobalAveragePooling2DCuda, BackendStepMatchesTheCpuBackend) {
-  std::ifstream f(std::string(ACTS_TEST_DATA) + "/ops/global_average_pooling2d.json");
-  const nlohmann::json golden = nlohmann::json::parse(f);
-  const Graph graph(parse_keras_json(golden["model_json"].get<std::string>(), "golden"));
-  BackendOptions o;
-  o.max_batch = 3;
-  o.cpu_reference = true;
-  CpuBackend cpu(graph, o);
-  CudaBackend cuda(graph, o);
-  const std::vector<float> w = golden_params(graph), x = golden_inputs(4, 3 * graph.input_size());
-  const std::vector<float> labels = golden["labels"].get<std::vector<float>>();
-  Batch b;
-  b.n = 3;
-  b.inputs = x.data();
-  b.labels = labels.data();
-  for (Backend* be : {static_cast<Backend*>(&cpu), static_cast<Backend*>(&cuda)}) {
-    be->set_params(w);
-    be->forward(b, true);
-    be->backward(b);
-  }
-  for (const Node& nd : graph.nodes())
-    expect_close("activation " + nd.spec.name, cuda.activation(nd.spec.name), cpu.activation(nd.spec.name), 1e-5,
-                 1e-6);
-  expect_close("gradients", cuda.grads(), cpu.grads(), 1e-4, 1e-6);
-  cpu.update();
-  cuda.update();
-  expect_close("weights after one step", cuda.params(), cpu.params(), 1e-5, 1e-6);
-}
+TEST_F(GlobalAveragePooling2DCuda, BackendStepMatchesTheCpuBackend) { expect_cuda_step_matches_cpu("global_average_pooling2d"); }
 
 }  // namespace

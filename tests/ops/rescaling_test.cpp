@@ -16,43 +16,27 @@
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/core/model_spec.h"
-#include "runtime/cpu/cpu_backend.h"
-#include "runtime/cpu/fast/cpu_fast.h"
 #include "tests/compare.h"
-#include "tests/cpu/golden_weights.h"
 #include "tests/numeric_grad.h"
+#include "tests/ops/op_golden.h"
 
 using namespace acts;
 using acts::test::expect_close;
-using acts::test::golden_inputs;
-using acts::test::golden_params;
+using acts::test::expect_fast_path_matches_reference;
+using acts::test::expect_reference_matches_keras;
+using acts::test::op_golden;
 
 namespace {
 
 constexpr const char* kLayer = "rescaling_1";
 
-nlohmann::json golden() {
-  const std::string path = std::string(ACTS_TEST_DATA) + "/ops/rescaling.json";
-  std::ifstream f(path);
-  EXPECT_TRUE(f.good()) << path;
-  return nlohmann::json::parse(f);
-}
+nlohmann::json golden() { return op_golden("rescaling"); }
 
-std::string error_of(const std::string& model_json) {
-  try {
-    Graph g(parse_keras_json(model_json, "m.json"));
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string error_of(const std::string& model_json) { return acts::test::model_error(model_json); }
 
 // Keras' model JSON with the Rescaling layer's config edited by `edit`.
 std::string edited(const nlohmann::json& g, const std::function<void(nlohmann::json&)>& edit) {
-  nlohmann::json m = nlohmann::json::parse(g["model_json"].get<std::string>());
-  for (nlohmann::json& l : m["config"]["layers"])
-    if (l["class_name"] == "Rescaling") edit(l["config"]);
-  return m.dump();
+  return acts::test::edited_model(g, "Rescaling", edit);
 }
 
 TEST(Rescaling, KerasJsonParsesToItsShapesSummaryAndRoundTrips) {
@@ -88,53 +72,7 @@ TEST(Rescaling, BadConfigsNameTheLayerAndTheFix) {
             "m.json: layer rescaling_1 (Rescaling): scale is missing");
 }
 
-// The model of the golden on the CPU backend, with the golden's weights and batch.
-struct GoldenRun {
-  nlohmann::json g = golden();
-  Graph graph{parse_keras_json(g["model_json"].get<std::string>(), "golden")};
-  std::vector<float> x, labels;
-  Batch batch() const {
-    Batch b;
-    b.n = 3;
-    b.inputs = x.data();
-    b.labels = labels.data();
-    return b;
-  }
-  GoldenRun() {
-    x = golden_inputs(5, 3 * graph.input_size());
-    labels = g["labels"].get<std::vector<float>>();
-  }
-  std::unique_ptr<CpuBackend> backend(bool reference) const {
-    BackendOptions o;
-    o.max_batch = 3;
-    o.cpu_reference = reference;
-    auto b = std::make_unique<CpuBackend>(graph, o);
-    b->set_params(golden_params(graph));
-    return b;
-  }
-};
-
-TEST(Rescaling, ReferenceMatchesKerasForwardLossAndGradients) {
-  GoldenRun run;
-  auto cpu = run.backend(true);
-  cpu->forward(run.batch(), true);
-  for (const Node& nd : run.graph.nodes()) {
-    const auto want = run.g["outputs"][nd.spec.name].get<std::vector<double>>();
-    expect_close("Keras " + nd.spec.name, cpu->activation(nd.spec.name), want, 1e-5, 1e-6);
-  }
-  cpu->backward(run.batch());
-  EXPECT_NEAR(cpu->take_metrics().loss(), run.g["loss"].get<double>(), 1e-6);
-  const std::vector<float> grads = cpu->grads();
-  for (const ParamRef& p : run.graph.params()) {
-    const nlohmann::json* want = nullptr;  // Keras 3 names it by path: ".../conv2d_1/kernel"
-    for (const auto& [path, v] : run.g["grads"].items())
-      if (path.size() >= p.name.size() && path.compare(path.size() - p.name.size(), p.name.size(), p.name) == 0)
-        want = &v;
-    ASSERT_NE(want, nullptr) << "no Keras gradient for " << p.name;
-    expect_close("Keras gradient " + p.name, &grads[p.offset], want->get<std::vector<double>>().data(), p.size, 1e-4,
-                 1e-7);
-  }
-}
+TEST(Rescaling, ReferenceMatchesKerasForwardLossAndGradients) { expect_reference_matches_keras("rescaling"); }
 
 TEST(Rescaling, BackwardIsTheForwardsDerivative) {
   const size_t n = 37;
@@ -155,17 +93,6 @@ TEST(Rescaling, BackwardIsTheForwardsDerivative) {
   expect_close("dx", dx, numeric, 1e-6, 1e-8);
 }
 
-TEST(Rescaling, FastPathMatchesReference) {
-  std::string why;
-  if (!cpu_fast::available(&why)) GTEST_SKIP() << "no CPU fast path in this build: " << why;
-  GoldenRun run;
-  auto ref = run.backend(true), fast = run.backend(false);
-  for (auto* b : {ref.get(), fast.get()}) {
-    b->forward(run.batch(), true);
-    b->backward(run.batch());
-  }
-  expect_close("fast " + std::string(kLayer), fast->activation(kLayer), ref->activation(kLayer), 1e-6, 1e-7);
-  expect_close("fast gradients", fast->grads(), ref->grads(), 1e-4, 1e-6);
-}
+TEST(Rescaling, FastPathMatchesReference) { expect_fast_path_matches_reference("rescaling", kLayer, 1e-6, 1e-7); }
 
 }  // namespace
