@@ -342,15 +342,12 @@ void H5Group::write_int64_scalar(const std::string& name, int64_t value) const {
 
 H5File::H5File(H5Id id, std::string name) : id_(std::move(id)), name_(std::make_shared<const std::string>(std::move(name))) {}
 
+// The file is read once, whole (check_global_heaps walks it; Keras' files are small), and HDF5
+// opens those bytes rather than reading the file a second time.
 H5File H5File::open(const std::string& path) {
-  quiet_hdf5();
-  std::string bytes, why;  // the whole file, for check_global_heaps (Keras' files are small)
+  std::string bytes, why;
   if (!read_regular_file(path, bytes, why)) fail(path, ": ", why);
-  check_global_heaps(bytes, path);
-  bytes = std::string();
-  return H5File(checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), close_file,
-                        path + ": not a readable HDF5 file (truncated or damaged?); give a file Keras saved"),
-                path);
+  return open_image(bytes, path);
 }
 
 H5File H5File::open_image(const std::string& bytes, const std::string& name) {
@@ -359,7 +356,9 @@ H5File H5File::open_image(const std::string& bytes, const std::string& name) {
   check_global_heaps(bytes, name);
   // Flags 0: HDF5 copies the buffer and opens it read-only.
   const hid_t id = H5LTopen_file_image(const_cast<char*>(bytes.data()), bytes.size(), 0);
-  return H5File(checked(id, close_file, name + ": not a readable HDF5 file (truncated or damaged?)"), name);
+  return H5File(checked(id, close_file, name + ": not a readable HDF5 file (truncated or damaged?); give a file Keras "
+                                                  "saved"),
+                name);
 }
 
 H5File H5File::create_in_memory(const std::string& name) {
