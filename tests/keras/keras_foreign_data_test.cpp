@@ -2,8 +2,8 @@
 // another file), a dataset whose raw data is stored in an external file. Keras writes neither;
 // following them would read whatever file the link names as weights, and block for ever on a
 // FIFO. Each must be refused in one acts::BadFile line without opening the other file. The load
-// runs in a child process (gtest's EXPECT_EXIT) with alarm() as a guard, so a hang fails the
-// test instead of stopping the suite.
+// runs in a child process (gtest's EXPECT_EXIT); a hang is failed by ctest's per-test timeout,
+// not by a clock here.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,10 +84,9 @@ std::string k3_weights_with_external_kernel(const std::string& name, const std::
   return path;
 }
 
-// Loads `path` in this (child) process, killed by SIGALRM if it hangs; exits 0 when refused by
+// Loads `path` in this (child) process and exits 0 when it is refused by
 // an acts::BadFile naming the file and holding `word`, 1 otherwise (the message on stderr).
 [[noreturn]] void load_refused(const std::string& path, const std::string& config, const std::string& word) {
-  alarm(60);  // a guard against a hang, not a clock the test waits on
   acts::test::exit_refused(path, config, word);
 }
 
