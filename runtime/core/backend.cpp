@@ -1,6 +1,8 @@
 // The Backend interface's shared half: batch checks and the op profile.
 #include "runtime/core/backend.h"
 
+#include <algorithm>
+
 #include "runtime/core/errors.h"
 
 namespace acts {
@@ -13,6 +15,63 @@ void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (b.affine && !b.images) fail("augmentation (affine) needs uint8 images");
   if (b.rows && !b.images) fail("batch names image-set rows without the images themselves");
   if (need_labels && !b.labels) fail("batch has no labels");
+}
+
+Backend::GradientPlan Backend::plan_gradient(const Objective& o, const std::vector<std::string>& wrt, int n) const {
+  const Graph& g = graph_;
+  const int from = g.find(o.layer);
+  if (from < 0) throw BadRequest("no layer named '" + o.layer + "' to differentiate; valid layers: " + g.layer_names());
+  if (n <= 0) fail("gradient() asked before any forward pass");
+  const Node& nd = g.nodes()[size_t(from)];
+  if (o.target.size() != size_t(n))
+    fail("gradient(): ", o.target.size(), " targets for a batch of ", n, " images; one per image");
+  if (!o.weight.empty() && o.weight.size() != size_t(n))
+    fail("gradient(): ", o.weight.size(), " weights for a batch of ", n, " images; one per image or none");
+  const size_t limit = o.kind == Objective::Kind::kChannelMean ? size_t(nd.out_shape.back()) : nd.out_size;
+  for (int t : o.target)
+    if (t < 0 || size_t(t) >= limit)
+      throw BadRequest(std::string(o.kind == Objective::Kind::kChannelMean ? "channel " : "element ") +
+                       std::to_string(t) + " is out of range for layer " + o.layer + " (" + std::to_string(limit) +
+                       (o.kind == Objective::Kind::kChannelMean ? " channels)" : " values per image)"));
+  if (wrt.empty()) fail("gradient(): no layer to take the gradient with respect to");
+  GradientPlan p;
+  p.from = size_t(from);
+  p.stop = p.from + 1;  // none runs until a wrt layer below asks for it
+  p.keep.assign(g.nodes().size(), false);
+  for (const std::string& name : wrt) {
+    if (name.empty()) {
+      p.want_input = true;
+      p.stop = 0;
+      p.wrt_node.push_back(-1);
+      continue;
+    }
+    const int i = g.find(name);
+    if (i < 0) throw BadRequest("no layer named '" + name + "'; valid layers: " + g.layer_names());
+    if (i > from)
+      throw BadRequest("layer " + name + " comes after " + o.layer + ": its output does not change " + o.layer +
+                       "'s; ask for an earlier layer");
+    p.keep[size_t(i)] = true;
+    p.wrt_node.push_back(i);
+    // The gradient at node i's output is what node i+1's backward writes (the seed itself when
+    // i is the objective's layer), so node i+1 is the lowest to run.
+    p.stop = std::min(p.stop, size_t(i) + 1);
+  }
+  return p;
+}
+
+void Backend::objective_seed(const Objective& o, int n, float* d) const {
+  const Node& nd = graph_.nodes()[size_t(graph_.find(o.layer))];
+  std::fill(d, d + size_t(n) * nd.out_size, 0.f);
+  const size_t channels = size_t(nd.out_shape.back()), positions = nd.out_size / channels;
+  for (int i = 0; i < n; ++i) {
+    const float w = o.weight.empty() ? 1.f : o.weight[size_t(i)];
+    float* row = d + size_t(i) * nd.out_size;
+    if (o.kind == Objective::Kind::kElement) {
+      row[o.target[size_t(i)]] = w;
+    } else {
+      for (size_t p = 0; p < positions; ++p) row[p * channels + size_t(o.target[size_t(i)])] = w / float(positions);
+    }
+  }
 }
 
 std::vector<OpTime> Backend::profile_train_step(const Batch& b) {

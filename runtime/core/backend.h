@@ -40,6 +40,21 @@ struct Metrics {
   double acc() const { return count ? correct / count : 0; }
 };
 
+// One scalar per image of a batch, for Backend::gradient(): what heatmaps, saliency and filter
+// patterns differentiate (runtime/explain builds the usual ones: a class score, a channel's mean).
+struct Objective {
+  enum class Kind {
+    kElement,      // the element target[i] of image i's output (flat index within one image)
+    kChannelMean,  // the mean over positions of channel target[i] (the last axis) of image i's output
+  };
+  std::string layer;            // the layer whose output the scalar reads
+  Kind kind = Kind::kElement;
+  bool pre_activation = false;  // read the output before the layer's own activation (the head's
+                                // logit z rather than sigmoid(z)); for a layer without one, the same
+  std::vector<int> target;      // per image
+  std::vector<float> weight;    // per image, a factor (class 0 of a sigmoid head: -1, score -z); empty: 1
+};
+
 struct BackendOptions {
   int max_batch = 20;          // activation buffers are allocated once for this many images
   float lr = 1e-4f;            // RMSprop as Keras: a = rho a + (1 - rho) g^2; w -= lr g / (sqrt(a) + eps)
@@ -84,6 +99,16 @@ class Backend {
   virtual void forward(const Batch& b, bool training) = 0;
   // After forward(b, true): loss gradients for every parameter; adds loss/acc to the metrics.
   virtual void backward(const Batch& b) = 0;
+  // After forward(b, false): the gradient of each image's scalar `o` with respect to the output of
+  // each layer in `wrt` ("" = the model's input, after the rescale), for the whole batch:
+  // out[k] = (n, shape of wrt[k]), image i's row holding d o_i / d (that output of image i). The
+  // backward runs from o.layer down to the earliest wrt layer and no further, computes input
+  // gradients only (no parameter gradient) and leaves parameters, gradients(), optimizer state
+  // and metrics as they were. A wrt layer after o.layer, an unknown name or a target out of range
+  // throws acts::BadRequest naming it. For wrt[k] == o.layer the result is the seed itself (with
+  // o.pre_activation, the gradient at the output before the activation).
+  virtual void gradient(const Objective& o, const std::vector<std::string>& wrt,
+                        std::vector<std::vector<float>>& out) = 0;
   // One RMSprop step from the gradients of the last backward().
   virtual void update() = 0;
   virtual void train_step(const Batch& b) { forward(b, true); backward(b); update(); }
@@ -115,6 +140,17 @@ class Backend {
 
  protected:
   void check_batch(const Batch& b, bool need_labels) const;  // throws on n > max_batch etc.
+  // gradient()'s checks and plan, shared by the backends: the nodes it runs through.
+  struct GradientPlan {
+    size_t from = 0;               // o.layer's node
+    size_t stop = 0;               // the lowest node whose backward runs; from + 1 when none does
+    bool want_input = false;       // "" in wrt: node 0 also writes dx
+    std::vector<int> wrt_node;     // per wrt entry: its node, -1 for the input
+    std::vector<bool> keep;        // per node: its output's gradient is asked for
+  };
+  GradientPlan plan_gradient(const Objective& o, const std::vector<std::string>& wrt, int n) const;
+  // The seed d o_i / d (o.layer's output of image i) into d, (n, out_size), zeros elsewhere.
+  void objective_seed(const Objective& o, int n, float* d) const;
   virtual std::unique_ptr<OpClock> make_op_clock() const = 0;
   // Called by the passes after each op is issued; costs a branch unless a profile is running.
   void mark(const std::string& layer, const char* what) {

@@ -17,6 +17,12 @@ struct BadFile : Error {
   using Error::Error;
 };
 
+// A request that cannot be answered as asked (a dense layer for a heatmap, a class or channel
+// that does not exist): a usage error, exit 2 in the apps, as for a bad flag.
+struct BadRequest : Error {
+  using Error::Error;
+};
+
 // Builds a message from streamable pieces: fail("layer ", name, " has ", n, " units").
 template <typename... Args>
 [[noreturn]] void fail(const Args&... args) {

@@ -119,6 +119,42 @@ void CpuBackend::backward(const Batch& b) {
   }
 }
 
+void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wrt,
+                          std::vector<std::vector<float>>& out) {
+  const GradientPlan p = plan_gradient(o, wrt, n_);
+  const Graph& g = graph_;
+  out.resize(wrt.size());
+  // Hands the gradient now in d_ (at node `node`'s output, -1: the input) to every wrt entry
+  // that asks for it.
+  auto take = [&](int node) {
+    for (size_t k = 0; k < wrt.size(); ++k)
+      if (p.wrt_node[k] == node) out[k] = d_;
+  };
+  d_.resize(size_t(n_) * g.nodes()[p.from].out_size);
+  objective_seed(o, n_, d_.data());
+  bool act_done = o.pre_activation;
+  for (size_t i = p.from + 1; i-- > p.stop;) {
+    if (p.keep[i]) take(int(i));
+    const bool input_relu = i > 0 && !p.keep[i - 1] && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
+    const bool want_dx = i > 0 || p.want_input;
+    d2_.resize(size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
+    CpuBackward bw;
+    bw.n = n_;
+    bw.x = input_of(i);
+    bw.y = out_[i].data();
+    bw.w = params_[i].w.data();
+    bw.dw = nullptr;  // input gradients only
+    bw.dy = d_.data();
+    bw.dx = want_dx ? d2_.data() : nullptr;
+    bw.act_done = act_done;
+    bw.input_relu = input_relu;
+    bw.scratch = &scratch_;
+    if (ops_[i]->backward(bw) && want_dx) std::swap(d_, d2_);
+    act_done = input_relu;
+  }
+  if (p.stop <= p.from) take(int(p.stop) - 1);  // the lowest wrt layer, or -1: the input
+}
+
 void CpuBackend::update() {
   if (fast_)  // elementwise: the split across threads changes nothing
     cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {

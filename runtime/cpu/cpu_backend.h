@@ -24,6 +24,8 @@ class CpuBackend final : public Backend {
 
   void forward(const Batch& b, bool training) override;
   void backward(const Batch& b) override;
+  void gradient(const Objective& o, const std::vector<std::string>& wrt,
+                std::vector<std::vector<float>>& out) override;
   void update() override;
   void eval_step(const Batch& b) override;
   Metrics take_metrics() override;

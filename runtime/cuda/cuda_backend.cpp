@@ -9,6 +9,7 @@
 
 #include "event_op_clock.h"
 #include "kernels/cuda/gather_rows.cuh"
+#include "kernels/cuda/objective_seed.cuh"
 
 namespace acts {
 
@@ -93,6 +94,7 @@ void CudaBackend::allocate_activations() {
   const size_t scratch_at = a.add(bias_scratch_floats_ * sizeof(float));
   const size_t sums_at = a.add(2 * sizeof(double));
   const size_t lr_at = a.add(sizeof(float));
+  const size_t objective_at = a.add(2 * N * sizeof(float));  // gradient(): targets, then weights
   affine_at_ = kLabelsAt + align16(N * sizeof(float));
   rows_at_ = affine_at_ + align16(N * 6 * sizeof(float));
   small_bytes_ = rows_at_ + N * sizeof(uint32_t);
@@ -113,6 +115,7 @@ void CudaBackend::allocate_activations() {
   bias_scratch_ = f(scratch_at);
   sums_ = reinterpret_cast<double*>(base + sums_at);
   lr_ = f(lr_at);
+  objective_ = base + objective_at;
   small_ = base + small_at;
 }
 
@@ -196,6 +199,26 @@ void CudaBackend::backward(const Batch& b) {
   mark("", "labels upload");
   backward_pass(b.n);
   count_ += b.n;
+}
+
+void CudaBackend::gradient(const Objective& o, const std::vector<std::string>& wrt,
+                           std::vector<std::vector<float>>& out) {
+  const GradientPlan p = plan_gradient(o, wrt, n_);
+  const int n = n_;
+  const Node& nd = graph_.nodes()[p.from];
+  std::vector<unsigned char> host(2 * size_t(opt_.max_batch) * sizeof(float));
+  std::vector<float> weight = o.weight.empty() ? std::vector<float>(size_t(n), 1.f) : o.weight;
+  std::memcpy(host.data(), o.target.data(), size_t(n) * sizeof(int));
+  std::memcpy(host.data() + size_t(opt_.max_batch) * sizeof(int), weight.data(), size_t(n) * sizeof(float));
+  const cudaStream_t s = ctx_.stream();
+  CUDA_CHECK(cudaMemcpyAsync(objective_, host.data(), host.size(), cudaMemcpyHostToDevice, s));
+  const int* target_dev = reinterpret_cast<const int*>(objective_);
+  const float* weight_dev = reinterpret_cast<const float*>(objective_ + size_t(opt_.max_batch) * sizeof(int));
+  gpu::objective_seed(grad_[0], n, nd.out_size, size_t(nd.out_shape.back()),
+                      o.kind == Objective::Kind::kChannelMean, target_dev, weight_dev, s);
+  out.assign(wrt.size(), {});
+  gradient_pass(n, p, o.pre_activation, wrt, out);
+  ctx_.sync();  // the copies into `out` are done, and `host` has been read
 }
 
 void CudaBackend::update() {

@@ -53,6 +53,8 @@ class CudaBackend final : public Backend {
 
   void forward(const Batch& b, bool training) override;
   void backward(const Batch& b) override;
+  void gradient(const Objective& o, const std::vector<std::string>& wrt,
+                std::vector<std::vector<float>>& out) override;
   void update() override;
   void train_step(const Batch& b) override;
   void eval_step(const Batch& b) override;
@@ -96,6 +98,10 @@ class CudaBackend final : public Backend {
   void forward_pass(int n, Input in, bool training);
   void bce_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
   void backward_pass(int n);
+  // gradient()'s pass: from the seed in grad_[0] down through p's nodes, input gradients only;
+  // each asked-for gradient is copied into out (host) on the way.
+  void gradient_pass(int n, const GradientPlan& p, bool pre_activation, const std::vector<std::string>& wrt,
+                     std::vector<std::vector<float>>& out);
   void update_pass();
   void train_pass(int n, Input in) {
     forward_pass(n, in, true);
@@ -129,6 +135,7 @@ class CudaBackend final : public Backend {
   size_t bias_scratch_floats_ = 0;
   double* sums_ = nullptr;  // running [loss sum, correct]
   float* lr_ = nullptr;
+  unsigned char* objective_ = nullptr;  // gradient(): (max_batch) int targets, then (max_batch) float weights
   unsigned char* small_ = nullptr;  // [step u64 | scale f32 | labels | affine], uploaded per batch
   size_t small_bytes_ = 0, affine_at_ = 0, rows_at_ = 0;
   static constexpr size_t kScaleAt = 8, kLabelsAt = 16;

@@ -73,6 +73,46 @@ void CudaBackend::backward_pass(int n) {
   }
 }
 
+void CudaBackend::gradient_pass(int n, const GradientPlan& p, bool pre_activation,
+                                const std::vector<std::string>& wrt, std::vector<std::vector<float>>& out) {
+  const cudaStream_t s = ctx_.stream();
+  float* d = grad_[0];
+  float* other = grad_[1];
+  auto take = [&](int node, const float* at) {  // d o / d (node's output; -1: the input), to the host
+    const size_t count = size_t(n) * (node < 0 ? input_size_ : graph_.nodes()[size_t(node)].out_size);
+    for (size_t k = 0; k < wrt.size(); ++k)
+      if (p.wrt_node[k] == node) {
+        out[k].resize(count);
+        CUDA_CHECK(cudaMemcpyAsync(out[k].data(), at, count * sizeof(float), cudaMemcpyDeviceToHost, s));
+      }
+  };
+  bool act_done = pre_activation;
+  for (size_t i = p.from + 1; i-- > p.stop;) {
+    if (p.keep[i]) take(int(i), d);
+    const bool input_relu = i > 0 && !p.keep[i - 1] && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
+    const bool want_dx = i > 0 || p.want_input;
+    CudaBackward b;
+    b.n = n;
+    b.training = last_forward_training_;
+    b.x = input_of(i);
+    b.y = out_[i];
+    b.w = node_params_[i].w.data();
+    b.dw = nullptr;  // input gradients only: no parameter gradient is computed or written
+    b.dy = d;
+    b.dx = want_dx ? other : nullptr;
+    b.act_done = act_done;
+    b.input_relu = input_relu;
+    b.step = step_dev();
+    b.workspace = workspace_.get();
+    b.workspace_bytes = workspace_.bytes();
+    b.scratch = bias_scratch_;
+    b.scratch_floats = bias_scratch_floats_;
+    if (ops_[i]->backward(b) && want_dx) std::swap(d, other);
+    act_done = input_relu;
+  }
+  if (p.stop <= p.from) take(int(p.stop) - 1, d);  // the lowest wrt layer, or -1: the input
+}
+
 void CudaBackend::update_pass() {
   gpu::rmsprop(params_.get(), params_.get() + layout_.total(), params_.get() + 2 * layout_.total(), layout_.total(),
                lr_, opt_.rho, opt_.eps, opt_.rmsprop_rule, ctx_.stream());

@@ -146,15 +146,19 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
     float *dk_g = dk_parts + gi * K * F, *db_g = db_parts + gi * F;
     if (relu_y)  // dy was the gradient at relu's output: at the convolution's, it is zero where relu cut
       cpu::relu_backward(relu_y + a * F, dy + a * F, dy + a * F, (e - a) * F);
-    std::fill(db_g, db_g + F, 0.f);
-    for (size_t r = a; r < e; ++r)
-      for (int f = 0; f < F; ++f) db_g[f] += dy[r * F + f];
+    if (dk) {
+      std::fill(db_g, db_g + F, 0.f);
+      for (size_t r = a; r < e; ++r)
+        for (int f = 0; f < F; ++f) db_g[f] += dy[r * F + f];
+    }
     for (size_t r0 = a; r0 < e; r0 += chunk) {
       const size_t r1 = std::min(e, r0 + chunk);
       const int rows = int(r1 - r0);
-      im2col(x, g, r0, r1, patches);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), F, rows, 1.f, patches, int(K), dy + r0 * F, F,
-                  r0 == a ? 0.f : 1.f, dk_g, F);
+      if (dk) {  // an input gradient alone needs no patches
+        im2col(x, g, r0, r1, patches);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(K), F, rows, 1.f, patches, int(K), dy + r0 * F, F,
+                    r0 == a ? 0.f : 1.f, dk_g, F);
+      }
       if (dx) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, int(K), F, 1.f, dy + r0 * F, F, k, F, 0.f,
                     dpatches, int(K));
@@ -170,8 +174,10 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
   } else {
     parallel_for(int(G), [&](int t, int worker) { group(size_t(t), worker); });
   }
-  sum_groups(dk_parts, G, K * F, dk);
-  sum_groups(db_parts, G, size_t(F), db);
+  if (dk) {
+    sum_groups(dk_parts, G, K * F, dk);
+    sum_groups(db_parts, G, size_t(F), db);
+  }
 }
 
 }  // namespace acts::cpu_fast::gemm

@@ -384,6 +384,7 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
                                {DNNL_ARG_WEIGHTS, wrap(bw.data_pd.weights_desc(), kernels.at(&bw))},
                                {DNNL_ARG_DIFF_SRC, wrap(bw.data_pd.diff_src_desc(), dx + x0)},
                                {DNNL_ARG_SCRATCHPAD, wrap(bw.data_pd.scratchpad_desc(), pad)}});
+    if (!dk) return;  // an input gradient alone
     const memory dk_here = wrap(bw.weights_pd.diff_weights_desc(), dk_blocked[size_t(worker)]);
     bw.weights.execute(stream, {{DNNL_ARG_SRC, wrap(bw.weights_pd.src_desc(), x + x0)},
                                 {DNNL_ARG_DIFF_DST, diff_dst},
@@ -394,8 +395,10 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
                                    {DNNL_ARG_TO, wrap(keras_kernel_desc(layer), dk_parts + size_t(g) * KF)},
                                    {DNNL_ARG_SCRATCHPAD, wrap(bw.dk_pd.scratchpad_desc(), pad)}});
   });
-  sum_groups(dk_parts, G, KF, dk);
-  sum_groups(db_parts, G, size_t(F), db);
+  if (dk) {
+    sum_groups(dk_parts, G, KF, dk);
+    sum_groups(db_parts, G, size_t(F), db);
+  }
 }
 
 }  // namespace acts::cpu_fast::onednn

@@ -28,8 +28,9 @@ void single_threaded_blas();
 // Runs conv_path()'s implementation.
 void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
                     int F, bool relu, float* y, std::vector<float>& scratch);
-// dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F), db (F); all
-// overwritten; dk and db are sums over the batch, as in the reference. With `relu_y` (the
+// dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F), db (F) (both
+// skipped when dk is null: an input gradient alone); all overwritten; dk and db are sums over
+// the batch, as in the reference. With `relu_y` (the
 // forward's relu'd output y), dy is the gradient at relu's output and is first taken through the
 // relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
 void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
@@ -64,7 +65,7 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)
 void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y);
-// dy (N, O) -> dx (N, I) (skipped when null), dw (I, O), db (O); all overwritten.
+// dy (N, O) -> dx (N, I), dw (I, O), db (O), each skipped when null; all overwritten.
 void dense_backward(const float* x, int N, int I, const float* w, int O, const float* dy, float* dx, float* dw,
                     float* db);
 

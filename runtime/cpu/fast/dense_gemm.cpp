@@ -62,12 +62,15 @@ void dense_forward(const float* x, int N, int I, const float* w, const float* b,
 void dense_backward(const float* x, int N, int I, const float* w, int O, const float* dy, float* dx, float* dw,
                     float* db) {
   single_threaded_blas();
-  std::fill(db, db + O, 0.f);
-  for (int n = 0; n < N; ++n)
-    for (int o = 0; o < O; ++o) db[o] += dy[size_t(n) * O + o];
-  column_blocks(O, [&](int o0, int o1) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, o1 - o0, N, 1.f, x, I, dy + o0, O, 0.f, dw + o0, O);
-  });
+  if (db) {
+    std::fill(db, db + O, 0.f);
+    for (int n = 0; n < N; ++n)
+      for (int o = 0; o < O; ++o) db[o] += dy[size_t(n) * O + o];
+  }
+  if (dw)
+    column_blocks(O, [&](int o0, int o1) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, o1 - o0, N, 1.f, x, I, dy + o0, O, 0.f, dw + o0, O);
+    });
   if (dx)
     column_blocks(I, [&](int i0, int i1) {  // dx[:, i0:i1] = dy W[i0:i1, :]^T
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, i1 - i0, O, 1.f, dy, O, w + size_t(i0) * O, O, 0.f,

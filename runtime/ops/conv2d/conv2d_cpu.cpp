@@ -30,12 +30,7 @@ class Conv2DCpu final : public CpuOp {
     const int H = nd_.in_shape[0], W = nd_.in_shape[1], C = nd_.in_shape[2];
     const size_t count = size_t(b.n) * nd_.out_size;
     if (!b.act_done && !fused_relu()) cpu_activation_backward(s.activation, b.y, b.dy, count);
-    float *dk = b.dw ? b.dw[0] : nullptr, *db = b.dw ? b.dw[1] : nullptr;
-    if (!b.dw) {  // input gradient only: the kernels write the parameter gradients anyway
-      unwanted_.resize(size_t(s.kernel) * s.kernel * C * s.filters + size_t(s.filters));
-      dk = unwanted_.data();
-      db = dk + size_t(s.kernel) * s.kernel * C * s.filters;
-    }
+    float *dk = b.dw ? b.dw[0] : nullptr, *db = b.dw ? b.dw[1] : nullptr;  // null: input gradient only
     if (fast_)
       cpu_fast::conv2d_backward(b.x, b.n, H, W, C, b.w[0], s.kernel, s.kernel, s.filters, b.dy,
                                 fused_relu() && !b.act_done ? b.y : nullptr, b.dx, dk, db, *b.scratch);
@@ -50,7 +45,6 @@ class Conv2DCpu final : public CpuOp {
   bool fused_relu() const { return fast_ && nd_.spec.activation == Act::Relu; }
   const Node& nd_;
   bool fast_;
-  std::vector<float> unwanted_;
 };
 
 }  // namespace

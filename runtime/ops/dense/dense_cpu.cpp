@@ -25,12 +25,7 @@ class DenseCpu final : public CpuOp {
     const LayerSpec& s = nd_.spec;
     const int in = nd_.in_shape[0];
     if (!b.act_done) cpu_activation_backward(s.activation, b.y, b.dy, size_t(b.n) * nd_.out_size);
-    float *dk = b.dw ? b.dw[0] : nullptr, *db = b.dw ? b.dw[1] : nullptr;
-    if (!b.dw) {  // input gradient only: the kernels write the parameter gradients anyway
-      unwanted_.resize(size_t(in) * s.units + size_t(s.units));
-      dk = unwanted_.data();
-      db = dk + size_t(in) * s.units;
-    }
+    float *dk = b.dw ? b.dw[0] : nullptr, *db = b.dw ? b.dw[1] : nullptr;  // null: input gradient only
     (fast_ ? cpu_fast::dense_backward : cpu::dense_backward<float>)(b.x, b.n, in, b.w[0], s.units, b.dy, b.dx, dk, db);
     return b.dx != nullptr;
   }
@@ -38,7 +33,6 @@ class DenseCpu final : public CpuOp {
  private:
   const Node& nd_;
   bool fast_;
-  std::vector<float> unwanted_;
 };
 
 }  // namespace

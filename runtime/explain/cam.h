@@ -1,0 +1,53 @@
+// Class activation maps of a conv layer: where the model looks for a class (Chollet, Deep
+// Learning with Python §5.4.3; Selvaraju et al. 2017 and its family). Every method runs on any
+// Backend (CPU reference, fast CPU, CUDA) through forward() and gradient(), a batch at a time.
+//
+//   kGradCam       the book's: channel weights = mean over positions of d score / d A; map =
+//                  mean over channels of weight x A; ReLU; divided by its maximum.
+//   kGradCamSum    tf-keras-vis' Gradcam: the same weights, summed over channels, then min-max
+//                  normalised (differs from the book by a positive factor before the ReLU, and by
+//                  the normalisation when the map's minimum after ReLU is not 0).
+//   kGradCamPlusPlus  Chattopadhay et al. 2018, with the exp(score) closed form that tf-keras-vis and
+//                  pytorch-grad-cam use.
+//   kLayerCam      Jiang et al. 2021: ReLU(d score / d A) x A, summed over channels.
+//   kScoreCam      Wang et al. 2020: each channel, upsampled to the input and min-max normalised,
+//                  masks the input; its weight is the class score of the masked input (the raw
+//                  score, never a softmax over a single sigmoid output, which is always 1).
+// Maps are ReLU'd and normalised to [0, 1] per image and class (a map that is zero everywhere
+// stays zero).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "runtime/core/backend.h"
+
+namespace acts {
+
+enum class CamMethod { kGradCam, kGradCamSum, kGradCamPlusPlus, kLayerCam, kScoreCam };
+
+// "gradcam", "gradcam-sum", "gradcam++", "layercam", "scorecam"; parse throws BadRequest listing them.
+const char* cam_method_name(CamMethod m);
+CamMethod parse_cam_method(const std::string& name);
+
+// The layer heatmaps default to: the last layer with an (H, W, C) output before the model's
+// flattening (the book's last_conv_layer). Throws BadRequest when the model has none.
+std::string default_cam_layer(const Graph& g);
+
+struct CamRequest {
+  CamMethod method = CamMethod::kGradCam;
+  std::string layer;         // "" = default_cam_layer()
+  std::vector<int> classes;  // class indices (class_score.h); every map is computed for each
+  int score_cam_batch = 0;   // Score-CAM's masked inputs per forward; 0 = the backend's max_batch
+};
+
+struct CamMaps {
+  int n = 0, classes = 0, h = 0, w = 0;  // the layer's resolution
+  std::vector<float> maps;               // (n, classes, h, w), each in [0, 1]
+  std::vector<float> scores;             // (n, classes): the class scores of the unmasked images
+};
+
+// Heatmaps of `b`'s images (b.n <= the backend's max_batch). Throws BadRequest for a layer that
+// is not (H, W, C) or does not exist, and for a class out of range, naming them.
+CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r);
+
+}  // namespace acts

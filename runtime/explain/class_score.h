@@ -1,0 +1,22 @@
+// Class scores as objectives for Backend::gradient(): what a heatmap of "class k" differentiates.
+// A sigmoid head Dense(1, sigmoid) has one logit z = log(p / (1 - p)); class 1's score is z and
+// class 0's is -z (the logit of 1 - p), so both classes get a heatmap and their gradients are each
+// other's negatives. A softmax head (issue 21) scores class k by its pre-softmax output z_k.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "runtime/core/backend.h"
+#include "runtime/core/graph.h"
+
+namespace acts {
+
+// The number of classes the model's head tells apart: 2 for Dense(1, sigmoid), else its units.
+int class_count(const Graph& g);
+// The objective "score of class classes[i]" for image i (pre-activation of the last layer).
+// Throws BadRequest naming the class when it is out of range.
+Objective class_score(const Graph& g, const std::vector<int>& classes);
+// The scores themselves from the head's outputs of a batch (n, out_size): (n) per requested class.
+std::vector<float> class_score_values(const Graph& g, const std::vector<float>& head_out, int n, int cls);
+
+}  // namespace acts
