@@ -126,6 +126,9 @@ class Backend {
   }
   // Sigmoid outputs P(class 1) of the last forward, (n).
   std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
+  // The last layer's output before its activation (the head's logits), (n, units), of the last
+  // forward: class scores without the saturation of sigmoid(z) near 0 and 1.
+  virtual std::vector<float> logits() const = 0;
 
   // One training step, as forward(b, true), backward(b), update() (eagerly: never a CUDA graph),
   // timed op by op (op_profile.h). Leaves the backend exactly as train_step(b) would.

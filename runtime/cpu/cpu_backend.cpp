@@ -186,4 +186,9 @@ void CpuBackend::activation(const std::string& layer, std::vector<float>& out) c
   out.assign(out_[size_t(i)].begin(), out_[size_t(i)].end());
 }
 
+std::vector<float> CpuBackend::logits() const {
+  if (n_ == 0) fail("logits() asked before any forward pass");
+  return std::vector<float>(logits_.begin(), logits_.begin() + ptrdiff_t(size_t(n_) * graph_.nodes().back().out_size));
+}
+
 }  // namespace acts

@@ -31,6 +31,7 @@ class CpuBackend final : public Backend {
   Metrics take_metrics() override;
   using Backend::activation;
   void activation(const std::string& layer, std::vector<float>& out) const override;
+  std::vector<float> logits() const override;
 
  protected:
   std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }

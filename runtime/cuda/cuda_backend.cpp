@@ -295,6 +295,14 @@ void CudaBackend::activation(const std::string& layer, std::vector<float>& v) co
   ctx_.sync();
 }
 
+std::vector<float> CudaBackend::logits() const {
+  if (n_ == 0) fail("logits() asked before any forward pass");
+  std::vector<float> v(size_t(n_) * graph_.nodes().back().out_size);
+  CUDA_CHECK(cudaMemcpyAsync(v.data(), logits_, v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
+  ctx_.sync();
+  return v;
+}
+
 std::vector<float> CudaBackend::read_params(int which) const {
   std::vector<float> dev(layout_.total()), keras(graph_.param_count());
   params_.copy_to_host(dev.data(), dev.size(), ctx_.stream(), size_t(which) * layout_.total());

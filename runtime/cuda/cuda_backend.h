@@ -61,6 +61,7 @@ class CudaBackend final : public Backend {
   Metrics take_metrics() override;
   using Backend::activation;
   void activation(const std::string& layer, std::vector<float>& out) const override;
+  std::vector<float> logits() const override;
   std::string algorithms() const override { return conv_algorithms(); }
   bool keep_images(int set, const uint8_t* images, size_t count) override;
 

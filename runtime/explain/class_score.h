@@ -16,7 +16,8 @@ int class_count(const Graph& g);
 // The objective "score of class classes[i]" for image i (pre-activation of the last layer).
 // Throws BadRequest naming the class when it is out of range.
 Objective class_score(const Graph& g, const std::vector<int>& classes);
-// The scores themselves from the head's outputs of a batch (n, out_size): (n) per requested class.
-std::vector<float> class_score_values(const Graph& g, const std::vector<float>& head_out, int n, int cls);
+// Class `cls`'s score per image, (n), from the head's outputs BEFORE its activation, (n, units):
+// Backend::logits().
+std::vector<float> class_score_values(const Graph& g, const std::vector<float>& head_logits, int n, int cls);
 
 }  // namespace acts
