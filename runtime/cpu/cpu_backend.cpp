@@ -152,7 +152,7 @@ void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wr
     if (ops_[i]->backward(bw) && want_dx) std::swap(d_, d2_);
     act_done = input_relu;
   }
-  if (p.stop <= p.from) take(int(p.stop) - 1);  // the lowest wrt layer, or -1: the input
+  take(int(p.stop) - 1);  // the lowest wrt layer (o.layer itself when none below), or -1: the input
 }
 
 void CpuBackend::update() {

@@ -110,7 +110,7 @@ void CudaBackend::gradient_pass(int n, const GradientPlan& p, bool pre_activatio
     if (ops_[i]->backward(b) && want_dx) std::swap(d, other);
     act_done = input_relu;
   }
-  if (p.stop <= p.from) take(int(p.stop) - 1, d);  // the lowest wrt layer, or -1: the input
+  take(int(p.stop) - 1, d);  // the lowest wrt layer (o.layer itself when none below), or -1: the input
 }
 
 void CudaBackend::update_pass() {
