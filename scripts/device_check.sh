@@ -170,6 +170,8 @@ ALL_TARGETS=$(cmake --build "$BUILD" --target help 2>/dev/null | sed -n 's/^\([A
 echo "$ALL_TARGETS" | grep -qx test_ops_cuda && CUDA_TESTS+=(test_ops_cuda)
 # Keras files on the GPU (KerasFilesCuda), where the machine has HDF5 and libzip to build them.
 echo "$ALL_TARGETS" | grep -qx test_keras && CUDA_TESTS+=(test_keras)
+# Gradients to any layer, heatmaps and filter patterns on the GPU (tests/explain/*_cuda_test.cpp).
+echo "$ALL_TARGETS" | grep -qx test_explain_cuda && CUDA_TESTS+=(test_explain_cuda)
 FIRST=() EXTRA=()
 if want tests || want kernel-sanitizer || want layer-sanitizer; then FIRST=("${CUDA_TESTS[@]}"); fi
 if want bench || want bench-more || want profile || want bench-compile; then EXTRA+=(bench); fi
