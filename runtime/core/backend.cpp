@@ -17,11 +17,27 @@ void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (need_labels && !b.labels) fail("batch has no labels");
 }
 
+size_t Backend::nodes_through(const std::string& last) const {
+  const int i = graph_.find(last);
+  if (i < 0) throw BadRequest("no layer named '" + last + "'; valid layers: " + graph_.layer_names());
+  return size_t(i) + 1;
+}
+
+size_t Backend::computed_node(const std::string& layer, const char* what) const {
+  const int i = graph_.find(layer);
+  if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
+  if (computed_ == 0) fail(what, "('", layer, "') asked before any forward pass");
+  if (size_t(i) >= computed_)
+    fail(what, "('", layer, "'): the last forward stopped at ", graph_.nodes()[computed_ - 1].spec.name);
+  return size_t(i);
+}
+
 Backend::GradientPlan Backend::plan_gradient(const Objective& o, const std::vector<std::string>& wrt, int n) const {
   const Graph& g = graph_;
   const int from = g.find(o.layer);
   if (from < 0) throw BadRequest("no layer named '" + o.layer + "' to differentiate; valid layers: " + g.layer_names());
   if (n <= 0) fail("gradient() asked before any forward pass");
+  computed_node(o.layer, "gradient");
   const Node& nd = g.nodes()[size_t(from)];
   if (o.target.size() != size_t(n))
     fail("gradient(): ", o.target.size(), " targets for a batch of ", n, " images; one per image");

@@ -97,6 +97,10 @@ class Backend {
 
   // Forward pass; keeps every layer's output until the next forward.
   virtual void forward(const Batch& b, bool training) = 0;
+  // forward(b, false) through the layers up to and including `last` only: all that a gradient
+  // of `last`'s output needs (the filter patterns of conv2d_1 skip nine tenths of the model).
+  // activation(), logits() and gradient() of later layers are refused until the next forward.
+  virtual void forward_to(const Batch& b, const std::string& last) = 0;
   // After forward(b, true): loss gradients for every parameter; adds loss/acc to the metrics.
   virtual void backward(const Batch& b) = 0;
   // After forward(b, false): the gradient of each image's scalar `o` with respect to the output of
@@ -159,9 +163,14 @@ class Backend {
   void mark(const std::string& layer, const char* what) {
     if (clock_) clock_->mark(layer.empty() ? what : layer + " " + what);
   }
+  // forward_to()'s node count for `last` (throws BadRequest naming an unknown layer).
+  size_t nodes_through(const std::string& last) const;
+  // The layer's node, refused (acts::Error) when the last forward did not compute it.
+  size_t computed_node(const std::string& layer, const char* what) const;
   const Graph& graph_;
   BackendOptions opt_;
   uint64_t step_ = 0;
+  size_t computed_ = 0;  // nodes whose output the last forward computed (forward_to: fewer than all)
 
  private:
   OpClock* clock_ = nullptr;  // set during profile_train_step() only

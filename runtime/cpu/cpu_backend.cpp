@@ -51,8 +51,13 @@ void CpuBackend::set_opt_state(const std::vector<float>& a) {
   acc_ = a;
 }
 
-void CpuBackend::forward(const Batch& b, bool training) {
+void CpuBackend::forward(const Batch& b, bool training) { forward_nodes(b, training, graph_.nodes().size()); }
+
+void CpuBackend::forward_to(const Batch& b, const std::string& last) { forward_nodes(b, false, nodes_through(last)); }
+
+void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
   check_batch(b, false);
+  computed_ = 0;  // until the pass is through
   const Graph& g = graph_;
   n_ = b.n;
   const int H = g.spec().height, W = g.spec().width, C = g.spec().channels;
@@ -64,7 +69,7 @@ void CpuBackend::forward(const Batch& b, bool training) {
 
   const size_t last = g.nodes().size() - 1;
   logits_.resize(size_t(n_) * g.nodes()[last].out_size);
-  for (size_t i = 0; i <= last; ++i) {
+  for (size_t i = 0; i < count; ++i) {
     const Node& nd = g.nodes()[i];
     out_[i].resize(size_t(n_) * nd.out_size);
     CpuForward f;
@@ -80,6 +85,7 @@ void CpuBackend::forward(const Batch& b, bool training) {
     ops_[i]->forward(f);
     mark(nd.spec.name, "forward");
   }
+  computed_ = count;
 }
 
 void CpuBackend::add_loss(const Batch& b, float* dlogits) {
@@ -90,6 +96,7 @@ void CpuBackend::add_loss(const Batch& b, float* dlogits) {
 void CpuBackend::backward(const Batch& b) {
   check_batch(b, true);
   if (b.n != n_) fail("backward() batch of ", b.n, " does not match the forward batch of ", n_);
+  if (computed_ != graph_.nodes().size()) fail("backward() after a forward that stopped early (forward_to)");
   const Graph& g = graph_;
   const size_t last = g.nodes().size() - 1;
   d_.assign(size_t(n_) * g.nodes()[last].out_size, 0.f);
@@ -180,14 +187,12 @@ Metrics CpuBackend::take_metrics() {
 }
 
 void CpuBackend::activation(const std::string& layer, std::vector<float>& out) const {
-  const int i = graph_.find(layer);
-  if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
-  if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
-  out.assign(out_[size_t(i)].begin(), out_[size_t(i)].end());
+  const size_t i = computed_node(layer, "activation");
+  out.assign(out_[i].begin(), out_[i].end());
 }
 
 std::vector<float> CpuBackend::logits() const {
-  if (n_ == 0) fail("logits() asked before any forward pass");
+  computed_node(graph_.nodes().back().spec.name, "logits");
   return std::vector<float>(logits_.begin(), logits_.begin() + ptrdiff_t(size_t(n_) * graph_.nodes().back().out_size));
 }
 

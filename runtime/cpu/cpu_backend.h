@@ -23,6 +23,7 @@ class CpuBackend final : public Backend {
   void set_learning_rate(float lr) override { opt_.lr = lr; }
 
   void forward(const Batch& b, bool training) override;
+  void forward_to(const Batch& b, const std::string& last) override;
   void backward(const Batch& b) override;
   void gradient(const Objective& o, const std::vector<std::string>& wrt,
                 std::vector<std::vector<float>>& out) override;
@@ -37,6 +38,7 @@ class CpuBackend final : public Backend {
   std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }
 
  private:
+  void forward_nodes(const Batch& b, bool training, size_t count);  // nodes [0, count)
   void add_loss(const Batch& b, float* dlogits);
   const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }
   struct NodeParams {  // pointers into w_ and g_, one per parameter tensor of the node

@@ -183,18 +183,24 @@ bool CudaBackend::keep_images(int set, const uint8_t* images, size_t count) {
   }
 }
 
-void CudaBackend::forward(const Batch& b, bool training) {
+void CudaBackend::forward(const Batch& b, bool training) { forward_nodes(b, training, graph_.nodes().size()); }
+
+void CudaBackend::forward_to(const Batch& b, const std::string& last) { forward_nodes(b, false, nodes_through(last)); }
+
+void CudaBackend::forward_nodes(const Batch& b, bool training, size_t count) {
   check_batch(b, false);
   upload(b, true);
   mark("", "upload");
-  forward_pass(b.n, input_kind(b), training);
+  forward_pass(b.n, input_kind(b), training, count);
   n_ = b.n;
+  computed_ = count;
   last_forward_training_ = training;
 }
 
 void CudaBackend::backward(const Batch& b) {
   check_batch(b, true);
   if (b.n != n_) fail("backward() batch of ", b.n, " does not match the forward batch of ", n_);
+  if (computed_ != graph_.nodes().size()) fail("backward() after a forward that stopped early (forward_to)");
   upload(b, false);  // the labels
   mark("", "labels upload");
   backward_pass(b.n);
@@ -230,6 +236,7 @@ CudaBackend::Input CudaBackend::begin_step(const Batch& b, bool training) {
   check_batch(b, true);
   upload(b, true);
   n_ = b.n;
+  computed_ = graph_.nodes().size();
   last_forward_training_ = training;
   return input_kind(b);
 }
@@ -286,17 +293,14 @@ Metrics CudaBackend::take_metrics() {
 }
 
 void CudaBackend::activation(const std::string& layer, std::vector<float>& v) const {
-  const int i = graph_.find(layer);
-  if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());
-  if (n_ == 0) fail("activation('", layer, "') asked before any forward pass");
-  v.resize(size_t(n_) * graph_.nodes()[size_t(i)].out_size);
-  CUDA_CHECK(
-      cudaMemcpyAsync(v.data(), out_[size_t(i)], v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
+  const size_t i = computed_node(layer, "activation");
+  v.resize(size_t(n_) * graph_.nodes()[i].out_size);
+  CUDA_CHECK(cudaMemcpyAsync(v.data(), out_[i], v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
   ctx_.sync();
 }
 
 std::vector<float> CudaBackend::logits() const {
-  if (n_ == 0) fail("logits() asked before any forward pass");
+  computed_node(graph_.nodes().back().spec.name, "logits");
   std::vector<float> v(size_t(n_) * graph_.nodes().back().out_size);
   CUDA_CHECK(cudaMemcpyAsync(v.data(), logits_, v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
   ctx_.sync();

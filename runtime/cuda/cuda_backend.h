@@ -23,6 +23,7 @@
 // eval_step() run the first step of each (step kind, batch size, input kind) eagerly, capture the
 // second and replay the capture from then on. forward()/backward()/update() always run eagerly.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -52,6 +53,7 @@ class CudaBackend final : public Backend {
   void set_learning_rate(float lr) override;
 
   void forward(const Batch& b, bool training) override;
+  void forward_to(const Batch& b, const std::string& last) override;
   void backward(const Batch& b) override;
   void gradient(const Objective& o, const std::vector<std::string>& wrt,
                 std::vector<std::vector<float>>& out) override;
@@ -96,7 +98,8 @@ class CudaBackend final : public Backend {
   void upload(const Batch& b, bool with_inputs);
   Input begin_step(const Batch& b, bool training);  // checks and uploads a labelled batch
   // The device passes (cuda_passes.cpp); they only enqueue work on the stream.
-  void forward_pass(int n, Input in, bool training);
+  void forward_nodes(const Batch& b, bool training, size_t count);  // nodes [0, count)
+  void forward_pass(int n, Input in, bool training, size_t count = SIZE_MAX);  // nodes [0, count)
   void bce_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
   void backward_pass(int n);
   // gradient()'s pass: from the seed in grad_[0] down through p's nodes, input gradients only;

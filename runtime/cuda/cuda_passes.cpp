@@ -9,7 +9,7 @@
 
 namespace acts {
 
-void CudaBackend::forward_pass(int n, Input in, bool training) {
+void CudaBackend::forward_pass(int n, Input in, bool training, size_t count) {
   const cudaStream_t s = ctx_.stream();
   plan(n);
   const int H = graph_.spec().height, W = graph_.spec().width, C = graph_.spec().channels;
@@ -19,7 +19,7 @@ void CudaBackend::forward_pass(int n, Input in, bool training) {
   mark("", "input rescale");
 
   const size_t last = graph_.nodes().size() - 1;
-  for (size_t i = 0; i <= last; ++i) {
+  for (size_t i = 0; i <= last && i < count; ++i) {
     CudaForward f;
     f.n = n;
     f.training = training;

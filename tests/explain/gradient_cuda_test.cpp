@@ -76,6 +76,27 @@ TEST_F(GradientCuda, EveryObjectiveToEveryEarlierLayerMatchesTheCpuReference) {
   }
 }
 
+TEST_F(GradientCuda, ForwardToALayerGivesTheFullForwardsGradients) {
+  const Graph g(op_contract_model());
+  const int n = 2;
+  BackendOptions o;
+  o.max_batch = n;
+  std::unique_ptr<Backend> gpu = make_cuda_backend(g, o);
+  gpu->set_params(random_floats(g.param_count(), 21, -0.5f, 0.5f));
+  const std::vector<float> x = random_floats(size_t(n) * g.input_size(), 22, 0.f, 1.f);
+  Batch b;
+  b.n = n;
+  b.inputs = x.data();
+  const Objective ob = objective("conv2d_2", Objective::Kind::kChannelMean, false, {1, 2});
+  std::vector<std::vector<float>> full, part;
+  gpu->forward(b, false);
+  gpu->gradient(ob, {"", "conv2d_1"}, full);
+  gpu->forward_to(b, "conv2d_2");
+  gpu->gradient(ob, {"", "conv2d_1"}, part);
+  EXPECT_EQ(part, full);
+  EXPECT_THROW(gpu->activation("dense_1"), Error);
+}
+
 TEST_F(GradientCuda, LeavesParametersGradientsAndOptimizerStateAsTheyWere) {
   const Graph g(op_contract_model());
   const int n = 2;

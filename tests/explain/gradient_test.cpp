@@ -4,6 +4,7 @@
 // against the reference on every kind of backward, and the refusals. TensorFlow's goldens on the
 // tutorial model: gradient_golden_test.cpp; the CUDA backend: gradient_cuda_test.cpp.
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -206,6 +207,39 @@ TEST_P(GradientCpu, LeavesParametersGradientsOptimizerStateAndMetricsAsTheyWere)
   EXPECT_EQ(s.be->opt_state(), acc);
   EXPECT_EQ(s.be->step(), step);
   EXPECT_EQ(s.be->take_metrics().count, 0);
+}
+
+TEST_P(GradientCpu, ForwardToALayerGivesItsGradientsAndRefusesLaterLayers) {
+  const int n = 2;
+  Rig s(test::op_contract_model(), GetParam(), n);
+  const Objective o = channel_mean("conv2d_2", {1, 2});
+  s.forward(n);
+  std::vector<std::vector<float>> full, part;
+  s.be->gradient(o, {"", "max_pooling2d_1"}, full);
+  Batch b;
+  b.n = n;
+  b.inputs = s.x.data();
+  s.be->forward_to(b, "conv2d_2");
+  EXPECT_EQ(s.be->activation("conv2d_2").size(), size_t(n) * s.g.nodes()[2].out_size);
+  s.be->gradient(o, {"", "max_pooling2d_1"}, part);
+  EXPECT_EQ(part, full);
+  const auto refused = [&](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(refused([&] { s.be->activation("dense_1"); }),
+            "activation('dense_1'): the last forward stopped at conv2d_2");
+  EXPECT_EQ(refused([&] { s.be->logits(); }), "logits('dense_2'): the last forward stopped at conv2d_2");
+  EXPECT_EQ(refused([&] { s.be->gradient(element("dense_2", {0, 0}, true), {""}, part); }),
+            "gradient('dense_2'): the last forward stopped at conv2d_2");
+  EXPECT_EQ(refused([&] { s.be->forward_to(b, "conv2d_9"); }).rfind("no layer named 'conv2d_9'; valid layers: ", 0),
+            0u);
+  s.forward(n);  // a full forward again: every layer is there
+  EXPECT_EQ(s.be->activation("dense_1").size(), size_t(n) * 6);
 }
 
 TEST(GradientCpuPaths, FastPathEqualsTheReferenceThroughEveryKindOfBackward) {
