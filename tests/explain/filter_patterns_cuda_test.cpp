@@ -68,4 +68,25 @@ TEST_F(FilterPatternsCuda, SameSeedSameBits) {
   expect_close("vs the CPU reference", a.images, compute_filter_patterns(*backend(false), r).images, 0, 1e-4);
 }
 
+// The tutorial's model at 48x48: the first step, and a step from TensorFlow's pixels after 39
+// (tests/explain/filter_patterns_test.cpp says why that one may differ in a few windows).
+TEST_F(FilterPatternsCuda, TutorialStepsAreTheBooks) {
+  const Graph tutorial(tutorial_model(48));
+  auto be = make_cuda_backend(tutorial, test::filter_test_options(false, 2));
+  be->set_params(test::golden_params(tutorial));
+  const std::string goldens = std::string(ACTS_TEST_DATA) + "/explain/filters/tutorial48_conv2d_4_";
+  FilterPatternRequest r;
+  r.layer = "conv2d_4";
+  r.filters = {5, 7};
+  r.steps = 1;
+  r.keep_pixels = true;
+  r.start = test::filter_golden_start(tutorial, 2);
+  expect_close("step 1", compute_filter_patterns(*be, r).pixels, read_npy(goldens + "step1.npy").to_float(), 0, 1e-4);
+  r.start = read_npy(goldens + "step39.npy").to_float();
+  const std::vector<float> last = compute_filter_patterns(*be, r).pixels,
+                           tf = read_npy(goldens + "step40.npy").to_float();
+  std::printf("CUDA tutorial48: step 40 from TensorFlow's step 39: max |diff| %.3g pixels\n", max_diff(last, tf));
+  test::expect_close_but_for_switches("step 40 from step 39", last, tf, 1e-4, 0.02, 0.5);
+}
+
 }  // namespace
