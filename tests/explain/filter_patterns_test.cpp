@@ -328,6 +328,11 @@ TEST_F(FilterPatternsTest, BadRequestsSayWhatIsWrongInOneLine) {
             "filter (6144)");
   EXPECT_THROW(filter_grid(FilterPatterns{}, 0, 5), BadRequest);
   EXPECT_THROW(filter_grid(FilterPatterns{}, 2, -1), BadRequest);
+  FilterPatterns short_images;  // images that do not hold count x h x w x c values: refused, not read past
+  short_images.count = 2;
+  short_images.h = short_images.w = 4;
+  short_images.images.assign(4 * 4 * 3, 0.5f);
+  EXPECT_THROW(filter_grid(short_images, 2, 5), Error);
 }
 
 }  // namespace
