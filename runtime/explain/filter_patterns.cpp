@@ -177,7 +177,9 @@ FilterGrid filter_grid(const FilterPatterns& p, int cols, int margin) {
   if (cols < 1) throw BadRequest("filter grid: " + std::to_string(cols) + " columns; give 1 or more");
   if (margin < 0) throw BadRequest("filter grid: margin " + std::to_string(margin) + " is negative; give 0 or more");
   FilterGrid grid;
-  if (p.count == 0) return grid;
+  if (p.count <= 0) return grid;
+  if (p.h <= 0 || p.w <= 0 || p.c <= 0 || p.images.size() != size_t(p.count) * size_t(p.h) * size_t(p.w) * size_t(p.c))
+    fail("filter_grid(): ", p.images.size(), " values for ", p.count, " images of ", p.h, "x", p.w, "x", p.c);
   cols = std::min(cols, p.count);
   const int rows = (p.count + cols - 1) / cols;
   grid.cols = cols * p.w + (cols - 1) * margin;
