@@ -255,6 +255,7 @@ TEST(FilterPatternsDeprocess, CentresScalesAndClipsEachImage) {
   const std::vector<float> z = deprocess_patterns(outlier, 1, 1000);
   EXPECT_EQ(z[999], 1.f);
   EXPECT_NEAR(z[0], 0.5 - 0.1 * 1 / std::sqrt(999.0), 1e-6);
+  EXPECT_THROW(deprocess_patterns(x, 3, 2), Error) << "3 images of 2 values from 4 values: refused, not read past";
 }
 
 // The grid: `cols` per row in reading order, `margin` black pixels between the images and none
