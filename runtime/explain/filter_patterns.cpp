@@ -139,7 +139,7 @@ FilterPatterns compute_filter_patterns(Backend& be, const FilterPatternRequest& 
       Batch b;
       b.n = n;
       b.inputs = input.data();
-      be.forward(b, false);
+      be.forward_to(b, r.layer);  // nothing after the layer changes its output
     };
     auto record = [&](int after) {  // the loss of the current pixels into the history
       be.activation(r.layer, act);
