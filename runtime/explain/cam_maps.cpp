@@ -56,7 +56,8 @@ void upsample_aligned(const float* src, int h, int w, size_t stride, float* dst,
 }
 
 std::vector<float> batch_inputs(const Graph& g, const Batch& b) {
-  if (b.affine) fail("runtime/explain: an augmented batch (affine set) cannot be explained; pass the photos as they are");
+  if (b.affine)
+    fail("runtime/explain: an augmented batch (affine set) cannot be explained; pass the photos as they are");
   const size_t count = size_t(b.n) * g.input_size();
   if (b.inputs) return std::vector<float>(b.inputs, b.inputs + count);
   if (!b.images) fail("runtime/explain: a batch without images or inputs");

@@ -87,7 +87,8 @@ CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r) {
   const Node& node = explain_detail::cam_layer(g, layer);
   const std::vector<int> classes = explain_detail::request_classes(g, r.classes);
   if (r.score_cam_batch < 0)
-    throw BadRequest("Score-CAM's batch " + std::to_string(r.score_cam_batch) + " is negative; give 0 (the "
+    throw BadRequest("Score-CAM's batch " + std::to_string(r.score_cam_batch) +
+                     " is negative; give 0 (the "
                      "backend's) or a positive number");
   if (r.method == CamMethod::kScoreCam) return explain_detail::score_cam(be, b, layer, classes, r.score_cam_batch);
 
