@@ -36,7 +36,7 @@ Files ((N, K, h, w) float32 maps: N = 2 photos, K = 2 classes, class 0 then 1):
 
 Deterministic: no random draw (TensorFlow on the CPU, one thread). Needs tensorflow-cpu, tf-keras
 (the version of tensorflow, --no-deps), tf-keras-vis, scipy, pillow; installs what is missing.
-Run: python3 scripts/reference/make_cam_goldens.py [--out tests/fixtures/explain]   (~1 minute)
+Run: python3 scripts/reference/make_cam_goldens.py [--out tests/fixtures/explain]   (~2 minutes)
 """
 import argparse
 import json
