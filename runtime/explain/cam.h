@@ -40,7 +40,8 @@ struct CamRequest {
   CamMethod method = CamMethod::kGradCam;
   std::string layer;         // "" = default_cam_layer()
   std::vector<int> classes;  // class indices (class_score.h); every map is computed for each; empty: all
-  int score_cam_batch = 0;   // Score-CAM's masked inputs per forward; 0 = the backend's max_batch
+  int score_cam_batch = 0;   // Score-CAM's masked inputs per forward; 0 (or more than the
+                             // backend's max_batch) = max_batch
 };
 
 struct CamMaps {
