@@ -2,6 +2,8 @@
 docstring; tests/cpu/golden_weights.h is its C++ twin, keep the two identical):
   fmix32(h): h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13; h *= 0xC2B2AE35; h ^= h >> 16  (mod 2^32)
   u(stream, k) = fmix32((k + stream * 0x9E3779B9) mod 2^32) / 2^32
+  parameters, stream 1, k = index in the flat parameter vector (Keras order and layouts):
+    kernel: float32(limit * (2u - 1)), limit = sqrt(6 / (fan_in + fan_out));  bias: float32(0.1 * (2u - 1))
 and how they store a golden tensor (store(): a subsample plus float64 sums of the whole; the C++
 side that checks it is tests/golden_store.h)."""
 import math
@@ -49,10 +51,11 @@ def param_shapes(size):
     return shapes
 
 
-def golden_param_arrays(size):
-    """{name: float64 array} holding the float32-rounded weights of the formula, Keras layouts."""
-    out, k = {}, 0
-    for name, shape in param_shapes(size):
+def golden_param_list(shapes):
+    """The formula's parameters for tensors of `shapes` (in the flat vector's order, Keras
+    layouts), as float32 numpy arrays."""
+    out, k = [], 0
+    for shape in shapes:
         count = math.prod(shape)
         u = uniform(1, count, k)
         if len(shape) > 1:
@@ -61,9 +64,16 @@ def golden_param_arrays(size):
             w = limit * (2.0 * u - 1.0)
         else:
             w = 0.1 * (2.0 * u - 1.0)
-        out[name] = w.astype(np.float32).astype(np.float64).reshape(shape)
+        out.append(w.astype(np.float32).reshape(shape))
         k += count
     return out
+
+
+def golden_param_arrays(size):
+    """{name: float64 array} holding the float32-rounded weights of the formula for the tutorial
+    model at image size `size`, Keras layouts."""
+    shapes = param_shapes(size)
+    return {name: w.astype(np.float64) for (name, _), w in zip(shapes, golden_param_list([s for _, s in shapes]))}
 
 
 def golden_input_array(stream, n, size):

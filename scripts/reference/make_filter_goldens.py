@@ -35,7 +35,6 @@ Run: python3 scripts/reference/make_filter_goldens.py [--out tests/fixtures/expl
 """
 import argparse
 import json
-import math
 import os
 import sys
 
@@ -88,21 +87,11 @@ def param_shapes(model):
     return shapes
 
 
-def golden_params(np, uniform, model):
-    """{name: float32 array}: make_goldens.py's golden_params() formula for this model's shapes."""
-    out, k = {}, 0
-    for name, shape in param_shapes(model):
-        count = math.prod(shape)
-        u = uniform(1, count, k)
-        if len(shape) > 1:
-            receptive = math.prod(shape[:-2])
-            limit = math.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
-            w = limit * (2.0 * u - 1.0)
-        else:
-            w = 0.1 * (2.0 * u - 1.0)
-        out[name] = w.astype(np.float32).reshape(shape)
-        k += count
-    return out
+def golden_params(model):
+    """{name: float32 array}: the goldens' parameter formula (golden_formula.py) for this model's shapes."""
+    from golden_formula import golden_param_list
+    shapes = param_shapes(model)
+    return {name: w for (name, _), w in zip(shapes, golden_param_list([s for _, s in shapes]))}
 
 
 def build_model(keras, np, uniform, model, dtype):
@@ -119,7 +108,7 @@ def build_model(keras, np, uniform, model, dtype):
         else:
             layers.append(L.Dense(n, activation="sigmoid" if n == 1 else "relu", name=name, dtype=dtype))
     m = keras.Sequential(layers)
-    params = golden_params(np, uniform, model)
+    params = golden_params(model)
     for layer in m.layers:
         if layer.weights:
             layer.set_weights([params[layer.name + "/kernel"], params[layer.name + "/bias"]])
