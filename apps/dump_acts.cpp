@@ -47,6 +47,37 @@ const char* kDescription =
     "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).\n"
     "More: docs/dump_acts.md";
 
+// The heatmap, saliency and filter flags (issue 20; docs/heatmaps.md).
+void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
+  app.add_option("--cam", c.cams,
+                 "Heatmaps of where the model looks for each class: gradcam (the book's), gradcam++, layercam, "
+                 "scorecam, gradcam-sum (tf-keras-vis' Gradcam), or all")
+      ->expected(1, -1)
+      ->delimiter(',');
+  app.add_option("--cam-layer", c.cam_layer, "The (H, W, C) layer of the heatmaps (default: the last conv layer)");
+  app.add_option("--class", c.cam_classes,
+                 "Classes of the heatmaps and saliency: names (--classes) or indices (default: every class)")
+      ->expected(1, -1)
+      ->delimiter(',');
+  app.add_flag("--saliency", c.saliency, "Vanilla saliency: |d score / d pixel|, max over colours, per class");
+  app.add_option("--smoothgrad", c.smoothgrad, "SmoothGrad with N noisy copies of each image")
+      ->check(acts::cli::whole_number(1, 10000));
+  app.add_option("--smoothgrad-noise", c.smoothgrad_noise, "SmoothGrad's noise, a fraction of the input's range")
+      ->default_val(0.2f)
+      ->check(acts::cli::positive_float());
+  app.add_option("--filters", c.filters,
+                 "Layers whose filter patterns to draw (gradient ascent from grey noise, every filter)")
+      ->expected(1, -1)
+      ->delimiter(',');
+  app.add_option("--filter-steps", c.filter_steps, "Gradient-ascent steps of the filter patterns")
+      ->default_val(40)
+      ->check(acts::cli::whole_number(1, 100000));
+  app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")->default_val(1);
+  app.add_option("--misclassified", c.misclassified,
+                 "Predict every photo of a split of the run's data (test, validation, train) or of a folder with "
+                 "one sub-folder per class; the misclassified ones get heatmaps and misclassified.html");
+}
+
 // Every flag of dump_acts, into c; --version into `version`.
 void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
   app.get_formatter()->column_width(34);
@@ -84,37 +115,6 @@ void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
   app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
   add_explain_options(app, c);
   acts::cli::add_version(app, version);
-}
-
-// The heatmap, saliency and filter flags (issue 20; docs/heatmaps.md).
-void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
-  app.add_option("--cam", c.cams,
-                 "Heatmaps of where the model looks for each class: gradcam (the book's), gradcam++, layercam, "
-                 "scorecam, gradcam-sum (tf-keras-vis' Gradcam), or all")
-      ->expected(1, -1)
-      ->delimiter(',');
-  app.add_option("--cam-layer", c.cam_layer, "The (H, W, C) layer of the heatmaps (default: the last conv layer)");
-  app.add_option("--class", c.cam_classes,
-                 "Classes of the heatmaps and saliency: names (--classes) or indices (default: every class)")
-      ->expected(1, -1)
-      ->delimiter(',');
-  app.add_flag("--saliency", c.saliency, "Vanilla saliency: |d score / d pixel|, max over colours, per class");
-  app.add_option("--smoothgrad", c.smoothgrad, "SmoothGrad with N noisy copies of each image")
-      ->check(acts::cli::whole_number(1, 10000));
-  app.add_option("--smoothgrad-noise", c.smoothgrad_noise, "SmoothGrad's noise, a fraction of the input's range")
-      ->default_val(0.2f)
-      ->check(acts::cli::positive_float());
-  app.add_option("--filters", c.filters,
-                 "Layers whose filter patterns to draw (gradient ascent from grey noise, every filter)")
-      ->expected(1, -1)
-      ->delimiter(',');
-  app.add_option("--filter-steps", c.filter_steps, "Gradient-ascent steps of the filter patterns")
-      ->default_val(40)
-      ->check(acts::cli::whole_number(1, 100000));
-  app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")->default_val(1);
-  app.add_option("--misclassified", c.misclassified,
-                 "Predict every photo of a split of the run's data (test, validation, train) or of a folder with "
-                 "one sub-folder per class; the misclassified ones get heatmaps and misclassified.html");
 }
 
 // After a good parse: --version, the flags that exclude each other, then the dump. Returns the

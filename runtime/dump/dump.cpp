@@ -487,9 +487,10 @@ void finish_dump(const DumpConfig& c, Request& r) {
     return;
   }
   write_pages(c, r);
-  std::string what = std::to_string(r.targets.size()) + " layer" + s;
-  if (r.heat) what += ", heatmaps of " + r.plan.layer;
-  if (!r.filters.empty()) what += ", filter patterns";
+  std::string what = r.targets.empty() ? "" : std::to_string(r.targets.size()) + " layer" + s;
+  if (r.heat) what += (what.empty() ? "" : ", ") + std::string("heatmaps of ") + r.plan.layer;
+  if (!r.filters.empty()) what += (what.empty() ? "" : ", ") + std::string("filter patterns");
+  if (what.empty()) what = "no layer";  // --misclassified found every photo right
   std::printf("Wrote %s to %s/: open %s/%s\n", what.c_str(), c.out.c_str(), c.out.c_str(),
               r.misclassified ? "misclassified.html" : "index.html");
 }
