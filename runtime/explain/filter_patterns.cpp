@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "runtime/core/errors.h"
 
@@ -25,6 +26,12 @@ void start_noise(uint64_t seed, int filter, size_t size, float* out) {
   }
 }
 
+std::string num(float v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
 const Node& pattern_layer(const Graph& g, const std::string& layer) {
   const int i = g.find(layer);
   if (i < 0) throw BadRequest("no layer named '" + layer + "' for filter patterns; valid layers: " + g.layer_names());
@@ -41,7 +48,7 @@ void check_request(const FilterPatternRequest& r) {
   if (!std::isfinite(r.step)) throw BadRequest("filter patterns: the step size must be a finite number of pixels");
   if (!std::isfinite(r.rescale) || !(r.rescale > 0))
     throw BadRequest(
-        "filter patterns: rescale " + std::to_string(r.rescale) +
+        "filter patterns: rescale " + num(r.rescale) +
         " must be a positive finite number (1/255 for 0-255 pixels, 1 for a model with its own Rescaling)");
 }
 
@@ -170,7 +177,9 @@ FilterGrid filter_grid(const FilterPatterns& p, int cols, int margin) {
   if (cols < 1) throw BadRequest("filter grid: " + std::to_string(cols) + " columns; give 1 or more");
   if (margin < 0) throw BadRequest("filter grid: margin " + std::to_string(margin) + " is negative; give 0 or more");
   FilterGrid grid;
-  if (p.count == 0) return grid;
+  if (p.count <= 0) return grid;
+  if (p.h <= 0 || p.w <= 0 || p.c <= 0 || p.images.size() != size_t(p.count) * size_t(p.h) * size_t(p.w) * size_t(p.c))
+    fail("filter_grid(): ", p.images.size(), " values for ", p.count, " images of ", p.h, "x", p.w, "x", p.c);
   cols = std::min(cols, p.count);
   const int rows = (p.count + cols - 1) / cols;
   grid.cols = cols * p.w + (cols - 1) * margin;

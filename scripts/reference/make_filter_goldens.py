@@ -3,29 +3,35 @@
 Learning with Python §5.4.2, its generate_pattern() loop on TensorFlow's GradientTape), for
 tests/explain/filter_patterns_test.cpp.
 
-The model (small, so the C++ CPU reference runs it in a second): input 32x32x3, conv2d_1
-Conv2D(8, 3) relu, max_pooling2d_1, conv2d_2 Conv2D(16, 3) relu, flatten_1, dense_1 Dense(1)
-sigmoid, as Keras builds it, in float64, with the goldens' generated weights (golden_formula.py;
-the C++ twin is tests/cpu/golden_weights.h: stream 1, k = index in the flat parameter vector,
-kernels float32(limit (2u - 1)), limit = sqrt(6 / (fan_in + fan_out)), biases float32(0.1 (2u - 1))).
+Two models (MODELS), as Keras builds them, in float64, with the goldens' generated weights
+(golden_formula.py; the C++ twin is tests/cpu/golden_weights.h: stream 1, k = index in the flat
+parameter vector, kernels float32(limit (2u - 1)), limit = sqrt(6 / (fan_in + fan_out)), biases
+float32(0.1 (2u - 1))):
+  small       input 32x32x3, conv2d_1 Conv2D(8, 3) relu, max_pooling2d_1, conv2d_2 Conv2D(16, 3)
+              relu, flatten_1, dense_1 Dense(1) sigmoid (the C++ CPU reference runs it in a second)
+  tutorial48  the book's model (make_goldens.py's LAYERS) at a 48x48 input
 
-Per case (a layer and its filters, see CASES) and filter, one image as the book:
+Per case (a model, a layer and its filters, see CASES) and filter, one image as the book:
   start  = float32(128 + 20 u(7, k)), k = the flat (filter's position in the case, h, w, c) index
            (the book's np.random.random() * 20 + 128, from the shared formula so both sides
            start from the same pixels)
   step s: loss = mean(layer_output[..., f]) of the model fed pixels x float32(1/255);
           grads = d loss / d pixels; grads /= sqrt(mean(grads^2)) + 1e-5; pixels += grads x 1
-Saved (float32 NPY; the start is not saved, the test generates it): <case>_step{1,5,40}.npy
-(F, 32, 32, 3) the pixels after that many steps; <case>_deprocessed.npy the book's
-deprocess_image of step 40 before its x 255 (x -= mean; x /= std + 1e-5; x *= 0.1; x += 0.5;
-clip [0, 1]); <case>_losses.npy (F, 41): the
-loss before step 1, ..., after step 40. manifest.json lists the cases, filters and versions.
+Saved (float32 NPY; the start is not saved, the test generates it): <case>_step{1,5,39,40}.npy
+(F, H, W, 3) the pixels after that many steps; <case>_deprocessed.npy the book's deprocess_image
+of step 40 before its x 255 (x -= mean; x /= std + 1e-5; x *= 0.1; x += 0.5; clip [0, 1]);
+<case>_losses.npy (F, 41): the loss before step 1, ..., after step 40. manifest.json lists the
+models, cases, filters and versions.
 
 The same loop in float32 is run too, and its largest difference from float64 printed: what a
-float32 implementation can be expected to reach (it grows with the steps where a ReLU flips).
+float32 implementation can be expected to reach. On the small model 3e-4 pixels after 40 steps;
+on tutorial48's conv2d_4 4 pixels: by step 5 float32 rounding has sent the gradient down another
+branch at a max-pooling or ReLU switch (at step 39 the closest conv2d_2 max-pooling window holds
+two values 4 float32 ulps apart) and the trajectories part; hence step 39 is saved too, one step
+from it being the book's step again.
 
 Run: python3 scripts/reference/make_filter_goldens.py [--out tests/fixtures/explain/filters]
-(tensorflow-cpu from pip when missing; CPU only, a few seconds)
+(tensorflow-cpu from pip when missing; CPU only, under a minute)
 """
 import argparse
 import json
@@ -41,29 +47,51 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
-SIZE = 32
 RESCALE = 1.0 / 255.0  # used as float32(1/255), the value the C++ request holds
 STEPS = 40
-SAVED_STEPS = (1, 5, 40)
+SAVED_STEPS = (1, 5, 39, 40)
 START_STREAM = 7
-# (case name, layer, filters). With these weights conv2d_2's filter 0 is zero everywhere at the start:
-# a dead ReLU filter has a zero gradient, divided by 0 + 1e-5 it stays zero, and the image never
-# moves (the book's loop leaves it grey too); the others are active.
-CASES = [("conv2d_2", "conv2d_2", [5, 9, 13, 0]), ("conv2d_1", "conv2d_1", [1, 6]),
-         ("pool", "max_pooling2d_1", [7])]
+# The models: (input size, [(layer name, kind, filters / units)]). "small" is the two-conv model;
+# "tutorial48" the book's model (make_goldens.py's LAYERS) at a 48x48 input, 4 convolutions deep.
+SMALL = [("conv2d_1", "conv", 8), ("max_pooling2d_1", "pool", 0), ("conv2d_2", "conv", 16),
+         ("flatten_1", "flatten", 0), ("dense_1", "dense", 1)]
+TUTORIAL = [("conv2d_1", "conv", 32), ("max_pooling2d_1", "pool", 0), ("conv2d_2", "conv", 64),
+            ("max_pooling2d_2", "pool", 0), ("conv2d_3", "conv", 128), ("max_pooling2d_3", "pool", 0),
+            ("conv2d_4", "conv", 128), ("max_pooling2d_4", "pool", 0), ("flatten_1", "flatten", 0),
+            ("dense_1", "dense", 512), ("dense_2", "dense", 1)]
+MODELS = {"small": (32, SMALL), "tutorial48": (48, TUTORIAL)}
+# (case name, model, layer, filters). With these weights the small model's conv2d_2 filter 0 is
+# zero everywhere at the start: a dead ReLU filter has a zero gradient, divided by 0 + 1e-5 it
+# stays zero, and the image never moves (the book's loop leaves it grey too); the others are active.
+CASES = [("conv2d_2", "small", "conv2d_2", [5, 9, 13, 0]), ("conv2d_1", "small", "conv2d_1", [1, 6]),
+         ("pool", "small", "max_pooling2d_1", [7]),
+         # The tutorial's deepest convolution (filter 5's ReLU partly off at the start): rounding decides
+         # max-pooling and ReLU switches there, and float32 trajectories part from float64's within 40 steps.
+         ("tutorial48_conv2d_4", "tutorial48", "conv2d_4", [5, 7])]
 
 
-def param_shapes():
-    """[(name, shape)] in the Graph's flat order, Keras layouts."""
-    flat = 13 * 13 * 16
-    return [("conv2d_1/kernel", (3, 3, 3, 8)), ("conv2d_1/bias", (8,)), ("conv2d_2/kernel", (3, 3, 8, 16)),
-            ("conv2d_2/bias", (16,)), ("dense_1/kernel", (flat, 1)), ("dense_1/bias", (1,))]
+def param_shapes(model):
+    """[(name, shape)] in the Graph's flat order, Keras layouts (make_goldens.py's, any of MODELS)."""
+    size, layers = MODELS[model]
+    shapes, h, c = [], size, 3
+    for name, kind, n in layers:
+        if kind == "conv":
+            shapes += [(name + "/kernel", (3, 3, c, n)), (name + "/bias", (n,))]
+            h, c = h - 2, n
+        elif kind == "pool":
+            h //= 2
+        elif kind == "flatten":
+            c = h * h * c
+        else:
+            shapes += [(name + "/kernel", (c, n)), (name + "/bias", (n,))]
+            c = n
+    return shapes
 
 
-def golden_params(np, uniform):
+def golden_params(np, uniform, model):
     """{name: float32 array}: make_goldens.py's golden_params() formula for this model's shapes."""
     out, k = {}, 0
-    for name, shape in param_shapes():
+    for name, shape in param_shapes(model):
         count = math.prod(shape)
         u = uniform(1, count, k)
         if len(shape) > 1:
@@ -77,19 +105,25 @@ def golden_params(np, uniform):
     return out
 
 
-def build_model(keras, params, dtype):
+def build_model(keras, np, uniform, model, dtype):
     L = keras.layers
-    model = keras.Sequential([
-        keras.Input((SIZE, SIZE, 3), dtype=dtype),
-        L.Conv2D(8, 3, activation="relu", name="conv2d_1", dtype=dtype),
-        L.MaxPooling2D(2, name="max_pooling2d_1", dtype=dtype),
-        L.Conv2D(16, 3, activation="relu", name="conv2d_2", dtype=dtype),
-        L.Flatten(name="flatten_1", dtype=dtype),
-        L.Dense(1, activation="sigmoid", name="dense_1", dtype=dtype)])
-    for layer in model.layers:
+    size, spec = MODELS[model]
+    layers = [keras.Input((size, size, 3), dtype=dtype)]
+    for name, kind, n in spec:
+        if kind == "conv":
+            layers.append(L.Conv2D(n, 3, activation="relu", name=name, dtype=dtype))
+        elif kind == "pool":
+            layers.append(L.MaxPooling2D(2, name=name, dtype=dtype))
+        elif kind == "flatten":
+            layers.append(L.Flatten(name=name, dtype=dtype))
+        else:
+            layers.append(L.Dense(n, activation="sigmoid" if n == 1 else "relu", name=name, dtype=dtype))
+    m = keras.Sequential(layers)
+    params = golden_params(np, uniform, model)
+    for layer in m.layers:
         if layer.weights:
             layer.set_weights([params[layer.name + "/kernel"], params[layer.name + "/bias"]])
-    return model
+    return m
 
 
 def generate_pattern(tf, np, model, layer, f, start, dtype):
@@ -146,16 +180,17 @@ def main():
     import keras
     from golden_formula import uniform
 
-    params = golden_params(np, uniform)
-    models = {dt: build_model(keras, params, dt) for dt in ("float64", "float32")}
     os.makedirs(args.out, exist_ok=True)
-    manifest = {"size": SIZE, "steps": STEPS, "saved_steps": list(SAVED_STEPS), "rescale": "float32(1/255)",
+    manifest = {"models": {k: {"size": v[0], "layers": [n for n, _, _ in v[1]]} for k, v in MODELS.items()},
+                "steps": STEPS, "saved_steps": list(SAVED_STEPS), "rescale": "float32(1/255)",
                 "start_stream": START_STREAM, "cases": [],
                 "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}}
-    image = SIZE * SIZE * 3
-    for name, layer, filters in CASES:
+    for name, model, layer, filters in CASES:
+        size = MODELS[model][0]
+        models = {dt: build_model(keras, np, uniform, model, dt) for dt in ("float64", "float32")}
+        image = size * size * 3
         start = (128.0 + 20.0 * uniform(START_STREAM, len(filters) * image)).astype(np.float32)
-        start = start.reshape(len(filters), SIZE, SIZE, 3)
+        start = start.reshape(len(filters), size, size, 3)
         got = {dt: [generate_pattern(tf, np, models[dt], layer, f, start[i], dt) for i, f in enumerate(filters)]
                for dt in models}
         for s in SAVED_STEPS:
@@ -170,7 +205,7 @@ def main():
         np.save(os.path.join(args.out, name + "_losses.npy"), losses.astype(np.float32))
         for f, l in zip(filters, losses):
             print("%s filter %2d: loss %.6g -> %.6g" % (name, f, l[0], l[-1]))
-        manifest["cases"].append({"name": name, "layer": layer, "filters": filters})
+        manifest["cases"].append({"name": name, "model": model, "layer": layer, "filters": filters})
     with open(os.path.join(args.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
         fh.write("\n")

@@ -2,12 +2,15 @@
 // the small model of scripts/reference/make_filter_goldens.py (its TensorFlow goldens are under
 // tests/fixtures/explain/filters/) with the goldens' generated weights.
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "runtime/core/backend.h"
 #include "runtime/core/graph.h"
+#include "tests/compare.h"
 #include "tests/cpu/golden_weights.h"
 #include "tests/test_models.h"
 
@@ -38,6 +41,19 @@ inline BackendOptions filter_test_options(bool cpu_reference, int max_batch) {
   o.cpu_reference = cpu_reference;
   o.max_batch = max_batch;
   return o;
+}
+
+// Where a max-pooling window holds two values a few float32 ulps apart, rounding picks the one
+// the gradient flows through: a step then differs from float64's in that window's receptive field
+// (at TensorFlow's step 39 of the tutorial48 goldens the closest conv2d_2 window is 4 ulps apart).
+// Passes when at most `fraction` of the elements are beyond `atol`, none beyond `bound`.
+inline void expect_close_but_for_switches(const std::string& name, const std::vector<float>& got,
+                                          const std::vector<float>& ref, double atol, double fraction, double bound) {
+  ASSERT_EQ(got.size(), ref.size()) << name;
+  size_t off = 0;
+  for (size_t k = 0; k < got.size(); ++k) off += std::fabs(double(got[k]) - ref[k]) > atol;
+  EXPECT_LE(double(off), fraction * double(got.size())) << name << ": " << off << " elements beyond " << atol;
+  expect_close(name, got, ref, 0, bound);
 }
 
 }  // namespace acts::test
