@@ -225,3 +225,28 @@ TEST(DumpActsHeatmaps, BadRequestsAreOneLineAndExit2) {
     EXPECT_EQ(acts::testing::error_lines(r.out), 1) << r.out;
   }
 }
+
+// A photo larger than 4096 pixels on a side is drawn shrunk to 4096 (aspect kept): at its own
+// size a 20000 x 20000 scan would need 1.6 GB per float map.
+TEST(DumpActsHeatmaps, AHugePhotoIsDrawnAt4096PixelsOnItsLongSide) {
+  SampleRun t("huge");
+  const std::string photo = (t.dir / "wide.png").string();
+  cv::Mat wide(60, 5000, CV_8UC3);
+  cv::randu(wide, 0, 255);
+  ASSERT_TRUE(cv::imwrite(photo, wide));
+  const auto r = t.dump("--image " + photo + " --cam gradcam --class dogs");
+  ASSERT_EQ(r.code, 0) << r.out;
+  read_unit_npy(fs::path(t.out()) / "cam_gradcam_dogs.npy", {49, 4096});  // 60 x 4096 / 5000 = 49.2
+  EXPECT_EQ(cv::imread(t.out() + "/cam_gradcam_dogs.png").size(), cv::Size(4096, 49));
+}
+
+// Class names that make one file name ("a b" and "a_b") must not overwrite each other's maps.
+TEST(DumpActsHeatmaps, ClassNamesThatMakeOneFileNameKeepTheirOwnFiles) {
+  SampleRun t("tags");
+  const auto r = t.dump("--image " + kCat + " --cam gradcam --classes 'a b,a_b'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const fs::path out = t.out();
+  for (const char* f : {"cam_gradcam_a_b-0.png", "cam_gradcam_a_b-1.png", "cam_gradcam_a_b-0.npy"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  expect_links_exist(out / "index.html");
+}
