@@ -105,6 +105,12 @@ ExplainPlan plan_explain(const DumpConfig& c, const Graph& g, const std::vector<
                                                                                       : "class " + std::to_string(k));
     p.class_tags.push_back(file_tag(p.class_names.back()));
   }
+  // Two names that become one file name ("a b" and "a_b", or --classes x,x) would overwrite each
+  // other's files: then every tag gets its index.
+  std::vector<std::string> sorted = p.class_tags;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    for (int k = 0; k < count; ++k) p.class_tags[size_t(k)] += "-" + std::to_string(k);
   std::string known;
   for (int k = 0; k < count; ++k) known += (k ? ", " : "") + std::to_string(k) + " (" + p.class_names[size_t(k)] + ")";
   for (const std::string& name : c.cam_classes) {

@@ -21,7 +21,7 @@ class HeatmapPainter {
   virtual ~HeatmapPainter() = default;
   // The image file `file` decoded at its own size (EXIF orientation ignored, as the data pipeline
   // does); when there is no file ("" for a row of an .npy) or it cannot be read any more, the
-  // model's input `rgb` (h, w, 3) as it is.
+  // model's input `rgb` (h, w, 3) as it is. Implementations may shrink very large photos (say so).
   virtual Photo photo(const std::string& file, const uint8_t* rgb, int h, int w) = 0;
   // map (h, w) resized to (H, W) with bilinear interpolation (cv2.resize's default), into out.
   virtual void resize(const float* map, int h, int w, int H, int W, std::vector<float>& out) = 0;

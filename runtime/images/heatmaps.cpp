@@ -43,6 +43,13 @@ class OpenCvHeatmapPainter final : public HeatmapPainter {
       p.rgb.assign(rgb, rgb + size_t(h) * w * 3);
       return p;
     }
+    if (std::max(bgr.rows, bgr.cols) > kMaxPhotoSide) {  // a 20000-pixel scan: 1.6 GB per float map
+      const double f = double(kMaxPhotoSide) / std::max(bgr.rows, bgr.cols);
+      const cv::Size size(std::max(1, int(std::lround(bgr.cols * f))), std::max(1, int(std::lround(bgr.rows * f))));
+      cv::Mat small;
+      cv::resize(bgr, small, size, 0, 0, cv::INTER_AREA);
+      bgr = small;
+    }
     p.height = bgr.rows;
     p.width = bgr.cols;
     p.rgb.resize(size_t(p.height) * p.width * 3);

@@ -11,6 +11,9 @@
 namespace acts {
 
 constexpr float kOverlayIntensity = 0.4f;  // superimposed_img = heatmap * 0.4 + img
+// Photos larger than this on a side are drawn shrunk to it (INTER_AREA, aspect kept): a map at a
+// 20000-pixel photo's own size would be 1.6 GB of float32 per method and class.
+constexpr int kMaxPhotoSide = 4096;
 
 // The book's overlay as BGR: jet(uint8(255 x map)) x 0.4 + photo, saturated. map is (H, W) of
 // the photo, values in [0, 1] (non-finite values count as 0).
