@@ -219,7 +219,7 @@ TEST(DumpActsHeatmaps, BadRequestsAreOneLineAndExit2) {
     EXPECT_FALSE(fs::exists(t.out())) << args;
   }
   // Numbers CLI11 checks: exit 2 too, one line.
-  for (const char* args : {"--smoothgrad 0", "--filter-steps -1", "--smoothgrad-noise nan"}) {
+  for (const char* args : {"--smoothgrad 0", "--filter-steps -1", "--smoothgrad-noise nan", "--seed -1"}) {
     const auto r = t.dump(std::string("--saliency ") + args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
     EXPECT_EQ(acts::testing::error_lines(r.out), 1) << r.out;
