@@ -72,7 +72,9 @@ void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
   app.add_option("--filter-steps", c.filter_steps, "Gradient-ascent steps of the filter patterns")
       ->default_val(40)
       ->check(acts::cli::whole_number(1, 100000));
-  app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")->default_val(1);
+  app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")
+      ->default_val(1)
+      ->check(acts::cli::whole_number(0, 4294967295LL));  // as train_gpu's
   app.add_option("--misclassified", c.misclassified,
                  "Predict every photo of a split of the run's data (test, validation, train) or of a folder with "
                  "one sub-folder per class; the misclassified ones get heatmaps and misclassified.html");
