@@ -36,7 +36,7 @@ std::string default_cam_layer(const Graph& g);
 struct CamRequest {
   CamMethod method = CamMethod::kGradCam;
   std::string layer;         // "" = default_cam_layer()
-  std::vector<int> classes;  // class indices (class_score.h); every map is computed for each
+  std::vector<int> classes;  // class indices (class_score.h); every map is computed for each; empty: all
   int score_cam_batch = 0;   // Score-CAM's masked inputs per forward; 0 = the backend's max_batch
 };
 
@@ -44,10 +44,16 @@ struct CamMaps {
   int n = 0, classes = 0, h = 0, w = 0;  // the layer's resolution
   std::vector<float> maps;               // (n, classes, h, w), each in [0, 1]
   std::vector<float> scores;             // (n, classes): the class scores of the unmasked images
+  int channels = 0;                      // the layer's channels C
+  std::vector<float> weights;            // (n, classes, C): each channel's weight in the map (Grad-CAM:
+                                         // the gradient's mean; Grad-CAM++: its alpha-weighted sum;
+                                         // Score-CAM: the masked input's score); empty for LayerCAM,
+                                         // whose weights are per position
 };
 
 // Heatmaps of `b`'s images (b.n <= the backend's max_batch). Throws BadRequest for a layer that
-// is not (H, W, C) or does not exist, and for a class out of range, naming them.
+// is not (H, W, C) or does not exist, and for a class out of range, naming them. The backend's
+// activations are then those of its last forward (Score-CAM: its last batch of masked inputs).
 CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r);
 
 }  // namespace acts
