@@ -118,8 +118,8 @@ std::string image_page_html(const ImagePage& p) {
     h << "<img src=" << attr(p.input_png) << " alt=\"preprocessed input\" style=\"width:300px\">\n";
   h << "</div>\n";
   if (!p.heatmaps.empty())
-    h << "<div class=\"layer\" id=\"heatmaps\"><h2>Where the model looks <span class=\"type\">heatmaps of "
-      << html_escape(p.heat_layer) << " per class; saliency of the input</span></h2>\n"
+    h << "<div class=\"layer\" id=\"heatmaps\"><h2>Where the model looks <span class=\"type\">per class: heatmaps of "
+      << html_escape(p.heat_layer) << ", saliency of the input pixels</span></h2>\n"
       << heatmap_rows(p.heatmaps, p.input_png, "maps") << "</div>\n";
   h << filter_sections(p.filters);
   for (const PageLayer& l : p.layers) {
