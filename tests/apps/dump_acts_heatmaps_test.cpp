@@ -250,3 +250,34 @@ TEST(DumpActsHeatmaps, ClassNamesThatMakeOneFileNameKeepTheirOwnFiles) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   expect_links_exist(out / "index.html");
 }
+
+// Saliency differentiates the input only: a model without any (H, W, C) layer still has it; only
+// heatmaps need a conv layer, and say so.
+TEST(DumpActsHeatmaps, SaliencyNeedsNoConvLayer) {
+  SampleRun t("flat");
+  acts::ModelSpec m;
+  m.height = m.width = 48;
+  acts::LayerSpec flatten, hidden, head;
+  flatten.type = acts::LayerType::Flatten;
+  hidden.type = head.type = acts::LayerType::Dense;
+  hidden.units = 4;
+  hidden.activation = acts::Act::Relu;
+  head.units = 1;
+  head.activation = acts::Act::Sigmoid;
+  m.layers = {flatten, hidden, head};
+  acts::Checkpoint flat = t.c;
+  flat.model = m;
+  flat.params = acts::init_params(acts::Graph(m), 5);
+  const std::string ckpt = (t.dir / "flat.safetensors").string();
+  acts::save_checkpoint(ckpt, flat);
+  const std::string base = kBin + " --model " + ckpt + " --device cpu --image " + t.images + " --out " + t.out();
+  const auto r = run(base + " --saliency");
+  ASSERT_EQ(r.code, 0) << r.out;
+  read_unit_npy(fs::path(t.out()) / "saliency.npy", {2, 2, 48, 48});
+  expect_links_exist(fs::path(t.out()) / "index.html");
+  fs::remove_all(t.out());
+  const auto cam = run(base + " --cam gradcam");
+  EXPECT_EQ(cam.code, 2) << cam.out;
+  EXPECT_EQ(acts::testing::error_lines(cam.out), 1) << cam.out;
+  EXPECT_FALSE(fs::exists(t.out()));
+}
