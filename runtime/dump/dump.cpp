@@ -488,7 +488,7 @@ void finish_dump(const DumpConfig& c, Request& r) {
   }
   write_pages(c, r);
   std::string what = r.targets.empty() ? "" : std::to_string(r.targets.size()) + " layer" + s;
-  if (r.heat) what += (what.empty() ? "" : ", ") + std::string("heatmaps of ") + r.plan.layer;
+  if (r.heat) what += (what.empty() ? "" : ", ") + (r.plan.layer.empty() ? "saliency" : "heatmaps of " + r.plan.layer);
   if (!r.filters.empty()) what += (what.empty() ? "" : ", ") + std::string("filter patterns");
   if (what.empty()) what = "no layer";  // --misclassified found every photo right
   std::printf("Wrote %s to %s/: open %s/%s\n", what.c_str(), c.out.c_str(), c.out.c_str(),

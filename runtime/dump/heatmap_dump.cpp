@@ -94,7 +94,7 @@ ExplainPlan plan_explain(const DumpConfig& c, const Graph& g, const std::vector<
   if (!(c.smoothgrad_noise >= 0) || !std::isfinite(c.smoothgrad_noise))
     bad_request("--smoothgrad-noise ", c.smoothgrad_noise, ": give a fraction of the input's range, e.g. 0.2");
   if (c.filter_steps < 1) bad_request("--filter-steps ", c.filter_steps, ": give 1 or more (the book's 40)");
-  if (!c.cam_layer.empty() && !p.maps())
+  if (!c.cam_layer.empty() && p.methods.empty())
     bad_request("--cam-layer ", c.cam_layer, ": only heatmaps use a layer; add --cam METHOD");
   if (!c.cam_classes.empty() && !p.maps())
     bad_request("--class: only heatmaps and saliency are per class; add --cam METHOD or --saliency");
@@ -130,7 +130,7 @@ ExplainPlan plan_explain(const DumpConfig& c, const Graph& g, const std::vector<
   if (p.classes.empty())
     for (int k = 0; k < count; ++k) p.classes.push_back(k);
 
-  if (p.maps()) {
+  if (!p.methods.empty()) {  // saliency differentiates the input: no layer needed
     if (c.cam_layer.empty()) {
       p.layer = default_cam_layer(g);
     } else {
@@ -150,8 +150,8 @@ HeatmapDump::HeatmapDump(const ExplainPlan& p, const Graph& g, const std::string
     : plan_(p), g_(g), scores_(n) {
   const Node& head = g.nodes().back();
   sigmoid_ = head.out_size == 1 && head.spec.activation == Act::Sigmoid;
-  const Node& layer = g.node(p.layer.empty() ? g.nodes().front().spec.name : p.layer);
   for (CamMethod m : p.methods) {
+    const Node& layer = g.node(p.layer);  // an (H, W, C) layer: plan_explain() checked it
     Kind k;
     k.file = std::string("cam_") + cam_method_name(m);
     k.label = cam_method_name(m);

@@ -118,8 +118,9 @@ std::string image_page_html(const ImagePage& p) {
     h << "<img src=" << attr(p.input_png) << " alt=\"preprocessed input\" style=\"width:300px\">\n";
   h << "</div>\n";
   if (!p.heatmaps.empty())
-    h << "<div class=\"layer\" id=\"heatmaps\"><h2>Where the model looks <span class=\"type\">per class: heatmaps of "
-      << html_escape(p.heat_layer) << ", saliency of the input pixels</span></h2>\n"
+    h << "<div class=\"layer\" id=\"heatmaps\"><h2>Where the model looks <span class=\"type\">per class: "
+      << (p.heat_layer.empty() ? "" : "heatmaps of " + html_escape(p.heat_layer) + ", ")
+      << "saliency of the input pixels</span></h2>\n"
       << heatmap_rows(p.heatmaps, p.input_png, "maps") << "</div>\n";
   h << filter_sections(p.filters);
   for (const PageLayer& l : p.layers) {
@@ -172,7 +173,9 @@ std::string misclassified_page_html(const MisclassifiedPage& p) {
   h << "<h1>Misclassified: " << p.images.size() << " of " << p.total << " photos</h1>\n<p class=\"meta\">";
   if (!p.back.empty()) h << "<a href=" << attr(p.back) << ">&larr; index</a><br>\n";
   h << "Photos: <code>" << html_escape(p.split) << "</code><br>\nModel: <code>" << html_escape(p.model)
-    << "</code><br>\nHeatmaps of <code>" << html_escape(p.heat_layer) << "</code> for each class</p>\n";
+    << "</code><br>\n"
+    << (p.heat_layer.empty() ? "Saliency" : "Heatmaps of <code>" + html_escape(p.heat_layer) + "</code>")
+    << " for each class</p>\n";
   if (p.images.empty()) h << "<p>The model classifies every photo of this split correctly.</p>\n";
   for (const MisclassifiedEntry& e : p.images) {
     h << "<div class=\"layer\"><h2><a href=" << attr(e.page) << ">" << html_escape(e.source) << "</a></h2>\n"
