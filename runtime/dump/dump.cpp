@@ -515,7 +515,15 @@ void dump_activations(const DumpConfig& c) {
   open_outputs(c, r);
   run_batches(c, r, *be);
   throw_if_stopped(c.out, r.in.size(), r.in.size());
-  r.filters = dump_filter_patterns(r.plan, *be, r.scale, c.out, c.painter);
+  const auto stop_before = [&](const std::string& layer) {
+    pause_point("dump-filters");  // the signal tests' hook
+    if (stop_requested())
+      throw Interrupted("the dump into " + c.out + "/ was stopped before the filter patterns of " + layer +
+                        ": its unfinished NPY files were removed (files already written are kept); run it again "
+                        "to get them");
+  };
+  r.filters = dump_filter_patterns(r.plan, *be, r.scale, c.out, c.painter, stop_before);
+  throw_if_stopped(c.out, r.in.size(), r.in.size());  // during the last layer
   finish_dump(c, r);
 }
 

@@ -258,9 +258,10 @@ std::vector<std::pair<std::string, std::string>> HeatmapDump::npys() const {
 }
 
 std::vector<PageFilters> dump_filter_patterns(const ExplainPlan& p, Backend& be, float rescale, const std::string& out,
-                                              Painter* painter) {
+                                              Painter* painter, const std::function<void(const std::string&)>& before) {
   std::vector<PageFilters> pages;
   for (const std::string& layer : p.filter_layers) {
+    before(layer);
     FilterPatternRequest r;
     r.layer = layer;
     r.steps = p.filter_steps;

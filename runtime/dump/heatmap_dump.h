@@ -80,7 +80,8 @@ class HeatmapDump {
 
 // Filter patterns of every --filters layer: OUT/filters_<layer>.npy and, with a painter, the
 // grid filter_grid() draws (the book's: 8 per row, 5-pixel black margins) as filters_<layer>.png.
+// `before(layer)` runs before each layer (the dump's stop check: a layer takes seconds).
 std::vector<PageFilters> dump_filter_patterns(const ExplainPlan& p, Backend& be, float rescale, const std::string& out,
-                                              Painter* painter);
+                                              Painter* painter, const std::function<void(const std::string&)>& before);
 
 }  // namespace acts
