@@ -218,6 +218,14 @@ TEST(DumpActsHeatmaps, BadRequestsAreOneLineAndExit2) {
     EXPECT_EQ(r.out, line + "\n") << args;
     EXPECT_FALSE(fs::exists(t.out())) << args;
   }
+  // A checkpoint that does not say which data it was trained on has no "test" split.
+  acts::test::DumpFixture bare("misuse_bare", 1);
+  const auto no_data = run(kBin + " --model " + bare.ckpt + " --device cpu --misclassified test --out " + bare.out());
+  EXPECT_EQ(no_data.code, 2) << no_data.out;
+  EXPECT_EQ(no_data.out, "error: --misclassified test: " + bare.ckpt +
+                             " does not say which data it was trained on; pass a folder with one sub-folder per "
+                             "class\n");
+  EXPECT_FALSE(fs::exists(bare.out()));
   // Numbers CLI11 checks: exit 2 too, one line.
   for (const char* args : {"--smoothgrad 0", "--filter-steps -1", "--smoothgrad-noise nan", "--seed -1"}) {
     const auto r = t.dump(std::string("--saliency ") + args);
