@@ -66,6 +66,8 @@ void channel_means(const std::vector<float>& act, int n, size_t positions, size_
 }  // namespace
 
 std::vector<float> deprocess_patterns(const std::vector<float>& pixels, int count, size_t image_size) {
+  if (count < 0 || pixels.size() != size_t(count) * image_size)
+    fail("deprocess_patterns(): ", pixels.size(), " values for ", count, " images of ", image_size);
   std::vector<float> out(pixels.size());
   for (int i = 0; i < count; ++i) {
     const float* x = pixels.data() + size_t(i) * image_size;
@@ -108,7 +110,7 @@ FilterPatterns compute_filter_patterns(Backend& be, const FilterPatternRequest& 
   out.filters = filters;
   out.losses.resize(count);
   std::vector<float> pixels(count * image);  // (count, h, w, c), 0-255 scale
-  if (r.loss_history) out.history.resize(count * size_t(r.steps + 1));
+  if (r.loss_history) out.history.resize(count * (size_t(r.steps) + 1));
 
   const int max_batch = std::max(1, be.options().max_batch);
   std::vector<float> input, act;
@@ -143,7 +145,8 @@ FilterPatterns compute_filter_patterns(Backend& be, const FilterPatternRequest& 
       be.activation(r.layer, act);
       std::vector<float> l(static_cast<size_t>(n));
       channel_means(act, n, positions, size_t(channels), o.target.data(), l.data());
-      for (int i = 0; i < n; ++i) out.history[(first + size_t(i)) * size_t(r.steps + 1) + size_t(after)] = l[size_t(i)];
+      for (int i = 0; i < n; ++i)
+        out.history[(first + size_t(i)) * (size_t(r.steps) + 1) + size_t(after)] = l[size_t(i)];
     };
     for (int s = 0; s < r.steps; ++s) {
       run_forward();

@@ -1,6 +1,7 @@
 // Filter patterns (runtime/explain/filter_patterns.h) on the CPU: the book's loop against
-// TensorFlow's (scripts/reference/make_filter_goldens.py, float64) after 1, 5 and 40 steps; the
-// fast path against the reference; the seeded noise; the loss rising; the grid; bad requests.
+// TensorFlow's (scripts/reference/make_filter_goldens.py, float64) after 1, 5 and 40 steps on a
+// small model and on the tutorial's at 48x48; the fast path against the reference; the seeded
+// noise; the loss rising; a model with its own Rescaling; deprocessing; the grid; bad requests.
 #include "runtime/explain/filter_patterns.h"
 
 #include <gtest/gtest.h>
