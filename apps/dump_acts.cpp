@@ -45,7 +45,7 @@ const char* kDescription =
     "  OUT/filters_LAYER.npy     float32 (F, H, W, 3) in [0, 1]; filters_LAYER.png the book's grid\n"
     "  OUT/misclassified.html    --misclassified: the photos the model gets wrong, with heatmaps\n"
     "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).\n"
-    "More: docs/dump_acts.md";
+    "More: docs/dump_acts.md, docs/heatmaps.md";
 
 // The heatmap, saliency and filter flags (issue 20; docs/heatmaps.md).
 void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
