@@ -131,6 +131,12 @@ ExplainPlan plan_explain(const DumpConfig& c, const Graph& g, const std::vector<
     for (int k = 0; k < count; ++k) p.classes.push_back(k);
 
   if (!p.methods.empty()) {  // saliency differentiates the input: no layer needed
+    const bool any_maps =
+        std::any_of(g.nodes().begin(), g.nodes().end(), [](const Node& n) { return n.out_shape.size() == 3; });
+    if (!any_maps)
+      bad_request("--cam ", cam_method_name(p.methods.front()),
+                  ": the model has no layer with (H, W, C) maps to draw heatmaps of (its layers: ", g.layer_names(),
+                  "); use --saliency");
     if (c.cam_layer.empty()) {
       p.layer = default_cam_layer(g);
     } else {
