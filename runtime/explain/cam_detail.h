@@ -17,11 +17,12 @@ std::vector<int> request_classes(const Graph& g, const std::vector<int>& classes
 
 // ReLU, then divided by the maximum (the book); a map without a positive value becomes all 0.
 void relu_divide_by_max(float* m, size_t count);
-// ReLU, then (m - min) / (max - min) (tf-keras-vis and pytorch-grad-cam normalise so, with 1e-7
-// added to the denominator; we leave it out so a map does not depend on the score's scale); a
-// constant map becomes all 0.
+// ReLU, then (m - min) / (max - min + 1e-7), as tf-keras-vis' normalize() and pytorch-grad-cam's
+// scale_cam_image() do (K.epsilon()): a constant map becomes all 0. The 1e-7 matters where the
+// map's range is small, as untrained models' logits make it: a map whose range is 1e-4 peaks at
+// 0.999, not 1 (the book's division by the maximum, relu_divide_by_max(), has no such term).
 void relu_min_max(float* m, size_t count);
-// (m - min) / (max - min), all 0 when constant (saliency: its values are >= 0 already).
+// The same without the ReLU (saliency, whose values are >= 0 already).
 void min_max(float* m, size_t count);
 
 // One (h, w) plane, element (y, x) at src[(y * w + x) * stride], upsampled bilinearly to (H, W)

@@ -8,13 +8,14 @@
 namespace acts::explain_detail {
 namespace {
 
+// (m - lo) / (hi - lo + 1e-7) in float32, as tf-keras-vis computes it (numpy on float32 maps).
 void scale_from(float* m, size_t count, float lo, float hi) {
-  if (!(hi > lo)) {  // constant (or NaN): nothing to show
+  if (!(hi >= lo)) {  // NaN: nothing to show
     std::fill(m, m + count, 0.f);
     return;
   }
-  const double inv = 1.0 / (double(hi) - double(lo));
-  for (size_t k = 0; k < count; ++k) m[k] = float((double(m[k]) - lo) * inv);
+  const float range = (hi - lo) + 1e-7f;
+  for (size_t k = 0; k < count; ++k) m[k] = (m[k] - lo) / range;
 }
 
 }  // namespace
@@ -55,7 +56,8 @@ void upsample_aligned(const float* src, int h, int w, size_t stride, float* dst,
 }
 
 std::vector<float> batch_inputs(const Graph& g, const Batch& b) {
-  if (b.affine) fail("runtime/explain: an augmented batch (affine set) cannot be explained; pass the photos as they are");
+  if (b.affine)
+    fail("runtime/explain: an augmented batch (affine set) cannot be explained; pass the photos as they are");
   const size_t count = size_t(b.n) * g.input_size();
   if (b.inputs) return std::vector<float>(b.inputs, b.inputs + count);
   if (!b.images) fail("runtime/explain: a batch without images or inputs");

@@ -22,11 +22,16 @@ std::string method_list() {
 
 const char* cam_method_name(CamMethod m) {
   switch (m) {
-    case CamMethod::kGradCam: return "gradcam";
-    case CamMethod::kGradCamSum: return "gradcam-sum";
-    case CamMethod::kGradCamPlusPlus: return "gradcam++";
-    case CamMethod::kLayerCam: return "layercam";
-    case CamMethod::kScoreCam: return "scorecam";
+    case CamMethod::kGradCam:
+      return "gradcam";
+    case CamMethod::kGradCamSum:
+      return "gradcam-sum";
+    case CamMethod::kGradCamPlusPlus:
+      return "gradcam++";
+    case CamMethod::kLayerCam:
+      return "layercam";
+    case CamMethod::kScoreCam:
+      return "scorecam";
   }
   return "?";
 }
@@ -50,8 +55,10 @@ std::string default_cam_layer(const Graph& g) {
       found = int(i);
   }
   if (found < 0)
-    throw BadRequest("the model has no Conv2D layer before its flattening, so heatmaps have no default layer; "
-                     "name an (H, W, C) layer of " + g.layer_names());
+    throw BadRequest(
+        "the model has no Conv2D layer before its flattening, so heatmaps have no default layer; "
+        "name an (H, W, C) layer of " +
+        g.layer_names());
   return nodes[size_t(found)].spec.name;
 }
 

@@ -35,7 +35,8 @@ SaliencyMaps compute_saliency(Backend& be, const Batch& b, const SaliencyRequest
   const Graph& g = be.graph();
   const std::vector<int> classes = explain_detail::request_classes(g, r.classes);
   if (r.samples < 0)
-    throw BadRequest("SmoothGrad's samples " + std::to_string(r.samples) + " is negative; give 0 (vanilla "
+    throw BadRequest("SmoothGrad's samples " + std::to_string(r.samples) +
+                     " is negative; give 0 (vanilla "
                      "saliency) or a positive count");
   if (!(r.noise >= 0.f) || !std::isfinite(r.noise))
     throw BadRequest("SmoothGrad's noise " + std::to_string(r.noise) + " is not a fraction >= 0; give e.g. 0.2");
@@ -67,7 +68,8 @@ SaliencyMaps compute_saliency(Backend& be, const Batch& b, const SaliencyRequest
     const std::vector<float> x = explain_detail::batch_inputs(g, b);
     std::vector<float> sigma(n), noisy(x.size());
     for (size_t i = 0; i < n; ++i) {  // per image: noise x (max - min) of its own input, as tf-keras-vis
-      const auto [lo, hi] = std::minmax_element(x.begin() + ptrdiff_t(i * image), x.begin() + ptrdiff_t((i + 1) * image));
+      const auto [lo, hi] =
+          std::minmax_element(x.begin() + ptrdiff_t(i * image), x.begin() + ptrdiff_t((i + 1) * image));
       sigma[i] = r.noise * (*hi - *lo);
     }
     for (int s = 0; s < samples; ++s) {
