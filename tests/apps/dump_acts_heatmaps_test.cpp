@@ -291,3 +291,19 @@ TEST(DumpActsHeatmaps, SaliencyNeedsNoConvLayer) {
             "layers: flatten_1, dense_1, dense_2); use --saliency\n");
   EXPECT_FALSE(fs::exists(t.out()));
 }
+
+// Class names are text on the pages and part of file names: markup is escaped, path characters
+// never leave the folder.
+TEST(DumpActsHeatmaps, HostileClassNamesAreEscapedAndStayInTheFolder) {
+  SampleRun t("hostile");
+  const auto r = t.dump("--image " + kCat + " --cam gradcam --classes '<i>x,../y&z'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const fs::path out = t.out();
+  EXPECT_TRUE(fs::exists(out / "cam_gradcam__i_x.png"));
+  EXPECT_TRUE(fs::exists(out / "cam_gradcam_.._y_z.png"));
+  EXPECT_FALSE(fs::exists(t.dir / "y&z.png"));
+  const std::string page = acts::test::slurp(out / "index.html");
+  EXPECT_TRUE(contains(page, "&lt;i&gt;x")) << page;
+  EXPECT_FALSE(contains(page, "<i>x")) << page;
+  expect_links_exist(out / "index.html");
+}
