@@ -481,16 +481,16 @@ void finish_dump(const DumpConfig& c, Request& r) {
   for (size_t i = 0; i < n && i < 10; ++i) std::printf("%s: %s\n", r.in.sources[i].c_str(), r.predictions[i].c_str());
   if (n > 10) std::printf("(predictions of all %zu images: %s/index.html)\n", n, c.out.c_str());
   const char* s = r.targets.size() == 1 ? "" : "s";
-  if (!c.painter) {
-    std::printf("Wrote %zu layer%s to %s/ as NPY (built without OpenCV: no pictures, no index.html)\n",
-                r.targets.size(), s, c.out.c_str());
-    return;
-  }
-  write_pages(c, r);
   std::string what = r.targets.empty() ? "" : std::to_string(r.targets.size()) + " layer" + s;
   if (r.heat) what += (what.empty() ? "" : ", ") + (r.plan.layer.empty() ? "saliency" : "heatmaps of " + r.plan.layer);
   if (!r.filters.empty()) what += (what.empty() ? "" : ", ") + std::string("filter patterns");
   if (what.empty()) what = "no layer";  // --misclassified found every photo right
+  if (!c.painter) {
+    std::printf("Wrote %s to %s/ as NPY (built without OpenCV: no pictures, no index.html)\n", what.c_str(),
+                c.out.c_str());
+    return;
+  }
+  write_pages(c, r);
   std::printf("Wrote %s to %s/: open %s/%s\n", what.c_str(), c.out.c_str(), c.out.c_str(),
               r.misclassified ? "misclassified.html" : "index.html");
 }
