@@ -13,6 +13,7 @@
 
 #ifdef ACTS_WITH_OPENCV
 #include "runtime/images/feature_maps.h"
+#include "runtime/images/heatmaps.h"
 #endif
 
 namespace {
@@ -32,8 +33,52 @@ const char* kDescription =
     "                   OUT/NAME_chK.png (--channel K alone, min-max scaled), OUT/index.html\n"
     "  several images:  the same pictures per image in OUT/<image-stem>/ with an index.html each,\n"
     "                   and OUT/index.html linking them\n"
+    "Where the model looks (--cam, --saliency, --smoothgrad; per class) and what filters respond to\n"
+    "(--filters); without --layer/--all these come alone, with them beside the activations:\n"
+    "  OUT/cam_METHOD.npy        float32 (N, classes, h, w) at --cam-layer's resolution, in [0, 1];\n"
+    "                            classes in --class order (default 0, 1)\n"
+    "  OUT/saliency.npy, smoothgrad.npy   float32 (N, classes, H, W) at the model input's size\n"
+    "  per image (OUT/ for one, OUT/<image-stem>/ for several): cam_METHOD_CLASS.npy (H, W) at the\n"
+    "                            photo's own size (bilinear) and .png, the book's overlay (jet x 0.4 +\n"
+    "                            photo); saliency_CLASS.*, smoothgrad_CLASS.* the same; index.html shows\n"
+    "                            them beside the input with each class's score and probability\n"
+    "  OUT/filters_LAYER.npy     float32 (F, H, W, 3) in [0, 1]; filters_LAYER.png the book's grid\n"
+    "  OUT/misclassified.html    --misclassified: the photos the model gets wrong, with heatmaps\n"
     "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).\n"
-    "More: docs/dump_acts.md";
+    "More: docs/dump_acts.md, docs/heatmaps.md";
+
+// The heatmap, saliency and filter flags (issue 20; docs/heatmaps.md).
+void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
+  app.add_option("--cam", c.cams,
+                 "Heatmaps of where the model looks for each class: gradcam (the book's), gradcam++, layercam, "
+                 "scorecam, gradcam-sum (tf-keras-vis' Gradcam), or all")
+      ->expected(1, -1)
+      ->delimiter(',');
+  app.add_option("--cam-layer", c.cam_layer, "The (H, W, C) layer of the heatmaps (default: the last conv layer)");
+  app.add_option("--class", c.cam_classes,
+                 "Classes of the heatmaps and saliency: names (--classes) or indices (default: every class)")
+      ->expected(1, -1)
+      ->delimiter(',');
+  app.add_flag("--saliency", c.saliency, "Vanilla saliency: |d score / d pixel|, max over colours, per class");
+  app.add_option("--smoothgrad", c.smoothgrad, "SmoothGrad with N noisy copies of each image")
+      ->check(acts::cli::whole_number(1, 10000));
+  app.add_option("--smoothgrad-noise", c.smoothgrad_noise, "SmoothGrad's noise, a fraction of the input's range")
+      ->default_val(0.2f)
+      ->check(acts::cli::positive_float());
+  app.add_option("--filters", c.filters,
+                 "Layers whose filter patterns to draw (gradient ascent from grey noise, every filter)")
+      ->expected(1, -1)
+      ->delimiter(',');
+  app.add_option("--filter-steps", c.filter_steps, "Gradient-ascent steps of the filter patterns")
+      ->default_val(40)
+      ->check(acts::cli::whole_number(1, 100000));
+  app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")
+      ->default_val(1)
+      ->check(acts::cli::whole_number(0, 4294967295LL));  // as train_gpu's
+  app.add_option("--misclassified", c.misclassified,
+                 "Predict every photo of a split of the run's data (test, validation, train) or of a folder with "
+                 "one sub-folder per class; the misclassified ones get heatmaps and misclassified.html");
+}
 
 // Every flag of dump_acts, into c; --version into `version`.
 void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
@@ -70,6 +115,7 @@ void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
       ->default_val(32)
       ->check(acts::cli::whole_number(1));
   app.add_flag("--list-layers", c.list_layers, "Print the model's layer names and output shapes and exit");
+  add_explain_options(app, c);
   acts::cli::add_version(app, version);
 }
 
@@ -84,6 +130,8 @@ int run(acts::DumpConfig& c, bool version) {
 #ifdef ACTS_WITH_OPENCV
   const std::unique_ptr<acts::Painter> painter = acts::make_opencv_painter();
   c.painter = painter.get();
+  const std::unique_ptr<acts::HeatmapPainter> heatmap_painter = acts::make_opencv_heatmap_painter();
+  c.heatmap_painter = heatmap_painter.get();
 #else
   if (!c.list_layers)
     std::fprintf(stderr, "note: built without OpenCV: only the NPY files are written (no pictures, no index.html)\n");
@@ -106,6 +154,9 @@ int main(int argc, char** argv) {
   } catch (const acts::Interrupted& e) {
     std::fprintf(stderr, "\nInterrupted: %s\n", e.what());
     return 130;
+  } catch (const acts::BadRequest& e) {  // a heatmap of a dense layer, a class that does not exist, ...
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
   } catch (const acts::BadFile& e) {  // a model file that cannot be used as it is
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

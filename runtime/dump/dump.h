@@ -8,10 +8,13 @@
 //   one image:        input.png, NAME.png, NAME_chK.png, index.html next to the NPY files
 //   several images:   <stem>/input.png, <stem>/NAME.png, <stem>/NAME_chK.png, <stem>/index.html
 //                     per image, and index.html: an overview linking the per-image pages
+//   heatmaps, saliency, filter patterns, misclassified.html: heatmap_dump.h (--cam, --saliency,
+//                     --filters, --misclassified)
 #pragma once
 #include <string>
 #include <vector>
 
+#include "heatmap_painter.h"
 #include "painter.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
@@ -32,6 +35,20 @@ struct DumpConfig {
   int batch_size = 32;         // images per forward pass
   bool list_layers = false;    // print names and shapes, dump nothing
   Painter* painter = nullptr;  // null: NPY files only (builds without OpenCV)
+  // Where the model looks and what its filters respond to (issue 20; heatmap_dump.h). Given
+  // without --layer/--all, no activations are dumped, only these.
+  std::vector<std::string> cams;         // --cam: gradcam, gradcam++, layercam, scorecam, gradcam-sum, all
+  std::string cam_layer;                 // "" = default_cam_layer() (the last conv layer)
+  std::vector<std::string> cam_classes;  // --class: names (--classes) or indices; empty = every class
+  bool saliency = false;                 // vanilla saliency
+  int smoothgrad = 0;                    // SmoothGrad's noisy samples; 0 = none
+  float smoothgrad_noise = 0.2f;         // its noise, as a fraction of the input's range
+  std::vector<std::string> filters;      // --filters: layers whose filter patterns are drawn
+  int filter_steps = 40;                 // gradient-ascent steps (the book's 40)
+  unsigned long long seed = 1;           // the noise of SmoothGrad and of the filters' start images
+  std::string misclassified;             // --misclassified: a split of the run's data, or a folder
+  // null: the batch NPY files only (builds without OpenCV)
+  HeatmapPainter* heatmap_painter = nullptr;
   // SIGINT/SIGTERM/SIGHUP while the folders and files are written end the dump between batches by
   // throwing Interrupted, so the unfinished NPY files (and folders left empty) are removed instead
   // of left as *.tmp.PID (the apps; before that the signals keep their default: nothing is there

@@ -17,7 +17,8 @@ const char* kStyle =
     ".channels{display:flex;flex-wrap:wrap;gap:12px;margin-top:8px}.channels figure{margin:0}.channels img{width:320px}"
     "figcaption{font-size:.85em;color:#555}table{border-collapse:collapse}"
     "td,th{padding:6px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle}"
-    "nav a{margin-right:10px}";
+    "nav a{margin-right:10px}.maps{display:flex;flex-wrap:wrap;gap:12px;margin:6px 0 14px}.maps figure{margin:0}"
+    ".maps img{width:220px;image-rendering:auto}.thumbs img{width:120px;image-rendering:auto}.wrong{color:#b00}";
 
 std::string head(const std::string& title) {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(title) +
@@ -25,6 +26,38 @@ std::string head(const std::string& title) {
 }
 
 std::string attr(const std::string& path) { return "\"" + html_escape(url_path(path)) + "\""; }
+
+// The input beside each class's maps (overlay, with a link to its NPY), one row per class.
+std::string heatmap_rows(const std::vector<PageClass>& classes, const std::string& input_png, const char* css) {
+  std::ostringstream h;
+  for (const PageClass& c : classes) {
+    h << "<h3>" << html_escape(c.name) << " <span class=\"shape\">" << html_escape(c.score)
+      << "</span></h3>\n<div class=\"" << css << "\">\n";
+    if (!input_png.empty())
+      h << "<figure><img src=" << attr(input_png) << " alt=\"input\"><figcaption>input</figcaption></figure>\n";
+    for (const PageMap& m : c.maps) {
+      h << "<figure>";
+      if (!m.png.empty()) h << "<img src=" << attr(m.png) << " alt=\"" << html_escape(m.label + " " + c.name) << "\">";
+      h << "<figcaption>" << html_escape(m.label) << " <a href=" << attr(m.npy) << ">npy</a></figcaption></figure>\n";
+    }
+    h << "</div>\n";
+  }
+  return h.str();
+}
+
+std::string filter_sections(const std::vector<PageFilters>& filters) {
+  std::ostringstream h;
+  for (const PageFilters& f : filters) {
+    h << "<div class=\"layer\" id=\"filters_" << html_escape(url_path(f.layer)) << "\"><h2>What the filters of "
+      << html_escape(f.layer) << " respond to <span class=\"shape\">" << html_escape(f.shape)
+      << "</span></h2>\n<a href=" << attr(f.npy) << ">" << html_escape(f.npy) << "</a><br>\n";
+    if (!f.png.empty())
+      h << "<img src=" << attr(f.png) << " alt=\"filter patterns of " << html_escape(f.layer)
+        << "\" style=\"image-rendering:auto\">\n";
+    h << "</div>\n";
+  }
+  return h.str();
+}
 
 }  // namespace
 
@@ -73,6 +106,8 @@ std::string image_page_html(const ImagePage& p) {
   h << "Image: <code>" << html_escape(p.source) << "</code><br>\nModel: <code>" << html_escape(p.model)
     << "</code><br>\n";
   if (!p.prediction.empty()) h << "Prediction: " << html_escape(p.prediction) << "<br>\n";
+  if (!p.truth.empty()) h << "True class: " << html_escape(p.truth) << "<br>\n";
+  if (!p.misclassified.empty()) h << "<a href=" << attr(p.misclassified) << ">misclassified photos</a><br>\n";
   if (p.rows > 1) h << "Row " << p.row << " of the " << p.rows << " images in the NPY files<br>\n";
   h << "</p>\n<nav>";
   for (const PageLayer& l : p.layers)
@@ -82,6 +117,12 @@ std::string image_page_html(const ImagePage& p) {
   if (!p.input_png.empty())
     h << "<img src=" << attr(p.input_png) << " alt=\"preprocessed input\" style=\"width:300px\">\n";
   h << "</div>\n";
+  if (!p.heatmaps.empty())
+    h << "<div class=\"layer\" id=\"heatmaps\"><h2>Where the model looks <span class=\"type\">per class: "
+      << (p.heat_layer.empty() ? "" : "heatmaps of " + html_escape(p.heat_layer) + ", ")
+      << "saliency of the input pixels</span></h2>\n"
+      << heatmap_rows(p.heatmaps, p.input_png, "maps") << "</div>\n";
+  h << filter_sections(p.filters);
   for (const PageLayer& l : p.layers) {
     h << "<div class=\"layer\" id=\"" << html_escape(url_path(l.name)) << "\"><h2>" << html_escape(l.name)
       << " <span class=\"type\">" << html_escape(l.type) << "</span> <span class=\"shape\">" << html_escape(l.shape)
@@ -107,7 +148,8 @@ std::string overview_page_html(const OverviewPage& p) {
   h << head("dump_acts: " + std::to_string(p.images.size()) + " images");
   h << "<h1>What each layer sees: " << p.images.size() << " images</h1>\n<p class=\"meta\">Model: <code>"
     << html_escape(p.model) << "</code></p>\n";
-  h << "<table>\n<tr><th>row</th><th>input</th><th>image</th><th>prediction</th></tr>\n";
+  if (!p.misclassified.empty()) h << "<p><a href=" << attr(p.misclassified) << ">misclassified photos</a></p>\n";
+  if (!p.images.empty()) h << "<table>\n<tr><th>row</th><th>input</th><th>image</th><th>prediction</th></tr>\n";
   for (size_t i = 0; i < p.images.size(); ++i) {
     const OverviewEntry& e = p.images[i];
     const std::string page = e.stem + "/index.html";
@@ -115,11 +157,33 @@ std::string overview_page_html(const OverviewPage& p) {
       << " alt=\"" << html_escape(e.stem) << "\" style=\"width:96px\"></a></td><td><a href=" << attr(page) << ">"
       << html_escape(e.source) << "</a></td><td>" << html_escape(e.prediction) << "</td></tr>\n";
   }
-  h << "</table>\n<h2 style=\"margin-top:20px\">Activations (row i = image i)</h2>\n<ul>\n";
+  if (!p.images.empty()) h << "</table>\n";
+  h << filter_sections(p.filters);
+  h << "<h2 style=\"margin-top:20px\">NPY files (row i = image i)</h2>\n<ul>\n";
   for (const auto& [npy, shape] : p.npys)
     h << "<li><a href=" << attr(npy) << ">" << html_escape(npy) << "</a> <span class=\"shape\">" << html_escape(shape)
       << "</span></li>\n";
   h << "</ul>\n</body>\n</html>\n";
+  return h.str();
+}
+
+std::string misclassified_page_html(const MisclassifiedPage& p) {
+  std::ostringstream h;
+  h << head("dump_acts: misclassified photos");
+  h << "<h1>Misclassified: " << p.images.size() << " of " << p.total << " photos</h1>\n<p class=\"meta\">";
+  if (!p.back.empty()) h << "<a href=" << attr(p.back) << ">&larr; index</a><br>\n";
+  h << "Photos: <code>" << html_escape(p.split) << "</code><br>\nModel: <code>" << html_escape(p.model)
+    << "</code><br>\n"
+    << (p.heat_layer.empty() ? "Saliency" : "Heatmaps of <code>" + html_escape(p.heat_layer) + "</code>")
+    << " for each class</p>\n";
+  if (p.images.empty()) h << "<p>The model classifies every photo of this split correctly.</p>\n";
+  for (const MisclassifiedEntry& e : p.images) {
+    h << "<div class=\"layer\"><h2><a href=" << attr(e.page) << ">" << html_escape(e.source) << "</a></h2>\n"
+      << "<p class=\"meta\">True class: " << html_escape(e.truth)
+      << "<br>\n<span class=\"wrong\">Prediction: " << html_escape(e.prediction) << "</span></p>\n"
+      << heatmap_rows(e.heatmaps, e.thumb, "maps thumbs") << "</div>\n";
+  }
+  h << "</body>\n</html>\n";
   return h.str();
 }
 

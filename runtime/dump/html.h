@@ -14,12 +14,36 @@ struct PageLayer {
   std::vector<std::pair<int, std::string>> channels;  // (k, relative NAME_chK.png)
 };
 
+// One map of a class (heatmap_dump.h): its overlay and NPY, relative to the page.
+struct PageMap {
+  std::string label;  // "gradcam", "saliency"
+  std::string png;    // "" when not drawn (builds without OpenCV)
+  std::string npy;
+};
+
+// A class's heatmaps for one image: "dogs", "score 2.310 (logit), P = 0.910".
+struct PageClass {
+  std::string name, score;
+  std::vector<PageMap> maps;
+};
+
+// A filter-pattern grid (--filters).
+struct PageFilters {
+  std::string layer, shape;  // "conv2d_1", "(32, 150, 150, 3)"
+  std::string png, npy;      // relative; png "" when not drawn
+};
+
 struct ImagePage {
   std::string source, model, prediction;  // prediction: "P(dogs) = 0.271: dogs"
   std::string input_png, input_shape;     // "input.png", "(1, 150, 150, 3)"
   long row = 0, rows = 1;                 // this image's row in the NPY files, of `rows`
   std::string back;                       // link to the overview page; "" for a single image
   std::vector<PageLayer> layers;
+  std::string truth;                 // the true class (--misclassified); "" when unknown
+  std::string heat_layer;            // the layer of the heatmaps
+  std::vector<PageClass> heatmaps;   // per class; empty without --cam/--saliency/--smoothgrad
+  std::vector<PageFilters> filters;  // filter grids (single-image dumps show them here)
+  std::string misclassified;         // link to misclassified.html; "" when not made
 };
 
 struct OverviewEntry {
@@ -30,10 +54,28 @@ struct OverviewPage {
   std::string model;
   std::vector<OverviewEntry> images;
   std::vector<std::pair<std::string, std::string>> npys;  // (NAME.npy, "(N, H, W, C)")
+  std::vector<PageFilters> filters;                       // filter grids
+  std::string misclassified;                              // link to misclassified.html; "" when not made
+};
+
+// misclassified.html (--misclassified): every misclassified photo of a split with its heatmaps.
+struct MisclassifiedEntry {
+  std::string page, thumb;                // its page and input picture, relative
+  std::string source, truth, prediction;  // "cats", "P(dogs) = 0.9871: dogs"
+  std::vector<PageClass> heatmaps;        // paths relative to misclassified.html
+};
+
+struct MisclassifiedPage {
+  std::string model, split;  // split: the folder the photos came from
+  size_t total = 0;          // photos predicted
+  std::string heat_layer;
+  std::vector<MisclassifiedEntry> images;
+  std::string back;  // link to index.html; "" when none
 };
 
 std::string image_page_html(const ImagePage& p);
 std::string overview_page_html(const OverviewPage& p);
+std::string misclassified_page_html(const MisclassifiedPage& p);
 
 // Text for HTML (& < > " escaped) and a relative path for href/src (each byte outside
 // [A-Za-z0-9-._~/] percent-encoded, so stems with spaces or '#' still link).

@@ -125,6 +125,7 @@ void append_npy(const ImageRef& r, const LoadOptions& o, Inputs& in) {
   for (size_t i = first; i < first + count; ++i) {
     in.sources.push_back(r.path + "[" + std::to_string(i) + "]");
     in.stems.push_back(stem + "_" + std::to_string(i));
+    in.files.push_back("");
   }
   in.pixels.insert(in.pixels.end(), a.u8() + first * px, a.u8() + (first + count) * px);
 }
@@ -151,6 +152,7 @@ bool append_image_file(const ImageRef& r, const LoadOptions& o, bool alone, Inpu
   in.pixels.insert(in.pixels.end(), img.begin(), img.end());
   in.sources.push_back(r.path);
   in.stems.push_back(fs::path(r.path).stem().string());
+  in.files.push_back(r.path);
   return true;
 }
 
@@ -164,9 +166,10 @@ bool append_image_file(const ImageRef& r, const LoadOptions& o, bool alone, Inpu
   fail("--image: none of the ", skipped, " images could be used (see the warnings above)");
 }
 
-// Per-image folders are named by stem; two inputs with one stem get "-2", "-3", ...
+}  // namespace
+
 void make_stems_unique(std::vector<std::string>& stems) {
-  std::set<std::string> used = {"index.html", "images.txt"};  // top-level files of the output folder
+  std::set<std::string> used = {"index.html", "images.txt", "misclassified.html"};  // top-level files of the output folder
   for (std::string& s : stems) {
     if (s.empty() || s == "." || s == "..") s = "image";
     std::string u = s;
@@ -175,8 +178,6 @@ void make_stems_unique(std::vector<std::string>& stems) {
     s = u;
   }
 }
-
-}  // namespace
 
 Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o) {
   Inputs in;

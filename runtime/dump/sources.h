@@ -37,6 +37,7 @@ ImageRef default_image(const std::map<std::string, std::string>& meta, const std
 struct Inputs {
   std::vector<std::string> sources;  // per image: its file, or "x.npy[3]"
   std::vector<std::string> stems;    // per image, unique: "cat.1500", "cat.1500-2", "x_3"
+  std::vector<std::string> files;    // per image: its image file, "" for a row of an .npy
   int height = 0, width = 0;
   std::vector<uint8_t> pixels;  // (N, height, width, 3) RGB, as the data pipeline gives them
   size_t size() const { return sources.size(); }
@@ -48,5 +49,8 @@ struct Inputs {
 // a warning (o.warn), as train_gpu skips it; only when none is left does it throw: the one image's
 // own reason, the folder's name, or the count.
 Inputs load_inputs(const std::vector<ImageRef>& refs, const LoadOptions& o);
+// Per-image folders are named by stem; two inputs with one stem get "-2", "-3", ... (and none is
+// named after a file of the output folder: index.html, images.txt, misclassified.html).
+void make_stems_unique(std::vector<std::string>& stems);
 
 }  // namespace acts
