@@ -72,6 +72,11 @@ void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
   app.add_option("--filter-steps", c.filter_steps, "Gradient-ascent steps of the filter patterns")
       ->default_val(40)
       ->check(acts::cli::whole_number(1, 100000));
+  app.add_option("--filter-eps", c.filter_eps,
+                 "Added to the gradient's RMS in each filter-pattern step; the book's 1e-5 leaves this model's "
+                 "patterns grey (docs/heatmaps.md), so 0: every step moves the pixels by 1 in RMS")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")
       ->default_val(1)
       ->check(acts::cli::whole_number(0, 4294967295LL));  // as train_gpu's

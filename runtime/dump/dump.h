@@ -45,6 +45,7 @@ struct DumpConfig {
   float smoothgrad_noise = 0.2f;         // its noise, as a fraction of the input's range
   std::vector<std::string> filters;      // --filters: layers whose filter patterns are drawn
   int filter_steps = 40;                 // gradient-ascent steps (the book's 40)
+  double filter_eps = 0;                 // added to the gradient's RMS; the book's 1e-5 (filter_patterns.h)
   unsigned long long seed = 1;           // the noise of SmoothGrad and of the filters' start images
   std::string misclassified;             // --misclassified: a split of the run's data, or a folder
   // null: the batch NPY files only (builds without OpenCV)

@@ -90,6 +90,7 @@ ExplainPlan plan_explain(const DumpConfig& c, const Graph& g, const std::vector<
   p.noise = c.smoothgrad_noise;
   p.seed = c.seed;
   p.filter_steps = c.filter_steps;
+  p.filter_eps = c.filter_eps;
   if (c.smoothgrad < 0) bad_request("--smoothgrad ", c.smoothgrad, ": give the number of noisy samples, 1 or more");
   if (!(c.smoothgrad_noise >= 0) || !std::isfinite(c.smoothgrad_noise))
     bad_request("--smoothgrad-noise ", c.smoothgrad_noise, ": give a fraction of the input's range, e.g. 0.2");
@@ -271,6 +272,7 @@ std::vector<PageFilters> dump_filter_patterns(const ExplainPlan& p, Backend& be,
     FilterPatternRequest r;
     r.layer = layer;
     r.steps = p.filter_steps;
+    r.eps = p.filter_eps;
     r.rescale = rescale;
     r.seed = p.seed;
     const FilterPatterns f = compute_filter_patterns(be, r);

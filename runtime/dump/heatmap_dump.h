@@ -40,6 +40,7 @@ struct ExplainPlan {
   uint64_t seed = 1;
   std::vector<std::string> filter_layers;  // --filters, in the order given
   int filter_steps = 40;
+  double filter_eps = 0;
   bool maps() const { return !methods.empty() || saliency || smoothgrad > 0; }
   bool any() const { return maps() || !filter_layers.empty(); }
 };

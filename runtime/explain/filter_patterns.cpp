@@ -46,6 +46,8 @@ void check_request(const FilterPatternRequest& r) {
   if (r.steps < 0)
     throw BadRequest("filter patterns: steps " + std::to_string(r.steps) + " is negative; give 0 or more");
   if (!std::isfinite(r.step)) throw BadRequest("filter patterns: the step size must be a finite number of pixels");
+  if (!std::isfinite(r.eps) || r.eps < 0)
+    throw BadRequest("filter patterns: eps " + num(float(r.eps)) + " must be 0 or more (the book's is 1e-5)");
   if (!std::isfinite(r.rescale) || !(r.rescale > 0))
     throw BadRequest(
         "filter patterns: rescale " + num(r.rescale) +
@@ -154,14 +156,16 @@ FilterPatterns compute_filter_patterns(Backend& be, const FilterPatternRequest& 
       be.gradient(o, {""}, grad);  // d loss_i / d input_i, (n, h, w, c)
       const std::vector<float>& d = grad[0];
       for (int i = 0; i < n; ++i) {
-        // d loss / d pixel = rescale x d loss / d input; the book's grads / (sqrt(mean(grads^2)) + 1e-5).
+        // d loss / d pixel = rescale x d loss / d input; the book's grads / (sqrt(mean(grads^2)) + 1e-5),
+        // with r.eps for its 1e-5; a gradient of exactly 0 (a dead filter) takes no step.
         const float* gi = d.data() + size_t(i) * image;
         double sq = 0;
         for (size_t k = 0; k < image; ++k) {
           const double gp = double(gi[k]) * r.rescale;
           sq += gp * gp;
         }
-        const float factor = float(double(r.step) * r.rescale / (std::sqrt(sq / double(image)) + 1e-5));
+        const double rms = std::sqrt(sq / double(image));
+        const float factor = rms + r.eps > 0 ? float(double(r.step) * r.rescale / (rms + r.eps)) : 0.f;
         float* x = img + size_t(i) * image;
         for (size_t k = 0; k < image; ++k) x[k] += gi[k] * factor;
       }

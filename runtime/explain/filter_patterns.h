@@ -3,10 +3,17 @@
 // the request in one batch.
 //
 // As the book, in its 0-255 pixel scale: start from grey 128 plus uniform noise x 20; 40 steps of
-// size 1, each adding the gradient divided by its RMS + 1e-5 (per image); the model sees the pixels
-// times the run's rescale (1/255 for the tutorial), so d loss / d pixel = rescale x d loss / d
-// input, and a step of 1 pixel is a step of `rescale` in the model's input. Deprocessed as the
-// book: centre, divide by std + 1e-5, x 0.1, + 0.5, clip to [0, 1].
+// size 1, each adding the gradient divided by its RMS + eps (per image; the book's eps is 1e-5);
+// the model sees the pixels times the run's rescale (1/255 for the tutorial), so d loss / d pixel
+// = rescale x d loss / d input, and a step of 1 pixel is a step of `rescale` in the model's input.
+// Deprocessed as the book: centre, divide by std + 1e-5, x 0.1, + 0.5, clip to [0, 1].
+//
+// The book's eps only guards the division (its VGG16 sees 0-255 pixels and has large
+// activations, so its gradients' RMS is far above 1e-5). Behind a 1/255 rescale and a mean over
+// tens of thousands of positions, this model's gradient per pixel has an RMS of about 1e-8 to
+// 1e-6, so eps 1e-5 shrinks every step 10 to 1000 times and the pattern stays the grey start;
+// with eps 0 every step moves the pixels by `step` in RMS, as the book's steps do on VGG16. A dead
+// filter (gradient exactly 0) does not move either way.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,6 +28,7 @@ struct FilterPatternRequest {
   std::vector<int> filters;  // empty: every channel of the layer
   int steps = 40;
   float step = 1.f;  // in pixels (0-255)
+  double eps = 1e-5;  // added to the gradient's RMS (the book's); 0: unit-RMS steps (see above)
   // What the model sees per pixel: 1/255 for the tutorial; 1 for a model that starts with its own
   // Rescaling layer (rescales_its_input(), runtime/ops/op.h), as the apps choose it.
   float rescale = 1.f / 255.f;

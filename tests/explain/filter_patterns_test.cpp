@@ -208,6 +208,40 @@ TEST_F(FilterPatternsTest, TheLossRisesAtEveryStepForEveryLiveFilter) {
   EXPECT_GE(live, 8) << "too few live filters for the test to mean much";
 }
 
+// eps 0: every step of a live filter moves its pixels by exactly `step` in RMS (the book's intent);
+// the book's eps 1e-5 shrinks the step by rms / (rms + 1e-5), which behind the 1/255 rescale is
+// most of it; a dead filter (gradient 0) stays where it is with either.
+TEST_F(FilterPatternsTest, EpsZeroStepsByTheStepSizeInRmsAndTheBooksEpsLess) {
+  auto be = backend(true, 16);
+  FilterPatternRequest r = request("conv2d_2", {}, 1);
+  const FilterPatterns start = compute_filter_patterns(*be, request("conv2d_2", {}, 0));
+  r.eps = 0;
+  r.step = 2;
+  const FilterPatterns unit = compute_filter_patterns(*be, r);
+  r.eps = 1e-5;
+  const FilterPatterns book = compute_filter_patterns(*be, r);
+  const size_t image = g.input_size();
+  int live = 0;
+  for (int f = 0; f < unit.count; ++f) {
+    double moved = 0, moved_book = 0;
+    for (size_t k = 0; k < image; ++k) {
+      const size_t at = size_t(f) * image + k;
+      moved += std::pow(double(unit.pixels[at]) - start.pixels[at], 2);
+      moved_book += std::pow(double(book.pixels[at]) - start.pixels[at], 2);
+    }
+    moved = std::sqrt(moved / double(image));
+    moved_book = std::sqrt(moved_book / double(image));
+    if (unit.history[size_t(f) * 2] == 0) {  // dead: no gradient, no step
+      EXPECT_EQ(moved, 0) << "dead filter " << f;
+      continue;
+    }
+    ++live;
+    EXPECT_NEAR(moved, 2.0, 1e-3) << "filter " << f;
+    EXPECT_LT(moved_book, moved) << "filter " << f;
+  }
+  EXPECT_GE(live, 8);
+}
+
 // A model that starts with its own Rescaling(1/255) gets the pixels as they are (rescale 1) and
 // ascends as the model without it fed pixels x 1/255.
 TEST_F(FilterPatternsTest, AModelThatRescalesItsInputTakesRescaleOne) {
@@ -324,6 +358,11 @@ TEST_F(FilterPatternsTest, BadRequestsSayWhatIsWrongInOneLine) {
   r.step = NAN;
   EXPECT_EQ(message(r), "filter patterns: the step size must be a finite number of pixels");
   r.step = 1;
+  r.eps = -1e-5;
+  EXPECT_EQ(message(r), "filter patterns: eps -1e-05 must be 0 or more (the book's is 1e-5)");
+  r.eps = NAN;
+  EXPECT_EQ(message(r), "filter patterns: eps nan must be 0 or more (the book's is 1e-5)");
+  r.eps = 1e-5;
   r.start.assign(100, 128.f);
   EXPECT_EQ(message(r),
             "filter patterns: the starting pixels hold 100 values; give one image of 3072 (h, w, c) or one per "
