@@ -1,3 +1,4 @@
+// dump_acts' heatmaps, saliency and filter patterns; see heatmap_dump.h.
 #include "heatmap_dump.h"
 
 #include <algorithm>

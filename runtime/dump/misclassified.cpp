@@ -1,3 +1,4 @@
+// The photos of a split the model gets wrong (dump_acts --misclassified); see misclassified.h.
 #include "misclassified.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The book's heatmap pictures with OpenCV (jet overlay on the photo); see heatmaps.h.
 #include "heatmaps.h"
 
 #include <algorithm>
