@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
   app.add_option("--photos", photos,
                  "--explain: the photos to explain, an x.npy/y.npy folder (scripts/data/photos_to_npy.py) or, "
                  "with OpenCV, class folders (default: random pixels)");
+  app.add_option("--filter-steps", o.filter_steps,
+                 "--explain: gradient-ascent steps per filters_128 run (default the book's 40; fewer: the row "
+                 "says SCALED DOWN, each step being the same work)")
+      ->check(CLI::PositiveNumber);
   bool profile = false;
   app.add_flag("--profile", profile,
                "Instead of the rows: one training step op by op (batch 20, and 256 on the GPU), median of "

@@ -203,6 +203,7 @@ ExplainPlan make_explain_plan(bool gpu, const Options& o) {
     }
     p.filter_steps = 4;
   }
+  if (o.filter_steps > 0) p.filter_steps = o.filter_steps;
   if (o.repeats > 0)
     for (StepPlan* s : {&p.gradcam_1, &p.gradcam_32, &p.scorecam_1, &p.filters_128}) s->repeats = o.repeats;
   return p;

@@ -157,7 +157,7 @@ def write_json(rep, path):
 EXPLAIN_IDS = ["gradcam_1", "gradcam_32", "scorecam_1", "filters_128"]
 
 
-def explain_plan(gpu, quick=False, repeats=0):
+def explain_plan(gpu, quick=False, repeats=0, filter_steps=0):
     """The same numbers as make_explain_plan() in apps/bench/bench_explain.cpp."""
     if gpu:
         steps = {"gradcam_1": [5, 20], "gradcam_32": [5, 20], "scorecam_1": [3, 10], "filters_128": [1, 3]}
@@ -167,6 +167,8 @@ def explain_plan(gpu, quick=False, repeats=0):
     if quick:
         steps = {k: [min(w, 1), min(r, 2)] for k, (w, r) in steps.items()}
         s["filter_steps"] = 4
+    if filter_steps > 0:
+        s["filter_steps"] = filter_steps
     if repeats > 0:
         for v in steps.values():
             v[1] = repeats
