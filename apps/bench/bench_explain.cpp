@@ -8,6 +8,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/data/dataset.h"
 #include "runtime/explain/class_score.h"
+#include "runtime/explain/filter_patterns.h"
 #include "tests/cpu/golden_weights.h"
 
 namespace acts::bench {
@@ -128,49 +129,14 @@ void scorecam_run(Backend& be, const uint8_t* photo, int batch, std::vector<floa
   }
 }
 
-// Filter patterns as the book (§5.4.2), all of conv2d_4's filters in one batch: from grey 128 +
-// noise x 20 in pixels, `steps` steps of 1 pixel along the gradient of the filter's mean
-// activation divided by its RMS + 1e-5; the model sees pixels x 1/255, so d loss / d pixel =
-// d loss / d input / 255. Deprocessed (centre, / std + 1e-5, x 0.1, + 0.5, clip) at the end.
-void filters_run(Backend& be, int filters, int steps, std::vector<float>& px, std::vector<float>& in) {
-  const Graph& g = be.graph();
-  const size_t per = g.input_size();
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(0.f, 1.f);
-  px.resize(size_t(filters) * per);
-  in.resize(px.size());
-  for (float& v : px) v = 128.f + 20.f * u(rng);
-  Objective o;
-  o.layer = kLayer;
-  o.kind = Objective::Kind::kChannelMean;
-  for (int f = 0; f < filters; ++f) o.target.push_back(f);
-  std::vector<std::vector<float>> out;
-  const float rescale = 1.f / 255.f;
-  for (int s = 0; s < steps; ++s) {
-    for (size_t k = 0; k < px.size(); ++k) in[k] = px[k] * rescale;
-    Batch b;
-    b.n = filters;
-    b.inputs = in.data();
-    be.forward(b, false);
-    be.gradient(o, {""}, out);
-    for (int f = 0; f < filters; ++f) {
-      const float* d = out[0].data() + size_t(f) * per;
-      double sq = 0;
-      for (size_t k = 0; k < per; ++k) sq += double(d[k] * rescale) * (d[k] * rescale);
-      const float norm = float(std::sqrt(sq / double(per))) + 1e-5f;
-      float* x = px.data() + size_t(f) * per;
-      for (size_t k = 0; k < per; ++k) x[k] += d[k] * rescale / norm;
-    }
-  }
-  for (int f = 0; f < filters; ++f) {
-    float* x = px.data() + size_t(f) * per;
-    double mean = 0, var = 0;
-    for (size_t k = 0; k < per; ++k) mean += x[k];
-    mean /= double(per);
-    for (size_t k = 0; k < per; ++k) var += (x[k] - mean) * (x[k] - mean);
-    const float sd = float(std::sqrt(var / double(per))) + 1e-5f;
-    for (size_t k = 0; k < per; ++k) x[k] = std::clamp(float(x[k] - mean) / sd * 0.1f + 0.5f, 0.f, 1.f);
-  }
+// Filter patterns as the book (§5.4.2), all of conv2d_4's filters in one batch:
+// compute_filter_patterns (runtime/explain/filter_patterns.h), deprocessed images on the host.
+void filters_run(Backend& be, int steps, FilterPatterns& out) {
+  FilterPatternRequest r;
+  r.layer = kLayer;
+  r.steps = steps;
+  out = compute_filter_patterns(be, r);
+  if (out.count != 128) fail("bench: compute_filter_patterns returned ", out.count, " patterns, not 128");
 }
 
 }  // namespace
@@ -266,13 +232,14 @@ void time_explain(Row& row, const Graph& g, const ExplainPlan& p, const std::vec
   auto be = make(max_batch);
   be->set_params(acts::test::golden_params(g));
   std::vector<float> a, b2, c;
+  FilterPatterns fp;
   Batch b;
   b.n = row.batch;
   b.images = photos.data();
   std::function<void(bool)> run;
   if (id == "gradcam_1" || id == "gradcam_32") run = [&](bool) { gradcam_run(*be, b, a, b2, c); };
   else if (id == "scorecam_1") run = [&](bool) { scorecam_run(*be, photos.data(), p.scorecam_batch, c); };
-  else run = [&](bool warm) { filters_run(*be, 128, warm ? 2 : p.filter_steps, a, b2); };  // warm-up: 2 steps
+  else run = [&](bool warm) { filters_run(*be, warm ? 2 : p.filter_steps, fp); };  // warm-up: 2 steps
   for (int i = 0; i < plan.warmup; ++i) run(true);
   std::vector<double> ms;
   for (int r = 0; r < plan.repeats; ++r) {
