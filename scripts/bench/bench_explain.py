@@ -164,6 +164,7 @@ def main():
     if t0 and t1 and t1[2] > t0[2]:
         lines.append("CPU time during the comparison: %.0f%% busy (all processes), %.1f%% stolen by the host" %
                      (100.0 * (t1[0] - t0[0]) / (t1[2] - t0[2]), 100.0 * (t1[1] - t0[1]) / (t1[2] - t0[2])))
+    lines += ["skipped: %s %s: %s" % (im, rid, rows[(im, rid)]["note"]) for im, rid in order if rows[(im, rid)].get("skipped")]
     backends = sorted({rep["backend"] for rep in runs})
     lines += ["backend: " + b for b in backends]
     lines += ["NOT FINISHED: " + f for f in failures]
