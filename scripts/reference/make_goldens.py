@@ -57,7 +57,7 @@ def need(module, pip_name):
 
 
 np = need("numpy", "numpy")
-from golden_formula import uniform  # noqa: E402  (numpy is installed just above)
+from golden_formula import golden_param_arrays, uniform  # noqa: E402  (numpy is installed just above)
 torch = need("torch", "torch")
 F = torch.nn.functional
 
@@ -90,19 +90,9 @@ def param_shapes(size):
 
 def golden_params(size):
     """{name: float64 tensor} holding the float32-rounded weights of the formula."""
-    out, k = {}, 0
-    for name, shape in param_shapes(size):
-        count = math.prod(shape)
-        u = uniform(1, count, k)
-        if len(shape) > 1:
-            receptive = math.prod(shape[:-2])
-            limit = math.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
-            w = limit * (2.0 * u - 1.0)
-        else:
-            w = 0.1 * (2.0 * u - 1.0)
-        out[name] = torch.from_numpy(w.astype(np.float32).astype(np.float64).reshape(shape))
-        k += count
-    return out
+    shapes = param_shapes(size)
+    arrays = golden_param_arrays([shape for _, shape in shapes])
+    return {name: torch.from_numpy(w.astype(np.float64)) for (name, _), w in zip(shapes, arrays)}
 
 
 def golden_inputs(stream, n, size):
