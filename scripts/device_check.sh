@@ -313,7 +313,7 @@ if stage bench "Benchmark: ours vs PyTorch on the same GPU, strict fp32" && need
   # same GPU, one round; whatever is left of the budget, at most 60 s (it ends itself 5 s inside).
   echo "-- heatmaps and filter patterns vs PyTorch autograd (bench --explain)"
   limit=$(allow 60)
-  timeout "$limit" python3 scripts/bench/bench_explain.py --bench "$BENCH" --device cuda --peers pytorch --rounds 1 \
+  timeout "$limit" python3 scripts/bench/bench_explain.py --bench "$BENCH" --device cuda --peers pytorch --rounds 1 --no-install \
       --out "$LOGS/bench-explain" --deadline-s $(( limit > 10 ? limit - 5 : limit )) \
       > "$LOGS/bench-explain.log" 2> "$LOGS/bench-explain.err"
   rc=$?

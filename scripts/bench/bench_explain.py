@@ -113,6 +113,7 @@ def main():
     ap.add_argument("--tf-python", default=sys.executable, help="the Python that runs the TensorFlow peer")
     ap.add_argument("--torch-python", default=sys.executable, help="the Python that runs the PyTorch peer")
     ap.add_argument("--deadline-s", type=float, default=0)
+    ap.add_argument("--no-install", action="store_true", help="the peers never pip-install their framework")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     deadline = time.monotonic() + a.deadline_s if a.deadline_s > 0 else None
@@ -126,7 +127,7 @@ def main():
     for p in peers:
         py = a.tf_python if p == "tensorflow" else a.torch_python
         sides.append((p, [py, os.path.join(HERE, "bench_explain_peers.py"), "--framework", p,
-                          "--device", "cuda" if gpu else "cpu"] + common))
+                          "--device", "cuda" if gpu else "cpu"] + common + (["--no-install"] if a.no_install else [])))
     runs, failures, loads = [], [], []
     t0 = cpu_times()
     for k in range(a.rounds):

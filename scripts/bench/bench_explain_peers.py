@@ -45,6 +45,20 @@ from pip_need import need  # noqa: E402
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 np = need("numpy")
 from golden_formula import uniform  # noqa: E402  (numpy is there now)
+ALLOW_INSTALL = "--no-install" not in sys.argv  # the GPU machine is offline: fail at once instead
+
+
+def framework(module, pip_name):
+    """need() the framework, or without installs allowed just import it (ImportError says what is missing)."""
+    if ALLOW_INSTALL:
+        return need(module, pip_name)
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        print("error: --no-install: %s is not importable in %s (%s) ; pip install %s, or leave --no-install out"
+              % (module, sys.executable, e, pip_name), file=sys.stderr)
+        sys.exit(2)
 
 FILTERS = [32, 64, 128, 128]
 LAYER = 3  # conv2d_4, the fourth convolution
@@ -97,7 +111,7 @@ def deprocess(x):
 
 class TF:
     def __init__(self, device, variant, plan):
-        self.tf = tf = need("tensorflow", "tensorflow-cpu")
+        self.tf = tf = framework("tensorflow", "tensorflow-cpu")
         import keras
         self.name = "tf-" + variant + " (%s, keras %s)" % (tf.__version__, keras.__version__)
         self.impl = "tf-" + variant
@@ -185,7 +199,7 @@ class TF:
 
 class Torch:
     def __init__(self, device, variant, plan):
-        self.torch = torch = need("torch")
+        self.torch = torch = framework("torch", "torch")
         self.dev = torch.device(device)
         self.impl = "torch-" + ("cuda-" if device == "cuda" else "") + variant
         self.name = "%s (torch %s, %d threads)" % (self.impl, torch.__version__, torch.get_num_threads())
@@ -313,14 +327,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=0)
     ap.add_argument("--filter-steps", type=int, default=0, help="steps per filters_128 run (default 40)")
     ap.add_argument("--json")
-    ap.add_argument("--no-install", action="store_true", help="accepted for bench_compare-style callers")
+    ap.add_argument("--no-install", action="store_true", help="never pip-install a missing framework")
     a = ap.parse_args()
     device = a.device
     if a.framework == "tensorflow" and device == "cuda":
         sys.exit("error: --device cuda: this peer runs TensorFlow on the CPU only ; use --framework pytorch")
     if device == "auto":
-        device = "cuda" if a.framework == "pytorch" and need("torch").cuda.is_available() else "cpu"
-    if device == "cuda" and not need("torch").cuda.is_available():
+        device = "cuda" if a.framework == "pytorch" and framework("torch", "torch").cuda.is_available() else "cpu"
+    if device == "cuda" and not framework("torch", "torch").cuda.is_available():
         sys.exit("error: --device cuda: torch sees no GPU ; use --device cpu")
     variants = [v for v in (a.variants or ("eager,function" if a.framework == "tensorflow" else "eager")).split(",")]
     allowed = ["eager", "function"] if a.framework == "tensorflow" else ["eager"]
