@@ -66,6 +66,8 @@ void channel_means(const std::vector<float>& act, int n, size_t positions, size_
 }  // namespace
 
 std::vector<float> deprocess_patterns(const std::vector<float>& pixels, int count, size_t image_size) {
+  if (count < 0 || pixels.size() != size_t(count) * image_size)
+    fail("deprocess_patterns(): ", pixels.size(), " values for ", count, " images of ", image_size);
   std::vector<float> out(pixels.size());
   for (int i = 0; i < count; ++i) {
     const float* x = pixels.data() + size_t(i) * image_size;
@@ -108,7 +110,7 @@ FilterPatterns compute_filter_patterns(Backend& be, const FilterPatternRequest& 
   out.filters = filters;
   out.losses.resize(count);
   std::vector<float> pixels(count * image);  // (count, h, w, c), 0-255 scale
-  if (r.loss_history) out.history.resize(count * size_t(r.steps + 1));
+  if (r.loss_history) out.history.resize(count * (size_t(r.steps) + 1));
 
   const int max_batch = std::max(1, be.options().max_batch);
   std::vector<float> input, act;
@@ -143,7 +145,8 @@ FilterPatterns compute_filter_patterns(Backend& be, const FilterPatternRequest& 
       be.activation(r.layer, act);
       std::vector<float> l(static_cast<size_t>(n));
       channel_means(act, n, positions, size_t(channels), o.target.data(), l.data());
-      for (int i = 0; i < n; ++i) out.history[(first + size_t(i)) * size_t(r.steps + 1) + size_t(after)] = l[size_t(i)];
+      for (int i = 0; i < n; ++i)
+        out.history[(first + size_t(i)) * (size_t(r.steps) + 1) + size_t(after)] = l[size_t(i)];
     };
     for (int s = 0; s < r.steps; ++s) {
       run_forward();
@@ -177,7 +180,9 @@ FilterGrid filter_grid(const FilterPatterns& p, int cols, int margin) {
   if (cols < 1) throw BadRequest("filter grid: " + std::to_string(cols) + " columns; give 1 or more");
   if (margin < 0) throw BadRequest("filter grid: margin " + std::to_string(margin) + " is negative; give 0 or more");
   FilterGrid grid;
-  if (p.count == 0) return grid;
+  if (p.count <= 0) return grid;
+  if (p.h <= 0 || p.w <= 0 || p.c <= 0 || p.images.size() != size_t(p.count) * size_t(p.h) * size_t(p.w) * size_t(p.c))
+    fail("filter_grid(): ", p.images.size(), " values for ", p.count, " images of ", p.h, "x", p.w, "x", p.c);
   cols = std::min(cols, p.count);
   const int rows = (p.count + cols - 1) / cols;
   grid.cols = cols * p.w + (cols - 1) * margin;

@@ -51,7 +51,7 @@ void gradient_map(CamMethod method, const float* A, const float* G, size_t P, si
         for (size_t c = 0; c < C; ++c) {
           const double g = G[p * C + c], g2 = g * g, g3 = g2 * g;
           const double denom = 2 * g2 + g3 * sum_a[c] + (g2 == 0 ? 1.0 : 0.0);
-          const double alpha = g2 / denom;
+          const double alpha = denom == 0 ? 0.0 : g2 / denom;  // g S_c = -2: NaN in tf-keras-vis
           sum_alpha[c] += alpha;
           weight[c] += std::max(g, 0.0) * alpha;
         }

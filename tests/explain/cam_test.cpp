@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -172,7 +173,34 @@ TEST(Cam, ScoreCamWeightsOnASigmoidHeadAreRealScores) {
     EXPECT_NE(*std::min_element(w1, w1 + C), *std::max_element(w1, w1 + C)) << "image " << i;
     for (size_t ch = 0; ch < C; ++ch) EXPECT_EQ(w0[ch], -w1[ch]);
   }
-  // One channel by hand: its mask on image 0, run alone, scores what the weight says.
+  // Channel 2 of image 1 by hand: conv2d_2's (6, 6) plane upsampled to (18, 18) with the corners
+  // aligned (source = output x 5 / 17, bilinear), min-max normalised, times the input; its logit
+  // is the weight.
+  s.be->forward(s.batch(), false);
+  const std::vector<float> A = s.be->activation("conv2d_2");  // (3, 6, 6, 6)
+  auto a = [&](int y, int x) { return double(A[((1 * 6 + size_t(y)) * 6 + size_t(x)) * 6 + 2]); };
+  std::vector<double> up(18 * 18);
+  for (int Y = 0; Y < 18; ++Y)
+    for (int X = 0; X < 18; ++X) {
+      const double sy = Y * 5.0 / 17, sx = X * 5.0 / 17;
+      const int y0 = std::min(int(sy), 4), x0 = std::min(int(sx), 4);
+      const double fy = sy - y0, fx = sx - x0;
+      up[size_t(Y * 18 + X)] = (a(y0, x0) * (1 - fx) + a(y0, x0 + 1) * fx) * (1 - fy) +
+                               (a(y0 + 1, x0) * (1 - fx) + a(y0 + 1, x0 + 1) * fx) * fy;
+    }
+  const auto [lo, hi] = std::minmax_element(up.begin(), up.end());
+  ASSERT_GT(*hi - *lo, 1e-3) << "a dead channel would make the check vacuous";
+  std::vector<float> masked(18 * 18 * 3);
+  for (size_t p = 0; p < 18 * 18; ++p)
+    for (size_t ch = 0; ch < 3; ++ch)
+      masked[p * 3 + ch] = float(s.px[18 * 18 * 3 + p * 3 + ch] * (1.0 / 255) * (up[p] - *lo) / (*hi - *lo));
+  Batch one;
+  one.n = 1;
+  one.inputs = masked.data();
+  s.be->forward(one, false);
+  EXPECT_NEAR(s.be->logits()[0], c.weights[(1 * 2 + 1) * C + 2], 1e-5);
+  EXPECT_NEAR(-s.be->logits()[0], c.weights[(1 * 2 + 0) * C + 2], 1e-5);
+
   CamRequest r;
   r.method = CamMethod::kScoreCam;
   r.classes = {1};

@@ -1,6 +1,7 @@
 // Filter patterns (runtime/explain/filter_patterns.h) on the CPU: the book's loop against
-// TensorFlow's (scripts/reference/make_filter_goldens.py, float64) after 1, 5 and 40 steps; the
-// fast path against the reference; the seeded noise; the loss rising; the grid; bad requests.
+// TensorFlow's (scripts/reference/make_filter_goldens.py, float64) after 1, 5 and 40 steps on a
+// small model and on the tutorial's at 48x48; the fast path against the reference; the seeded
+// noise; the loss rising; a model with its own Rescaling; deprocessing; the grid; bad requests.
 #include "runtime/explain/filter_patterns.h"
 
 #include <gtest/gtest.h>
@@ -255,6 +256,7 @@ TEST(FilterPatternsDeprocess, CentresScalesAndClipsEachImage) {
   const std::vector<float> z = deprocess_patterns(outlier, 1, 1000);
   EXPECT_EQ(z[999], 1.f);
   EXPECT_NEAR(z[0], 0.5 - 0.1 * 1 / std::sqrt(999.0), 1e-6);
+  EXPECT_THROW(deprocess_patterns(x, 3, 2), Error) << "3 images of 2 values from 4 values: refused, not read past";
 }
 
 // The grid: `cols` per row in reading order, `margin` black pixels between the images and none
@@ -328,6 +330,11 @@ TEST_F(FilterPatternsTest, BadRequestsSayWhatIsWrongInOneLine) {
             "filter (6144)");
   EXPECT_THROW(filter_grid(FilterPatterns{}, 0, 5), BadRequest);
   EXPECT_THROW(filter_grid(FilterPatterns{}, 2, -1), BadRequest);
+  FilterPatterns short_images;  // images that do not hold count x h x w x c values: refused, not read past
+  short_images.count = 2;
+  short_images.h = short_images.w = 4;
+  short_images.images.assign(4 * 4 * 3, 0.5f);
+  EXPECT_THROW(filter_grid(short_images, 2, 5), Error);
 }
 
 }  // namespace
