@@ -236,7 +236,13 @@ int main(int argc, char** argv) {
       const ExplainPlan ep = make_explain_plan(gpu, o);
       rep.settings["explain"] = explain_plan_json(ep);
       std::string photos_note;
-      const std::vector<uint8_t> px = explain_photos(photos, graph, 32, photos_note);
+      std::vector<uint8_t> px;
+      try {
+        px = explain_photos(photos, graph, 32, photos_note);
+      } catch (const Error& e) {  // a bad --photos is a bad command line: one line, exit 2
+        std::fprintf(stderr, "error: --photos: %s\n", e.what());
+        return 2;
+      }
       rep.settings["photos"] = photos_note;
       for (Row row : explain_rows(ep, photos_note)) {
         if (!wanted(o, row.id)) continue;
