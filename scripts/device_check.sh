@@ -10,7 +10,7 @@
 #   GPU + cuDNN found -> configure + build (sm_90, no OpenCV) -> CUDA tests (a skip counts as a
 #   failure here: there IS a GPU) -> memcheck + racecheck of our own kernels -> the 30-epoch
 #   tutorial + dump_acts GPU vs CPU (scripts/device/device_tutorial.sh, when device-data/ was carried)
-#   -> benchmark vs PyTorch (strict fp32) -> benchmark with TF32 and with the timed cuDNN
+#   -> benchmark vs PyTorch (strict fp32; then the heatmap/filter-pattern rows vs PyTorch autograd) -> benchmark with TF32 and with the timed cuDNN
 #   algorithm search -> per-op profiles -> PyTorch's torch.compile mode -> memcheck of the
 #   cuDNN/cuBLAS layers and the backend (slow under the sanitizer: last).
 # A sanitizer that cannot attach on this machine (reported for gVisor-based GPU machines) makes
@@ -77,7 +77,7 @@ ALL_STAGES="tests kernel-sanitizer tutorial bench bench-more profile bench-compi
 # (its caps; a stage that ran and failed plans for the time it took).
 declare -A MIN_S=([tests]=60 [kernel-sanitizer]=40 [tutorial]=60 [bench]=90 [bench-more]=60 [profile]=40
                   [bench-compile]=100 [layer-sanitizer]=40)
-declare -A PLAN_S=([tests]=90 [kernel-sanitizer]=60 [tutorial]=120 [bench]=150 [bench-more]=120 [profile]=100
+declare -A PLAN_S=([tests]=90 [kernel-sanitizer]=60 [tutorial]=120 [bench]=210 [bench-more]=120 [profile]=100
                    [bench-compile]=150 [layer-sanitizer]=200)
 declare -A USED_S=()
 for st in ${STAGES//,/ }; do
@@ -310,6 +310,19 @@ if stage bench "Benchmark: ours vs PyTorch on the same GPU, strict fp32" && need
   echo "-- strict fp32, our defaults (every row)"
   compare strict 150
   sed -n '1,/^$/p' "$LOGS/bench-strict.log"  # our own table: TFLOP/s and images/s
+  # Issue 20's rows (docs/benchmarks.md "Heatmaps and filter patterns"): Grad-CAM 1 and 32 images,
+  # Score-CAM of 128 channels, 128 filter patterns x 40 steps, ours against PyTorch autograd on the
+  # same GPU, one round; whatever is left of the budget, at most 60 s (it ends itself 5 s inside).
+  echo "-- heatmaps and filter patterns vs PyTorch autograd (bench --explain)"
+  limit=$(allow 60)
+  timeout "$limit" python3 scripts/bench/bench_explain.py --bench "$BENCH" --device cuda --peers pytorch --rounds 1 --no-install \
+      --out "$LOGS/bench-explain" --deadline-s $(( limit > 10 ? limit - 5 : limit )) \
+      > "$LOGS/bench-explain.log" 2> "$LOGS/bench-explain.err"
+  rc=$?
+  cat "$LOGS/bench-explain.log"
+  if [ $rc -ne 0 ]; then tail -20 "$LOGS/bench-explain.err"; fail "benchmark explain (exit $rc; 124: out of time)"
+  elif grep -q "skipped" "$LOGS/bench-explain.log"; then fail "benchmark explain: rows skipped"
+  else ok "benchmark explain"; fi
 fi
 
 if stage bench-more "Benchmark: TF32, and our timed algorithm search" && need_bench; then

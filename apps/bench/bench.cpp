@@ -6,6 +6,8 @@
 //   schedule    the tutorial's fit: 30 epochs x (100 training + 50 validation steps of 20)
 //   dump_1      dump_acts' work for 1 image: forward + every layer's activation to the host
 //   dump_1000   the same for 1,000 images in batches of 32 (dump_acts' default batch)
+// --explain times instead the heatmap and filter-pattern rows of bench_explain.h (their peers:
+// scripts/bench/bench_explain_peers.py; side by side: scripts/bench/bench_explain.py).
 // Input is random uint8 images held in memory (no decoding, no disk, no shuffling), rescaled
 // by the backend as in training. On the CPU the big cases are skipped or scaled down unless
 // --full (each row's note says so), so a CPU run takes a couple of minutes. --profile prints
@@ -22,6 +24,7 @@
 
 #include "apps/cli.h"
 
+#include "bench_explain.h"
 #include "bench_plan.h"
 #include "bench_profile.h"
 #include "bench_report.h"
@@ -166,6 +169,18 @@ int main(int argc, char** argv) {
   app.add_flag("--cudnn-benchmark", o.conv_search,
                "GPU: time cuDNN's convolution algorithms at start and take the fastest allowed (as "
                "torch.backends.cudnn.benchmark; default: cuDNN's heuristics, the same choice every run)");
+  bool explain = false;
+  std::string photos;
+  app.add_flag("--explain", explain,
+               "Instead of the training rows: Grad-CAM (1 and 32 images), Score-CAM (128 channels) and filter "
+               "patterns (128 filters) of conv2d_4 with fixed generated weights (--rows picks among them)");
+  app.add_option("--photos", photos,
+                 "--explain: the photos to explain, an x.npy/y.npy folder (scripts/data/photos_to_npy.py) or, "
+                 "with OpenCV, class folders (default: random pixels)");
+  app.add_option("--filter-steps", o.filter_steps,
+                 "--explain: gradient-ascent steps per filters_128 run (default the book's 40; fewer: the row "
+                 "says SCALED DOWN, each step being the same work)")
+      ->check(CLI::PositiveNumber);
   bool profile = false;
   app.add_flag("--profile", profile,
                "Instead of the rows: one training step op by op (batch 20, and 256 on the GPU), median of "
@@ -217,7 +232,36 @@ int main(int argc, char** argv) {
             if (rep.backend.empty()) rep.backend = be->name();
             return be;
           }};
-    for (Row row : planned_rows(s)) {
+    if (explain) {
+      const ExplainPlan ep = make_explain_plan(gpu, o);
+      rep.settings["explain"] = explain_plan_json(ep);
+      std::string photos_note;
+      std::vector<uint8_t> px;
+      try {
+        px = explain_photos(photos, graph, 32, photos_note);
+      } catch (const Error& e) {  // a bad --photos is a bad command line: one line, exit 2
+        std::fprintf(stderr, "error: --photos: %s\n", e.what());
+        return 2;
+      }
+      rep.settings["photos"] = photos_note;
+      for (Row row : explain_rows(ep, photos_note)) {
+        if (!wanted(o, row.id)) continue;
+        if (!gpu_problem.empty()) {
+          row.skipped = true;
+          row.note = gpu_problem;
+        } else {
+          std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
+          try {
+            time_explain(row, graph, ep, px, *clock, c.make);
+          } catch (const Error& e) {
+            row.skipped = true;
+            row.note = e.what();
+          }
+        }
+        rep.rows.push_back(row);
+      }
+    }
+    for (Row row : explain ? std::vector<Row>{} : planned_rows(s)) {
       if (!wanted(o, row.id)) continue;
       if (!gpu_problem.empty()) {
         row.skipped = true;

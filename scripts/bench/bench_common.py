@@ -150,3 +150,41 @@ def write_json(rep, path):
         json.dump(rep, f, indent=2)
         f.write("\n")
     os.replace(tmp, path)
+
+
+# bench --explain (apps/bench/bench_explain.h): the heatmap and filter-pattern rows, their plan
+# mirroring make_explain_plan() in apps/bench/bench_explain.cpp.
+EXPLAIN_IDS = ["gradcam_1", "gradcam_32", "scorecam_1", "filters_128"]
+
+
+def explain_plan(gpu, quick=False, repeats=0, filter_steps=0):
+    """The same numbers as make_explain_plan() in apps/bench/bench_explain.cpp."""
+    if gpu:
+        steps = {"gradcam_1": [5, 20], "gradcam_32": [5, 20], "scorecam_1": [3, 10], "filters_128": [1, 3]}
+    else:
+        steps = {"gradcam_1": [2, 10], "gradcam_32": [1, 5], "scorecam_1": [1, 3], "filters_128": [1, 1]}
+    s = {"filter_steps": 40, "scorecam_batch": 32}
+    if quick:
+        steps = {k: [min(w, 1), min(r, 2)] for k, (w, r) in steps.items()}
+        s["filter_steps"] = 4
+    if filter_steps > 0:
+        s["filter_steps"] = filter_steps
+    if repeats > 0:
+        for v in steps.values():
+            v[1] = repeats
+    for k, (w, r) in steps.items():
+        s[k] = {"warmup": w, "repeats": r}
+    return s
+
+
+def explain_rows(s, impl, photos_note):
+    """Rows in table order, as explain_rows() in apps/bench/bench_explain.cpp."""
+    def row(rid, what, batch, images, note):
+        return {"id": rid, "what": what, "impl": impl, "batch": batch, "images": images, "unit": "run",
+                "gflop": 0, "repeats": 0, "skipped": False, "note": note}
+    st = s["filter_steps"]
+    return [row("gradcam_1", "Grad-CAM conv2d_4, 1 img, 2 cls", 1, 1, photos_note),
+            row("gradcam_32", "Grad-CAM conv2d_4, 32 img, 2 cls", 32, 32, photos_note),
+            row("scorecam_1", "Score-CAM conv2d_4 128 ch, 1 img", s["scorecam_batch"], 1, photos_note),
+            row("filters_128", "filters conv2d_4, 128 x %d steps" % st, 128, 128,
+                "" if st == 40 else "SCALED DOWN: %d of 40 steps" % st)]

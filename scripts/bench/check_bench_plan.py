@@ -2,7 +2,7 @@
 """Checks that scripts/bench/bench_common.py's plan() mirrors apps/bench/bench_plan.cpp, so PyTorch and this
 toolkit time the same work: runs `bench --rows none` (no row runs; the JSON still carries the
 plan) for the GPU and CPU plans with and without --quick/--full/--repeats, and compares every
-number. Usage: check_bench_plan.py path/to/bench"""
+number; the same for `bench --explain` and explain_plan(). Usage: check_bench_plan.py path/to/bench"""
 import json
 import os
 import subprocess
@@ -42,7 +42,25 @@ def main():
                 if abs(got["flop_per_image"]["forward"] - bc.FORWARD_FLOP) > 1:
                     print("forward FLOP differ")
                     bad += 1
-    print("bench plan: %s" % ("mirrors bench_common.plan()" if not bad else "%d differences" % bad))
+        # bench --explain's plan against bench_common.explain_plan()
+        for device in ["cuda", "cpu"]:
+            for flags in [[], ["--quick"], ["--repeats", "7"], ["--filter-steps", "5"], ["--quick", "--repeats", "2"]]:
+                path = os.path.join(d, "explain.json")
+                r = subprocess.run([bench, "--explain", "--device", device, "--rows", "none", "--json", path] + flags,
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    print("bench --explain %s %s failed: %s" % (device, flags, r.stderr.strip()))
+                    bad += 1
+                    continue
+                with open(path) as f:
+                    got = json.load(f)["settings"]["explain"]
+                arg = lambda k: int(flags[flags.index(k) + 1]) if k in flags else 0  # noqa: E731
+                want = bc.explain_plan(device == "cuda", "--quick" in flags, arg("--repeats"), arg("--filter-steps"))
+                for k in bc.EXPLAIN_IDS + ["filter_steps", "scorecam_batch"]:
+                    if got[k] != want[k]:
+                        print("explain %s %s: %s is %s in bench, %s in bench_common" % (device, flags, k, got[k], want[k]))
+                        bad += 1
+    print("bench plan: %s" % ("mirrors bench_common.plan() and explain_plan()" if not bad else "%d differences" % bad))
     return 1 if bad else 0
 
 
