@@ -13,6 +13,8 @@ bool sigmoid_head(const Graph& g) {
 
 int class_count(const Graph& g) { return sigmoid_head(g) ? 2 : int(g.nodes().back().out_size); }
 
+bool opposite_class_scores(const Graph& g) { return sigmoid_head(g); }
+
 Objective class_score(const Graph& g, const std::vector<int>& classes) {
   const int count = class_count(g);
   Objective o;

@@ -13,6 +13,10 @@ namespace acts {
 
 // The number of classes the model's head tells apart: 2 for Dense(1, sigmoid), else its units.
 int class_count(const Graph& g);
+// True for a sigmoid head, whose two class scores are -z and z: class 0's gradient is exactly
+// class 1's negated (the backward is linear in its seed and IEEE rounding is symmetric), so one
+// gradient() serves both.
+bool opposite_class_scores(const Graph& g);
 // The objective "score of class classes[i]" for image i (pre-activation of the last layer).
 // Throws BadRequest naming the class when it is out of range.
 Objective class_score(const Graph& g, const std::vector<int>& classes);

@@ -107,9 +107,15 @@ CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r) {
   const std::vector<float> logits = be.logits();
   const std::vector<float> A = be.activation(layer);  // (n, h, w, C)
   std::vector<std::vector<float>> grads;
+  int grads_of = -1;  // the class whose gradient `grads` holds
   for (size_t k = 0; k < K; ++k) {
     const std::vector<float> s = class_score_values(g, logits, b.n, classes[k]);
-    be.gradient(class_score(g, std::vector<int>(size_t(b.n), classes[k])), {layer}, grads);  // (n, h, w, C)
+    if (grads_of >= 0 && grads_of != classes[k] && opposite_class_scores(g)) {  // -z's gradient: z's negated
+      for (float& v : grads[0]) v = -v;
+    } else if (grads_of != classes[k]) {
+      be.gradient(class_score(g, std::vector<int>(size_t(b.n), classes[k])), {layer}, grads);  // (n, h, w, C)
+    }
+    grads_of = classes[k];
     for (size_t i = 0; i < size_t(b.n); ++i) {
       out.scores[i * K + k] = s[i];
       float* w = out.weights.empty() ? unused.data() : &out.weights[(i * K + k) * C];

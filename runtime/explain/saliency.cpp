@@ -52,7 +52,8 @@ SaliencyMaps compute_saliency(Backend& be, const Batch& b, const SaliencyRequest
   std::vector<std::vector<float>> grads;
   auto accumulate = [&] {
     for (size_t k = 0; k < K; ++k) {
-      be.gradient(class_score(g, std::vector<int>(n, classes[k])), {""}, grads);
+      // A sigmoid head's classes have opposite gradients, so the same |gradient|: one serves all.
+      if (k == 0 || !opposite_class_scores(g)) be.gradient(class_score(g, std::vector<int>(n, classes[k])), {""}, grads);
       for (size_t i = 0; i < n; ++i) {
         double* t = &total[(i * K + k) * image];
         const float* d = &grads[0][i * image];

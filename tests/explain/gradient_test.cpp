@@ -185,6 +185,23 @@ TEST_P(GradientCpu, BatchRowsAreEachImagesOwnAndTheWeightScalesThem) {
   }
 }
 
+// What the heatmaps rely on to take one gradient for both classes of a sigmoid head
+// (opposite_class_scores): the gradient of -z is exactly the gradient of z negated.
+TEST_P(GradientCpu, ClassZerosGradientIsExactlyClassOnesNegated) {
+  const int n = 2;
+  Rig s(test::op_contract_model(), GetParam(), n);
+  s.forward(n);
+  Objective z = element("dense_2", {0, 0}, true), minus_z = z;
+  minus_z.weight = {-1.f, -1.f};
+  std::vector<std::vector<float>> a, b;
+  s.be->gradient(z, {"", "conv2d_2"}, a);
+  s.be->gradient(minus_z, {"", "conv2d_2"}, b);
+  for (size_t k = 0; k < 2; ++k) {
+    for (float& v : a[k]) v = -v;
+    EXPECT_EQ(a[k], b[k]) << k;
+  }
+}
+
 TEST_P(GradientCpu, LeavesParametersGradientsOptimizerStateAndMetricsAsTheyWere) {
   const int n = 2;
   Rig s(test::op_contract_model(), GetParam(), n);

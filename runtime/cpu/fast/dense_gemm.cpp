@@ -4,7 +4,8 @@
 //   backward  dW (I, O) = x^T (I, N) x dy (N, O);  dx (N, I) = dy (N, O) x W^T (O, I)
 // Each GEMM is cut into blocks of kBlock output columns, one task each (thread_pool.h): every
 // output element is still one dot product over the whole inner dimension, so the blocking
-// changes no result.
+// changes no result. A batch of one image (a heatmap of one photo) takes sgemv instead: sgemm
+// would first repack the whole weight matrix (12.8 MB for the tutorial's dense_1) for one row.
 #include <algorithm>
 #include <cstddef>
 #include <mutex>
@@ -54,6 +55,12 @@ std::string describe() {
 void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y) {
   single_threaded_blas();
   for (int n = 0; n < N; ++n) std::copy(b, b + O, y + size_t(n) * O);
+  if (N == 1) {  // y[o0:o1] += W[:, o0:o1]^T x
+    column_blocks(O, [&](int o0, int o1) {
+      cblas_sgemv(CblasRowMajor, CblasTrans, I, o1 - o0, 1.f, w + o0, O, x, 1, 1.f, y + o0, 1);
+    });
+    return;
+  }
   column_blocks(O, [&](int o0, int o1) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, o1 - o0, I, 1.f, x, I, w + o0, O, 1.f, y + o0, O);
   });
@@ -71,7 +78,11 @@ void dense_backward(const float* x, int N, int I, const float* w, int O, const f
     column_blocks(O, [&](int o0, int o1) {
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, I, o1 - o0, N, 1.f, x, I, dy + o0, O, 0.f, dw + o0, O);
     });
-  if (dx)
+  if (dx && N == 1)
+    column_blocks(I, [&](int i0, int i1) {  // dx[i0:i1] = W[i0:i1, :] dy
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, i1 - i0, O, 1.f, w + size_t(i0) * O, O, dy, 1, 0.f, dx + i0, 1);
+    });
+  else if (dx)
     column_blocks(I, [&](int i0, int i1) {  // dx[:, i0:i1] = dy W[i0:i1, :]^T
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, i1 - i0, O, 1.f, dy, O, w + size_t(i0) * O, O, 0.f,
                   dx + i0, I);
