@@ -93,6 +93,21 @@ void CpuBackend::add_loss(const Batch& b, float* dlogits) {
   metrics_.count += b.n;
 }
 
+CpuBackward CpuBackend::backward_args(size_t i, bool with_dw, bool with_dx, bool act_done, bool input_relu) {
+  CpuBackward bw;
+  bw.n = n_;
+  bw.x = input_of(i);
+  bw.y = out_[i].data();
+  bw.w = params_[i].w.data();
+  bw.dw = with_dw ? params_[i].g.data() : nullptr;
+  bw.dy = d_.data();
+  bw.dx = with_dx ? d2_.data() : nullptr;
+  bw.act_done = act_done;
+  bw.input_relu = input_relu;
+  bw.scratch = &scratch_;
+  return bw;
+}
+
 void CpuBackend::backward(const Batch& b) {
   check_batch(b, true);
   if (b.n != n_) fail("backward() batch of ", b.n, " does not match the forward batch of ", n_);
@@ -109,18 +124,7 @@ void CpuBackend::backward(const Batch& b) {
     // (the fast max pooling after a fused conv+relu): the pair skips one pass over the tensor.
     const bool input_relu = i > 0 && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
     if (i > 0) d2_.resize(size_t(n_) * g.nodes()[i - 1].out_size);
-    CpuBackward bw;
-    bw.n = n_;
-    bw.x = input_of(i);
-    bw.y = out_[i].data();
-    bw.w = params_[i].w.data();
-    bw.dw = params_[i].g.data();
-    bw.dy = d_.data();
-    bw.dx = i > 0 ? d2_.data() : nullptr;
-    bw.act_done = act_done;
-    bw.input_relu = input_relu;
-    bw.scratch = &scratch_;
-    if (ops_[i]->backward(bw) && i > 0) std::swap(d_, d2_);
+    if (ops_[i]->backward(backward_args(i, true, i > 0, act_done, input_relu)) && i > 0) std::swap(d_, d2_);
     act_done = input_relu;
     mark(nd.spec.name, "backward");
   }
@@ -145,18 +149,8 @@ void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wr
     const bool input_relu = i > 0 && !p.keep[i - 1] && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
     const bool want_dx = i > 0 || p.want_input;
     d2_.resize(size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
-    CpuBackward bw;
-    bw.n = n_;
-    bw.x = input_of(i);
-    bw.y = out_[i].data();
-    bw.w = params_[i].w.data();
-    bw.dw = nullptr;  // input gradients only
-    bw.dy = d_.data();
-    bw.dx = want_dx ? d2_.data() : nullptr;
-    bw.act_done = act_done;
-    bw.input_relu = input_relu;
-    bw.scratch = &scratch_;
-    if (ops_[i]->backward(bw) && want_dx) std::swap(d_, d2_);
+    // Input gradients only: no parameter gradient is computed.
+    if (ops_[i]->backward(backward_args(i, false, want_dx, act_done, input_relu)) && want_dx) std::swap(d_, d2_);
     act_done = input_relu;
   }
   take(int(p.stop) - 1);  // the lowest wrt layer (o.layer itself when none below), or -1: the input

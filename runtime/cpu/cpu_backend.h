@@ -40,6 +40,8 @@ class CpuBackend final : public Backend {
  private:
   void forward_nodes(const Batch& b, bool training, size_t count);  // nodes [0, count)
   void add_loss(const Batch& b, float* dlogits);
+  // Node i's backward arguments: dy in d_, dx into d2_ (with_dx), parameter gradients into g_ (with_dw).
+  CpuBackward backward_args(size_t i, bool with_dw, bool with_dx, bool act_done, bool input_relu);
   const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }
   struct NodeParams {  // pointers into w_ and g_, one per parameter tensor of the node
     std::vector<float*> w, g;

@@ -102,6 +102,9 @@ class CudaBackend final : public Backend {
   void forward_pass(int n, Input in, bool training, size_t count = SIZE_MAX);  // nodes [0, count)
   void bce_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
   void backward_pass(int n);
+  // Node i's backward arguments for batch n; parameter gradients written only with with_dw.
+  CudaBackward backward_args(size_t i, int n, bool with_dw, float* dy, float* dx, bool act_done,
+                             bool input_relu) const;
   // gradient()'s pass: from the seed in grad_[0] down through p's nodes, input gradients only;
   // each asked-for gradient is copied into out (host) on the way.
   void gradient_pass(int n, const GradientPlan& p, bool pre_activation, const std::vector<std::string>& wrt,

@@ -40,6 +40,27 @@ void CudaBackend::bce_pass(int n, bool with_gradient) {
   gpu::bce_loss(logits_, labels_dev(), n, with_gradient ? grad_[0] : nullptr, sums_, ctx_.stream());
 }
 
+CudaBackward CudaBackend::backward_args(size_t i, int n, bool with_dw, float* dy, float* dx, bool act_done,
+                                        bool input_relu) const {
+  CudaBackward b;
+  b.n = n;
+  b.training = last_forward_training_;
+  b.x = input_of(i);
+  b.y = out_[i];
+  b.w = node_params_[i].w.data();
+  b.dw = with_dw ? node_params_[i].g.data() : nullptr;
+  b.dy = dy;
+  b.dx = dx;
+  b.act_done = act_done;
+  b.input_relu = input_relu;
+  b.step = step_dev();
+  b.workspace = workspace_.get();
+  b.workspace_bytes = workspace_.bytes();
+  b.scratch = bias_scratch_;
+  b.scratch_floats = bias_scratch_floats_;
+  return b;
+}
+
 void CudaBackend::backward_pass(int n) {
   plan(n);
   float* d = grad_[0];      // dL/d(output of node i), (n, out_shape)
@@ -52,23 +73,8 @@ void CudaBackend::backward_pass(int n) {
     // A node whose output is a relu's, followed by a max pooling: the pooling's backward applies
     // the relu's derivative (a window passes its gradient only if its max is > 0), saving a pass.
     const bool input_relu = i > 0 && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
-    CudaBackward b;
-    b.n = n;
-    b.training = last_forward_training_;
-    b.x = input_of(i);
-    b.y = out_[i];
-    b.w = node_params_[i].w.data();
-    b.dw = node_params_[i].g.data();
-    b.dy = d;
-    b.dx = i > 0 ? other : nullptr;
-    b.act_done = act_done;
-    b.input_relu = input_relu;
-    b.step = step_dev();
-    b.workspace = workspace_.get();
-    b.workspace_bytes = workspace_.bytes();
-    b.scratch = bias_scratch_;
-    b.scratch_floats = bias_scratch_floats_;
-    if (ops_[i]->backward(b)) std::swap(d, other);
+    if (ops_[i]->backward(backward_args(i, n, true, d, i > 0 ? other : nullptr, act_done, input_relu)))
+      std::swap(d, other);
     act_done = input_relu;
   }
 }
@@ -91,23 +97,9 @@ void CudaBackend::gradient_pass(int n, const GradientPlan& p, bool pre_activatio
     if (p.keep[i]) take(int(i), d);
     const bool input_relu = i > 0 && !p.keep[i - 1] && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
     const bool want_dx = i > 0 || p.want_input;
-    CudaBackward b;
-    b.n = n;
-    b.training = last_forward_training_;
-    b.x = input_of(i);
-    b.y = out_[i];
-    b.w = node_params_[i].w.data();
-    b.dw = nullptr;  // input gradients only: no parameter gradient is computed or written
-    b.dy = d;
-    b.dx = want_dx ? other : nullptr;
-    b.act_done = act_done;
-    b.input_relu = input_relu;
-    b.step = step_dev();
-    b.workspace = workspace_.get();
-    b.workspace_bytes = workspace_.bytes();
-    b.scratch = bias_scratch_;
-    b.scratch_floats = bias_scratch_floats_;
-    if (ops_[i]->backward(b) && want_dx) std::swap(d, other);
+    // Input gradients only: no parameter gradient is computed or written.
+    if (ops_[i]->backward(backward_args(i, n, false, d, want_dx ? other : nullptr, act_done, input_relu)) && want_dx)
+      std::swap(d, other);
     act_done = input_relu;
   }
   take(int(p.stop) - 1, d);  // the lowest wrt layer (o.layer itself when none below), or -1: the input

@@ -31,6 +31,10 @@ void min_max(float* m, size_t count);
 // pytorch-grad-cam's.
 void upsample_aligned(const float* src, int h, int w, size_t stride, float* dst, int H, int W);
 
+// Maps of `classes` classes for n images at `node`'s resolution: sizes set, maps (zeros) and
+// scores allocated; weights left empty.
+CamMaps cam_maps_for(const Node& node, int n, size_t classes);
+
 // The model's input as it sees it, (n, H, W, C) float: b.inputs, or b.images x b.scale.
 std::vector<float> batch_inputs(const Graph& g, const Batch& b);
 

@@ -55,6 +55,18 @@ void upsample_aligned(const float* src, int h, int w, size_t stride, float* dst,
   }
 }
 
+CamMaps cam_maps_for(const Node& node, int n, size_t classes) {
+  CamMaps out;
+  out.n = n;
+  out.classes = int(classes);
+  out.h = node.out_shape[0];
+  out.w = node.out_shape[1];
+  out.channels = node.out_shape[2];
+  out.maps.assign(size_t(n) * classes * size_t(out.h) * size_t(out.w), 0.f);
+  out.scores.resize(size_t(n) * classes);
+  return out;
+}
+
 std::vector<float> batch_inputs(const Graph& g, const Batch& b) {
   if (b.affine)
     fail("runtime/explain: an augmented batch (affine set) cannot be explained; pass the photos as they are");

@@ -93,15 +93,8 @@ CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r) {
   if (r.method == CamMethod::kScoreCam) return explain_detail::score_cam(be, b, layer, classes, r.score_cam_batch);
 
   be.forward(b, false);
-  CamMaps out;
-  out.n = b.n;
-  out.classes = int(classes.size());
-  out.h = node.out_shape[0];
-  out.w = node.out_shape[1];
-  const size_t P = size_t(out.h) * size_t(out.w), C = size_t(node.out_shape[2]), K = classes.size();
-  out.maps.resize(size_t(b.n) * K * P);
-  out.scores.resize(size_t(b.n) * K);
-  out.channels = int(C);
+  CamMaps out = explain_detail::cam_maps_for(node, b.n, classes.size());
+  const size_t P = size_t(out.h) * size_t(out.w), C = size_t(out.channels), K = classes.size();
   if (r.method != CamMethod::kLayerCam) out.weights.resize(size_t(b.n) * K * C);
   std::vector<float> unused(C);
   const std::vector<float> logits = be.logits();

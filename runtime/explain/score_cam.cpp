@@ -25,15 +25,10 @@ CamMaps score_cam(Backend& be, const Batch& b, const std::string& layer, const s
   const std::vector<float> A = be.activation(layer);  // (n, h, w, C); forward() below overwrites it
   const std::vector<float> logits = be.logits();
 
-  CamMaps out;
-  out.n = b.n;
-  out.classes = int(classes.size());
-  out.h = node.out_shape[0];
-  out.w = node.out_shape[1];
-  const size_t P = size_t(out.h) * size_t(out.w), C = size_t(node.out_shape[2]), K = classes.size();
+  CamMaps out = cam_maps_for(node, b.n, classes.size());
+  const size_t P = size_t(out.h) * size_t(out.w), C = size_t(out.channels), K = classes.size();
   const int H = g.spec().height, W = g.spec().width;
   const size_t HW = size_t(H) * size_t(W), Cin = size_t(g.spec().channels), image = HW * Cin;
-  out.scores.resize(size_t(b.n) * K);
   for (size_t k = 0; k < K; ++k) {
     const std::vector<float> s = class_score_values(g, logits, b.n, classes[k]);
     for (size_t i = 0; i < size_t(b.n); ++i) out.scores[i * K + k] = s[i];
@@ -76,9 +71,7 @@ CamMaps score_cam(Backend& be, const Batch& b, const std::string& layer, const s
     }
   if (!pair.empty()) run();
 
-  out.channels = int(C);
   out.weights.assign(weight.begin(), weight.end());
-  out.maps.assign(size_t(b.n) * K * P, 0.f);
   std::vector<double> acc(P);
   for (size_t i = 0; i < size_t(b.n); ++i)
     for (size_t k = 0; k < K; ++k) {

@@ -34,10 +34,11 @@ def uniform(stream, count, start=0):
     return h.astype(np.float64) / 4294967296.0
 
 
-def param_shapes(size):
-    """[(name, shape)] in the Graph's flat order, Keras layouts."""
+def param_shapes(size, layers=LAYERS):
+    """[(name, shape)] in the Graph's flat order, Keras layouts, of a model of `layers` (the
+    tutorial's by default) at image size `size`."""
     shapes, h, c = [], size, 3
-    for name, kind, n in LAYERS:
+    for name, kind, n in layers:
         if kind == "conv":
             shapes += [(name + "/kernel", (3, 3, c, n)), (name + "/bias", (n,))]
             h, c = h - 2, n

@@ -69,28 +69,10 @@ CASES = [("conv2d_2", "small", "conv2d_2", [5, 9, 13, 0]), ("conv2d_1", "small",
          ("tutorial48_conv2d_4", "tutorial48", "conv2d_4", [5, 7])]
 
 
-def param_shapes(model):
-    """[(name, shape)] in the Graph's flat order, Keras layouts (make_goldens.py's, any of MODELS)."""
-    size, layers = MODELS[model]
-    shapes, h, c = [], size, 3
-    for name, kind, n in layers:
-        if kind == "conv":
-            shapes += [(name + "/kernel", (3, 3, c, n)), (name + "/bias", (n,))]
-            h, c = h - 2, n
-        elif kind == "pool":
-            h //= 2
-        elif kind == "flatten":
-            c = h * h * c
-        else:
-            shapes += [(name + "/kernel", (c, n)), (name + "/bias", (n,))]
-            c = n
-    return shapes
-
-
 def golden_params(model):
     """{name: float32 array}: the goldens' parameter formula (golden_formula.py) for this model's shapes."""
-    from golden_formula import golden_param_list
-    shapes = param_shapes(model)
+    from golden_formula import golden_param_list, param_shapes
+    shapes = param_shapes(*MODELS[model])
     return {name: w for (name, _), w in zip(shapes, golden_param_list([s for _, s in shapes]))}
 
 
