@@ -17,15 +17,12 @@ import json
 import os
 import pathlib
 import re
-import select
 import shutil
 import subprocess
 import sys
-import time
 import urllib.parse
 
 SKIP = 77
-TIMEOUT = 60  # seconds for one page to load: a hang fails the test, it never waits silently
 
 
 def find_chromium():
@@ -100,7 +97,8 @@ class Chromium:
         return self.wait(lambda m: m.get("id") == self.next_id, f"the answer to {method}")
 
     def wait(self, match, what):
-        deadline = time.monotonic() + TIMEOUT
+        # Blocks until Chromium answers or closes its pipe: no wall-clock limit of our own (a slow,
+        # loaded machine must not fail the test); a hang is ctest's per-test TIMEOUT to fail.
         while True:
             while b"\0" in self.buf:
                 raw, self.buf = self.buf.split(b"\0", 1)
@@ -111,9 +109,6 @@ class Chromium:
                     if "error" in m:
                         sys.exit(f"FAIL: Chromium: {m['error']}")
                     return m
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self.from_child], [], [], left)[0]:
-                sys.exit(f"FAIL: Chromium did not send {what} within {TIMEOUT} s")
             chunk = os.read(self.from_child, 1 << 20)
             if not chunk:
                 sys.exit(f"FAIL: Chromium closed its pipe while we waited for {what}")
