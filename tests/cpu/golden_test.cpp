@@ -69,20 +69,11 @@ TEST(Golden, WeightAndInputFormulaMatchesThePythonTwin) {
 TEST_P(GoldenOnBothCpuPaths, Forward150MatchesPyTorchFloat64) {
   const json m = manifest()["forward150"];
   const Graph g(tutorial_model(m["image_size"]));
-  BackendOptions o;
-  o.max_batch = m["batch"];
-  o.cpu_reference = GetParam();
-  CpuBackend be(g, o);
-  be.set_params(test::golden_params(g));
-  const std::vector<float> x = test::golden_inputs(m["input_stream"], size_t(o.max_batch) * g.input_size());
-  Batch b;
-  b.n = o.max_batch;
-  b.inputs = x.data();
-  be.forward(b, false);
+  const std::unique_ptr<Backend> be = test::golden_backend_after_forward(g, m["batch"], m["input_stream"], GetParam());
   ASSERT_EQ(m["layers"].size(), g.nodes().size());
   for (const json& l : m["layers"]) {
     const std::string name = l["name"];
-    const std::vector<float> full = be.activation(name), ref = golden(l["file"]);
+    const std::vector<float> full = be->activation(name), ref = golden(l["file"]);
     const std::vector<float> got = sampled(full.data(), full.size(), l["stride"]);
     // rtol 1e-5 as the float32 budget. atol for outputs near 0, where a K-term sum cancels to
     // almost nothing and only the absolute rounding of its terms is left: ~sqrt(K) 2^-24 of the

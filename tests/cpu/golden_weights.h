@@ -10,8 +10,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "runtime/core/backend.h"
 #include "runtime/core/graph.h"
 
 namespace acts::test {
@@ -46,6 +48,23 @@ inline std::vector<float> golden_inputs(uint32_t stream, size_t count) {
   std::vector<float> x(count);
   for (size_t k = 0; k < count; ++k) x[k] = float(golden_uniform(stream, k));
   return x;
+}
+
+// The golden tests' setup: a CPU backend (the reference loops, or the fast path) for batches of
+// n holding golden_params(g), after an inference forward of the n inputs golden_inputs(stream).
+inline std::unique_ptr<Backend> golden_backend_after_forward(const Graph& g, int n, uint32_t stream,
+                                                             bool reference) {
+  BackendOptions o;
+  o.max_batch = n;
+  o.cpu_reference = reference;
+  std::unique_ptr<Backend> be = make_cpu_backend(g, o);
+  be->set_params(golden_params(g));
+  const std::vector<float> x = golden_inputs(stream, size_t(n) * g.input_size());
+  Batch b;
+  b.n = n;
+  b.inputs = x.data();
+  be->forward(b, false);  // the backend keeps its own copy of the inputs
+  return be;
 }
 
 }  // namespace acts::test

@@ -45,22 +45,13 @@ INSTANTIATE_TEST_SUITE_P(Cpu, GradientGolden, ::testing::Values(true, false),
 TEST_P(GradientGolden, EveryCaseMatchesTensorFlowGradientTape) {
   const json m = json::parse(read_file(kDir + "manifest.json"));
   const Graph g(tutorial_model(m["image_size"]));
-  BackendOptions o;
-  o.max_batch = m["batch"];
-  o.cpu_reference = GetParam();
-  CpuBackend be(g, o);
-  be.set_params(test::golden_params(g));
-  const std::vector<float> x = test::golden_inputs(m["input_stream"], size_t(o.max_batch) * g.input_size());
-  Batch b;
-  b.n = o.max_batch;
-  b.inputs = x.data();
-  be.forward(b, false);
+  const std::unique_ptr<Backend> be = test::golden_backend_after_forward(g, m["batch"], m["input_stream"], GetParam());
   ASSERT_EQ(m["cases"].size(), 3u);
   for (const json& c : m["cases"]) {
     std::vector<std::string> wrt;
     for (const json& w : c["wrt"]) wrt.push_back(w["layer"]);
     std::vector<std::vector<float>> got(wrt.size(), std::vector<float>(7, NAN));  // poisoned: must be replaced
-    be.gradient(objective_of(c), wrt, got);
+    be->gradient(objective_of(c), wrt, got);
     for (size_t k = 0; k < wrt.size(); ++k) {
       const json& w = c["wrt"][k];
       const std::string name = c["name"].get<std::string>() + " d/d " + (wrt[k].empty() ? "input" : wrt[k]);
