@@ -195,14 +195,19 @@ void HeatmapDump::add_batch(Backend& be, const Batch& b, size_t first, const Inp
     const std::vector<float> s = class_score_values(g_, logits, b.n, plan_.classes[k]);
     for (int j = 0; j < b.n; ++j) scores_[first + size_t(j)].push_back(s[size_t(j)]);
   }
+  // Every heatmap method at once: the gradient methods share one forward and gradient per class.
+  std::vector<CamMethod> methods;
+  for (const Kind& k : kinds_)
+    if (k.cam) methods.push_back(k.method);
+  CamRequest request;
+  request.layer = plan_.layer;
+  request.classes = plan_.classes;
+  std::vector<CamMaps> cams = methods.empty() ? std::vector<CamMaps>() : compute_cams(be, b, request, methods);
+  size_t next_cam = 0;
   std::vector<std::vector<float>> maps;  // per kind: (b.n, classes, h, w)
   for (Kind& k : kinds_) {
     if (k.cam) {
-      CamRequest r;
-      r.method = k.method;
-      r.layer = plan_.layer;
-      r.classes = plan_.classes;
-      maps.push_back(compute_cam(be, b, r).maps);
+      maps.push_back(std::move(cams[next_cam++].maps));
     } else {
       SaliencyRequest r;
       r.classes = plan_.classes;

@@ -59,5 +59,10 @@ struct CamMaps {
 // is not (H, W, C) or does not exist, and for a class out of range, naming them. The backend's
 // activations are then those of its last forward (Score-CAM: its last batch of masked inputs).
 CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r);
+// compute_cam() for each of `methods` (r.method is not read), in their order, equal to separate
+// calls bit for bit; the gradient methods share one forward and one gradient per class instead
+// of running them once each (dump_acts --cam all).
+std::vector<CamMaps> compute_cams(Backend& be, const Batch& b, const CamRequest& r,
+                                  const std::vector<CamMethod>& methods);
 
 }  // namespace acts

@@ -1,8 +1,10 @@
 // The gradient heatmaps (Grad-CAM as the book, tf-keras-vis' Grad-CAM, Grad-CAM++, LayerCAM) and
-// compute_cam(), which sends Score-CAM to score_cam.cpp. Per batch: one forward, then one
-// Backend::gradient() per class, which gives every image's d score / d A at once.
+// compute_cams(), which sends Score-CAM to score_cam.cpp. Per batch: one forward, then one
+// Backend::gradient() per class (one for both classes of a sigmoid head), which gives every
+// image's d score / d A at once, shared by every gradient method asked for.
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "runtime/explain/cam.h"
@@ -81,7 +83,8 @@ void gradient_map(CamMethod method, const float* A, const float* G, size_t P, si
 
 }  // namespace
 
-CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r) {
+std::vector<CamMaps> compute_cams(Backend& be, const Batch& b, const CamRequest& r,
+                                  const std::vector<CamMethod>& methods) {
   const Graph& g = be.graph();
   const std::string layer = r.layer.empty() ? default_cam_layer(g) : r.layer;
   const Node& node = explain_detail::cam_layer(g, layer);
@@ -90,32 +93,50 @@ CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r) {
     throw BadRequest("Score-CAM's batch " + std::to_string(r.score_cam_batch) +
                      " is negative; give 0 (the "
                      "backend's) or a positive number");
-  if (r.method == CamMethod::kScoreCam) return explain_detail::score_cam(be, b, layer, classes, r.score_cam_batch);
-
-  be.forward(b, false);
-  CamMaps out = explain_detail::cam_maps_for(node, b.n, classes.size());
-  const size_t P = size_t(out.h) * size_t(out.w), C = size_t(out.channels), K = classes.size();
-  if (r.method != CamMethod::kLayerCam) out.weights.resize(size_t(b.n) * K * C);
-  std::vector<float> unused(C);
-  const std::vector<float> logits = be.logits();
-  const std::vector<float> A = be.activation(layer);  // (n, h, w, C)
-  std::vector<std::vector<float>> grads;
-  int grads_of = -1;  // the class whose gradient `grads` holds
-  for (size_t k = 0; k < K; ++k) {
-    const std::vector<float> s = class_score_values(g, logits, b.n, classes[k]);
-    if (grads_of >= 0 && grads_of != classes[k] && opposite_class_scores(g)) {  // -z's gradient: z's negated
-      for (float& v : grads[0]) v = -v;
-    } else if (grads_of != classes[k]) {
-      be.gradient(class_score(g, std::vector<int>(size_t(b.n), classes[k])), {layer}, grads);  // (n, h, w, C)
+  std::vector<CamMaps> out(methods.size());
+  std::vector<size_t> gradient_methods;  // indices into methods
+  for (size_t j = 0; j < methods.size(); ++j)
+    if (methods[j] != CamMethod::kScoreCam) gradient_methods.push_back(j);
+  if (!gradient_methods.empty()) {
+    // One forward and one gradient per class serve every gradient method.
+    be.forward(b, false);
+    const size_t K = classes.size();
+    for (size_t j : gradient_methods) {
+      out[j] = explain_detail::cam_maps_for(node, b.n, K);
+      if (methods[j] != CamMethod::kLayerCam) out[j].weights.resize(size_t(b.n) * K * size_t(out[j].channels));
     }
-    grads_of = classes[k];
-    for (size_t i = 0; i < size_t(b.n); ++i) {
-      out.scores[i * K + k] = s[i];
-      float* w = out.weights.empty() ? unused.data() : &out.weights[(i * K + k) * C];
-      gradient_map(r.method, &A[i * P * C], &grads[0][i * P * C], P, C, &out.maps[(i * K + k) * P], w);
+    const size_t P = size_t(node.out_shape[0]) * size_t(node.out_shape[1]), C = size_t(node.out_shape[2]);
+    std::vector<float> unused(C);
+    const std::vector<float> logits = be.logits();
+    const std::vector<float> A = be.activation(layer);  // (n, h, w, C)
+    std::vector<std::vector<float>> grads;
+    int grads_of = -1;  // the class whose gradient `grads` holds
+    for (size_t k = 0; k < K; ++k) {
+      const std::vector<float> s = class_score_values(g, logits, b.n, classes[k]);
+      if (grads_of >= 0 && grads_of != classes[k] && opposite_class_scores(g)) {  // -z's gradient: z's negated
+        for (float& v : grads[0]) v = -v;
+      } else if (grads_of != classes[k]) {
+        be.gradient(class_score(g, std::vector<int>(size_t(b.n), classes[k])), {layer}, grads);  // (n, h, w, C)
+      }
+      grads_of = classes[k];
+      for (size_t j : gradient_methods) {
+        CamMaps& m = out[j];
+        for (size_t i = 0; i < size_t(b.n); ++i) {
+          m.scores[i * K + k] = s[i];
+          float* w = m.weights.empty() ? unused.data() : &m.weights[(i * K + k) * C];
+          gradient_map(methods[j], &A[i * P * C], &grads[0][i * P * C], P, C, &m.maps[(i * K + k) * P], w);
+        }
+      }
     }
   }
+  for (size_t j = 0; j < methods.size(); ++j)
+    if (methods[j] == CamMethod::kScoreCam)
+      out[j] = explain_detail::score_cam(be, b, layer, classes, r.score_cam_batch);
   return out;
+}
+
+CamMaps compute_cam(Backend& be, const Batch& b, const CamRequest& r) {
+  return std::move(compute_cams(be, b, r, {r.method})[0]);
 }
 
 }  // namespace acts

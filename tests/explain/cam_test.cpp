@@ -139,6 +139,26 @@ TEST(Cam, ReferenceLoopsAndFastPathGiveTheSameMaps) {
 
 // Score -z against z: Grad-CAM's channel weights are negatives of each other, so before the ReLU
 // the two maps are negatives too and after it their supports are disjoint; both have content.
+// dump_acts --cam all: every method of one request at once (sharing the forward and gradients)
+// gives each method's own compute_cam() bit for bit, in the order asked.
+TEST(Cam, SeveralMethodsAtOnceEqualEachMethodAlone) {
+  Small s(false);
+  const std::vector<CamMethod> methods = {CamMethod::kLayerCam, CamMethod::kScoreCam, CamMethod::kGradCam,
+                                          CamMethod::kGradCamPlusPlus, CamMethod::kGradCamSum};
+  CamRequest r;
+  r.classes = {1, 0};
+  const std::vector<CamMaps> all = compute_cams(*s.be, s.batch(), r, methods);
+  ASSERT_EQ(all.size(), methods.size());
+  for (size_t j = 0; j < methods.size(); ++j) {
+    const CamMaps one = s.cam(methods[j], {1, 0});
+    SCOPED_TRACE(cam_method_name(methods[j]));
+    EXPECT_EQ(all[j].maps, one.maps);
+    EXPECT_EQ(all[j].scores, one.scores);
+    EXPECT_EQ(all[j].weights, one.weights);
+    EXPECT_EQ(all[j].h, one.h);
+  }
+}
+
 TEST(Cam, GradCamOfTheTwoClassesDifferAsTheSignOfZImplies) {
   Small s(false);
   const CamMaps c = s.cam(CamMethod::kGradCam);
