@@ -41,7 +41,15 @@ class RescalingOp final : public Op {
 }  // namespace
 
 bool rescales_its_input(const ModelSpec& m) {
-  return !m.layers.empty() && m.layers.front().type == LayerType::Rescaling;
+  // The random image layers may come first (the second edition's model: augmentation, then
+  // Rescaling(1./255)): they warp 0-255 pixels as well as any others.
+  for (const LayerSpec& s : m.layers) {
+    if (s.type == LayerType::Rescaling) return true;
+    if (s.type != LayerType::RandomFlip && s.type != LayerType::RandomRotation && s.type != LayerType::RandomZoom &&
+        s.type != LayerType::RandomTranslation)
+      return false;
+  }
+  return false;
 }
 
 const Op& rescaling_op() {
