@@ -18,7 +18,7 @@
 #include "runtime/core/model_spec.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/ops/op.h"
-#include "runtime/ops/random_transform/random_transform.h"
+#include "runtime/ops/random_transform.h"
 #include "tests/compare.h"
 #include "tests/ops/op_golden.h"
 

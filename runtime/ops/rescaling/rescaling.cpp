@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/ops/op.h"
+#include "runtime/ops/random_transform.h"
 
 namespace acts {
 namespace {
@@ -45,9 +46,7 @@ bool rescales_its_input(const ModelSpec& m) {
   // Rescaling(1./255)): they warp 0-255 pixels as well as any others.
   for (const LayerSpec& s : m.layers) {
     if (s.type == LayerType::Rescaling) return true;
-    if (s.type != LayerType::RandomFlip && s.type != LayerType::RandomRotation && s.type != LayerType::RandomZoom &&
-        s.type != LayerType::RandomTranslation)
-      return false;
+    if (!is_random_transform(s)) return false;
   }
   return false;
 }

@@ -1,11 +1,11 @@
-// The random image layers on the CPU: in training, the reference warp (kernels/cpu/random_transform.h),
+// The random image layers' CpuOp (runtime/ops/random_transform.h): in training, the reference warp (kernels/cpu/random_transform.h),
 // images split over the fast path's threads (the same arithmetic, the same bits); otherwise a copy.
 #include <algorithm>
 
 #include "kernels/cpu/random_transform.h"
 #include "runtime/cpu/cpu_op.h"
 #include "runtime/cpu/fast/thread_pool.h"
-#include "runtime/ops/random_transform/random_transform.h"
+#include "runtime/ops/random_transform.h"
 
 namespace acts {
 namespace {
@@ -39,15 +39,10 @@ class RandomTransformCpu final : public CpuOp {
   uint32_t index_;
 };
 
-std::unique_ptr<CpuOp> make(const Node& node, const CpuOpEnv& env) {
-  return std::make_unique<RandomTransformCpu>(node, env);
-}
-
 }  // namespace
 
-std::unique_ptr<CpuOp> random_flip_cpu(const Node& node, const CpuOpEnv& env) { return make(node, env); }
-std::unique_ptr<CpuOp> random_rotation_cpu(const Node& node, const CpuOpEnv& env) { return make(node, env); }
-std::unique_ptr<CpuOp> random_zoom_cpu(const Node& node, const CpuOpEnv& env) { return make(node, env); }
-std::unique_ptr<CpuOp> random_translation_cpu(const Node& node, const CpuOpEnv& env) { return make(node, env); }
+std::unique_ptr<CpuOp> random_transform_cpu(const Node& node, const CpuOpEnv& env) {
+  return std::make_unique<RandomTransformCpu>(node, env);
+}
 
 }  // namespace acts

@@ -1,9 +1,10 @@
-// The random image layers on the GPU (kernels/cuda/random_transform.cu) in training; a copy
-// otherwise. The backward passes the gradient on, as on the CPU (random_transform_cpu.cpp says why).
+// The random image layers' CudaOp (runtime/ops/random_transform.h): kernels/cuda/random_transform.cu
+// in training, a copy otherwise. The backward passes the gradient on, as on the CPU
+// (runtime/cpu/cpu_random_transform.cpp says why).
 #include "kernels/cuda/random_transform.cuh"
 #include "runtime/cuda/cuda_check.h"
 #include "runtime/cuda/cuda_op.h"
-#include "runtime/ops/random_transform/random_transform.h"
+#include "runtime/ops/random_transform.h"
 
 namespace acts {
 namespace {
@@ -32,15 +33,10 @@ class RandomTransformCuda final : public CudaOp {
   CudaOpEnv env_;
 };
 
-std::unique_ptr<CudaOp> make(const Node& node, const CudaOpEnv& env) {
-  return std::make_unique<RandomTransformCuda>(node, env);
-}
-
 }  // namespace
 
-std::unique_ptr<CudaOp> random_flip_cuda(const Node& node, const CudaOpEnv& env) { return make(node, env); }
-std::unique_ptr<CudaOp> random_rotation_cuda(const Node& node, const CudaOpEnv& env) { return make(node, env); }
-std::unique_ptr<CudaOp> random_zoom_cuda(const Node& node, const CudaOpEnv& env) { return make(node, env); }
-std::unique_ptr<CudaOp> random_translation_cuda(const Node& node, const CudaOpEnv& env) { return make(node, env); }
+std::unique_ptr<CudaOp> random_transform_cuda(const Node& node, const CudaOpEnv& env) {
+  return std::make_unique<RandomTransformCuda>(node, env);
+}
 
 }  // namespace acts
