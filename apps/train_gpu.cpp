@@ -9,6 +9,7 @@
 #include "runtime/backends/version.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
+#include "runtime/data/listing.h"
 #include "runtime/train/export_model.h"
 #include "runtime/train/trainer.h"
 #ifdef ACTS_WITH_OPENCV
@@ -19,7 +20,8 @@ namespace {
 
 // Every flag of train_gpu, into c; --summary and --version (which end the program at once) into
 // their own flags.
-void add_options(CLI::App& app, acts::TrainConfig& c, std::string& export_to, bool& summary, bool& version) {
+void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std::string& export_to, bool& summary,
+                 bool& version) {
   app.get_formatter()->column_width(34);
   app.add_option("--data", c.data, "Dataset folder: train/, validation/ [, test/]")->check(CLI::ExistingDirectory);
   app.add_option("--epochs", c.epochs, "Epochs")->default_val(30)->check(acts::cli::whole_number(1));
@@ -71,6 +73,13 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& export_to, bo
       ->check(acts::cli::whole_number(0, 4096));
   app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
       ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));
+  app.add_option("--input-pipeline", pipeline,
+                 "How Keras feeds the photos, for the flags not given: flow_from_directory (the tutorial's "
+                 "ImageDataGenerator: batches of 20, 100 steps, 50 validation steps, nearest resize) or "
+                 "image_dataset_from_directory (the second edition's: batches of 32, every photo of train/ and "
+                 "validation/ once per epoch, bilinear resize)")
+      ->default_val("flow_from_directory")
+      ->check(CLI::IsMember({"flow_from_directory", "image_dataset_from_directory"}));
   acts::cli::add_version(app, version);
 }
 
@@ -84,7 +93,8 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
     return 2;
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
-                           "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop"})
+                           "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop",
+                           "--input-pipeline"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);
@@ -94,9 +104,29 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   return -1;
 }
 
+// --input-pipeline image_dataset_from_directory: Keras' tf.data loader as the second edition uses
+// it (batch_size 32, bilinear resize, fit() without steps_per_epoch: a whole pass over the split
+// each epoch, the last batch short) for every one of those flags not given. Its file order is
+// shuffled every epoch as flow_from_directory's is (TensorFlow's own shuffle cannot be repeated),
+// and its float resize is OpenCV's bilinear rounded to 0-255 integers (within one level).
+void apply_input_pipeline(const CLI::App& app, const std::string& pipeline, acts::TrainConfig& c) {
+  if (pipeline != "image_dataset_from_directory") return;
+  if (!app.count("--batch-size")) c.batch_size = 32;
+  if (!app.count("--interpolation")) c.interpolation = "bilinear";
+  const auto passes = [&](const char* split) {  // batches in one pass over DATA/split
+    const size_t n = acts::list_class_folders(c.data + "/" + split).files.size();
+    return int((n + size_t(c.batch_size) - 1) / size_t(c.batch_size));
+  };
+  if (!app.count("--steps-per-epoch")) c.steps_per_epoch = passes("train");
+  if (!app.count("--validation-steps")) c.validation_steps = passes("validation");
+  std::printf("Input pipeline: image_dataset_from_directory: batches of %d, %d steps and %d validation steps per "
+              "epoch, %s resize\n", c.batch_size, c.steps_per_epoch, c.validation_steps, c.interpolation.c_str());
+}
+
 // After a good parse: --version, --summary, the flags that exclude each other, then the run.
 // Returns the exit code; bad input throws.
-int run(const CLI::App& app, acts::TrainConfig& c, const std::string& export_to, bool summary, bool version) {
+int run(const CLI::App& app, acts::TrainConfig& c, const std::string& pipeline, const std::string& export_to,
+        bool summary, bool version) {
   if (version) return acts::cli::print_version("train_gpu");
   if (!export_to.empty()) {
     for (const char* flag : {"--data", "--resume", "--summary", "--out"})
@@ -124,6 +154,8 @@ int run(const CLI::App& app, acts::TrainConfig& c, const std::string& export_to,
   } else if (c.data.empty()) {
     std::fprintf(stderr, "error: --data DIR is required (a folder with train/ and validation/); see --help\n");
     return 2;
+  } else {
+    apply_input_pipeline(app, pipeline, c);
   }
 #ifdef ACTS_WITH_OPENCV
   c.plot_curves = acts::write_curves_png;
@@ -140,14 +172,14 @@ int run(const CLI::App& app, acts::TrainConfig& c, const std::string& export_to,
 int main(int argc, char** argv) {
   acts::TrainConfig c;
   bool summary = false, version = false;
-  std::string export_to;
+  std::string export_to, pipeline;
   CLI::App app{"Train the Keras tutorial's CNN (or a Keras model JSON) on photos in class folders.\n"
                "DIR holds train/ and validation/ (and optionally test/), each with one folder per class.",
                "train_gpu"};
-  add_options(app, c, export_to, summary, version);
+  add_options(app, c, pipeline, export_to, summary, version);
   if (const int code = acts::cli::parse(app, argc, argv); code >= 0) return code;
   try {
-    return run(app, c, export_to, summary, version);
+    return run(app, c, pipeline, export_to, summary, version);
   } catch (const acts::BadFile& e) {  // a model file that cannot be used as it is
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

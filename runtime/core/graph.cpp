@@ -57,6 +57,8 @@ int64_t NodeShapes::count(const std::vector<int>& dims, const char* what) const 
   return count;
 }
 
+bool NodeShapes::after_weights() const { return graph_.param_count_ > 0; }
+
 int NodeShapes::add_param(const std::string& suffix, std::vector<int> shape, bool trainable) {
   ParamRef p{node_.spec.name + "/" + suffix, shape, graph_.param_count_, size_t(count(shape, "the parameter tensor")),
              trainable && is_trainable(node_.spec)};  // a frozen Keras layer's tensors count as non-trainable

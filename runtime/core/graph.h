@@ -52,6 +52,8 @@ class NodeShapes {
   void set_out(std::vector<int> shape) { node_.out_shape = std::move(shape); }
   // Adds the tensor "<layer>/<suffix>" to the flat parameter vector; returns its index.
   int add_param(const std::string& suffix, std::vector<int> shape, bool trainable = true);
+  // True when a layer before this one has parameters (the random image layers must come first).
+  bool after_weights() const;
   // The product of `dims`, refused (naming `what`) past 2^40 elements rather than wrapped around:
   // sizes come from model JSON.
   int64_t count(const std::vector<int>& dims, const char* what) const;

@@ -2,6 +2,7 @@
 // (config.layers) and Keras 3 (config.layers with an InputLayer carrying batch_shape).
 #include "runtime/core/model_spec.h"
 
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -68,7 +69,7 @@ bool input_shape(const json& cfg, ModelSpec& m, const KerasConfig& c) {
 // One entry of the model's layer list: its name first (the messages quote it, and dump_acts makes
 // files of it), the input shape it may declare, then its op's own config. An InputLayer adds no
 // layer.
-void parse_layer(const json& l, int index, const std::string& origin, ModelSpec& m, bool& have_input) {
+void parse_layer(const json& l, int index, const std::string& origin, ModelSpec& m, bool& have_input, int depth = 0) {
   const std::string cls = l.value("class_name", "");
   const json& cfg = l.contains("config") ? l["config"] : json::object();
   const std::string where = std::to_string(index) + " (" + cls + ")";
@@ -79,6 +80,25 @@ void parse_layer(const json& l, int index, const std::string& origin, ModelSpec&
     fail(origin, ": layer ", where, ": name ", json(name).dump(), " is not a valid layer name (letters, digits "
          "and . _ - >, starting with a letter, digit or dot, not only dots); rename it in the JSON");
   KerasConfig c{origin, name + " (" + cls + ")"};
+  if (cls == "Sequential") {  // a model used as a layer (the second edition's data_augmentation): its layers, in line
+    const json& inner = cfg.contains("layers") ? cfg["layers"] : json();
+    if (!inner.is_array()) c.bad("a nested Sequential model without a layer list");
+    if (depth >= 4) c.bad("Sequential models nested over 4 deep are not supported; flatten the model");
+    // Keras files keep a nested model's weights under its own name (layers/sequential/layers/...),
+    // which the readers do not follow: only weightless preprocessing layers may be nested.
+    static const std::set<std::string> preprocessing = {"InputLayer", "Sequential", "Rescaling", "RandomFlip",
+                                                        "RandomRotation", "RandomZoom", "RandomTranslation"};
+    int k = 0;
+    for (const json& l2 : inner) {
+      const std::string inner_cls = l2.is_object() ? l2.value("class_name", "") : "";
+      if (!preprocessing.count(inner_cls))
+        c.bad("a nested Sequential model holds a ", inner_cls.empty() ? "?" : inner_cls, " layer; only preprocessing "
+              "layers (Rescaling, RandomFlip, RandomRotation, RandomZoom, RandomTranslation) may be nested: put the "
+              "others in the outer model");
+      parse_layer(l2, ++k, origin, m, have_input, depth + 1);
+    }
+    return;
+  }
   if (input_shape(cfg, m, c)) have_input = true;
   if (cls == "InputLayer") return;
   c.expect(cfg, "data_format", "channels_last");

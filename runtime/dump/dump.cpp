@@ -425,7 +425,7 @@ void open_model(const DumpConfig& c, Request& r) {
             : own                        ? 1.f
                                          : 1.f / 255.f;
   if (own && c.rescale <= 0 && scale == r.ckpt.meta.end())
-    std::printf("Input: pixels 0-255 as they are (the model's first layer, a Rescaling, scales them; --rescale to "
+    std::printf("Input: pixels 0-255 as they are (the model's Rescaling layer scales them; --rescale to "
                 "change)\n");
   std::error_code ec;
   const std::string real = fs::canonical(r.ckpt_path, ec).string();  // which run runs/latest was

@@ -33,8 +33,9 @@ class Op {
   virtual void infer(NodeShapes& io) const = 0;
 };
 
-// True when the model's first layer is a Rescaling (runtime/ops/rescaling): the model scales the
-// pixels itself, so the input pipeline should hand them over as they are (0-255), not times 1/255.
+// True when the model's first layer, random image layers aside, is a Rescaling (runtime/ops/rescaling):
+// the model scales the pixels itself, so the input pipeline should hand them over as they are
+// (0-255), not times 1/255.
 bool rescales_its_input(const ModelSpec& m);
 
 // The registry (registry.cpp, from ops.def).

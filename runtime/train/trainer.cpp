@@ -218,7 +218,7 @@ void open_new_run(TrainConfig& cfg, Run& r) {
   if (cfg.rescale <= 0) {
     cfg.rescale = rescales_its_input(r.graph->spec()) ? 1.f : 1.f / 255.f;
     if (cfg.rescale == 1.f)
-      std::printf("Input: pixels 0-255 as they are (the model's first layer, a Rescaling, scales them; --rescale to "
+      std::printf("Input: pixels 0-255 as they are (the model's Rescaling layer scales them; --rescale to "
                   "change)\n");
   }
   if (!keras.ckpt.params.empty()) {

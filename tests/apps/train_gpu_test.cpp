@@ -179,6 +179,54 @@ TEST(TrainGpu, AModelThatRescalesItsInputGetsThePixelsAsTheyAre) {
   EXPECT_NE(final_params(dir + "/own"), final_params(dir + "/asked"));
 }
 
+// The second edition's way: augmentation layers in the model (nested, as its data_augmentation),
+// Rescaling, and Keras' image_dataset_from_directory (batches of 32, a whole pass per epoch,
+// bilinear resize). The sample's 80 training and 40 validation photos make 3 and 2 batches of 32.
+// The random layers warp in training (the run differs from one without them) and a resumed run
+// draws the same transforms as an uninterrupted one.
+TEST(TrainGpu, TheSecondEditionsAugmentedModelTrainsWithItsInputPipeline) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string dir = tmpdir("second_edition");
+  fs::create_directories(dir);
+  const std::string head = R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_shape": [null, 24, 24, 3]}},)";
+  const std::string tail = R"(
+    {"class_name": "Rescaling", "config": {"name": "rescaling", "scale": 0.00392156862745098, "offset": 0.0}},
+    {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 4, "kernel_size": [3, 3], "activation": "relu"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 1, "activation": "sigmoid"}}]}})";
+  std::ofstream(dir + "/aug.json") << head << R"(
+    {"class_name": "Sequential", "config": {"name": "data_augmentation", "layers": [
+      {"class_name": "RandomFlip", "config": {"name": "random_flip", "mode": "horizontal"}},
+      {"class_name": "RandomRotation", "config": {"name": "random_rotation", "factor": 0.1}},
+      {"class_name": "RandomZoom", "config": {"name": "random_zoom", "height_factor": 0.2}}]}},)" << tail;
+  std::ofstream(dir + "/plain.json") << head << tail;
+  const std::string flags = " --data " + kSample + " --input-pipeline image_dataset_from_directory --device cpu"
+                            " --seed 5";
+  const auto aug = run(kBin + flags + " --model " + dir + "/aug.json --epochs 2 --out " + dir + "/aug");
+  ASSERT_EQ(aug.code, 0) << aug.out;
+  EXPECT_TRUE(contains(aug.out, "Input pipeline: image_dataset_from_directory: batches of 32, 3 steps and 2 "
+                                "validation steps per epoch, bilinear resize")) << aug.out;
+  EXPECT_TRUE(contains(aug.out, "3/3 [==============================]")) << aug.out;
+  EXPECT_TRUE(contains(aug.out, "random_rotation (RandomRotat (None, 24, 24, 3)")) << aug.out;  // Keras 2.0.8 cuts the column
+  const nlohmann::json settings = nlohmann::json::parse(read_file(dir + "/aug/run.json"));
+  EXPECT_EQ(settings.at("batch_size"), 32);
+  EXPECT_EQ(settings.at("steps_per_epoch"), 3);
+  EXPECT_EQ(settings.at("interpolation"), "bilinear");
+  const auto plain = run(kBin + flags + " --model " + dir + "/plain.json --epochs 2 --out " + dir + "/plain");
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_NE(final_params(dir + "/aug"), final_params(dir + "/plain")) << "the random layers warp in training";
+  // One epoch, then resumed for the second: the same transforms, the same weights, bit for bit.
+  const auto first = run(kBin + flags + " --model " + dir + "/aug.json --epochs 1 --out " + dir + "/halves");
+  ASSERT_EQ(first.code, 0) << first.out;
+  const auto second = run(kBin + " --resume " + dir + "/halves --epochs 2 --device cpu");
+  ASSERT_EQ(second.code, 0) << second.out;
+  EXPECT_EQ(final_params(dir + "/halves"), final_params(dir + "/aug"));
+  const auto again = run(kBin + " --resume " + dir + "/halves --epochs 3 --input-pipeline flow_from_directory");
+  EXPECT_EQ(again.code, 2) << again.out;
+  EXPECT_TRUE(contains(again.out, "--input-pipeline cannot change when resuming")) << again.out;
+}
+
 TEST(TrainGpu, BadFlagsAndMissingDataExitWithAClearMessage) {
   auto r = run(kBin + " --data " + kSample + " --bogus");
   EXPECT_EQ(r.code, 2);

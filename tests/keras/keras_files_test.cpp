@@ -19,6 +19,7 @@
 #include "runtime/dump/dump.h"
 #include "runtime/keras/keras_file.h"
 #include "runtime/keras/keras_optimizer.h"
+#include "runtime/ops/op.h"
 #include "tests/compare.h"
 
 namespace acts {
@@ -281,6 +282,30 @@ TEST_F(KerasOptimizer, TensorsThatDoNotMapStartFresh) {
   const KerasModel m = import({{"class_name", "RMSprop"}});
   EXPECT_TRUE(m.ckpt.opt_state.empty());
   EXPECT_NE(m.opt_note.find("do not map one to one"), std::string::npos) << m.opt_note;
+}
+
+// The book's second edition nests its augmentation (RandomFlip, RandomRotation, RandomZoom) in a
+// Sequential model before Rescaling: a Keras 3 file of that shape
+// (scripts/reference/make_second_edition.py --small) reads, takes its pixels as 0-255, and predicts
+// what Keras predicts (inference: the random layers pass their input through).
+TEST(KerasFiles, TheSecondEditionsAugmentedModelReadsAndPredictsAsKeras) {
+  const KerasModel m = load_keras_model(kDir + "augmented.keras");
+  const Graph g(m.ckpt.model);
+  EXPECT_EQ(layer_names(m), (std::vector<std::string>{"random_flip", "random_rotation", "random_zoom", "rescaling",
+                                                      "conv2d", "max_pooling2d", "flatten", "dropout", "dense"}));
+  EXPECT_TRUE(rescales_its_input(g.spec()));
+  const NpyArray x = read_npy(kDir + "augmented_x.npy");
+  const std::vector<float> want = read_npy(kDir + "augmented_out.npy").to_float();
+  BackendOptions o;
+  o.max_batch = int(x.shape[0]);
+  const std::unique_ptr<Backend> be = make_cpu_backend(g, o);
+  be->set_params(m.ckpt.params);
+  Batch b;
+  b.n = int(x.shape[0]);
+  b.images = x.u8();
+  b.scale = 1.f;  // the model rescales
+  be->forward(b, false);
+  test::expect_close("predictions", be->predictions(), want, 1e-5, 1e-6);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/ops/op.h"
+#include "runtime/ops/random_transform.h"
 
 namespace acts {
 namespace {
@@ -41,7 +42,13 @@ class RescalingOp final : public Op {
 }  // namespace
 
 bool rescales_its_input(const ModelSpec& m) {
-  return !m.layers.empty() && m.layers.front().type == LayerType::Rescaling;
+  // The random image layers may come first (the second edition's model: augmentation, then
+  // Rescaling(1./255)): they warp 0-255 pixels as well as any others.
+  for (const LayerSpec& s : m.layers) {
+    if (s.type == LayerType::Rescaling) return true;
+    if (!is_random_transform(s)) return false;
+  }
+  return false;
 }
 
 const Op& rescaling_op() {
