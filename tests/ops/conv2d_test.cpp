@@ -133,6 +133,13 @@ TEST(Conv2DPadding, BadConfigsNameTheLayerAndTheFix) {
   EXPECT_EQ(bad([](nlohmann::json& c) { c["use_bias"] = "no"; }), at + "use_bias must be true or false, not \"no\"");
 }
 
+// channels_first would read the input's channels as its rows: refused, not run.
+TEST(Conv2DPadding, ChannelsFirstIsRefused) {
+  EXPECT_EQ(error_of(edited(golden(), "conv2d_1", [](nlohmann::json& c) { c["data_format"] = "channels_first"; })),
+            "m.json: layer conv2d_1 (Conv2D): data_format=\"channels_first\" is not supported (only "
+            "\"channels_last\")");
+}
+
 TEST(Conv2DPadding, ReferenceMatchesKerasForwardLossAndGradients) { expect_reference_matches_keras(kOp); }
 
 // The geometry Conv2D's node gets: window_1d's, as the graph makes it.
