@@ -9,6 +9,8 @@
 // the buffer is free between forward and backward for other batch sizes), backward-data writes
 // the larger gradient there and it is cropped into dx. The buffer is allocated in plan().
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "kernels/cuda/activations.cuh"
 #include "kernels/cuda/bias_grad.cuh"
