@@ -96,9 +96,9 @@ void check_conv(const ConvImpl& impl, const ConvCase& s, bool want_dx, bool relu
                ys = size_t(s.N) * OH * OW * s.F;
   const auto x = random_vec(xs, 1), k = random_vec(ks, 2), b = random_vec(s.F, 3), dy = random_vec(ys, 4);
   std::vector<float> scratch;
-  const std::string at = " (" + impl.name + ", " + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" + std::to_string(s.W) + "x" +
-                         std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" + std::to_string(s.KW) + "x" +
-                         std::to_string(s.F) + ", stride " + std::to_string(s.stride) +
+  const std::string at = " (" + impl.name + ", " + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" +
+                         std::to_string(s.W) + "x" + std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" +
+                         std::to_string(s.KW) + "x" + std::to_string(s.F) + ", stride " + std::to_string(s.stride) +
                          (s.padding == Padding::Same ? ", same" : "") + (s.bias ? "" : ", no bias") +
                          (relu ? ", relu" : "") + ")";
 
@@ -177,18 +177,18 @@ TEST(CpuFast, Conv2dSamePaddingStridesAndNoBias) {
   const Padding same = Padding::Same, valid = Padding::Valid;
   for (const ConvImpl& impl : conv_impls()) {
     for (bool relu : {false, true}) {
-      check_conv(impl, {3, 9, 8, 5, 3, 3, 6, 1, same}, true, relu);     // pads 1/1
-      check_conv(impl, {3, 9, 8, 5, 3, 3, 6, 2, same}, true, relu);     // rows 1/1, columns 0/1
+      check_conv(impl, {3, 9, 8, 5, 3, 3, 6, 1, same}, true, relu);         // pads 1/1
+      check_conv(impl, {3, 9, 8, 5, 3, 3, 6, 2, same}, true, relu);         // rows 1/1, columns 0/1
       check_conv(impl, {2, 6, 7, 3, 2, 2, 4, 1, same, false}, true, relu);  // even kernel 0/1, no bias
-      check_conv(impl, {2, 4, 5, 3, 5, 5, 4, 1, same}, true, relu);     // pads 2/2 on a 4x5 input
-      check_conv(impl, {2, 9, 8, 3, 3, 3, 4, 2, valid}, true, relu);    // a stride that drops a column
+      check_conv(impl, {2, 4, 5, 3, 5, 5, 4, 1, same}, true, relu);         // pads 2/2 on a 4x5 input
+      check_conv(impl, {2, 9, 8, 3, 3, 3, 4, 2, valid}, true, relu);        // a stride that drops a column
       check_conv(impl, {2, 10, 11, 3, 4, 4, 5, 3, same, false}, true, relu);
     }
-    check_conv(impl, {1, 39, 13, 6, 3, 3, 16, 1, same}, true, true);   // oneDNN: row bands, padded ends
-    check_conv(impl, {1, 40, 13, 6, 3, 3, 16, 2, same}, true, true);   // ... with a stride: 0/1 rows
-    check_conv(impl, {45, 7, 9, 3, 3, 3, 8, 2, same, false}, true);    // image groups, no bias
+    check_conv(impl, {1, 39, 13, 6, 3, 3, 16, 1, same}, true, true);  // oneDNN: row bands, padded ends
+    check_conv(impl, {1, 40, 13, 6, 3, 3, 16, 2, same}, true, true);  // ... with a stride: 0/1 rows
+    check_conv(impl, {45, 7, 9, 3, 3, 3, 8, 2, same, false}, true);   // image groups, no bias
     check_conv(impl, {45, 7, 9, 3, 3, 3, 8, 1, same}, false);
-    check_conv(impl, {3, 20, 20, 32, 3, 3, 7, 1, same}, true);         // GEMM: several chunks
+    check_conv(impl, {3, 20, 20, 32, 3, 3, 7, 1, same}, true);  // GEMM: several chunks
     check_conv(impl, {2, 19, 19, 128, 3, 3, 5, 2, same}, true);
   }
 }
@@ -260,19 +260,18 @@ std::vector<std::vector<float>> fast_outputs() {
   std::vector<std::vector<float>> out;
   std::vector<float> scratch;
   for (const ConvImpl& impl : conv_impls())
-  for (const ConvCase& s : {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7},
-                            ConvCase{1, 39, 13, 6, 3, 3, 16}, ConvCase{45, 7, 9, 3, 3, 3, 8},
-                            ConvCase{1, 40, 13, 6, 3, 3, 16, 2, Padding::Same}}) {
-    const cpu::ConvGeometry g = s.geometry();
-    const size_t xs = size_t(s.N) * g.in_size(), ys = size_t(s.N) * g.out_size();
-    const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2),
-               b = random_vec(s.F, 3);
-    auto dy = random_vec(ys, 4);
-    std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
-    impl.forward(x.data(), s.N, g, k.data(), b.data(), true, y.data(), scratch);
-    impl.backward(x.data(), s.N, g, k.data(), dy.data(), y.data(), dx.data(), dk.data(), db.data(), scratch);
-    for (auto* v : {&y, &dy, &dx, &dk, &db}) out.push_back(*v);
-  }
+    for (const ConvCase& s :
+         {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7}, ConvCase{1, 39, 13, 6, 3, 3, 16},
+          ConvCase{45, 7, 9, 3, 3, 3, 8}, ConvCase{1, 40, 13, 6, 3, 3, 16, 2, Padding::Same}}) {
+      const cpu::ConvGeometry g = s.geometry();
+      const size_t xs = size_t(s.N) * g.in_size(), ys = size_t(s.N) * g.out_size();
+      const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2), b = random_vec(s.F, 3);
+      auto dy = random_vec(ys, 4);
+      std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
+      impl.forward(x.data(), s.N, g, k.data(), b.data(), true, y.data(), scratch);
+      impl.backward(x.data(), s.N, g, k.data(), dy.data(), y.data(), dx.data(), dk.data(), db.data(), scratch);
+      for (auto* v : {&y, &dy, &dx, &dk, &db}) out.push_back(*v);
+    }
   const int N = 20, I = 301, O = 200;
   const auto x = random_vec(size_t(N) * I, 5), w = random_vec(size_t(I) * O, 6), b = random_vec(O, 7),
              dy = random_vec(size_t(N) * O, 8);

@@ -25,7 +25,8 @@ TEST_F(Conv2DPaddingCuda, PadAndCropKernelsMatchHostLoops) {
   for (const auto& [eh, ew] : std::vector<std::pair<int, int>>{{1, 1}, {0, 1}, {1, 0}}) {
     SCOPED_TRACE("extra " + std::to_string(eh) + "x" + std::to_string(ew));
     const int HP = H + eh, WP = W + ew;
-    const std::vector<float> x = random_floats(size_t(N) * H * W * C, 3), xp_in = random_floats(size_t(N) * HP * WP * C, 4);
+    const std::vector<float> x = random_floats(size_t(N) * H * W * C, 3),
+                             xp_in = random_floats(size_t(N) * HP * WP * C, 4);
     std::vector<float> xp_ref(xp_in.size(), 0.f), crop_ref(x.size());
     for (int n = 0; n < N; ++n)
       for (int h = 0; h < H; ++h)

@@ -39,8 +39,8 @@ void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const flo
   (conv_path() == ConvPath::onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, g, k, b, relu, y, scratch);
 }
 
-void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
   (conv_path() == ConvPath::onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, g, k, dy, relu_y, dx, dk,
                                                                                       db, scratch);
 }

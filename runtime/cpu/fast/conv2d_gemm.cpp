@@ -156,8 +156,8 @@ void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const flo
   });
 }
 
-void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
   single_threaded_blas();
   const int F = g.F;
   if (!dk) db = nullptr;  // an input gradient alone

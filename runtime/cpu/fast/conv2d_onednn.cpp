@@ -122,8 +122,17 @@ memory::dims pad_r(const Shape& s) { return {s.pb, s.pr}; }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Shape& s) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(), dnnl::prop_kind::forward_training, kDirect, src_desc(s), any_kernel_desc(s), bias_desc(s),
-          dst_desc(s), strides(s), pad_l(s), pad_r(s), user_scratchpad(s.relu)};
+  return {engine(),
+          dnnl::prop_kind::forward_training,
+          kDirect,
+          src_desc(s),
+          any_kernel_desc(s),
+          bias_desc(s),
+          dst_desc(s),
+          strides(s),
+          pad_l(s),
+          pad_r(s),
+          user_scratchpad(s.relu)};
 #else
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, kDirect, src_desc(s), any_kernel_desc(s),
                                     bias_desc(s), dst_desc(s), strides(s), pad_l(s), pad_r(s));
@@ -134,9 +143,11 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Shape& s) {
 dnnl::convolution_backward_data::primitive_desc backward_data_pd(
     const Shape& s, const dnnl::convolution_forward::primitive_desc& hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(), kDirect, src_desc(s), any_kernel_desc(s), dst_desc(s), strides(s), pad_l(s), pad_r(s), hint, user_scratchpad()};
+  return {engine(), kDirect,  src_desc(s), any_kernel_desc(s), dst_desc(s), strides(s),
+          pad_l(s), pad_r(s), hint,        user_scratchpad()};
 #else
-  dnnl::convolution_backward_data::desc d(kDirect, src_desc(s), any_kernel_desc(s), dst_desc(s), strides(s), pad_l(s), pad_r(s));
+  dnnl::convolution_backward_data::desc d(kDirect, src_desc(s), any_kernel_desc(s), dst_desc(s), strides(s), pad_l(s),
+                                          pad_r(s));
   return {d, user_scratchpad(), engine(), hint};
 #endif
 }
@@ -144,8 +155,8 @@ dnnl::convolution_backward_data::primitive_desc backward_data_pd(
 dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(
     const Shape& s, const dnnl::convolution_forward::primitive_desc& hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(), kDirect, src_desc(s), any_kernel_desc(s), bias_desc(s), dst_desc(s), strides(s), pad_l(s), pad_r(s), hint,
-          user_scratchpad()};
+  return {engine(), kDirect,  src_desc(s), any_kernel_desc(s), bias_desc(s), dst_desc(s), strides(s),
+          pad_l(s), pad_r(s), hint,        user_scratchpad()};
 #else
   dnnl::convolution_backward_weights::desc d(kDirect, src_desc(s), any_kernel_desc(s), bias_desc(s), dst_desc(s),
                                              strides(s), pad_l(s), pad_r(s));
@@ -313,7 +324,7 @@ void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const flo
   const int H = g.H, W = g.W, C = g.C, F = g.F, OH = g.OH, OW = g.OW;
   const auto plan = pieces(N, OH, forward_bands(N, OH));
   std::vector<const Forward*> prim(plan.size());
-  std::vector<int> first_row(plan.size());  // each piece's first input row
+  std::vector<int> first_row(plan.size());   // each piece's first input row
   std::map<const Forward*, float*> kernels;  // the kernel in each primitive's layout
   size_t kernel_floats = 0, pad_floats = 0;
   for (size_t p = 0; p < plan.size(); ++p) {
@@ -356,8 +367,8 @@ void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const flo
   });
 }
 
-void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
   const int H = g.H, W = g.W, C = g.C, KH = g.KH, KW = g.KW, F = g.F, OH = g.OH, OW = g.OW;
   const bool has_dx = dx != nullptr;
   const auto plan = pieces(N, OH, 1);

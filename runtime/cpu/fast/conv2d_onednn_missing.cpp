@@ -17,8 +17,8 @@ void conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, c
                     std::vector<float>&) {
   fail("cpu_fast::onednn::conv2d_forward called in a build without oneDNN");
 }
-void conv2d_backward(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*,
-                     float*, float*, std::vector<float>&) {
+void conv2d_backward(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*, float*,
+                     float*, std::vector<float>&) {
   fail("cpu_fast::onednn::conv2d_backward called in a build without oneDNN");
 }
 

@@ -36,8 +36,8 @@ void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const flo
 // overwritten; dk and db are sums over the batch, as in the reference. With `relu_y` (the
 // forward's relu'd output y), dy is the gradient at relu's output and is first taken through the
 // relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
-void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch);
 
 // The two convolutions behind those (same signatures, same contract):
 //   gemm:   im2col + OpenBLAS sgemm (conv2d_gemm.cpp);
@@ -52,8 +52,8 @@ std::string conv_path_name();
 namespace gemm {
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     float* y, std::vector<float>& scratch);
-void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace gemm
 
 namespace onednn {
@@ -62,8 +62,8 @@ bool available(std::string* why = nullptr);
 std::string version();  // "oneDNN 2.6.3"
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     float* y, std::vector<float>& scratch);
-void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace onednn
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)

@@ -38,9 +38,14 @@ class Conv2DOp final : public Op {
   }
 
   void write(const LayerSpec& s, nlohmann::json& cfg) const override {
-    cfg.update({{"filters", s.filters}, {"kernel_size", {s.kernel, s.kernel}}, {"strides", {s.stride, s.stride}},
-                {"padding", s.padding == Padding::Same ? "same" : "valid"}, {"data_format", "channels_last"},
-                {"dilation_rate", {1, 1}}, {"activation", act_name(s.activation)}, {"use_bias", conv_use_bias(s)}});
+    cfg.update({{"filters", s.filters},
+                {"kernel_size", {s.kernel, s.kernel}},
+                {"strides", {s.stride, s.stride}},
+                {"padding", s.padding == Padding::Same ? "same" : "valid"},
+                {"data_format", "channels_last"},
+                {"dilation_rate", {1, 1}},
+                {"activation", act_name(s.activation)},
+                {"use_bias", conv_use_bias(s)}});
   }
 
   void infer(NodeShapes& io) const override {

@@ -33,8 +33,8 @@ class Conv2DCpu final : public CpuOp {
     float* dk = b.dw ? b.dw[0] : nullptr;  // null: input gradient only
     float* db = b.dw && bias_ ? b.dw[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, fused_relu() && !b.act_done ? b.y : nullptr, b.dx, dk,
-                                db, *b.scratch);
+      cpu_fast::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, fused_relu() && !b.act_done ? b.y : nullptr, b.dx, dk, db,
+                                *b.scratch);
     else
       cpu::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, b.dx, dk, db);
     return b.dx != nullptr;

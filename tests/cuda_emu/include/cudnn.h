@@ -186,8 +186,7 @@ inline bool supported(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w, cudn
          y->h == (x->h + 2 * c->pad_h - w->h) / c->u + 1 && y->w == (x->w + 2 * c->pad_w - w->w) / c->v + 1;
 }
 // The input offset of (n, oh * u - pad_h + r, ow * v - pad_w + s), or -1 in the padding.
-inline long long tap(const cudnnTensorStruct& X, const cudnnConvolutionStruct& C, int n, int oh, int ow, int r,
-                     int s) {
+inline long long tap(const cudnnTensorStruct& X, const cudnnConvolutionStruct& C, int n, int oh, int ow, int r, int s) {
   const int ih = oh * C.u - C.pad_h + r, iw = ow * C.v - C.pad_w + s;
   if (ih < 0 || ih >= X.h || iw < 0 || iw >= X.w) return -1;
   return ((static_cast<long long>(n) * X.h + ih) * X.w + iw) * X.c;
