@@ -77,9 +77,9 @@ TEST(ModelSpec, RefusesUnsupportedWithTheReason) {
   const std::string head = R"({"class_name": "Sequential", "config": [{"class_name": ")";
   const std::string in = R"("batch_input_shape": [null, 8, 8, 3], )";
   EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
-                     R"("filters": 2, "kernel_size": 3, "padding": "same"}}]})").find("padding"), std::string::npos);
+                     R"("filters": 2, "kernel_size": 3, "padding": "causal"}}]})").find("padding"), std::string::npos);
   EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
-                     R"("filters": 2, "kernel_size": 3, "strides": [2, 2]}}]})").find("strides"), std::string::npos);
+                     R"("filters": 2, "kernel_size": 3, "strides": [1, 2]}}]})").find("strides"), std::string::npos);
   EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
                      R"("filters": 2, "kernel_size": 3, "activation": "tanh"}}]})").find("tanh"), std::string::npos);
   EXPECT_NE(error_of(head + R"(BatchNormalization", "config": {"name": "bn", )" + in + "\"axis\": -1}}]}")

@@ -22,6 +22,7 @@
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/cpu/fast/thread_pool.h"
 #include "runtime/core/errors.h"
+#include "runtime/core/window.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
@@ -62,6 +63,13 @@ void expect_rel(const std::string& name, const std::vector<float>& got, const st
 
 struct ConvCase {
   int N, H, W, C, KH, KW, F;
+  int stride = 1;
+  Padding padding = Padding::Valid;
+  bool bias = true;
+  cpu::ConvGeometry geometry() const {
+    const Window1d r = window_1d(padding, H, KH, stride), c = window_1d(padding, W, KW, stride);
+    return {H, W, C, KH, KW, F, stride, r.pad_before, c.pad_before, r.out, c.out};
+  }
 };
 
 // One convolution implementation of cpu_fast.h.
@@ -82,34 +90,39 @@ std::vector<ConvImpl> conv_impls() {
 // The fast convolution (relu fused in when `relu`) against the double reference, which applies
 // relu forward and takes dy through it backward as CpuBackend's reference path does.
 void check_conv(const ConvImpl& impl, const ConvCase& s, bool want_dx, bool relu = false) {
-  const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
+  const cpu::ConvGeometry g = s.geometry();
+  const int OH = g.OH, OW = g.OW;
   const size_t xs = size_t(s.N) * s.H * s.W * s.C, ks = size_t(s.KH) * s.KW * s.C * s.F,
                ys = size_t(s.N) * OH * OW * s.F;
   const auto x = random_vec(xs, 1), k = random_vec(ks, 2), b = random_vec(s.F, 3), dy = random_vec(ys, 4);
   std::vector<float> scratch;
-  const std::string at = " (" + impl.name + ", " + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" + std::to_string(s.W) + "x" +
-                         std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" + std::to_string(s.KW) + "x" +
-                         std::to_string(s.F) + (relu ? ", relu" : "") + ")";
+  const std::string at = " (" + impl.name + ", " + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" +
+                         std::to_string(s.W) + "x" + std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" +
+                         std::to_string(s.KW) + "x" + std::to_string(s.F) + ", stride " + std::to_string(s.stride) +
+                         (s.padding == Padding::Same ? ", same" : "") + (s.bias ? "" : ", no bias") +
+                         (relu ? ", relu" : "") + ")";
 
   std::vector<float> y(ys, kNaN);
-  impl.forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, relu, y.data(), scratch);
+  impl.forward(x.data(), s.N, g, k.data(), s.bias ? b.data() : nullptr, relu, y.data(), scratch);
   std::vector<double> y_ref(ys), xd = to_double(x), kd = to_double(k), bd = to_double(b), dyd = to_double(dy);
-  cpu::conv2d_forward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), bd.data(), s.KH, s.KW, s.F, y_ref.data());
+  cpu::conv2d_forward(xd.data(), s.N, g, kd.data(), s.bias ? bd.data() : nullptr, y_ref.data());
   if (relu) cpu::relu_forward(y_ref.data(), y_ref.data(), ys);
   expect_rel("conv2d y" + at, y, y_ref);
 
   std::vector<float> dx(want_dx ? xs : 0, kNaN), dk(ks, kNaN), db(size_t(s.F), kNaN), dy_fast = dy;
-  impl.backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy_fast.data(), relu ? y.data() : nullptr,
-                want_dx ? dx.data() : nullptr, dk.data(), db.data(), scratch);
+  impl.backward(x.data(), s.N, g, k.data(), dy_fast.data(), relu ? y.data() : nullptr, want_dx ? dx.data() : nullptr,
+                dk.data(), s.bias ? db.data() : nullptr, scratch);
   // The relu mask comes from the fast y (checked above): where y is within rounding of 0 the
   // reference's own y could fall on the other side.
   if (relu) cpu::relu_backward(to_double(y).data(), dyd.data(), dyd.data(), ys);
   std::vector<double> dx_ref(xs), dk_ref(ks), db_ref(size_t(s.F));
-  cpu::conv2d_backward(xd.data(), s.N, s.H, s.W, s.C, kd.data(), s.KH, s.KW, s.F, dyd.data(), dx_ref.data(),
-                       dk_ref.data(), db_ref.data());
+  cpu::conv2d_backward(xd.data(), s.N, g, kd.data(), dyd.data(), dx_ref.data(), dk_ref.data(), db_ref.data());
   if (want_dx) expect_rel("conv2d dx" + at, dx, dx_ref);
   expect_rel("conv2d dk" + at, dk, dk_ref);
-  expect_rel("conv2d db" + at, db, db_ref);
+  if (s.bias)
+    expect_rel("conv2d db" + at, db, db_ref);
+  else
+    for (float v : db) EXPECT_TRUE(std::isnan(v)) << "no bias, yet db written" << at;
 }
 
 TEST(CpuFast, Conv2dOddShapes) {
@@ -154,6 +167,29 @@ TEST(CpuFast, Conv2dPiecesOfImagesAndGroups) {
     check_conv(impl, {3, 11, 8, 4, 3, 2, 5}, true, true);
     check_conv(impl, {45, 7, 9, 3, 3, 3, 8}, true, true);
     check_conv(impl, {45, 7, 9, 3, 3, 3, 8}, false);
+  }
+}
+
+// 'same' padding (TensorFlow's odd totals: the extra row/column after), strides, no bias; the
+// same cuts of the work as above, so that row bands start and end inside the padding.
+TEST(CpuFast, Conv2dSamePaddingStridesAndNoBias) {
+  SKIP_WITHOUT_BLAS();
+  const Padding same = Padding::Same, valid = Padding::Valid;
+  for (const ConvImpl& impl : conv_impls()) {
+    for (bool relu : {false, true}) {
+      check_conv(impl, {3, 9, 8, 5, 3, 3, 6, 1, same}, true, relu);         // pads 1/1
+      check_conv(impl, {3, 9, 8, 5, 3, 3, 6, 2, same}, true, relu);         // rows 1/1, columns 0/1
+      check_conv(impl, {2, 6, 7, 3, 2, 2, 4, 1, same, false}, true, relu);  // even kernel 0/1, no bias
+      check_conv(impl, {2, 4, 5, 3, 5, 5, 4, 1, same}, true, relu);         // pads 2/2 on a 4x5 input
+      check_conv(impl, {2, 9, 8, 3, 3, 3, 4, 2, valid}, true, relu);        // a stride that drops a column
+      check_conv(impl, {2, 10, 11, 3, 4, 4, 5, 3, same, false}, true, relu);
+    }
+    check_conv(impl, {1, 39, 13, 6, 3, 3, 16, 1, same}, true, true);  // oneDNN: row bands, padded ends
+    check_conv(impl, {1, 40, 13, 6, 3, 3, 16, 2, same}, true, true);  // ... with a stride: 0/1 rows
+    check_conv(impl, {45, 7, 9, 3, 3, 3, 8, 2, same, false}, true);   // image groups, no bias
+    check_conv(impl, {45, 7, 9, 3, 3, 3, 8, 1, same}, false);
+    check_conv(impl, {3, 20, 20, 32, 3, 3, 7, 1, same}, true);  // GEMM: several chunks
+    check_conv(impl, {2, 19, 19, 128, 3, 3, 5, 2, same}, true);
   }
 }
 
@@ -224,19 +260,18 @@ std::vector<std::vector<float>> fast_outputs() {
   std::vector<std::vector<float>> out;
   std::vector<float> scratch;
   for (const ConvImpl& impl : conv_impls())
-  for (const ConvCase& s : {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7},
-                            ConvCase{1, 39, 13, 6, 3, 3, 16}, ConvCase{45, 7, 9, 3, 3, 3, 8}}) {
-    const int OH = s.H - s.KH + 1, OW = s.W - s.KW + 1;
-    const size_t xs = size_t(s.N) * s.H * s.W * s.C, ys = size_t(s.N) * OH * OW * s.F;
-    const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2),
-               b = random_vec(s.F, 3);
-    auto dy = random_vec(ys, 4);
-    std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
-    impl.forward(x.data(), s.N, s.H, s.W, s.C, k.data(), b.data(), s.KH, s.KW, s.F, true, y.data(), scratch);
-    impl.backward(x.data(), s.N, s.H, s.W, s.C, k.data(), s.KH, s.KW, s.F, dy.data(), y.data(), dx.data(), dk.data(),
-                  db.data(), scratch);
-    for (auto* v : {&y, &dy, &dx, &dk, &db}) out.push_back(*v);
-  }
+    for (const ConvCase& s :
+         {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7}, ConvCase{1, 39, 13, 6, 3, 3, 16},
+          ConvCase{45, 7, 9, 3, 3, 3, 8}, ConvCase{1, 40, 13, 6, 3, 3, 16, 2, Padding::Same}}) {
+      const cpu::ConvGeometry g = s.geometry();
+      const size_t xs = size_t(s.N) * g.in_size(), ys = size_t(s.N) * g.out_size();
+      const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2), b = random_vec(s.F, 3);
+      auto dy = random_vec(ys, 4);
+      std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
+      impl.forward(x.data(), s.N, g, k.data(), b.data(), true, y.data(), scratch);
+      impl.backward(x.data(), s.N, g, k.data(), dy.data(), y.data(), dx.data(), dk.data(), db.data(), scratch);
+      for (auto* v : {&y, &dy, &dx, &dk, &db}) out.push_back(*v);
+    }
   const int N = 20, I = 301, O = 200;
   const auto x = random_vec(size_t(N) * I, 5), w = random_vec(size_t(I) * O, 6), b = random_vec(O, 7),
              dy = random_vec(size_t(N) * O, 8);

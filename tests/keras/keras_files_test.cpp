@@ -21,6 +21,7 @@
 #include "runtime/keras/keras_optimizer.h"
 #include "runtime/ops/op.h"
 #include "tests/compare.h"
+#include "tests/cpu/golden_weights.h"
 
 namespace acts {
 namespace {
@@ -150,6 +151,29 @@ TEST(KerasFiles, WrittenFilesReadBackExactly) {
   }
   for (const auto& e : std::filesystem::directory_iterator(dir))  // atomic writes leave no temporaries
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  std::filesystem::remove_all(dir);
+}
+
+// A Conv2D without bias (use_bias=False) among layers with one, 'same' padding and strides:
+// Keras' own .keras file (scripts/reference/ops/make_conv2d_padding_golden.py, the weights of
+// the golden formula) reads to the same weights and layers, and what we write reads back the same.
+TEST(KerasFiles, AConvWithoutBiasReadsAndWritesBack) {
+  const KerasModel src = load_keras_model(kDir + "conv2d_padding.keras");
+  const Graph g(src.ckpt.model);
+  EXPECT_EQ(g.node("conv2d_3").params.size(), 1u);  // the kernel alone
+  EXPECT_EQ(g.node("conv2d_2").spec.padding, Padding::Same);
+  EXPECT_EQ(g.node("conv2d_2").spec.stride, 2);
+  EXPECT_EQ(g.param_count(), 597u);
+  test::expect_close("weights", src.ckpt.params, test::golden_params(g), 1e-7, 1e-9);
+  const std::string dir = testing::TempDir() + "/keras_nobias_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"m.keras", "m.h5"}) {
+    const std::string path = dir + "/" + name;
+    save_keras_model(path, src.ckpt);
+    const KerasModel back = load_keras_model(path);
+    EXPECT_EQ(back.ckpt.params, src.ckpt.params) << name;
+    EXPECT_EQ(to_keras_json(Graph(back.ckpt.model).spec()), to_keras_json(g.spec())) << name;
+  }
   std::filesystem::remove_all(dir);
 }
 

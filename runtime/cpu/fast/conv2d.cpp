@@ -34,16 +34,15 @@ std::string conv_path_name() {
   return conv_path() == ConvPath::onednn ? onednn::version() + " convolutions" : "im2col convolutions";
 }
 
-void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, bool relu, float* y, std::vector<float>& scratch) {
-  (conv_path() == ConvPath::onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, H, W, C, k, b, KH, KW, F,
-                                                                                    relu, y, scratch);
+void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                    float* y, std::vector<float>& scratch) {
+  (conv_path() == ConvPath::onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, g, k, b, relu, y, scratch);
 }
 
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
-  (conv_path() == ConvPath::onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, H, W, C, k, KH, KW, F, dy,
-                                                                                      relu_y, dx, dk, db, scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
+  (conv_path() == ConvPath::onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, g, k, dy, relu_y, dx, dk,
+                                                                                      db, scratch);
 }
 
 }  // namespace acts::cpu_fast

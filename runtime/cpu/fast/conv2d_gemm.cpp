@@ -1,5 +1,6 @@
-// Conv2D on the CPU as GEMMs (OpenBLAS): im2col turns each output pixel's receptive field into
-// one row of a patch matrix whose columns run (i, j, c), the order of Keras' kernel
+// Conv2D on the CPU as GEMMs (OpenBLAS): im2col turns each output pixel's receptive field (zeros
+// where it covers 'same' padding; windows `stride` apart) into one row of a patch matrix whose
+// columns run (i, j, c), the order of Keras' kernel
 // (KH, KW, C, F) flattened to (KH*KW*C, F), so the kernel is used in place:
 //   forward   y (M, F)        = patches (M, K) x k (K, F) + b, then relu   M = N*OH*OW, K = KH*KW*C
 //   backward  dk (K, F)       = patches^T (K, M) x dy (M, F)
@@ -18,7 +19,8 @@
 // groups fixed by the shape; each group sums its own dk and db, which are then added in group
 // order, so results do not depend on the thread count. Neighbouring groups' col2im touch the
 // same dx rows at their boundary, so even groups run first, then odd ones: a group spans at
-// least KH output rows, so groups two apart never share an input pixel.
+// least KH output rows, so groups two apart never share an input pixel (windows of KH rows whose
+// starts lie at least KH strides apart, whatever the stride and padding).
 #include <algorithm>
 #include <cstddef>
 
@@ -36,85 +38,112 @@ constexpr size_t kChunkFloats = size_t(1) << 18;
 constexpr size_t kMinChunkRows = 256;  // keeps the GEMMs from degenerating for huge K
 constexpr size_t kGroups = 32;         // backward's most row groups: 16 per phase for load balance
 
-struct Geometry {
-  int H, W, C, KH, KW, F, OH, OW;
-  size_t K() const { return size_t(KH) * KW * C; }
-  size_t kw_row() const { return size_t(KW) * C; }  // one kernel row (j, c) is contiguous in x
-};
-
-// Walks output rows r = (img, oh, ow) in order, tracking the offset in x of each row's top-left
-// input pixel without a division per row (conv2d_1 has 22k rows of only 27 values per image).
+// Output row r = (img, oh, ow), walked in order without a division per row (conv2d_1 has 22k
+// rows of only 27 values per image).
 struct RowCursor {
-  const Geometry& g;
+  const cpu::ConvGeometry& g;
   int oh, ow;
-  size_t at;
-  RowCursor(const Geometry& geo, size_t r) : g(geo) {
+  size_t img;
+  RowCursor(const cpu::ConvGeometry& geo, size_t r) : g(geo) {
     ow = int(r % g.OW);
     oh = int((r / g.OW) % g.OH);
-    const size_t img = r / (size_t(g.OW) * g.OH);
-    at = ((img * g.H + oh) * g.W + ow) * g.C;
+    img = r / (size_t(g.OW) * g.OH);
   }
   void next() {
-    at += g.C;
     if (++ow < g.OW) return;
     ow = 0;
-    at += size_t(g.KW - 1) * g.C;  // to the next input row
     if (++oh < g.OH) return;
     oh = 0;
-    at += size_t(g.KH - 1) * g.W * g.C;  // to the next image
+    ++img;
   }
 };
 
-size_t rows_per_chunk(const Geometry& g, size_t M) {
-  return std::min(M, std::max(kMinChunkRows, kChunkFloats / std::max<size_t>(g.K(), 1)));
+size_t patch_size(const cpu::ConvGeometry& g) { return size_t(g.KH) * g.KW * g.C; }
+
+size_t rows_per_chunk(const cpu::ConvGeometry& g, size_t M) {
+  return std::min(M, std::max(kMinChunkRows, kChunkFloats / std::max<size_t>(patch_size(g), 1)));
 }
 
-// Output rows [r0, r1) -> patches (r1 - r0, K): row r = x[img, oh+i, ow+j, c] over (i, j, c).
-void im2col(const float* x, const Geometry& g, size_t r0, size_t r1, float* patches) {
-  const size_t K = g.K(), kw = g.kw_row(), line = size_t(g.W) * g.C;
-  RowCursor at(g, r0);
-  for (size_t r = r0; r < r1; ++r, at.next()) {
-    const float* src = x + at.at;
-    float* row = patches + (r - r0) * K;
-    for (int i = 0; i < g.KH; ++i) std::copy(src + i * line, src + i * line + kw, row + i * kw);
+// Calls `part(row_offset, x_offset, count)` for the stretches of output row r's patch (KW*C
+// values per kernel row) that lie inside the input, and `pad(row_offset, count)` for those in
+// the padding. A window entirely inside the input is one contiguous stretch per kernel row.
+template <typename Part, typename Pad>
+void patch_parts(const cpu::ConvGeometry& g, const RowCursor& at, Part part, Pad pad) {
+  const size_t C = size_t(g.C), kw = size_t(g.KW) * C;
+  const int ih0 = g.row0(at.oh), iw0 = g.col0(at.ow);
+  const bool cols_inside = iw0 >= 0 && iw0 + g.KW <= g.W;
+  for (int i = 0; i < g.KH; ++i) {
+    const int ih = ih0 + i;
+    if (ih < 0 || ih >= g.H) {
+      pad(i * kw, kw);
+      continue;
+    }
+    const size_t line = (at.img * g.H + size_t(ih)) * g.W;
+    if (cols_inside) {
+      part(i * kw, (line + size_t(iw0)) * C, kw);
+      continue;
+    }
+    for (int j = 0; j < g.KW; ++j) {
+      const int iw = iw0 + j;
+      if (iw < 0 || iw >= g.W)
+        pad(i * kw + j * C, C);
+      else
+        part(i * kw + j * C, (line + size_t(iw)) * C, C);
+    }
   }
 }
 
-// The adjoint of im2col: dx += each patch row's gradient at the pixels it came from. dx must be
-// zeroed by the caller.
-void col2im(const float* dpatches, const Geometry& g, size_t r0, size_t r1, float* dx) {
-  const size_t K = g.K(), kw = g.kw_row(), line = size_t(g.W) * g.C;
+// Output rows [r0, r1) -> patches (r1 - r0, K): row r = x[img, row0(oh)+i, col0(ow)+j, c] over
+// (i, j, c), zero in the padding.
+void im2col(const float* x, const cpu::ConvGeometry& g, size_t r0, size_t r1, float* patches) {
+  const size_t K = patch_size(g);
   RowCursor at(g, r0);
   for (size_t r = r0; r < r1; ++r, at.next()) {
-    float* dst = dx + at.at;
+    float* row = patches + (r - r0) * K;
+    patch_parts(
+        g, at, [&](size_t o, size_t xo, size_t n) { std::copy(x + xo, x + xo + n, row + o); },
+        [&](size_t o, size_t n) { std::fill(row + o, row + o + n, 0.f); });
+  }
+}
+
+// The adjoint of im2col: dx += each patch row's gradient at the pixels it came from (the
+// padding's share is dropped). dx must be zeroed by the caller.
+void col2im(const float* dpatches, const cpu::ConvGeometry& g, size_t r0, size_t r1, float* dx) {
+  const size_t K = patch_size(g);
+  RowCursor at(g, r0);
+  for (size_t r = r0; r < r1; ++r, at.next()) {
     const float* row = dpatches + (r - r0) * K;
-    for (int i = 0; i < g.KH; ++i)
-      for (size_t t = 0; t < kw; ++t) dst[i * line + t] += row[i * kw + t];
+    patch_parts(
+        g, at,
+        [&](size_t o, size_t xo, size_t n) {
+          for (size_t t = 0; t < n; ++t) dx[xo + t] += row[o + t];
+        },
+        [](size_t, size_t) {});
   }
 }
 
 size_t chunk_count(size_t rows, size_t chunk) { return (rows + chunk - 1) / chunk; }
 
 // Backward's row groups: as many as fit while each spans at least KH whole output rows.
-size_t group_count(const Geometry& g, size_t M) {
+size_t group_count(const cpu::ConvGeometry& g, size_t M) {
   return std::clamp<size_t>(M / (size_t(g.KH) * g.OW), 1, kGroups);
 }
 
-// y (rows, F) += b, then the reference's relu.
+// y (rows, F) += b (none: use_bias=False), then the reference's relu.
 void bias_relu(float* y, size_t rows, int F, const float* b, bool relu) {
   float* row = y;
-  for (size_t r = 0; r < rows; ++r, row += F)
+  for (size_t r = 0; b && r < rows; ++r, row += F)
     for (int f = 0; f < F; ++f) row[f] += b[f];
   if (relu) cpu::relu_forward(y, y, rows * size_t(F));
 }
 
 }  // namespace
 
-void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, bool relu, float* y, std::vector<float>& scratch) {
+void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                    float* y, std::vector<float>& scratch) {
   single_threaded_blas();
-  const Geometry g{H, W, C, KH, KW, F, H - KH + 1, W - KW + 1};
-  const size_t K = g.K(), M = size_t(N) * g.OH * g.OW, chunk = rows_per_chunk(g, M);
+  const int F = g.F;
+  const size_t K = patch_size(g), M = size_t(N) * g.OH * g.OW, chunk = rows_per_chunk(g, M);
   scratch.resize(std::max(scratch.size(), size_t(thread_count()) * chunk * K));  // a patch buffer per thread
   float* patches = scratch.data();
   parallel_for(int(chunk_count(M, chunk)), [&](int c, int worker) {
@@ -127,11 +156,12 @@ void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, 
   });
 }
 
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
   single_threaded_blas();
-  const Geometry g{H, W, C, KH, KW, F, H - KH + 1, W - KW + 1};
-  const size_t K = g.K(), M = size_t(N) * g.OH * g.OW, chunk = rows_per_chunk(g, M), G = group_count(g, M);
+  const int F = g.F;
+  if (!dk) db = nullptr;  // an input gradient alone
+  const size_t K = patch_size(g), M = size_t(N) * g.OH * g.OW, chunk = rows_per_chunk(g, M), G = group_count(g, M);
   const size_t per_thread = (dx ? 2 : 1) * chunk * K;  // patches, then their gradient
   const size_t threads = size_t(thread_count());
   scratch.resize(std::max(scratch.size(), threads * per_thread + G * (K + 1) * F));
@@ -146,7 +176,7 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
     float *dk_g = dk_parts + gi * K * F, *db_g = db_parts + gi * F;
     if (relu_y)  // dy was the gradient at relu's output: at the convolution's, it is zero where relu cut
       cpu::relu_backward(relu_y + a * F, dy + a * F, dy + a * F, (e - a) * F);
-    if (dk) {
+    if (db) {
       std::fill(db_g, db_g + F, 0.f);
       for (size_t r = a; r < e; ++r)
         for (int f = 0; f < F; ++f) db_g[f] += dy[r * F + f];
@@ -167,17 +197,15 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
     }
   };
   if (dx) {
-    parallel_ranges(size_t(N) * H * W * C, size_t(1) << 16,
+    parallel_ranges(size_t(N) * g.in_size(), size_t(1) << 16,
                     [&](size_t i0, size_t i1) { std::fill(dx + i0, dx + i1, 0.f); });
     parallel_for(int((G + 1) / 2), [&](int t, int worker) { group(2 * size_t(t), worker); });
     parallel_for(int(G / 2), [&](int t, int worker) { group(2 * size_t(t) + 1, worker); });
   } else {
     parallel_for(int(G), [&](int t, int worker) { group(size_t(t), worker); });
   }
-  if (dk) {
-    sum_groups(dk_parts, G, K * F, dk);
-    sum_groups(db_parts, G, size_t(F), db);
-  }
+  if (dk) sum_groups(dk_parts, G, K * F, dk);
+  if (db) sum_groups(db_parts, G, size_t(F), db);
 }
 
 }  // namespace acts::cpu_fast::gemm

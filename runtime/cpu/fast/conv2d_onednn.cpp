@@ -72,15 +72,25 @@ class OneOmpThread {
   int saved_;
 };
 
-// A piece of a convolution: n images of h input rows (W, C and the kernel are the layer's).
+// A piece of a convolution: n images of h input rows (W, C, the kernel, the stride and the
+// column padding are the layer's; a band of rows has its own share of the row padding: pt above,
+// pb below, oneDNN's padding_l/padding_r, which may differ as TensorFlow's 'same' wants).
 struct Shape {
   int n, h, w, c, kh, kw, f;
   bool relu;
-  int oh() const { return h - kh + 1; }
-  int ow() const { return w - kw + 1; }
-  auto key() const { return std::tie(n, h, w, c, kh, kw, f, relu); }
+  int stride = 1, pt = 0, pb = 0, pl = 0, pr = 0;
+  int oh() const { return (h + pt + pb - kh) / stride + 1; }
+  int ow() const { return (w + pl + pr - kw) / stride + 1; }
+  auto key() const { return std::tie(n, h, w, c, kh, kw, f, relu, stride, pt, pb, pl, pr); }
   bool operator<(const Shape& o) const { return key() < o.key(); }
 };
+
+// The layer's shape for n images of all H rows.
+Shape layer_shape(const cpu::ConvGeometry& g, int n, bool relu) {
+  const int pb = (g.OH - 1) * g.stride + g.KH - g.H - g.pad_top;  // what the last window needs, may be < 0
+  const int pr = (g.OW - 1) * g.stride + g.KW - g.W - g.pad_left;
+  return {n, g.H, g.W, g.C, g.KH, g.KW, g.F, relu, g.stride, g.pad_top, std::max(pb, 0), g.pad_left, std::max(pr, 0)};
+}
 
 memory::desc src_desc(const Shape& s) { return {{s.n, s.c, s.h, s.w}, kF32, Tag::nhwc}; }
 memory::desc dst_desc(const Shape& s) { return {{s.n, s.f, s.oh(), s.ow()}, kF32, Tag::nhwc}; }
@@ -103,18 +113,29 @@ dnnl::primitive_attr user_scratchpad(bool relu = false) {
   return attr;
 }
 
-// Stride 1, no padding ("valid"), direct algorithm. oneDNN 3 folded each operation's `desc` into
+// The shape's stride and padding, direct algorithm. oneDNN 3 folded each operation's `desc` into
 // its primitive_desc's constructor; both APIs are spelled out (Debian 12 ships 2.6).
-const memory::dims kOne{1, 1}, kNone{0, 0};
 constexpr auto kDirect = dnnl::algorithm::convolution_direct;
+memory::dims strides(const Shape& s) { return {s.stride, s.stride}; }
+memory::dims pad_l(const Shape& s) { return {s.pt, s.pl}; }
+memory::dims pad_r(const Shape& s) { return {s.pb, s.pr}; }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Shape& s) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(), dnnl::prop_kind::forward_training, kDirect, src_desc(s), any_kernel_desc(s), bias_desc(s),
-          dst_desc(s), kOne, kNone, kNone, user_scratchpad(s.relu)};
+  return {engine(),
+          dnnl::prop_kind::forward_training,
+          kDirect,
+          src_desc(s),
+          any_kernel_desc(s),
+          bias_desc(s),
+          dst_desc(s),
+          strides(s),
+          pad_l(s),
+          pad_r(s),
+          user_scratchpad(s.relu)};
 #else
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training, kDirect, src_desc(s), any_kernel_desc(s),
-                                    bias_desc(s), dst_desc(s), kOne, kNone, kNone);
+                                    bias_desc(s), dst_desc(s), strides(s), pad_l(s), pad_r(s));
   return {d, user_scratchpad(s.relu), engine()};
 #endif
 }
@@ -122,9 +143,11 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Shape& s) {
 dnnl::convolution_backward_data::primitive_desc backward_data_pd(
     const Shape& s, const dnnl::convolution_forward::primitive_desc& hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(), kDirect, src_desc(s), any_kernel_desc(s), dst_desc(s), kOne, kNone, kNone, hint, user_scratchpad()};
+  return {engine(), kDirect,  src_desc(s), any_kernel_desc(s), dst_desc(s), strides(s),
+          pad_l(s), pad_r(s), hint,        user_scratchpad()};
 #else
-  dnnl::convolution_backward_data::desc d(kDirect, src_desc(s), any_kernel_desc(s), dst_desc(s), kOne, kNone, kNone);
+  dnnl::convolution_backward_data::desc d(kDirect, src_desc(s), any_kernel_desc(s), dst_desc(s), strides(s), pad_l(s),
+                                          pad_r(s));
   return {d, user_scratchpad(), engine(), hint};
 #endif
 }
@@ -132,11 +155,11 @@ dnnl::convolution_backward_data::primitive_desc backward_data_pd(
 dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(
     const Shape& s, const dnnl::convolution_forward::primitive_desc& hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(), kDirect, src_desc(s), any_kernel_desc(s), bias_desc(s), dst_desc(s), kOne, kNone, kNone, hint,
-          user_scratchpad()};
+  return {engine(), kDirect,  src_desc(s), any_kernel_desc(s), bias_desc(s), dst_desc(s), strides(s),
+          pad_l(s), pad_r(s), hint,        user_scratchpad()};
 #else
   dnnl::convolution_backward_weights::desc d(kDirect, src_desc(s), any_kernel_desc(s), bias_desc(s), dst_desc(s),
-                                             kOne, kNone, kNone);
+                                             strides(s), pad_l(s), pad_r(s));
   return {d, user_scratchpad(), engine(), hint};
 #endif
 }
@@ -296,15 +319,23 @@ std::string version() {
   return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
 }
 
-void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, bool relu, float* y, std::vector<float>& scratch) {
-  const int OH = H - KH + 1, OW = W - KW + 1;
+void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                    float* y, std::vector<float>& scratch) {
+  const int H = g.H, W = g.W, C = g.C, F = g.F, OH = g.OH, OW = g.OW;
   const auto plan = pieces(N, OH, forward_bands(N, OH));
   std::vector<const Forward*> prim(plan.size());
+  std::vector<int> first_row(plan.size());   // each piece's first input row
   std::map<const Forward*, float*> kernels;  // the kernel in each primitive's layout
   size_t kernel_floats = 0, pad_floats = 0;
   for (size_t p = 0; p < plan.size(); ++p) {
-    const Shape s{plan[p].n, plan[p].rows + KH - 1, W, C, KH, KW, F, relu};
+    // Output rows [oh0, oh0 + rows) read input rows [lo, hi), of which those outside [0, H) are
+    // this band's share of the padding.
+    const int lo = g.row0(plan[p].oh0), hi = g.row0(plan[p].oh0 + plan[p].rows - 1) + g.KH;
+    Shape s = layer_shape(g, plan[p].n, relu);
+    s.pt = std::max(0, -lo);
+    s.pb = std::max(0, hi - H);
+    s.h = std::min(hi, H) - std::max(lo, 0);
+    first_row[p] = std::max(lo, 0);
     prim[p] = &forwards().get(s, [&] { return make_forward(s); });
     if (kernels.emplace(prim[p], nullptr).second) kernel_floats += aligned(floats(prim[p]->pd.weights_desc()));
     pad_floats = std::max({pad_floats, floats(prim[p]->pd.scratchpad_desc()),
@@ -316,15 +347,17 @@ void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, 
   std::vector<float*> pads(static_cast<size_t>(threads));
   for (float*& pad : pads) pad = slices.take(pad_floats);
 
-  const Shape layer{1, 1, W, C, KH, KW, F, relu};  // for the kernel and bias descriptors
+  const Shape layer = layer_shape(g, 1, relu);  // for the kernel and bias descriptors
   reorder_kernel(k, layer, kernels, pads[0]);
-  const memory bias = wrap(bias_desc(layer), b);
+  std::vector<float> zeros;  // use_bias=False: adding zeros changes no bit
+  if (!b) zeros.assign(size_t(F), 0.f);
+  const memory bias = wrap(bias_desc(layer), b ? b : zeros.data());
   parallel_for(int(plan.size()), [&](int p, int worker) {
     OneOmpThread one;
     dnnl::stream stream(engine());
     const Piece& pc = plan[size_t(p)];
     const Forward& f = *prim[size_t(p)];
-    const float* in = x + (size_t(pc.img0) * H + pc.oh0) * W * C;
+    const float* in = x + (size_t(pc.img0) * H + size_t(first_row[size_t(p)])) * W * C;
     float* out = y + (size_t(pc.img0) * OH + pc.oh0) * OW * F;
     f.conv.execute(stream, {{DNNL_ARG_SRC, wrap(f.pd.src_desc(), in)},
                             {DNNL_ARG_WEIGHTS, wrap(f.pd.weights_desc(), kernels.at(&f))},
@@ -334,19 +367,19 @@ void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, 
   });
 }
 
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
-  const int OH = H - KH + 1, OW = W - KW + 1;
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
+  const int H = g.H, W = g.W, C = g.C, KH = g.KH, KW = g.KW, F = g.F, OH = g.OH, OW = g.OW;
   const bool has_dx = dx != nullptr;
   const auto plan = pieces(N, OH, 1);
   const size_t G = plan.size(), KF = size_t(KH) * KW * C * F;
   std::vector<const Backward*> prim(G);
   std::map<const Backward*, float*> kernels;  // the kernel in each bwd-data primitive's layout
   size_t kernel_floats = 0, pad_floats = 0, dk_floats = 0;
-  for (size_t g = 0; g < G; ++g) {
-    const Shape s{plan[g].n, H, W, C, KH, KW, F, false};
-    prim[g] = &backwards(has_dx).get(s, [&] { return make_backward(s, has_dx); });
-    const Backward& bw = *prim[g];
+  for (size_t p = 0; p < G; ++p) {
+    const Shape s = layer_shape(g, plan[p].n, false);
+    prim[p] = &backwards(has_dx).get(s, [&] { return make_backward(s, has_dx); });
+    const Backward& bw = *prim[p];
     pad_floats = std::max({pad_floats, floats(bw.weights_pd.scratchpad_desc()), floats(bw.dk_pd.scratchpad_desc())});
     dk_floats = std::max(dk_floats, floats(bw.weights_pd.diff_weights_desc()));
     if (has_dx) {
@@ -366,13 +399,13 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
   float* const dk_parts = slices.take(G * KF);  // (G, KH, KW, C, F)
   float* const db_parts = slices.take(G * F);   // (G, F)
 
-  const Shape layer{1, H, W, C, KH, KW, F, false};  // for the kernel and bias descriptors
+  const Shape layer = layer_shape(g, 1, false);  // for the kernel and bias descriptors
   if (has_dx) reorder_kernel(k, layer, kernels, pads[0]);
-  parallel_for(int(G), [&](int g, int worker) {
+  parallel_for(int(G), [&](int gi, int worker) {
     OneOmpThread one;
     dnnl::stream stream(engine());
-    const Piece& pc = plan[size_t(g)];
-    const Backward& bw = *prim[size_t(g)];
+    const Piece& pc = plan[size_t(gi)];
+    const Backward& bw = *prim[size_t(gi)];
     float* pad = pads[size_t(worker)];
     const size_t y0 = size_t(pc.img0) * OH * OW * F, ys = size_t(pc.n) * OH * OW * F;
     const size_t x0 = size_t(pc.img0) * H * W * C;
@@ -389,16 +422,14 @@ void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k,
     bw.weights.execute(stream, {{DNNL_ARG_SRC, wrap(bw.weights_pd.src_desc(), x + x0)},
                                 {DNNL_ARG_DIFF_DST, diff_dst},
                                 {DNNL_ARG_DIFF_WEIGHTS, dk_here},
-                                {DNNL_ARG_DIFF_BIAS, wrap(bias_desc(layer), db_parts + size_t(g) * F)},
+                                {DNNL_ARG_DIFF_BIAS, wrap(bias_desc(layer), db_parts + size_t(gi) * F)},
                                 {DNNL_ARG_SCRATCHPAD, wrap(bw.weights_pd.scratchpad_desc(), pad)}});
     bw.dk_reorder.execute(stream, {{DNNL_ARG_FROM, dk_here},
-                                   {DNNL_ARG_TO, wrap(keras_kernel_desc(layer), dk_parts + size_t(g) * KF)},
+                                   {DNNL_ARG_TO, wrap(keras_kernel_desc(layer), dk_parts + size_t(gi) * KF)},
                                    {DNNL_ARG_SCRATCHPAD, wrap(bw.dk_pd.scratchpad_desc(), pad)}});
   });
-  if (dk) {
-    sum_groups(dk_parts, G, KF, dk);
-    sum_groups(db_parts, G, size_t(F), db);
-  }
+  if (dk) sum_groups(dk_parts, G, KF, dk);
+  if (dk && db) sum_groups(db_parts, G, size_t(F), db);  // none without a bias
 }
 
 }  // namespace acts::cpu_fast::onednn

@@ -13,12 +13,12 @@ bool available(std::string* why) {
 
 std::string version() { return "no oneDNN"; }
 
-void conv2d_forward(const float*, int, int, int, int, const float*, const float*, int, int, int, bool, float*,
+void conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
                     std::vector<float>&) {
   fail("cpu_fast::onednn::conv2d_forward called in a build without oneDNN");
 }
-void conv2d_backward(const float*, int, int, int, int, const float*, int, int, int, float*, const float*, float*,
-                     float*, float*, std::vector<float>&) {
+void conv2d_backward(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*, float*,
+                     float*, std::vector<float>&) {
   fail("cpu_fast::onednn::conv2d_backward called in a build without oneDNN");
 }
 

@@ -2,8 +2,9 @@
 // layouts, same results up to float summation order), built on oneDNN's convolutions (where the
 // build has oneDNN) and OpenBLAS cblas_sgemm, run on the threads of thread_pool.h (the libraries
 // themselves single-threaded inside each task).
-//   Conv2D: valid padding, stride 1, the layer's relu fused in; oneDNN direct convolution, or
-//   im2col patches (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F).
+//   Conv2D: any geometry of kernels/cpu/conv2d.h ('valid'/'same' padding, before and after
+//   apart; a stride), the layer's relu fused in; oneDNN direct convolution, or im2col patches
+//   (N*OH*OW, KH*KW*C) x kernel (KH*KW*C, F).
 //   Dense:  x (N, I) x W (I, O).
 //   MaxPooling2D: loops ordered so the channel loop is innermost and vectorises; backward routes
 //   each gradient to the FIRST maximum of its window in row-major order, exactly as the reference.
@@ -15,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/conv2d.h"
+
 namespace acts::cpu_fast {
 
 // True when this build has OpenBLAS; `why` says why not.
@@ -24,17 +27,17 @@ std::string describe();
 // Makes OpenBLAS run each call on the calling thread (once per process; the pool does threads).
 void single_threaded_blas();
 
-// x (N, H, W, C)  k (KH, KW, C, F)  b (F)  ->  y (N, H-KH+1, W-KW+1, F), relu'd when `relu`.
+// x (N, H, W, C)  k (KH, KW, C, F)  b (F) or null  ->  y (N, OH, OW, F), relu'd when `relu`.
 // Runs conv_path()'s implementation.
-void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, bool relu, float* y, std::vector<float>& scratch);
-// dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F), db (F) (both
-// skipped when dk is null: an input gradient alone); all overwritten; dk and db are sums over
-// the batch, as in the reference. With `relu_y` (the
+void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                    float* y, std::vector<float>& scratch);
+// dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F) (skipped when
+// null: an input gradient alone), db (F) (skipped when null: no bias, or no dk); all
+// overwritten; dk and db are sums over the batch, as in the reference. With `relu_y` (the
 // forward's relu'd output y), dy is the gradient at relu's output and is first taken through the
 // relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch);
 
 // The two convolutions behind those (same signatures, same contract):
 //   gemm:   im2col + OpenBLAS sgemm (conv2d_gemm.cpp);
@@ -47,20 +50,20 @@ ConvPath conv_path();
 std::string conv_path_name();
 
 namespace gemm {
-void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, bool relu, float* y, std::vector<float>& scratch);
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                    float* y, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace gemm
 
 namespace onednn {
 // True when this build has oneDNN; `why` says why not.
 bool available(std::string* why = nullptr);
 std::string version();  // "oneDNN 2.6.3"
-void conv2d_forward(const float* x, int N, int H, int W, int C, const float* k, const float* b, int KH, int KW,
-                    int F, bool relu, float* y, std::vector<float>& scratch);
-void conv2d_backward(const float* x, int N, int H, int W, int C, const float* k, int KH, int KW, int F, float* dy,
-                     const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                    float* y, std::vector<float>& scratch);
+void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
+                     float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace onednn
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)

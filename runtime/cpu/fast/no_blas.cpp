@@ -15,12 +15,12 @@ std::string describe() { return "no fast path: built without OpenBLAS"; }
 
 void single_threaded_blas() {}
 
-void gemm::conv2d_forward(const float*, int, int, int, int, const float*, const float*, int, int, int, bool, float*,
+void gemm::conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
                           std::vector<float>&) {
   fail("cpu_fast::gemm::conv2d_forward called in a build without OpenBLAS");
 }
-void gemm::conv2d_backward(const float*, int, int, int, int, const float*, int, int, int, float*, const float*,
-                           float*, float*, float*, std::vector<float>&) {
+void gemm::conv2d_backward(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*,
+                           float*, float*, std::vector<float>&) {
   fail("cpu_fast::gemm::conv2d_backward called in a build without OpenBLAS");
 }
 void dense_forward(const float*, int, int, const float*, const float*, int, float*) {

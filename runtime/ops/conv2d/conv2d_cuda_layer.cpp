@@ -149,10 +149,14 @@ std::vector<Candidate> candidates(const std::string& where, const char* directio
 ConvLayer::ConvLayer(const CudaContext& ctx, const std::string& name, const ConvShape& s, bool deterministic,
                      bool search, size_t workspace_limit)
     : ctx_(ctx), s_(s), search_(search), deterministic_(deterministic) {
-  where_ = name + " (Conv2D, input (" + std::to_string(s.n) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) +
-           ", " + std::to_string(s.c) + "), kernel " + std::to_string(s.k) + "x" + std::to_string(s.k) + ", " +
-           std::to_string(s.f) + " filters)";
-  if (s.n <= 0 || s.c <= 0 || s.f <= 0 || s.k <= 0 || s.oh() <= 0 || s.ow() <= 0)
+  where_ =
+      name + " (Conv2D, input (" + std::to_string(s.n) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) +
+      ", " + std::to_string(s.c) + "), kernel " + std::to_string(s.k) + "x" + std::to_string(s.k) + ", " +
+      std::to_string(s.f) + " filters" + (s.stride != 1 ? ", stride " + std::to_string(s.stride) : std::string()) +
+      (s.pad_h || s.pad_w ? ", padding " + std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w) : std::string()) +
+      ")";
+  if (s.n <= 0 || s.c <= 0 || s.f <= 0 || s.k <= 0 || s.stride <= 0 || s.pad_h < 0 || s.pad_w < 0 ||
+      s.h + 2 * s.pad_h < s.k || s.w + 2 * s.pad_w < s.k)
     fail(where_, ": the kernel does not fit the input, or a dimension is not positive");
   // Before cuDNN sees the shape: its own refusal would be a bare status without the batch that fits.
   if (s.n > max_batch(s)) {
@@ -209,8 +213,8 @@ void ConvLayer::build(bool deterministic, size_t limit) {
                  cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s_.f, s_.c, s_.k, s_.k));
   for (cudnnConvolutionDescriptor_t* d : {&fwd_.desc, &data_.desc, &filter_.desc}) {
     CUDNN_CHECK_IN(where_, cudnnCreateConvolutionDescriptor(d));
-    CUDNN_CHECK_IN(where_,
-                   cudnnSetConvolution2dDescriptor(*d, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CUDNN_CHECK_IN(where_, cudnnSetConvolution2dDescriptor(*d, s_.pad_h, s_.pad_w, s_.stride, s_.stride, 1, 1,
+                                                           CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     // Strict: FMA kernels only. TF32: tensor cores allowed (never fp16 down-conversion).
     CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(*d, ctx_.tf32() ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   }

@@ -1,4 +1,5 @@
-// One Conv2D (valid padding, stride 1, cross-correlation as Keras computes it) at one batch size,
+// One Conv2D (cross-correlation as Keras computes it, a square stride, the same zero padding
+// before and after: cuDNN's; conv2d_cuda.cpp adds TensorFlow's odd extra) at one batch size,
 // through cuDNN's convolution API on NHWC tensors. Descriptors are built and the three algorithms
 // (forward, backward data, backward filter) chosen ONCE, at construction: from cuDNN's
 // heuristics (cudnnGet*Algorithm_v7, the default: the same choice on every run), or with
@@ -17,7 +18,7 @@
 // capture is dropped (the backend's steps run eagerly before they are captured, so a first use
 // happens outside any capture). cuDNN's legacy API holds at most 2^31 - 1 elements per tensor: a
 // larger batch is refused before cuDNN is asked, naming the largest batch that fits.
-//   x (n, h, w, c)   w (f, k, k, c) (cuDNN's NHWC filter layout)   y (n, h-k+1, w-k+1, f)
+//   x (n, h, w, c)   w (f, k, k, c) (cuDNN's NHWC filter layout)   y (n, oh(), ow(), f)
 #pragma once
 #include <functional>
 #include <string>
@@ -30,8 +31,10 @@ namespace acts {
 struct ConvShape {
   int n = 0, h = 0, w = 0, c = 0;  // input (n, h, w, c)
   int k = 3, f = 0;                // k x k kernel, f filters
-  int oh() const { return h - k + 1; }
-  int ow() const { return w - k + 1; }
+  int stride = 1;
+  int pad_h = 0, pad_w = 0;  // zeros above and below, left and right
+  int oh() const { return (h + 2 * pad_h - k) / stride + 1; }
+  int ow() const { return (w + 2 * pad_w - k) / stride + 1; }
 };
 
 class ConvLayer {

@@ -176,13 +176,20 @@ namespace acts_emu::dnn {
 
 constexpr size_t kFftWorkspace = size_t(3) << 20, kGemmWorkspace = size_t(1) << 20;
 
-// The convolutions this stand-in computes: NHWC, (K, R, S, C) filters, no padding/stride/dilation.
+// The convolutions this stand-in computes: NHWC, (K, R, S, C) filters, cuDNN's symmetric zero
+// padding and strides, no dilation. Output (oh, ow) reads input (oh * u - pad_h + r, ow * v - pad_w + s).
 inline bool supported(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t c,
                       cudnnTensorDescriptor_t y) {
   return x->format == CUDNN_TENSOR_NHWC && w->format == CUDNN_TENSOR_NHWC && y->format == CUDNN_TENSOR_NHWC &&
-         c->mode == CUDNN_CROSS_CORRELATION && c->pad_h == 0 && c->pad_w == 0 && c->u == 1 && c->v == 1 &&
-         c->dil_h == 1 && c->dil_w == 1 && x->n == y->n && x->c == w->c && y->c == w->k && y->h == x->h - w->h + 1 &&
-         y->w == x->w - w->w + 1;
+         c->mode == CUDNN_CROSS_CORRELATION && c->pad_h >= 0 && c->pad_w >= 0 && c->u >= 1 && c->v >= 1 &&
+         c->dil_h == 1 && c->dil_w == 1 && x->n == y->n && x->c == w->c && y->c == w->k &&
+         y->h == (x->h + 2 * c->pad_h - w->h) / c->u + 1 && y->w == (x->w + 2 * c->pad_w - w->w) / c->v + 1;
+}
+// The input offset of (n, oh * u - pad_h + r, ow * v - pad_w + s), or -1 in the padding.
+inline long long tap(const cudnnTensorStruct& X, const cudnnConvolutionStruct& C, int n, int oh, int ow, int r, int s) {
+  const int ih = oh * C.u - C.pad_h + r, iw = ow * C.v - C.pad_w + s;
+  if (ih < 0 || ih >= X.h || iw < 0 || iw >= X.w) return -1;
+  return ((static_cast<long long>(n) * X.h + ih) * X.w + iw) * X.c;
 }
 
 // float -> TF32 (10 explicit mantissa bits, round to nearest), as a tensor core reads it.
@@ -312,7 +319,7 @@ inline size_t count(const cudnnTensorStruct& t) { return size_t(t.n) * t.h * t.w
 inline size_t count(const cudnnFilterStruct& f) { return size_t(f.k) * f.h * f.w * f.c; }
 }  // namespace acts_emu::dnn
 
-// y (n, oh, ow, k) = alpha * sum_{r, s, c} x (n, oh + r, ow + s, c) w (k, r, s, c) + beta * y
+// y (n, oh, ow, k) = alpha * sum_{r, s, c} x (n, oh u - pad_h + r, ow v - pad_w + s, c) w (k, r, s, c) + beta * y
 inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, cudnnTensorDescriptor_t xd,
                                              const void* xp, cudnnFilterDescriptor_t wd, const void* wp,
                                              cudnnConvolutionDescriptor_t cd, cudnnConvolutionFwdAlgo_t algo, void* ws,
@@ -324,6 +331,7 @@ inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha,
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
   const cudnnTensorStruct X = *xd, Y = *yd;
   const cudnnFilterStruct F = *wd;
+  const cudnnConvolutionStruct CV = *cd;
   const bool tc = cd->math != CUDNN_FMA_MATH;
   const auto* xp_ = static_cast<const float*>(xp);
   const auto* wp_ = static_cast<const float*>(wp);
@@ -338,7 +346,9 @@ inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha,
             double sum = 0;
             for (int r = 0; r < F.h; ++r)
               for (int s = 0; s < F.w; ++s) {
-                const double* xr = &x[((size_t(n) * X.h + oh + r) * X.w + ow + s) * X.c];
+                const long long at = tap(X, CV, n, oh, ow, r, s);
+                if (at < 0) continue;
+                const double* xr = &x[size_t(at)];
                 const double* wr = &w[((size_t(k) * F.h + r) * F.w + s) * F.c];
                 for (int c = 0; c < X.c; ++c) sum += xr[c] * wr[c];
               }
@@ -349,7 +359,7 @@ inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha,
   return CUDNN_STATUS_SUCCESS;
 }
 
-// dx (n, h, w, c) = alpha * sum_{r, s, k} w (k, r, s, c) dy (n, h - r, w - s, k) + beta * dx
+// dx = alpha * (the adjoint of the forward: each dy (n, oh, ow, k) w (k, r, s, c) to the x it read) + beta * dx
 inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* alpha, cudnnFilterDescriptor_t wd,
                                                   const void* wp, cudnnTensorDescriptor_t dyd, const void* dyp,
                                                   cudnnConvolutionDescriptor_t cd, cudnnConvolutionBwdDataAlgo_t algo,
@@ -362,6 +372,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* a
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
   const cudnnTensorStruct X = *dxd, Y = *dyd;
   const cudnnFilterStruct F = *wd;
+  const cudnnConvolutionStruct CV = *cd;
   const bool tc = cd->math != CUDNN_FMA_MATH;
   const auto* wp_ = static_cast<const float*>(wp);
   const auto* dyp_ = static_cast<const float*>(dyp);
@@ -374,7 +385,9 @@ inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* a
         for (int ow = 0; ow < Y.w; ++ow)
           for (int r = 0; r < F.h; ++r)
             for (int s = 0; s < F.w; ++s) {
-              double* out = &acc[((size_t(n) * X.h + oh + r) * X.w + ow + s) * X.c];
+              const long long at = tap(X, CV, n, oh, ow, r, s);
+              if (at < 0) continue;
+              double* out = &acc[size_t(at)];
               for (int k = 0; k < Y.c; ++k) {
                 const double g = dy[((size_t(n) * Y.h + oh) * Y.w + ow) * Y.c + k];
                 const double* wr = &w[((size_t(k) * F.h + r) * F.w + s) * F.c];
@@ -386,7 +399,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* a
   return CUDNN_STATUS_SUCCESS;
 }
 
-// dw (k, r, s, c) = alpha * sum_{n, oh, ow} x (n, oh + r, ow + s, c) dy (n, oh, ow, k) + beta * dw
+// dw (k, r, s, c) = alpha * sum_{n, oh, ow} x (n, oh u - pad_h + r, ow v - pad_w + s, c) dy (n, oh, ow, k) + beta * dw
 inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void* alpha, cudnnTensorDescriptor_t xd,
                                                     const void* xp, cudnnTensorDescriptor_t dyd, const void* dyp,
                                                     cudnnConvolutionDescriptor_t cd,
@@ -399,6 +412,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void*
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
   const cudnnTensorStruct X = *xd, Y = *dyd;
   const cudnnFilterStruct F = *dwd;
+  const cudnnConvolutionStruct CV = *cd;
   const bool tc = cd->math != CUDNN_FMA_MATH;
   const auto* xp_ = static_cast<const float*>(xp);
   const auto* dyp_ = static_cast<const float*>(dyp);
@@ -413,7 +427,9 @@ inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void*
             const double g = dy[((size_t(n) * Y.h + oh) * Y.w + ow) * Y.c + k];
             for (int r = 0; r < F.h; ++r)
               for (int s = 0; s < F.w; ++s) {
-                const double* xr = &x[((size_t(n) * X.h + oh + r) * X.w + ow + s) * X.c];
+                const long long at = tap(X, CV, n, oh, ow, r, s);
+                if (at < 0) continue;
+                const double* xr = &x[size_t(at)];
                 double* out = &acc[((size_t(k) * F.h + r) * F.w + s) * F.c];
                 for (int c = 0; c < X.c; ++c) out[c] += xr[c] * g;
               }
