@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/pool2d_shape.h"
+
 namespace acts::cpu_fast {
 
 // True when this build has OpenBLAS; `why` says why not.
@@ -75,5 +77,9 @@ void dense_backward(const float* x, int N, int I, const float* w, int O, const f
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y);
 void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy, bool relu,
                       float* dx);
+// Any pool, stride and padding (overlapping windows accumulate, as the reference), one image per
+// task. The (P, P, valid) calls above are the tutorial's faster case.
+void maxpool_forward(const float* x, const Pool2dShape& g, float* y);
+void maxpool_backward(const float* x, const float* y, const Pool2dShape& g, const float* dy, bool relu, float* dx);
 
 }  // namespace acts::cpu_fast
