@@ -23,8 +23,7 @@ __global__ void average_pooling2d_forward_kernel(const float* __restrict__ x, Po
   }
 }
 
-__global__ void average_pooling2d_backward_kernel(Pool2dShape g, const float* __restrict__ dy,
-                                                  float* __restrict__ dx) {
+__global__ void average_pooling2d_backward_kernel(Pool2dShape g, const float* __restrict__ dy, float* __restrict__ dx) {
   const size_t count = size_t(g.N) * g.H * g.W * g.C;
   ACTS_GRID_STRIDE(at, count) {
     const int c = int(at % g.C);

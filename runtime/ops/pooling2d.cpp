@@ -1,8 +1,7 @@
 #include "runtime/ops/pooling2d.h"
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace acts {
 

@@ -2,10 +2,10 @@
 // (outputs poisoned first), equal bit for bit (the same sums in the same order), and its CudaOp
 // inside the CUDA backend against the CPU backend on the golden model of
 // average_pooling2d_test.cpp. Skips without a GPU; runs on the emulator (emulated_ops_cuda).
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kernels/cpu/average_pooling2d.h"
 #include "kernels/cuda/average_pooling2d.cuh"

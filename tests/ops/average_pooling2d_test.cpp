@@ -4,16 +4,17 @@
 // gradients (tests/fixtures/ops/average_pooling2d.json, from
 // scripts/reference/ops/make_average_pooling2d_golden.py, Keras 3 on JAX); its backward against
 // finite differences; the fast path against the reference, bit for bit.
+#include "kernels/cpu/average_pooling2d.h"
+
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "kernels/cpu/average_pooling2d.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/core/model_spec.h"
@@ -33,7 +34,8 @@ nlohmann::json golden() { return op_golden("average_pooling2d"); }
 
 std::string error_of(const std::string& model_json) { return acts::test::model_error(model_json); }
 
-std::string edited(const nlohmann::json& g, const std::string& layer, const std::function<void(nlohmann::json&)>& edit) {
+std::string edited(const nlohmann::json& g, const std::string& layer,
+                   const std::function<void(nlohmann::json&)>& edit) {
   return acts::test::edited_model(g, "AveragePooling2D", [&](nlohmann::json& c) {
     if (c["name"] == layer) edit(c);
   });
@@ -102,7 +104,10 @@ TEST(AveragePooling2D, BadConfigsNameTheLayerAndTheFix) {
             where + "data_format=\"channels_first\" is not supported (only \"channels_last\")");
   EXPECT_EQ(error_of(edited(g, "average_pooling2d_1", [](nlohmann::json& c) { c["padding"] = "full"; })),
             where + "padding=\"full\" is not supported (only \"valid\" or \"same\")");
-  EXPECT_EQ(error_of(edited(g, "average_pooling2d_1", [](nlohmann::json& c) { c["strides"] = {2, 1}; })),
+  EXPECT_EQ(error_of(edited(g, "average_pooling2d_1",
+                            [](nlohmann::json& c) {
+                              c["strides"] = {2, 1};
+                            })),
             where + "strides [2,1] is not supported (only square sizes)");
   EXPECT_EQ(error_of(edited(g, "average_pooling2d_2", [](nlohmann::json& c) { c["pool_size"] = 8; })),
             "average_pooling2d_2 (AveragePooling2D) with input (None, 6, 6, 3): input smaller than the pool; use a "
@@ -116,8 +121,9 @@ TEST(AveragePooling2D, BadConfigsNameTheLayerAndTheFix) {
     Graph bad(spec);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "average_pooling2d_1 (AveragePooling2D) with input (None, 396): "
-                           "AveragePooling2D needs an (H, W, C) input");
+    EXPECT_STREQ(e.what(),
+                 "average_pooling2d_1 (AveragePooling2D) with input (None, 396): "
+                 "AveragePooling2D needs an (H, W, C) input");
   }
 }
 

@@ -2,10 +2,10 @@
 // ties included), equal bit for bit, and its CudaOp inside the CUDA backend against the CPU
 // backend on the golden model of global_max_pooling2d_test.cpp. Skips without a GPU; runs on the
 // emulator (emulated_ops_cuda).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kernels/cpu/global_max_pooling2d.h"
 #include "kernels/cuda/global_max_pooling2d.cuh"

@@ -2,17 +2,18 @@
 // Keras' own forward, loss and gradients (tests/fixtures/ops/global_max_pooling2d.json, from
 // scripts/reference/ops/make_global_max_pooling2d_golden.py, Keras 3 on JAX); the tie rule; its
 // backward against finite differences; the fast path against the reference.
+#include "kernels/cpu/global_max_pooling2d.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "kernels/cpu/global_max_pooling2d.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/core/model_spec.h"
@@ -84,8 +85,9 @@ TEST(GlobalMaxPooling2D, BadConfigsNameTheLayerAndTheFix) {
     Graph bad(spec);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "global_max_pooling2d_1 (GlobalMaxPooling2D) with input (None, 144): "
-                           "GlobalMaxPooling2D needs an (H, W, C) input");
+    EXPECT_STREQ(e.what(),
+                 "global_max_pooling2d_1 (GlobalMaxPooling2D) with input (None, 144): "
+                 "GlobalMaxPooling2D needs an (H, W, C) input");
   }
 }
 

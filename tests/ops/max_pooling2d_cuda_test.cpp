@@ -2,11 +2,11 @@
 // poisoned first; overlapping windows, 'same' padding, ties, the fused relu), equal bit for bit,
 // and its CudaOp inside the CUDA backend against the CPU backend on the golden model of
 // max_pooling2d_test.cpp. Skips without a GPU; runs on the emulator (emulated_ops_cuda).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/max_pooling2d.h"
@@ -27,9 +27,9 @@ TEST_F(MaxPooling2DCuda, KernelsEqualTheReferenceOnEveryWindow) {
     int k, s;
     Padding p;
   };
-  for (const Case pc : {Case{2, 2, Padding::Valid}, Case{3, 2, Padding::Same}, Case{3, 2, Padding::Valid},
-                        Case{2, 1, Padding::Same}, Case{3, 1, Padding::Valid}, Case{2, 3, Padding::Same},
-                        Case{4, 2, Padding::Same}})
+  for (const Case pc :
+       {Case{2, 2, Padding::Valid}, Case{3, 2, Padding::Same}, Case{3, 2, Padding::Valid}, Case{2, 1, Padding::Same},
+        Case{3, 1, Padding::Valid}, Case{2, 3, Padding::Same}, Case{4, 2, Padding::Same}})
     for (const auto& [H, W] : std::vector<std::pair<int, int>>{{7, 5}, {10, 9}}) {
       const int N = 2, C = 37;  // odd: no warp or vector boundary lines up
       const Pool2dShape g = pool2d_shape(pc.p, N, H, W, C, pc.k, pc.s);

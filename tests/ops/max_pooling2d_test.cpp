@@ -4,20 +4,21 @@
 // (tests/fixtures/ops/max_pooling2d.json, from scripts/reference/ops/make_max_pooling2d_golden.py,
 // Keras 3 on JAX); the tie rule; its backward against finite differences; the fast path against
 // the reference, bit for bit.
+#include "kernels/cpu/max_pooling2d.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "kernels/cpu/activations.h"
-#include "kernels/cpu/max_pooling2d.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/core/model_spec.h"
@@ -39,7 +40,8 @@ nlohmann::json golden() { return op_golden("max_pooling2d"); }
 std::string error_of(const std::string& model_json) { return acts::test::model_error(model_json); }
 
 // Keras' model JSON with the config of the MaxPooling2D layer named `layer` edited by `edit`.
-std::string edited(const nlohmann::json& g, const std::string& layer, const std::function<void(nlohmann::json&)>& edit) {
+std::string edited(const nlohmann::json& g, const std::string& layer,
+                   const std::function<void(nlohmann::json&)>& edit) {
   return acts::test::edited_model(g, "MaxPooling2D", [&](nlohmann::json& c) {
     if (c["name"] == layer) edit(c);
   });
@@ -108,20 +110,27 @@ TEST(MaxPooling2D, BadConfigsNameTheLayerAndTheFix) {
             where + "data_format=\"channels_first\" is not supported (only \"channels_last\")");
   EXPECT_EQ(error_of(edited(g, "max_pooling2d_1", [](nlohmann::json& c) { c["padding"] = "causal"; })),
             where + "padding=\"causal\" is not supported (only \"valid\" or \"same\")");
-  EXPECT_EQ(error_of(edited(g, "max_pooling2d_1", [](nlohmann::json& c) { c["strides"] = {1, 2}; })),
+  EXPECT_EQ(error_of(edited(g, "max_pooling2d_1",
+                            [](nlohmann::json& c) {
+                              c["strides"] = {1, 2};
+                            })),
             where + "strides [1,2] is not supported (only square sizes)");
   EXPECT_EQ(error_of(edited(g, "max_pooling2d_1", [](nlohmann::json& c) { c["strides"] = 0; })),
             where + "strides 0 must be positive");
-  EXPECT_EQ(error_of(edited(g, "max_pooling2d_1", [](nlohmann::json& c) { c["pool_size"] = {3, 2}; })),
+  EXPECT_EQ(error_of(edited(g, "max_pooling2d_1",
+                            [](nlohmann::json& c) {
+                              c["pool_size"] = {3, 2};
+                            })),
             where + "pool_size [3,2] is not supported (only square sizes)");
   // A 'valid' pool larger than its input has no window; 'same' always has one.
   EXPECT_EQ(error_of(edited(g, "max_pooling2d_2", [](nlohmann::json& c) { c["pool_size"] = 7; })),
             "max_pooling2d_2 (MaxPooling2D) with input (None, 6, 6, 3): input smaller than the pool; use a larger "
             "--image-size");
-  EXPECT_EQ(error_of(edited(g, "max_pooling2d_2", [](nlohmann::json& c) {
-              c["pool_size"] = 7;
-              c["padding"] = "same";
-            })),
+  EXPECT_EQ(error_of(edited(g, "max_pooling2d_2",
+                            [](nlohmann::json& c) {
+                              c["pool_size"] = 7;
+                              c["padding"] = "same";
+                            })),
             "(no error)");
 }
 

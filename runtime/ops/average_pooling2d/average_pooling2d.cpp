@@ -14,9 +14,7 @@ class AveragePooling2DOp final : public Op {
   const char* keras_class() const override { return "AveragePooling2D"; }
   const char* name_prefix() const override { return "average_pooling2d"; }
 
-  void parse(const nlohmann::json& cfg, LayerSpec& s, const KerasConfig& c) const override {
-    parse_pool2d(cfg, s, c);
-  }
+  void parse(const nlohmann::json& cfg, LayerSpec& s, const KerasConfig& c) const override { parse_pool2d(cfg, s, c); }
 
   void write(const LayerSpec& s, nlohmann::json& cfg) const override { write_pool2d(s, cfg); }
 

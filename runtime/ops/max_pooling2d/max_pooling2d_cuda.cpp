@@ -16,8 +16,7 @@ class MaxPooling2DCuda final : public CudaOp {
   }
 
   bool backward(const CudaBackward& b) override {
-    if (b.dx)
-      gpu::maxpool_backward(b.x, pool2d_shape_of(nd_, b.n), b.dy, b.dx, b.input_relu, env_.ctx.stream());
+    if (b.dx) gpu::maxpool_backward(b.x, pool2d_shape_of(nd_, b.n), b.dy, b.dx, b.input_relu, env_.ctx.stream());
     env_.mark("backward");
     return b.dx != nullptr;
   }
