@@ -32,7 +32,7 @@ struct LayerSpec {
   Act activation = Act::Linear;
   int filters = 0;           // Conv2D
   int kernel = 3;            // Conv2D: square kernel
-  int pool = 2;              // MaxPooling2D: square pool, stride = pool, floor
+  int pool = 2;              // MaxPooling2D, AveragePooling2D: square pool (stride: attrs["strides"])
   int stride = 1;            // Conv2D (pooling: the pool)
   Padding padding = Padding::Valid;
   int units = 0;             // Dense

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d.h"
+#include "kernels/pool2d_shape.h"
 
 namespace acts::cpu_fast {
 
@@ -78,5 +79,9 @@ void dense_backward(const float* x, int N, int I, const float* w, int O, const f
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y);
 void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy, bool relu,
                       float* dx);
+// Any pool, stride and padding (overlapping windows accumulate, as the reference), one image per
+// task. The (P, P, valid) calls above are the tutorial's faster case.
+void maxpool_forward(const float* x, const Pool2dShape& g, float* y);
+void maxpool_backward(const float* x, const float* y, const Pool2dShape& g, const float* dy, bool relu, float* dx);
 
 }  // namespace acts::cpu_fast

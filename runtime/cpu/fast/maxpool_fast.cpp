@@ -7,6 +7,8 @@
 // derivative is applied here too: a window passes its gradient only if its max is > 0, which is
 // exactly relu_backward on dx afterwards (dx is non-zero only at the max), without that pass over
 // the whole input (the GPU backend does the same).
+// Any other pool, stride or padding (overlapping windows, 'same') takes the general loops below:
+// the same vectorised channel loop, its backward one image per task, accumulating.
 // Output rows (image, oh) are split across the pool's threads (thread_pool.h); each writes only
 // its own input rows, so the split changes nothing. The loops live in plain functions taking
 // their sizes by value: inside a lambda the bound C is read through the closure, which the int
@@ -90,7 +92,88 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
   }
 }
 
+// The general case, any pool, stride and padding: output rows [r0, r1) of r = (image, oh).
+void general_forward_rows(const float* x, const Pool2dShape& g, float* y, size_t r0, size_t r1) {
+  const int C = g.C;
+  for (size_t r = r0; r < r1; ++r) {
+    const size_t n = r / g.OH;
+    const int h0 = int(r % g.OH) * g.s - g.pad_top;
+    const int i0 = std::max(0, -h0), i1 = std::min(g.k, g.H - h0);
+    for (int ow = 0; ow < g.OW; ++ow) {
+      const int w0 = ow * g.s - g.pad_left;
+      const int j0 = std::max(0, -w0), j1 = std::min(g.k, g.W - w0);
+      float* __restrict out = y + (r * g.OW + ow) * C;
+      const float* first = x + ((n * g.H + size_t(h0 + i0)) * g.W + size_t(w0 + j0)) * C;  // first real element
+      std::copy(first, first + C, out);
+      for (int i = i0; i < i1; ++i)
+        for (int j = j0; j < j1; ++j) {
+          const float* __restrict in = first + (size_t(i - i0) * g.W + size_t(j - j0)) * C;
+          for (int c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+        }
+    }
+  }
+}
+
+// The general backward of images [n0, n1): each image's dx zeroed, then every window's gradient
+// added at its first maximum, windows in (oh, ow) order as in the reference (so the sums where
+// windows overlap are the reference's, bit for bit). Images do not share dx: no races.
+void general_backward_images(const float* x, const float* y, const Pool2dShape& g, const float* dy, bool relu,
+                             float* dx, size_t n0, size_t n1) {
+  const int C = g.C;
+  std::vector<int> found_buf(static_cast<size_t>(C));
+  std::vector<float> relu_dy(relu ? static_cast<size_t>(C) : 0);
+  int* __restrict found = found_buf.data();
+  const size_t image = size_t(g.H) * g.W * C;
+  for (size_t n = n0; n < n1; ++n) {
+    std::fill(dx + n * image, dx + (n + 1) * image, 0.f);
+    for (int oh = 0; oh < g.OH; ++oh) {
+      const int h0 = oh * g.s - g.pad_top;
+      const int i0 = std::max(0, -h0), i1 = std::min(g.k, g.H - h0);
+      for (int ow = 0; ow < g.OW; ++ow) {
+        const int w0 = ow * g.s - g.pad_left;
+        const int j0 = std::max(0, -w0), j1 = std::min(g.k, g.W - w0);
+        const size_t o = ((n * g.OH + oh) * g.OW + ow) * C;
+        const float* __restrict m = y + o;
+        const float* __restrict gr = dy + o;
+        if (relu) {
+          float* __restrict masked = relu_dy.data();
+          for (int c = 0; c < C; ++c) masked[c] = m[c] > 0.f ? gr[c] : 0.f;
+          gr = masked;
+        }
+        const size_t first = ((n * g.H + size_t(h0 + i0)) * g.W + size_t(w0 + j0)) * C;  // first real element
+        std::fill(found, found + C, 0);
+        for (int i = i0; i < i1; ++i)
+          for (int j = j0; j < j1; ++j) {
+            const size_t at = first + (size_t(i - i0) * g.W + size_t(j - j0)) * C;
+            const float* __restrict in = x + at;
+            float* __restrict d = dx + at;
+            for (int c = 0; c < C; ++c) {
+              const float gc = gr[c];
+              const int hit = (found[c] == 0) & (in[c] == m[c]);
+              d[c] += hit ? gc : 0.f;
+              found[c] |= hit;
+            }
+          }
+        // A NaN max equals nothing; the reference then routes the gradient to the first real element.
+        float* d0 = dx + first;
+        for (int c = 0; c < C; ++c) d0[c] += found[c] ? 0.f : gr[c];
+      }
+    }
+  }
+}
+
 }  // namespace
+
+void maxpool_forward(const float* x, const Pool2dShape& g, float* y) {
+  if (g.OH == 0 || g.OW == 0) return;
+  parallel_ranges(size_t(g.N) * g.OH, grain_rows(g.W, g.C, g.k),
+                  [=](size_t r0, size_t r1) { general_forward_rows(x, g, y, r0, r1); });
+}
+
+void maxpool_backward(const float* x, const float* y, const Pool2dShape& g, const float* dy, bool relu, float* dx) {
+  parallel_ranges(size_t(g.N), 1,
+                  [=](size_t n0, size_t n1) { general_backward_images(x, y, g, dy, relu, dx, n0, n1); });
+}
 
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y) {
   parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P),

@@ -1,7 +1,9 @@
-// MaxPooling2D's graph side: a square pool, stride = pool, 'valid' padding (floor).
+// MaxPooling2D's graph side: a square pool, a square stride (default: the pool), 'valid' or
+// 'same' padding (runtime/ops/pooling2d.h).
 #include <nlohmann/json.hpp>
 
 #include "runtime/ops/op.h"
+#include "runtime/ops/pooling2d.h"
 
 namespace acts {
 namespace {
@@ -12,25 +14,11 @@ class MaxPooling2DOp final : public Op {
   const char* keras_class() const override { return "MaxPooling2D"; }
   const char* name_prefix() const override { return "max_pooling2d"; }
 
-  void parse(const nlohmann::json& cfg, LayerSpec& s, const KerasConfig& c) const override {
-    s.pool = c.square(cfg.value("pool_size", nlohmann::json(2)), "pool_size");
-    if (cfg.contains("strides") && !cfg["strides"].is_null() && c.square(cfg["strides"], "strides") != s.pool)
-      c.bad("strides must equal pool_size");
-    c.expect(cfg, "padding", "valid");
-  }
+  void parse(const nlohmann::json& cfg, LayerSpec& s, const KerasConfig& c) const override { parse_pool2d(cfg, s, c); }
 
-  void write(const LayerSpec& s, nlohmann::json& cfg) const override {
-    cfg.update({{"pool_size", {s.pool, s.pool}}, {"padding", "valid"}, {"strides", {s.pool, s.pool}},
-                {"data_format", "channels_last"}});
-  }
+  void write(const LayerSpec& s, nlohmann::json& cfg) const override { write_pool2d(s, cfg); }
 
-  void infer(NodeShapes& io) const override {
-    const int pool = io.spec().pool;
-    const std::vector<int>& in = io.in();
-    if (in.size() != 3) io.fail("MaxPooling2D needs an (H, W, C) input");
-    if (in[0] < pool || in[1] < pool) io.fail("input smaller than the pool; use a larger --image-size");
-    io.set_out({in[0] / pool, in[1] / pool, in[2]});
-  }
+  void infer(NodeShapes& io) const override { infer_pool2d(io, "MaxPooling2D"); }
 };
 
 }  // namespace

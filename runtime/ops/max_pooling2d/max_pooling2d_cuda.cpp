@@ -2,6 +2,7 @@
 // derivative of a relu before it (a window passes its gradient only if its max is > 0).
 #include "kernels/cuda/max_pooling2d.cuh"
 #include "runtime/cuda/cuda_op.h"
+#include "runtime/ops/pooling2d.h"
 
 namespace acts {
 namespace {
@@ -11,14 +12,11 @@ class MaxPooling2DCuda final : public CudaOp {
   MaxPooling2DCuda(const Node& node, const CudaOpEnv& env) : nd_(node), env_(env) {}
 
   void forward(const CudaForward& f) override {
-    gpu::maxpool_forward(f.x, f.n, nd_.in_shape[0], nd_.in_shape[1], nd_.in_shape[2], nd_.spec.pool, f.y,
-                         env_.ctx.stream());
+    gpu::maxpool_forward(f.x, pool2d_shape_of(nd_, f.n), f.y, env_.ctx.stream());
   }
 
   bool backward(const CudaBackward& b) override {
-    if (b.dx)
-      gpu::maxpool_backward(b.x, b.n, nd_.in_shape[0], nd_.in_shape[1], nd_.in_shape[2], nd_.spec.pool, b.dy, b.dx,
-                            b.input_relu, env_.ctx.stream());
+    if (b.dx) gpu::maxpool_backward(b.x, pool2d_shape_of(nd_, b.n), b.dy, b.dx, b.input_relu, env_.ctx.stream());
     env_.mark("backward");
     return b.dx != nullptr;
   }

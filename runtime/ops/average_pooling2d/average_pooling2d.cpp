@@ -1,0 +1,31 @@
+// AveragePooling2D's graph side: a square pool, a square stride (default: the pool), 'valid' or
+// 'same' padding (runtime/ops/pooling2d.h, shared with MaxPooling2D). No parameters.
+#include <nlohmann/json.hpp>
+
+#include "runtime/ops/op.h"
+#include "runtime/ops/pooling2d.h"
+
+namespace acts {
+namespace {
+
+class AveragePooling2DOp final : public Op {
+ public:
+  LayerType type() const override { return LayerType::AveragePooling2D; }
+  const char* keras_class() const override { return "AveragePooling2D"; }
+  const char* name_prefix() const override { return "average_pooling2d"; }
+
+  void parse(const nlohmann::json& cfg, LayerSpec& s, const KerasConfig& c) const override { parse_pool2d(cfg, s, c); }
+
+  void write(const LayerSpec& s, nlohmann::json& cfg) const override { write_pool2d(s, cfg); }
+
+  void infer(NodeShapes& io) const override { infer_pool2d(io, "AveragePooling2D"); }
+};
+
+}  // namespace
+
+const Op& average_pooling2d_op() {
+  static const AveragePooling2DOp op;
+  return op;
+}
+
+}  // namespace acts
