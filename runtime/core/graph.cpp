@@ -1,5 +1,6 @@
 #include "runtime/core/graph.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -59,9 +60,9 @@ int64_t NodeShapes::count(const std::vector<int>& dims, const char* what) const 
 
 bool NodeShapes::after_weights() const { return graph_.param_count_ > 0; }
 
-int NodeShapes::add_param(const std::string& suffix, std::vector<int> shape, bool trainable) {
+int NodeShapes::add_param(const std::string& suffix, std::vector<int> shape, bool trainable, ParamInit init) {
   ParamRef p{node_.spec.name + "/" + suffix, shape, graph_.param_count_, size_t(count(shape, "the parameter tensor")),
-             trainable && is_trainable(node_.spec)};  // a frozen Keras layer's tensors count as non-trainable
+             trainable && is_trainable(node_.spec), init};  // a frozen Keras layer's tensors count as non-trainable
   if (graph_.param_count_ + p.size > size_t(kMaxCount)) fail("the model has over 2^40 parameters; use smaller layers");
   graph_.param_count_ += p.size;
   node_.param_count += p.size;
@@ -140,6 +141,7 @@ std::vector<float> init_params(const Graph& g, uint64_t seed) {
   std::vector<float> w(g.param_count(), 0.f);
   std::mt19937_64 rng(seed);
   for (const ParamRef& p : g.params()) {
+    if (p.init == ParamInit::Ones) std::fill(w.begin() + long(p.offset), w.begin() + long(p.offset + p.size), 1.f);
     if (p.shape.size() < 2) continue;  // biases start at zero
     // fan_in / fan_out as Keras computes them: receptive field x Cin, receptive field x Cout.
     double receptive = 1;

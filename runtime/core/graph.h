@@ -12,6 +12,8 @@
 
 namespace acts {
 
+enum class ParamInit { Default, Ones };
+
 // One parameter tensor inside the flat parameter vector.
 struct ParamRef {
   std::string name;        // "conv2d_1/kernel", "dense_2/bias"
@@ -21,6 +23,9 @@ struct ParamRef {
   // statistics): its gradient stays zero, so the elementwise RMSprop step leaves it as the
   // forward pass wrote it, and the summary counts it as non-trainable.
   bool trainable = true;
+  // Its initial value in init_params(): Keras' defaults (glorot_uniform for kernels, zeros for
+  // vectors), or ones (BatchNormalization's gamma and moving_variance).
+  ParamInit init = ParamInit::Default;
 };
 
 // The number format an op computes in. Every op is float32 today; a bf16 op (issue 25) sets its
@@ -51,7 +56,8 @@ class NodeShapes {
   Node& node() { return node_; }
   void set_out(std::vector<int> shape) { node_.out_shape = std::move(shape); }
   // Adds the tensor "<layer>/<suffix>" to the flat parameter vector; returns its index.
-  int add_param(const std::string& suffix, std::vector<int> shape, bool trainable = true);
+  int add_param(const std::string& suffix, std::vector<int> shape, bool trainable = true,
+                ParamInit init = ParamInit::Default);
   // True when a layer before this one has parameters (the random image layers must come first).
   bool after_weights() const;
   // The product of `dims`, refused (naming `what`) past 2^40 elements rather than wrapped around:
@@ -100,7 +106,7 @@ void NodeShapes::fail(const A&... a) const {
   acts::fail(where_, ": ", a...);
 }
 
-// glorot_uniform kernels, zero biases, reproducible from the seed (independent of the C++
+// glorot_uniform kernels, zero biases (ParamRef::init: ones where it says so), reproducible from the seed (independent of the C++
 // library's distributions, so every platform draws the same numbers).
 std::vector<float> init_params(const Graph& g, uint64_t seed);
 

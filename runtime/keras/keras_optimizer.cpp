@@ -53,12 +53,16 @@ void import_optimizer(const OptimizerSource& src, const Graph& g, KerasModel& m)
                  "not imported and RMSprop starts fresh";
     return;
   }
-  const std::vector<ParamRef>& ps = g.params();
+  // Keras keeps a slot for each trainable variable only: none for BatchNormalization's moving
+  // statistics, whose accumulators stay zero here (their gradient is always zero).
+  std::vector<ParamRef> ps;
+  for (const ParamRef& p : g.params())
+    if (p.trainable) ps.push_back(p);
   bool maps = slots.size() == ps.size();
   for (size_t i = 0; maps && i < ps.size(); ++i) maps = slots[i]->shape == ps[i].shape && slots[i]->data.size() == ps[i].size;
   if (!maps) {
     m.opt_note = "the file's " + std::to_string(slots.size()) + " RMSprop tensors do not map one to one onto the "
-                 "model's " + std::to_string(ps.size()) + " parameter tensors: RMSprop starts fresh";
+                 "model's " + std::to_string(ps.size()) + " trainable parameter tensors: RMSprop starts fresh";
     return;
   }
   m.ckpt.opt_state.assign(g.param_count(), 0.f);

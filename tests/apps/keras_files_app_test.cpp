@@ -69,9 +69,9 @@ std::vector<std::string> bad_keras_files(const std::string& dir) {
   const std::string h5 = acts::testing::read_file(kKeras + "k2.h5");
   const std::string cut_h5 = dir + "/cut.h5";
   std::ofstream(cut_h5, std::ios::binary) << h5.substr(0, h5.size() - 100);
-  const std::string bn = edited_k3(dir + "/batchnorm.keras", [](json& cfg) {
-    cfg["config"]["layers"].push_back({{"module", "keras.layers"}, {"class_name", "BatchNormalization"},
-                                       {"config", {{"name", "batch_normalization"}}}});
+  const std::string bn = edited_k3(dir + "/layernorm.keras", [](json& cfg) {
+    cfg["config"]["layers"].push_back({{"module", "keras.layers"}, {"class_name", "LayerNormalization"},
+                                       {"config", {{"name", "layer_normalization"}}}});
   });
   return {cut, cut_h5, bn, kKeras + "k3.weights.h5" /* weights only, no --config */};
 }

@@ -82,8 +82,8 @@ TEST(ModelSpec, RefusesUnsupportedWithTheReason) {
                      R"("filters": 2, "kernel_size": 3, "strides": [1, 2]}}]})").find("strides"), std::string::npos);
   EXPECT_NE(error_of(head + R"(Conv2D", "config": {"name": "c", )" + in +
                      R"("filters": 2, "kernel_size": 3, "activation": "tanh"}}]})").find("tanh"), std::string::npos);
-  EXPECT_NE(error_of(head + R"(BatchNormalization", "config": {"name": "bn", )" + in + "\"axis\": -1}}]}")
-                .find("BatchNormalization"), std::string::npos);
+  EXPECT_NE(error_of(head + R"(LayerNormalization", "config": {"name": "ln", )" + in + "\"axis\": -1}}]}")
+                .find("LayerNormalization"), std::string::npos);
   EXPECT_NE(error_of(R"({"class_name": "Graph", "config": {}})").find("Sequential"), std::string::npos);
   EXPECT_NE(error_of(R"({"class_name": "Model", "config": {}})").find("has no layers"), std::string::npos);
   EXPECT_NE(error_of("{not json").find("not valid JSON"), std::string::npos);

@@ -5,6 +5,8 @@
 //   u(stream, k) = fmix32((k + stream * 0x9E3779B9) mod 2^32) / 2^32              (double in [0, 1))
 //   parameters (stream 1, k = index in the flat parameter vector, Keras order and layouts):
 //     kernel: float(limit * (2u - 1)), limit = sqrt(6 / (fan_in + fan_out));  bias: float(0.1 * (2u - 1))
+//     a tensor Keras starts at one (ParamInit::Ones: BatchNormalization's gamma and moving_variance):
+//     float(1 + 0.1 * (2u - 1))  (scripts/reference/ops/op_golden.py; make_goldens.py has no such layer)
 //   inputs: float(u), k = flat NHWC index over the batch; stream 2 for forward150, 3 for train48
 #pragma once
 #include <cmath>
@@ -38,8 +40,9 @@ inline std::vector<float> golden_params(const Graph& g) {
       for (size_t d = 0; d + 2 < p.shape.size(); ++d) receptive *= p.shape[d];
       limit = std::sqrt(6.0 / (receptive * p.shape[p.shape.size() - 2] + receptive * p.shape.back()));
     }
+    const double base = p.init == ParamInit::Ones ? 1.0 : 0.0;
     for (size_t i = 0; i < p.size; ++i)
-      w[p.offset + i] = float(limit * (2.0 * golden_uniform(1, p.offset + i) - 1.0));
+      w[p.offset + i] = float(base + limit * (2.0 * golden_uniform(1, p.offset + i) - 1.0));
   }
   return w;
 }

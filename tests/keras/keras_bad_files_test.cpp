@@ -205,14 +205,14 @@ TEST(KerasBadFiles, AnHdf5FileKerasDidNotWrite) {
 }
 
 TEST(KerasBadFiles, AnUnsupportedLayerIsNamedWithTheSupportedOnes) {
-  const std::string path = keras_file("batchnorm.keras", k3_entries([](json& cfg) {
-    json bn = {{"module", "keras.layers"}, {"class_name", "BatchNormalization"},
-               {"config", {{"name", "batch_normalization"}, {"axis", -1}, {"momentum", 0.99}, {"epsilon", 0.001}}},
+  const std::string path = keras_file("layernorm.keras", k3_entries([](json& cfg) {
+    json bn = {{"module", "keras.layers"}, {"class_name", "LayerNormalization"},
+               {"config", {{"name", "layer_normalization"}, {"axis", -1}, {"epsilon", 0.001}}},
                {"registered_name", nullptr}};
     json& layers = layers_of(cfg);
     layers.insert(layers.begin() + long(layer_index(cfg, "conv2d") + 1), bn);
   }));
-  expect_refused(path, {"config.json", "batch_normalization", "'BatchNormalization' is not supported", "supported:",
+  expect_refused(path, {"config.json", "layer_normalization", "'LayerNormalization' is not supported", "supported:",
                         "Conv2D", "MaxPooling2D", "Dense", "Flatten", "Dropout"});
 }
 

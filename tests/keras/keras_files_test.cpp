@@ -282,6 +282,48 @@ TEST(KerasFiles, PoolingLayersRoundTripThroughKerasFiles) {
   std::filesystem::remove_all(dir);
 }
 
+// BatchNormalization's moving statistics are parameters (non-trainable): every format we write
+// keeps them, in Keras' order gamma, beta, moving_mean, moving_variance, and reads them back.
+TEST(KerasFiles, BatchNormalizationMovingStatisticsRoundTrip) {
+  std::ifstream golden(std::string(ACTS_TEST_DATA) + "/ops/batch_normalization.json");
+  Checkpoint c;
+  c.model = parse_keras_json(nlohmann::json::parse(golden)["model_json"].get<std::string>(), "golden");
+  const Graph g(c.model);
+  c.params.resize(g.param_count());
+  for (size_t i = 0; i < c.params.size(); ++i) c.params[i] = 0.5f + float(i % 97) / 64.f;  // every value its own
+  const std::string dir = testing::TempDir() + "/keras_bn_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"m.keras", "m.h5", "m.weights.h5"}) {
+    const std::string path = dir + "/" + name;
+    save_keras_model(path, c);
+    KerasReadOptions o;
+    if (std::string(name) == "m.weights.h5") {
+      o.config_json = dir + "/m.json";
+      std::ofstream(o.config_json) << to_keras_json(g.spec());
+    }
+    const KerasModel back = load_keras_model(path, o);
+    EXPECT_EQ(back.ckpt.params, c.params) << name;
+    EXPECT_EQ(Graph(back.ckpt.model).summary(), g.summary()) << name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Keras keeps an optimizer slot per trainable variable only: BatchNormalization's moving
+// statistics have none, and their accumulators start at zero.
+TEST(KerasFiles, RmspropSlotsMapOntoTheTrainableTensorsOnly) {
+  std::ifstream golden(std::string(ACTS_TEST_DATA) + "/ops/batch_normalization.json");
+  const Graph g(parse_keras_json(nlohmann::json::parse(golden)["model_json"].get<std::string>(), "golden"));
+  OptimizerSource src;
+  src.tensors.push_back(H5Tensor{{}, {7.f}});  // the step counter, a scalar
+  for (const ParamRef& p : g.params())
+    if (p.trainable) src.tensors.push_back(H5Tensor{p.shape, std::vector<float>(p.size, 0.25f)});
+  src.config = {{"class_name", "RMSprop"}};
+  KerasModel m;
+  import_optimizer(src, g, m);
+  ASSERT_EQ(m.ckpt.opt_state.size(), g.param_count()) << m.opt_note;
+  for (const ParamRef& p : g.params()) EXPECT_EQ(m.ckpt.opt_state[p.offset], p.trainable ? 0.25f : 0.f) << p.name;
+}
+
 // The optimizer rules (keras_optimizer.h) on the k2 model's shapes.
 class KerasOptimizer : public testing::Test {
  protected:

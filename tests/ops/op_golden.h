@@ -88,7 +88,18 @@ inline void expect_reference_matches_keras(const std::string& op) {
   cpu->backward(run.batch());
   EXPECT_NEAR(cpu->take_metrics().loss(), run.g["loss"].get<double>(), 1e-6);
   const std::vector<float> grads = cpu->grads();
+  const std::vector<float> state = cpu->params();
   for (const ParamRef& p : run.graph.params()) {
+    if (!p.trainable) {  // state (moving statistics): no gradient; the training forward's update
+      expect_close("gradient of non-trainable " + p.name, &grads[p.offset], std::vector<double>(p.size, 0.0).data(),
+                   p.size, 0, 0);
+      if (!run.g.contains("state_after")) continue;
+      for (const auto& [path, v] : run.g["state_after"].items())
+        if (path.size() >= p.name.size() && path.compare(path.size() - p.name.size(), p.name.size(), p.name) == 0)
+          expect_close("Keras state after the training forward " + p.name, &state[p.offset],
+                       v.get<std::vector<double>>().data(), p.size, 1e-5, 1e-6);
+      continue;
+    }
     const nlohmann::json* want = nullptr;  // Keras 3 names it by path: ".../conv2d_1/kernel"
     for (const auto& [path, v] : run.g["grads"].items())
       if (path.size() >= p.name.size() && path.compare(path.size() - p.name.size(), p.name.size(), p.name) == 0)

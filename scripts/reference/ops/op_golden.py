@@ -4,8 +4,12 @@ twin is tests/cpu/golden_weights.h), and the golden JSON for tests/ops/<op>_test
 JSON, every layer's output, the binary cross-entropy of labels 1 0 1 and its gradient with respect
 to every parameter tensor (jax.grad of Keras' own loss through model.stateless_call).
 
-Parameters: stream 1 in Keras' flat order, kernels Glorot-bounded, biases 0.1 (2u - 1); inputs:
-float32(u) of the given stream, batch 3. Installs keras and jax[cpu] with pip when missing."""
+Parameters: stream 1 in Keras' flat order, kernels Glorot-bounded, biases 0.1 (2u - 1), tensors
+whose Keras initial value is one (BatchNormalization's gamma and moving_variance) 1 + 0.1 (2u - 1);
+inputs: float32(u) of the given stream, batch 3. With training=True (BatchNormalization) the
+outputs, loss and gradients are Keras' training-mode ones, "state_after" holds the non-trainable
+tensors after that training forward and "inference_outputs" the inference-mode outputs (before
+the update) of the BatchNormalization layers and the last layer. Installs keras and jax[cpu] with pip when missing."""
 import json
 import os
 import sys
@@ -26,9 +30,11 @@ from golden_formula import uniform  # noqa: E402  (scripts/reference)
 
 
 def golden_params(model):
-    """Keras' flat parameter order; kernels Glorot-bounded, biases 0.1 (2u - 1)."""
+    """Keras' flat parameter order; kernels Glorot-bounded, biases 0.1 (2u - 1), ones-initialised
+    tensors 1 + 0.1 (2u - 1)."""
     weights, offset = [], 0
     for w in model.weights:
+        ones = w.path.endswith("/gamma") or w.path.endswith("/moving_variance")
         shape = tuple(w.shape)
         u = uniform(1, int(np.prod(shape)), offset)
         if len(shape) >= 2:
@@ -36,7 +42,7 @@ def golden_params(model):
             limit = np.sqrt(6.0 / (receptive * shape[-2] + receptive * shape[-1]))
             v = (limit * (2 * u - 1)).astype(np.float32)
         else:
-            v = (0.1 * (2 * u - 1)).astype(np.float32)
+            v = ((1.0 if ones else 0.0) + 0.1 * (2 * u - 1)).astype(np.float32)
         weights.append(v.reshape(shape))
         offset += int(np.prod(shape))
     return weights
@@ -51,8 +57,9 @@ def default_out(op):
     return os.path.join(ROOT, "tests", "fixtures", "ops", op + ".json")
 
 
-def write_golden(model, input_stream, out):
-    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1) into `out`."""
+def write_golden(model, input_stream, out, training=False):
+    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1) into `out`;
+    training: Keras' training mode (batch statistics), with the state after it."""
     model.set_weights(golden_params(model))
     n = 3
     shape = tuple(model.inputs[0].shape[1:])
@@ -60,14 +67,16 @@ def write_golden(model, input_stream, out):
     y = np.array([1, 0, 1], np.float32).reshape(n, 1)
 
     probe = keras.Model(model.inputs, [l.output for l in model.layers])
-    outs = [np.asarray(o) for o in probe(x)]
-
     bce = keras.losses.BinaryCrossentropy()
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
+    # Stateless calls: a training call must not move the state the other calls start from.
+    outs, state_after = probe.stateless_call([v.value for v in probe.trainable_variables],
+                                             [v.value for v in probe.non_trainable_variables], x, training=training)
+    outs = [np.asarray(o) for o in outs]
 
     def loss_of(tv):
-        pred, _ = model.stateless_call(tv, non_trainable, x)
+        pred, _ = model.stateless_call(tv, non_trainable, x, training=training)
         return bce(y, pred)
 
     loss, grads = jax.value_and_grad(loss_of)(trainable)
@@ -79,6 +88,11 @@ def write_golden(model, input_stream, out):
         "loss": float(loss),
         "grads": {v.path: floats(g) for v, g in zip(model.trainable_variables, grads)},
     }
+    if training:
+        golden["training"] = True
+        golden["state_after"] = {v.path: floats(a) for v, a in zip(probe.non_trainable_variables, state_after)}
+        golden["inference_outputs"] = {l.name: floats(o) for l, o in zip(model.layers, probe(x, training=False))
+                                       if isinstance(l, keras.layers.BatchNormalization) or l is model.layers[-1]}
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(golden, f)
