@@ -8,7 +8,9 @@ the goldens' formula (golden_formula.py, twin of tests/cpu/golden_weights.h); on
 inputs u(6, k) with labels 0, 1, 1, used for all three steps; float32 throughout, the gradients
 by GradientTape of BinaryCrossentropy's batch mean (what fit() would apply). Stored: the model JSON,
 the labels (the weights and inputs are the formula's: the test makes them) and, after the steps, the weights, Adam's m and v (in the
-Graph's flat parameter order, Keras layouts) and the iteration count.
+Graph's flat parameter order, Keras layouts) and the iteration count. Also the model itself after
+the steps, compiled with that Adam, as Keras 3 saves it (adam3.keras beside the JSON), for the
+import of Adam's state (tests/keras/keras_files_test.cpp).
 
 Run: python3 scripts/reference/make_adam_golden.py [--out FILE]   (installs tensorflow-cpu)
 """
@@ -50,6 +52,7 @@ def main():
     y = np.array(LABELS, dtype=np.float32).reshape(N, 1)
     opt = keras.optimizers.Adam()  # Keras 3's defaults
     loss_fn = keras.losses.BinaryCrossentropy()
+    model.compile(optimizer=opt, loss=loss_fn)  # so that the .keras file carries the optimizer
     for _ in range(STEPS):
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=True))
@@ -67,6 +70,9 @@ def main():
         json.dump(golden, f, separators=(",", ":"))
         f.write("\n")
     print("wrote", args.out)
+    keras_file = os.path.join(os.path.dirname(os.path.abspath(args.out)), "adam3.keras")
+    model.save(keras_file)
+    print("wrote", keras_file)
 
 
 if __name__ == "__main__":
