@@ -101,8 +101,9 @@ void import_adam(const OptimizerSource& src, const json& cfg, const Graph& g, Ke
   std::string why;
   const std::vector<const H5Tensor*> slots = adam_slots(src, g, why);
   const H5Tensor* first = src.tensors.empty() ? nullptr : &src.tensors.front();
+  // A whole, non-negative count that a uint64 holds (a damaged file's inf or 1e30 is no count).
   const bool counted = first && first->shape.empty() && first->data.size() == 1 && first->data[0] >= 0 &&
-                       std::floor(first->data[0]) == first->data[0];
+                       first->data[0] < 1e15f && std::floor(first->data[0]) == first->data[0];
   if (slots.empty() || !counted) {
     m.opt_note = (slots.empty() ? why : "the file's Adam state has no iteration count first") + ": Adam starts fresh";
     return;

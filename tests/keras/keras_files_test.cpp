@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -346,6 +347,15 @@ TEST_F(KerasAdam, AmsgradOrSlotsThatDoNotMapStartFresh) {
   EXPECT_TRUE(short_of_v.ckpt.opt_state.empty());
   EXPECT_NE(short_of_v.opt_note.find("not an m and a v"), std::string::npos) << short_of_v.opt_note;
   EXPECT_NE(short_of_v.opt_note.find("Adam starts fresh"), std::string::npos) << short_of_v.opt_note;
+  // Slots that map but an iteration count that is no count (a damaged file): fresh, said.
+  src.tensors = {H5Tensor{{}, {std::numeric_limits<float>::infinity()}}};
+  for (size_t i = 0; i < graph->params().size(); ++i) {
+    src.tensors.push_back(slot(i, 1.f));
+    src.tensors.push_back(slot(i, 100.f));
+  }
+  const KerasModel no_count = import(adam);
+  EXPECT_TRUE(no_count.ckpt.opt_state.empty());
+  EXPECT_NE(no_count.opt_note.find("no iteration count"), std::string::npos) << no_count.opt_note;
   const KerasModel ams = import({{"class_name", "Adam"}, {"config", {{"amsgrad", true}}}});
   EXPECT_TRUE(ams.ckpt.opt_state.empty());
   EXPECT_NE(ams.opt_note.find("amsgrad"), std::string::npos) << ams.opt_note;
