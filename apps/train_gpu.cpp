@@ -30,7 +30,12 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
   app.add_option("--validation-steps", c.validation_steps, "Validation batches per epoch")
       ->default_val(50)->check(acts::cli::whole_number(0));
   app.add_option("--batch-size", c.batch_size, "Images per batch")->default_val(20)->check(acts::cli::whole_number(1));
-  app.add_option("--lr", c.lr, "RMSprop learning rate")->default_val(1e-4)->check(acts::cli::positive_float());
+  app.add_option("--optimizer", c.optimizer,
+                 "rmsprop (the tutorial's) or adam (Keras 3's: beta_1 0.9, beta_2 0.999, epsilon 1e-7)")
+      ->default_str("rmsprop, or a Keras --model's own")->check(CLI::IsMember({"rmsprop", "adam"}));
+  app.add_option("--lr", c.lr, "Learning rate")
+      ->default_str("1e-4 with rmsprop, 1e-3 with adam, or a Keras --model's own")
+      ->check(acts::cli::positive_float());
   app.add_option("--rmsprop", c.rmsprop,
                  "RMSprop's rule: keras2, lr g/(sqrt(a)+1e-8), the book's Keras and PyTorch's; or keras3, "
                  "lr g/sqrt(a+1e-7), Keras 3's and tf.keras' (fits this model more slowly)")
@@ -94,7 +99,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
                            "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop",
-                           "--input-pipeline"})
+                           "--optimizer", "--input-pipeline"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

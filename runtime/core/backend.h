@@ -1,13 +1,15 @@
-// The graph runtime's executing half: a Backend owns parameters, gradients, RMSprop state and
+// The graph runtime's executing half: a Backend owns parameters, gradients, optimizer state and
 // every intermediate activation of one Graph, on the CPU or on the GPU. Apps and tests talk to
 // this interface only; everything crossing it is host memory in Keras' layouts.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "runtime/core/graph.h"
+#include "kernels/adam_rule.h"
 #include "kernels/rmsprop_rule.h"
 #include "runtime/core/op_profile.h"
 
@@ -55,12 +57,20 @@ struct Objective {
   std::vector<float> weight;    // per image, a factor (class 0 of a sigmoid head: -1, score -z); empty: 1
 };
 
+// The update rule of update(): RMSprop (the tutorial's) or Adam (Keras 3's, kernels/adam_rule.h).
+enum class Optimizer { kRmsprop, kAdam };
+// Per parameter, the optimizer keeps this many values (opt_state() holds them slot after slot):
+// RMSprop its accumulator a; Adam m, then v.
+inline size_t opt_slots(Optimizer o) { return o == Optimizer::kAdam ? 2 : 1; }
+
 struct BackendOptions {
   int max_batch = 20;          // activation buffers are allocated once for this many images
   float lr = 1e-4f;            // RMSprop as Keras: a = rho a + (1 - rho) g^2; w -= lr g / (sqrt(a) + eps)
   float rho = 0.9f;
   float eps = 1e-8f;
   RmspropRule rmsprop_rule = RmspropRule::kKeras2;  // kKeras3: w -= lr g / sqrt(a + eps) (kernels/rmsprop_rule.h)
+  Optimizer optimizer = Optimizer::kRmsprop;  // kAdam: lr, `adam` and eps (Keras 3's 1e-7) are Adam's
+  AdamHyper adam;                             // beta_1, beta_2
   uint64_t seed = 1;           // dropout masks
   bool deterministic = true;   // GPU: reproducible algorithms only
   bool tf32 = false;           // GPU: TF32 tensor-core math instead of strict fp32
@@ -85,8 +95,14 @@ class Backend {
   // Flat vectors in Graph::params() order and Keras layouts.
   virtual std::vector<float> params() const = 0;
   virtual void set_params(const std::vector<float>& w) = 0;
-  virtual std::vector<float> opt_state() const = 0;  // RMSprop accumulators, same layout
+  // The optimizer's per-parameter state, opt_slots() slots of the same layout one after another:
+  // RMSprop's accumulators; Adam's m then v.
+  virtual std::vector<float> opt_state() const = 0;
   virtual void set_opt_state(const std::vector<float>& a) = 0;
+  // Keras' optimizer.iterations: the updates the optimizer state has seen (Adam's bias correction
+  // uses t = iterations + 1). Unlike step(), a Keras file's count can set it.
+  virtual uint64_t opt_iterations() const = 0;
+  virtual void set_opt_iterations(uint64_t t) = 0;
   virtual std::vector<float> grads() const = 0;      // of the last backward(), mean over the batch
   virtual void set_learning_rate(float lr) = 0;
 
@@ -113,7 +129,7 @@ class Backend {
   // o.pre_activation, the gradient at the output before the activation).
   virtual void gradient(const Objective& o, const std::vector<std::string>& wrt,
                         std::vector<std::vector<float>>& out) = 0;
-  // One RMSprop step from the gradients of the last backward().
+  // One optimizer step (options().optimizer) from the gradients of the last backward().
   virtual void update() = 0;
   virtual void train_step(const Batch& b) { forward(b, true); backward(b); update(); }
   // forward(b, false) and adds loss/acc to the metrics.

@@ -138,6 +138,16 @@ bool read_named_tensors(const json& h, const Graph& g, const std::string& prefix
   return true;
 }
 
+// The optimizer state's tensor name prefixes, one per slot, by the metadata's "optimizer" (absent
+// in files from before Adam: RMSprop's one accumulator per parameter).
+std::vector<std::string> opt_prefixes(const Checkpoint& c, const std::string& path) {
+  const auto it = c.meta.find("optimizer");
+  if (it == c.meta.end() || it->second == "rmsprop") return {"optimizer/"};
+  if (it->second == "adam") return {"optimizer/m/", "optimizer/v/"};
+  fail(path, ": optimizer '", it->second, "' is not one this build knows (rmsprop, adam); resume it with the build "
+       "that wrote it, or start a new run");
+}
+
 // The parameters (all of them, or the file is damaged) and the optimizer state (if all of it is there).
 void read_tensors(const json& h, const Graph& g, const CheckpointFile& f, Checkpoint& c) {
   // The header's model decides how much is read: refuse one the data cannot hold before
@@ -146,7 +156,15 @@ void read_tensors(const json& h, const Graph& g, const CheckpointFile& f, Checkp
     fail(f.damaged, "the model in the header has ", g.param_count(), " parameters but the file holds ", f.data_bytes,
          " bytes of tensor data", f.fix);
   if (!read_named_tensors(h, g, "", f, c.params)) fail(f.damaged, "a parameter tensor is missing", f.fix);
-  if (!read_named_tensors(h, g, "optimizer/", f, c.opt_state)) c.opt_state.clear();
+  c.opt_state.clear();
+  std::vector<float> slot;
+  for (const std::string& prefix : opt_prefixes(c, f.path)) {
+    if (!read_named_tensors(h, g, prefix, f, slot)) {
+      c.opt_state.clear();
+      return;
+    }
+    c.opt_state.insert(c.opt_state.end(), slot.begin(), slot.end());
+  }
 }
 
 // Version 1's CRC-32: the tensor data only, in the file's order.
@@ -161,7 +179,9 @@ void verify_data_checksum(const Checkpoint& c, const std::string& stored_crc, co
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   const Graph g(c.model);
-  if (c.params.size() != g.param_count() || (!c.opt_state.empty() && c.opt_state.size() != g.param_count()))
+  const std::vector<std::string> prefixes = opt_prefixes(c, path);
+  if (c.params.size() != g.param_count() ||
+      (!c.opt_state.empty() && c.opt_state.size() != prefixes.size() * g.param_count()))
     fail(path, ": internal error: checkpoint tensors do not match the model");
   json h = json::object();
   size_t at = 0;
@@ -170,8 +190,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
     at += 4 * p.size;
   };
   for (const ParamRef& p : g.params()) add(p.name, p);
-  if (!c.opt_state.empty())
-    for (const ParamRef& p : g.params()) add("optimizer/" + p.name, p);
+  if (!c.opt_state.empty())  // slot after slot, as opt_state holds them
+    for (const std::string& prefix : prefixes)
+      for (const ParamRef& p : g.params()) add(prefix + p.name, p);
   json meta = json::object();
   for (const auto& [k, v] : c.meta) meta[k] = v;
   meta["format"] = "acts-checkpoint";

@@ -1,7 +1,8 @@
-// Checkpoints: parameters, RMSprop state and run metadata in one safetensors file, readable by
+// Checkpoints: parameters, optimizer state and run metadata in one safetensors file, readable by
 // numpy users (safetensors.numpy.load_file, or the 8-byte header length + JSON header + raw
-// little-endian float32). Tensors are named "conv2d_1/kernel" (Keras layout) and
-// "optimizer/conv2d_1/kernel". The header's __metadata__ carries the format version, the Keras
+// little-endian float32). Tensors are named "conv2d_1/kernel" (Keras layout) and, by the
+// metadata's "optimizer", "optimizer/conv2d_1/kernel" (rmsprop, or none: RMSprop's accumulator)
+// or "optimizer/m/conv2d_1/kernel" and "optimizer/v/conv2d_1/kernel" (adam). The header's __metadata__ carries the format version, the Keras
 // model JSON, a CRC-32 and free-form run metadata. Written atomically.
 // Version 2 (written since issue 17): the CRC-32 covers the header (tensor table and metadata,
 // as canonical JSON without the crc32 field itself) and then the data section, so an edited
@@ -21,8 +22,10 @@ constexpr int kCheckpointVersion = 2;
 
 struct Checkpoint {
   ModelSpec model;                          // the architecture the tensors belong to
-  std::vector<float> params, opt_state;     // Graph(model).params() layout
-  std::map<std::string, std::string> meta;  // epoch, step, seed, data, classes, image_size, ...
+  std::vector<float> params;                // Graph(model).params() layout
+  std::vector<float> opt_state;             // that layout once per optimizer slot (meta "optimizer"), or empty
+  std::map<std::string, std::string> meta;  // epoch, step, seed, data, classes, image_size, optimizer,
+                                            // optimizer_iterations, ...
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& c);

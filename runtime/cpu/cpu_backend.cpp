@@ -1,10 +1,11 @@
 // CpuBackend: the graph's nodes run one after the other through their CpuOps (runtime/ops/*/
 // *_cpu.cpp); this file holds only what is common to every layer: the input, the loss, the
-// gradient flow between nodes, the fusion flags and RMSprop.
+// gradient flow between nodes, the fusion flags and the optimizer (RMSprop or Adam).
 #include "runtime/cpu/cpu_backend.h"
 
 #include <algorithm>
 
+#include "kernels/cpu/adam.h"
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/rescale.h"
@@ -20,7 +21,8 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 }
 
 CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
-    : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f), acc_(g.param_count(), 0.f),
+    : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f),
+      acc_(opt_slots(o.optimizer) * g.param_count(), 0.f),
       out_(g.nodes().size()), fast_(!o.cpu_reference && cpu_fast::available()) {
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& nd = g.nodes()[i];
@@ -157,6 +159,24 @@ void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wr
 }
 
 void CpuBackend::update() {
+  if (opt_.optimizer == Optimizer::kAdam) {
+    const size_t n = w_.size();
+    const float alpha = adam_alpha(opt_.lr, float(opt_.adam.beta1), float(opt_.adam.beta2), iterations_ + 1);
+    const float omb1 = opt_.adam.one_minus_beta1(), omb2 = opt_.adam.one_minus_beta2();
+    float* m = acc_.data();
+    float* v = acc_.data() + n;
+    auto step = [&](size_t i0, size_t i1) {
+      cpu::adam_update(&w_[i0], &g_[i0], m + i0, v + i0, i1 - i0, alpha, omb1, omb2, opt_.eps);
+    };
+    if (fast_)  // elementwise: the split across threads changes nothing
+      cpu_fast::parallel_ranges(n, size_t(1) << 15, step);
+    else
+      step(0, n);
+    mark("", "adam");
+    ++iterations_;
+    ++step_;
+    return;
+  }
   if (fast_)  // elementwise: the split across threads changes nothing
     cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {
       cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps,
@@ -165,6 +185,7 @@ void CpuBackend::update() {
   else
     cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
   mark("", "rmsprop");
+  ++iterations_;
   ++step_;
 }
 

@@ -21,6 +21,8 @@ class CpuBackend final : public Backend {
   void set_opt_state(const std::vector<float>& a) override;
   std::vector<float> grads() const override { return g_; }
   void set_learning_rate(float lr) override { opt_.lr = lr; }
+  uint64_t opt_iterations() const override { return iterations_; }
+  void set_opt_iterations(uint64_t t) override { iterations_ = t; }
 
   void forward(const Batch& b, bool training) override;
   void forward_to(const Batch& b, const std::string& last) override;
@@ -47,7 +49,9 @@ class CpuBackend final : public Backend {
     std::vector<float*> w, g;
   };
 
-  std::vector<float> w_, g_, acc_;          // parameters, gradients, RMSprop accumulators (never reallocated)
+  std::vector<float> w_, g_, acc_;          // parameters, gradients (never reallocated), optimizer state
+                                            // (opt_slots() slots: RMSprop's a; Adam's m then v)
+  uint64_t iterations_ = 0;                 // optimizer updates (Keras' iterations)
   std::vector<float> x_;                    // rescaled input (n, H, W, C)
   std::vector<std::vector<float>> out_;     // per node, its output (n, out_shape)
   std::vector<std::unique_ptr<CpuOp>> ops_; // per node

@@ -39,8 +39,11 @@ CudaBackend::CudaBackend(const Graph& g, const BackendOptions& o)
     ops_.push_back(make_cuda_op(nd, CudaOpEnv{ctx_, opt_, uint32_t(i), [this, layer](const char* what) { mark(layer, what); }}));
   }
   const cudaStream_t s = ctx_.stream();
-  params_ = DeviceBuffer<float>(3 * layout_.total(), "the weights, gradients and RMSprop state");
-  params_.zero(s);  // zero gradients, accumulators and the padding between tensors
+  params_ = DeviceBuffer<float>((2 + opt_slots(o.optimizer)) * layout_.total(),
+                                "the weights, gradients and optimizer state");
+  params_.zero(s);  // zero gradients, optimizer state and the padding between tensors
+  opt_scalars_ = DeviceBuffer<uint64_t>(2, "the optimizer's iteration count");
+  opt_scalars_.zero(s);
   allocate_activations();
   for (const Node& nd : g.nodes()) {
     NodeParams p;
@@ -320,6 +323,33 @@ void CudaBackend::write_params(int which, const std::vector<float>& v, const cha
   std::vector<float> dev(layout_.total());
   layout_.to_device(v.data(), dev.data());
   params_.copy_from_host(dev.data(), dev.size(), ctx_.stream(), size_t(which) * layout_.total());
+}
+
+std::vector<float> CudaBackend::opt_state() const {
+  std::vector<float> all;
+  for (size_t k = 0; k < opt_slots(opt_.optimizer); ++k) {
+    const std::vector<float> slot = read_params(int(2 + k));
+    all.insert(all.end(), slot.begin(), slot.end());
+  }
+  return all;
+}
+
+void CudaBackend::set_opt_state(const std::vector<float>& a) {
+  const size_t n = graph_.param_count(), slots = opt_slots(opt_.optimizer);
+  if (a.size() != slots * n) fail("optimizer state has ", a.size(), " values, the model needs ", slots * n);
+  for (size_t k = 0; k < slots; ++k)
+    write_params(int(2 + k), std::vector<float>(a.begin() + long(k * n), a.begin() + long((k + 1) * n)),
+                 "optimizer state");
+}
+
+uint64_t CudaBackend::opt_iterations() const {
+  uint64_t t = 0;
+  opt_scalars_.copy_to_host(&t, 1, ctx_.stream());
+  return t;
+}
+
+void CudaBackend::set_opt_iterations(uint64_t t) {
+  opt_scalars_.copy_from_host(&t, 1, ctx_.stream());  // waits for the copy: t may go
 }
 
 void CudaBackend::set_learning_rate(float lr) {

@@ -1,9 +1,10 @@
 // The CUDA backend: the Graph's nodes on one GPU through each layer's CudaOp (runtime/cuda/
 // cuda_op.h: cuDNN for Conv2D, cuBLAS for Dense, the kernels of kernels/cuda for the rest) and
-// the backend's own kernels (input rescale/augmentation, BCE, RMSprop).
+// the backend's own kernels (input rescale/augmentation, BCE, RMSprop or Adam).
 //
 // Memory: everything is allocated at construction for options().max_batch: one arena holds
-// weights, gradients and RMSprop accumulators (so RMSprop is one launch), one arena every
+// weights, gradients and the optimizer's slots (RMSprop's accumulators, or Adam's m and v: so an
+// update is one launch), one arena every
 // activation, the two ping-pong gradient buffers, the batch inputs and the running metrics; a
 // third buffer is cuDNN's workspace. A training step then copies only the batch to the GPU
 // (uint8 images or float inputs, labels, optional affine; through pinned staging buffers, so the
@@ -47,8 +48,10 @@ class CudaBackend final : public Backend {
   std::string name() const override;
   std::vector<float> params() const override { return read_params(0); }
   void set_params(const std::vector<float>& w) override { write_params(0, w, "parameter vector"); }
-  std::vector<float> opt_state() const override { return read_params(2); }
-  void set_opt_state(const std::vector<float>& a) override { write_params(2, a, "optimizer state"); }
+  std::vector<float> opt_state() const override;
+  void set_opt_state(const std::vector<float>& a) override;
+  uint64_t opt_iterations() const override;
+  void set_opt_iterations(uint64_t t) override;
   std::vector<float> grads() const override { return read_params(1); }
   void set_learning_rate(float lr) override;
 
@@ -116,7 +119,7 @@ class CudaBackend final : public Backend {
     update_pass();
   }
 
-  std::vector<float> read_params(int which) const;  // 0 weights, 1 gradients, 2 accumulators
+  std::vector<float> read_params(int which) const;  // 0 weights, 1 gradients, 2.. optimizer slots
   void write_params(int which, const std::vector<float>& v, const char* what);
   float* weights(int param) const { return params_.get() + layout_.offset(param); }
   float* gradients(int param) const { return params_.get() + layout_.total() + layout_.offset(param); }
@@ -127,7 +130,8 @@ class CudaBackend final : public Backend {
 
   CudaContext ctx_;
   DeviceParamLayout layout_;
-  DeviceBuffer<float> params_;             // [weights | gradients | accumulators], layout_.total() each
+  DeviceBuffer<float> params_;             // [weights | gradients | opt slots...], layout_.total() each
+  DeviceBuffer<uint64_t> opt_scalars_;     // [optimizer iterations | Adam's alpha of the step (a float)]
   DeviceBuffer<unsigned char> arena_;      // activations, gradient ping-pong, batch, metrics
   DeviceBuffer<unsigned char> workspace_;  // cuDNN
   size_t input_size_ = 0;                  // floats per image

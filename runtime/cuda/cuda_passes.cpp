@@ -5,6 +5,7 @@
 #include "cuda_backend.h"
 #include "kernels/cuda/bce.cuh"
 #include "kernels/cuda/rescale_augment.cuh"
+#include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/rmsprop.cuh"
 
 namespace acts {
@@ -106,6 +107,14 @@ void CudaBackend::gradient_pass(int n, const GradientPlan& p, bool pre_activatio
 }
 
 void CudaBackend::update_pass() {
+  if (opt_.optimizer == Optimizer::kAdam) {
+    const size_t n = layout_.total();
+    float* base = params_.get();
+    gpu::adam(base, base + n, base + 2 * n, base + 3 * n, n, opt_scalars_.get(),
+              reinterpret_cast<float*>(opt_scalars_.get() + 1), lr_, opt_.adam, opt_.eps, ctx_.stream());
+    mark("", "adam");
+    return;
+  }
   gpu::rmsprop(params_.get(), params_.get() + layout_.total(), params_.get() + 2 * layout_.total(), layout_.total(),
                lr_, opt_.rho, opt_.eps, opt_.rmsprop_rule, ctx_.stream());
   mark("", "rmsprop");

@@ -110,12 +110,12 @@ json parse_json_or_empty(const std::string& text) { return json::parse(text, nul
 
 // The optimizer tensors of an HDF5 full-model file, in @weight_names order; none can be larger
 // than the model (`g`) has parameters.
-std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root, const Graph& g) {
+std::vector<H5Tensor> h5_optimizer_tensors(const H5Group& root, const Graph& g, std::vector<std::string>& names) {
   std::vector<H5Tensor> out;
   if (!root.has_group("optimizer_weights")) return out;
   const H5Group og = root.group("optimizer_weights");
-  for (const std::string& name : og.string_list_attr("weight_names"))
-    out.push_back(og.tensor(name, true, g.param_count()));
+  names = og.string_list_attr("weight_names");
+  for (const std::string& name : names) out.push_back(og.tensor(name, true, g.param_count()));
   return out;
 }
 
@@ -146,7 +146,7 @@ KerasModel read_hdf5(const std::string& path, const KerasReadOptions& o) {
       const json tc = parse_json_or_empty(root.string_attr("training_config"));
       if (tc.is_object() && tc.contains("optimizer_config")) src.config = tc["optimizer_config"];
     }
-    src.tensors = h5_optimizer_tensors(root, g);
+    src.tensors = h5_optimizer_tensors(root, g, src.names);
     import_optimizer(src, g, m);
   } else if (root.has_attr("layer_names") || root.has_attr("layer_names0")) {
     const Graph g = build(m, architecture_for_weights(path, o, "Keras 2 save_weights"), o.config_json);

@@ -31,7 +31,8 @@ json identity(const TrainConfig& c) {
           {"augment", c.augment},
           {"seed", c.seed},
           {"interpolation", c.interpolation},
-          {"rmsprop", c.rmsprop}};
+          {"rmsprop", c.rmsprop},
+          {"optimizer", c.optimizer}};
 }
 
 Batch to_batch(const HostBatch& h, float scale, int set) {
@@ -88,6 +89,8 @@ Checkpoint Run::snapshot(const State& s) {
             {"train_batches", std::to_string(s.train_batches)},
             {"val_batches", std::to_string(s.val_batches)},
             {"backend_step", std::to_string(backend->step())},
+            {"optimizer", cfg.optimizer},
+            {"optimizer_iterations", std::to_string(backend->opt_iterations())},
             {"best_val_acc", exact(s.best_val_acc)},
             {"history", history_json(s.history)},
             {"data", cfg.data},

@@ -36,6 +36,12 @@ RmspropRule rmsprop_rule(const std::string& name) {
   fail("RMSprop rule '", name, "' is neither keras2 nor keras3");
 }
 
+Optimizer optimizer_kind(const std::string& name) {
+  if (name == "rmsprop") return Optimizer::kRmsprop;
+  if (name == "adam") return Optimizer::kAdam;
+  fail("optimizer '", name, "' is neither rmsprop nor adam");
+}
+
 void restore_identity(TrainConfig& c, const json& j) {
   const std::string moved = c.data;  // --data on resume: where the run's data lies now
   c.data = j.at("data");
@@ -56,6 +62,8 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.interpolation = j.at("interpolation");
   c.rmsprop = j.value("rmsprop", "keras2");  // runs from before the option used Keras 2's rule
   rmsprop_rule(c.rmsprop);
+  c.optimizer = j.value("optimizer", "rmsprop");  // runs from before Adam trained with RMSprop
+  optimizer_kind(c.optimizer);
   if (c.epochs <= 0) c.epochs = j.at("epochs");  // --epochs on resume may extend the run
 }
 
@@ -206,6 +214,42 @@ Ending open_resumed_run(TrainConfig& cfg, Run& r, State& s, std::unique_ptr<Chec
   return {};
 }
 
+// The optimizer and learning rate of a new run: --optimizer/--lr where given, else a Keras
+// --model's compile config where it names RMSprop or Adam (and, for that optimizer, its learning
+// rate), else RMSprop and each optimizer's default rate. A Keras file's state that belongs to
+// another optimizer is dropped. Says in one line what the file asked for and what is used.
+void choose_optimizer(TrainConfig& cfg, KerasModel& keras) {
+  const bool from_file = !keras.ckpt.params.empty();
+  std::string file_opt;  // the file's optimizer, when it is one train_gpu runs
+  if (keras.optimizer == "RMSprop") file_opt = "rmsprop";
+  if (keras.optimizer == "Adam") file_opt = "adam";
+  const auto lr_it = keras.ckpt.meta.find("keras_learning_rate");
+  const double file_lr = lr_it == keras.ckpt.meta.end() ? 0 : std::strtod(lr_it->second.c_str(), nullptr);
+  const bool asked_optimizer = !cfg.optimizer.empty(), asked_lr = cfg.lr > 0;
+  if (!asked_optimizer) cfg.optimizer = file_opt.empty() ? "rmsprop" : file_opt;
+  if (!asked_lr) {
+    if (file_lr > 0 && cfg.optimizer == file_opt) cfg.lr = float(file_lr);
+    else cfg.lr = cfg.optimizer == "adam" ? 1e-3f : 1e-4f;
+  }
+  const auto state_it = keras.ckpt.meta.find("optimizer");
+  if (!keras.ckpt.opt_state.empty() && (state_it == keras.ckpt.meta.end() || state_it->second != cfg.optimizer)) {
+    keras.ckpt.opt_state.clear();  // another optimizer's state means nothing to this one
+    keras.opt_note += "; not used: training with " + cfg.optimizer + " (--optimizer), which starts fresh";
+  }
+  if (!from_file || (keras.optimizer.empty() && file_lr <= 0)) return;
+  char asked[200];
+  if (file_lr > 0)
+    std::snprintf(asked, sizeof asked, "%s, learning rate %g", keras.optimizer.empty() ? "an unnamed optimizer"
+                                                                                        : keras.optimizer.c_str(),
+                  file_lr);
+  else
+    std::snprintf(asked, sizeof asked, "%s", keras.optimizer.c_str());
+  const char* why_optimizer = asked_optimizer ? "--optimizer" : file_opt.empty() ? "the default" : "the file's";
+  const char* why_lr = asked_lr ? "--lr" : cfg.optimizer == file_opt && file_lr > 0 ? "the file's" : "the default";
+  std::printf("%s was compiled with %s; training with %s (%s), lr %g (%s)\n", cfg.model_json.c_str(), asked,
+              cfg.optimizer.c_str(), why_optimizer, double(cfg.lr), why_lr);
+}
+
 // A new run: its settings checked, its model built (cfg.image_size follows a model JSON's input)
 // and its folder made, locked and given run.json.
 void open_new_run(TrainConfig& cfg, Run& r) {
@@ -215,6 +259,7 @@ void open_new_run(TrainConfig& cfg, Run& r) {
     fail(cfg.data, ": no such data folder; give --data a folder with train/ and validation/ inside");
   KerasModel keras;
   r.graph = new_run_model(cfg, &keras);  // a model that does not fit the image size fails before the folder
+  choose_optimizer(cfg, keras);
   if (cfg.rescale <= 0) {
     cfg.rescale = rescales_its_input(r.graph->spec()) ? 1.f : 1.f / 255.f;
     if (cfg.rescale == 1.f)
@@ -222,8 +267,12 @@ void open_new_run(TrainConfig& cfg, Run& r) {
                   "change)\n");
   }
   if (!keras.ckpt.params.empty()) {
-    std::printf("Fine-tuning %s: %s; optimizer: %s; RMSprop rule %s (--rmsprop)\n", cfg.model_json.c_str(),
-                keras.format.c_str(), keras.opt_note.c_str(), cfg.rmsprop.c_str());
+    if (cfg.optimizer == "adam")
+      std::printf("Fine-tuning %s: %s; optimizer: %s\n", cfg.model_json.c_str(), keras.format.c_str(),
+                  keras.opt_note.c_str());
+    else
+      std::printf("Fine-tuning %s: %s; optimizer: %s; RMSprop rule %s (--rmsprop)\n", cfg.model_json.c_str(),
+                  keras.format.c_str(), keras.opt_note.c_str(), cfg.rmsprop.c_str());
     r.initial = std::make_unique<Checkpoint>(std::move(keras.ckpt));
   }
   r.spec = r.graph->spec();
@@ -288,6 +337,8 @@ void start_backend(Run& r, const Checkpoint* ckpt) {
   bo.lr = cfg.lr;
   bo.rmsprop_rule = rmsprop_rule(cfg.rmsprop);
   bo.eps = bo.rmsprop_rule == RmspropRule::kKeras3 ? 1e-7f : 1e-8f;  // each side's default epsilon
+  bo.optimizer = optimizer_kind(cfg.optimizer);
+  if (bo.optimizer == Optimizer::kAdam) bo.eps = 1e-7f;  // Keras' Adam (kernels/adam_rule.h)
   bo.seed = cfg.seed;
   bo.deterministic = cfg.deterministic;
   bo.tf32 = cfg.tf32;
@@ -299,10 +350,18 @@ void start_backend(Run& r, const Checkpoint* ckpt) {
   if (ckpt) {
     r.backend->set_params(ckpt->params);
     r.backend->set_opt_state(ckpt->opt_state);
-    r.backend->set_step(uint64_t(meta_int(*ckpt, "backend_step", r.dir + "/last.safetensors", 0, 1LL << 62)));
+    const std::string last = r.dir + "/last.safetensors";
+    r.backend->set_step(uint64_t(meta_int(*ckpt, "backend_step", last, 0, 1LL << 62)));
+    // Checkpoints from before Adam counted no iterations: RMSprop does not use them.
+    const char* iterations = ckpt->meta.count("optimizer_iterations") ? "optimizer_iterations" : "backend_step";
+    r.backend->set_opt_iterations(uint64_t(meta_int(*ckpt, iterations, last, 0, 1LL << 62)));
   } else if (r.initial) {  // a Keras file's weights (new_run_model)
     r.backend->set_params(r.initial->params);
-    if (!r.initial->opt_state.empty()) r.backend->set_opt_state(r.initial->opt_state);
+    if (!r.initial->opt_state.empty()) {
+      r.backend->set_opt_state(r.initial->opt_state);
+      if (r.initial->meta.count("optimizer_iterations"))
+        r.backend->set_opt_iterations(std::stoull(r.initial->meta.at("optimizer_iterations")));
+    }
   } else {
     r.backend->set_params(init_params(*r.graph, cfg.seed));
   }

@@ -22,13 +22,16 @@ struct TrainConfig {
   std::string model_config;              // the architecture (model JSON) of a weights-only Keras file
   int epochs = 30, steps_per_epoch = 100, validation_steps = 50, batch_size = 20;
   int image_size = 150;
-  float lr = 1e-4f;
+  float lr = 0.f;                        // 0: a Keras --model's own (for the same optimizer), else the
+                                         // optimizer's default: rmsprop 1e-4 (the tutorial's), adam 1e-3 (Keras')
   float rescale = 0.f;  // input pixels 0-255 times this (Keras' ImageDataGenerator(rescale=...)); 0: 1/255, or 1
                         // when the model's first layer is a Rescaling (it scales them itself)
   bool augment = false;
   uint64_t seed = 1;
   std::string interpolation = "nearest";
   std::string rmsprop = "keras2";        // RMSprop's rule: keras2 (the book's) or keras3 (kernels/rmsprop_rule.h)
+  std::string optimizer;                 // rmsprop or adam; "": a Keras --model's when it names one of them,
+                                         // else rmsprop (the tutorial's)
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;

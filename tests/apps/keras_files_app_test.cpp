@@ -153,6 +153,41 @@ TEST(KerasFilesApp, FineTunesAKerasFileAndItsModelKerasHoldsTheRunsWeights) {
   EXPECT_TRUE(acts::testing::no_temporary_files(out));
 }
 
+// A Keras file compiled with Adam (tests/fixtures/adam/adam3.keras: Keras 3, lr 1e-3, three steps)
+// fine-tunes with Adam, its learning rate and its m, v and iteration count, and says so in one
+// line; --lr and --optimizer win over the file, and another optimizer drops the Adam state.
+TEST(KerasFilesApp, FineTuningTakesTheFilesOptimizerAndLearningRateUnlessAsked) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string adam3 = std::string(ACTS_TEST_DATA) + "/adam/adam3.keras", dir = tmpdir("file_optimizer");
+  const std::string args = " --data " + kSample + " --model " + adam3 + " --epochs 1 --steps-per-epoch 1 "
+                           "--validation-steps 1 --batch-size 3 --device cpu --out ";
+  auto settings = [](const std::string& out) { return json::parse(acts::testing::read_file(out + "/run.json")); };
+  auto r = run(kTrain + args + dir + "/own");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, adam3 + " was compiled with Adam, learning rate 0.001; training with adam (the "
+                              "file's), lr 0.001 (the file's)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "imported the file's Adam m and v after 3 iterations")) << r.out;
+  EXPECT_EQ(settings(dir + "/own").at("optimizer"), "adam");
+  EXPECT_FLOAT_EQ(settings(dir + "/own").at("lr").get<float>(), 1e-3f);
+  const acts::Checkpoint own = acts::load_checkpoint(dir + "/own/final.safetensors");
+  EXPECT_EQ(own.meta.at("optimizer"), "adam");
+  EXPECT_EQ(own.meta.at("optimizer_iterations"), "4");  // the file's 3 and one step here
+  EXPECT_EQ(own.opt_state.size(), 2 * own.params.size());
+
+  r = run(kTrain + args + dir + "/lr --lr 0.01");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "training with adam (the file's), lr 0.01 (--lr)")) << r.out;
+  EXPECT_FLOAT_EQ(settings(dir + "/lr").at("lr").get<float>(), 0.01f);
+
+  r = run(kTrain + args + dir + "/rmsprop --optimizer rmsprop");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "training with rmsprop (--optimizer), lr 0.0001 (the default)")) << r.out;
+  EXPECT_TRUE(contains(r.out, "not used: training with rmsprop (--optimizer), which starts fresh")) << r.out;
+  EXPECT_EQ(settings(dir + "/rmsprop").at("optimizer"), "rmsprop");
+  const acts::Checkpoint rms = acts::load_checkpoint(dir + "/rmsprop/final.safetensors");
+  EXPECT_EQ(rms.opt_state.size(), rms.params.size());
+}
+
 TEST(KerasFilesApp, AFrozenLayerIsRefusedForTrainingAndDumpedAsItIs) {
   const std::string dir = tmpdir("frozen");
   fs::create_directories(dir);

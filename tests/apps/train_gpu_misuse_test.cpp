@@ -106,7 +106,7 @@ TEST(TrainGpuMisuse, ResumeRefusesSettingsItWouldIgnoreAndFollowsMovedData) {
   ASSERT_EQ(run(kBin + " --data " + data + " --out " + run_dir + " --epochs 1" + quick).code, 0);
   // What defines the run cannot change on resume: say so instead of silently training without it.
   for (const std::string flag : {"--lr 0.5", "--batch-size 8", "--seed 2", "--augment", "--image-size 64",
-                                "--rmsprop keras3"}) {
+                                "--rmsprop keras3", "--optimizer adam"}) {
     const auto r = run(kBin + " --resume " + run_dir + " --epochs 2 --device cpu " + flag);
     EXPECT_EQ(r.code, 2) << flag << ": " << r.out;
     EXPECT_TRUE(contains(r.out, flag.substr(0, flag.find(' ')) + " cannot change when resuming")) << r.out;
@@ -153,6 +153,7 @@ TEST(TrainGpuMisuse, NumbersThatMakeNoSenseAreRefusedInAFewWords) {
       {"--seed -1", "--seed: '-1' is not a whole number from 0 to 4294967295"},  // became 2^64-1
       {"--threads -2", "--threads: '-2' is not a whole number from 0"},
       {"--image-size 7", "--image-size: '7' is not a whole number from 8 to 4096"},
+      {"--optimizer sgd", "--optimizer: sgd not in {rmsprop,adam}"},
   };
   for (const auto& [flag, says] : cases) {
     // A one-step run but for the flag under test (which, accepted, would start it).

@@ -130,6 +130,29 @@ TEST(TrainGpu, RmspropRuleIsTheOneAskedForAndKeptOnResume) {
   EXPECT_EQ(final_params(k2), final_params(k2_whole));
 }
 
+// --optimizer adam: Keras 3's Adam at its default lr 1e-3 (run.json), m and v in the checkpoints,
+// and a run resumed for its second epoch ends where an uninterrupted one does, bit for bit.
+TEST(TrainGpu, AdamIsAskedForAndResumesExactly) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string one = " --data " + kSample + " --steps-per-epoch 2" + kSmall + " --optimizer adam";
+  const std::string part = tmpdir("adam_part"), whole = tmpdir("adam_whole");
+  ASSERT_EQ(run(kBin + one + " --epochs 1 --out " + part).code, 0);
+  const auto settings = nlohmann::json::parse(read_file(part + "/run.json"));
+  EXPECT_EQ(settings.at("optimizer"), "adam");
+  EXPECT_FLOAT_EQ(settings.at("lr").get<float>(), 1e-3f);
+  const acts::Checkpoint c = acts::load_checkpoint(part + "/last.safetensors");
+  EXPECT_EQ(c.meta.at("optimizer"), "adam");
+  EXPECT_EQ(c.meta.at("optimizer_iterations"), "2");
+  EXPECT_EQ(c.opt_state.size(), 2 * c.params.size());
+  ASSERT_EQ(run(kBin + one + " --epochs 2 --out " + whole).code, 0);
+  const auto resumed = run(kBin + " --resume " + part + " --epochs 2 --device cpu");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(final_params(part), final_params(whole));
+  EXPECT_EQ(acts::load_checkpoint(part + "/final.safetensors").opt_state,
+            acts::load_checkpoint(whole + "/final.safetensors").opt_state);
+  EXPECT_EQ(history_without_seconds(part), history_without_seconds(whole));
+}
+
 // --rescale feeds the pixels times it (a run at 2/255 learns other weights than one at 1/255),
 // is part of the run (run.json, the checkpoint's metadata for dump_acts) and cannot change on
 // resume; a run from before the flag resumes at 1/255.

@@ -13,7 +13,8 @@
 //  - RMSprop with Keras' eps = 1e-8 moves every weight by about lr * sqrt(10) in the direction of
 //    the sign of its gradient, even when that gradient is rounding noise. The update tests use
 //    eps = 1e-3, which keeps the update a smooth function of the gradient; the RMSprop kernel
-//    itself is checked with a small eps, bit for bit, in cuda_kernels_test.cpp.
+//    itself is checked with a small eps, bit for bit, in cuda_kernels_test.cpp. Adam's m / sqrt(v)
+//    does the same, and its test takes the same eps (its kernel, too, is checked with Keras' 1e-7).
 // Weights after updates: |got - ref| <= 2e-6 |ref| + 1e-4 max|ref - initial| per tensor (a few
 // ulp of the weight, plus 1e-4 of the largest change).
 #include "runtime/cuda/cuda_backend.h"
@@ -259,6 +260,53 @@ TEST_F(CudaBackendTest, ThreeGraphReplayedStepsMatchCpu) {
   expect_activations(graph, gpu, cpu, kTol, "step 3");
   expect_params(graph, "weights after 3 steps", gpu.params(), cpu.params(), &w0, 2e-6, 1e-4);
   expect_params(graph, "accumulators after 3 steps", gpu.opt_state(), cpu.opt_state(), nullptr, 1e-4, 1e-4);
+}
+
+// Adam through CUDA graphs: step 1 eager, 2 captured, 3 and 4 replayed. The bias correction's
+// step count lives on the device (kernels/cuda/adam.cuh), so each replay takes the next t: the
+// CPU backend's four steps, and an eager CUDA run's bit for bit. State crosses the interface as
+// m then v, with the iteration count.
+TEST_F(CudaBackendTest, AdamGraphReplayedStepsMatchCpuAndEager) {
+  BackendOptions o = options();  // eps 1e-3 as for RMSprop (the file comment): Adam's m / sqrt(v)
+  o.optimizer = Optimizer::kAdam;   // would move a weight by ~lr whatever its gradient's rounding noise
+  o.lr = 1e-3f;
+  const auto batches = well_conditioned_batches(graph, o, 3, 4);
+  ASSERT_EQ(batches.size(), 4u);
+  CpuBackend cpu(graph, o);
+  CudaBackend graphed(graph, o), eager(graph, o);
+  graphed.set_use_graphs(true);
+  eager.set_use_graphs(false);
+  const auto w0 = cpu.params();
+  for (const auto& b : batches) {
+    cpu.train_step(b.view());
+    graphed.train_step(b.view());
+    eager.train_step(b.view());
+  }
+  EXPECT_EQ(graphed.graphs_captured(), 1u);
+  EXPECT_EQ(graphed.opt_iterations(), 4u);
+  EXPECT_EQ(cpu.opt_iterations(), 4u);
+  ASSERT_EQ(graphed.opt_state().size(), 2 * graph.param_count());
+  expect_params(graph, "Adam weights after 4 steps", graphed.params(), cpu.params(), &w0, 2e-6, 1e-4);
+  const auto sg = graphed.opt_state(), sc = cpu.opt_state();
+  const size_t n = graph.param_count();
+  expect_params(graph, "Adam m after 4 steps", std::vector<float>(sg.begin(), sg.begin() + long(n)),
+                std::vector<float>(sc.begin(), sc.begin() + long(n)), nullptr, 1e-4, 1e-4);
+  expect_params(graph, "Adam v after 4 steps", std::vector<float>(sg.begin() + long(n), sg.end()),
+                std::vector<float>(sc.begin() + long(n), sc.end()), nullptr, 1e-4, 1e-4);
+  EXPECT_EQ(graphed.params(), eager.params()) << "replayed Adam steps must equal eager launches exactly";
+  EXPECT_EQ(graphed.opt_state(), eager.opt_state());
+
+  // Set back: the state, the count and a new learning rate reach the captured graph.
+  const auto w = random_floats(n, 3), st = random_floats(2 * n, 4, 0.f, 1e-3f);
+  for (Backend* be : {static_cast<Backend*>(&cpu), static_cast<Backend*>(&graphed)}) {
+    be->set_params(w);
+    be->set_opt_state(st);
+    be->set_opt_iterations(40);
+    be->set_learning_rate(5e-4f);
+    be->train_step(batches[0].view());
+  }
+  EXPECT_EQ(graphed.opt_iterations(), 41u);
+  expect_params(graph, "Adam weights after set state", graphed.params(), cpu.params(), &w, 2e-6, 1e-4);
 }
 
 // For the bit-for-bit tests: a failure there may be cuDNN's choice rather than ours (a

@@ -10,6 +10,7 @@
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/max_pooling2d.h"
 #include "kernels/cpu/rescale.h"
+#include "kernels/cpu/adam.h"
 #include "kernels/cpu/rmsprop.h"
 #include "kernels/cuda/activations.cuh"
 #include "kernels/cuda/bce.cuh"
@@ -18,6 +19,7 @@
 #include "kernels/cuda/gather_rows.cuh"
 #include "kernels/cuda/max_pooling2d.cuh"
 #include "kernels/cuda/rescale_augment.cuh"
+#include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/rmsprop.cuh"
 #include "tests/compare.h"
 #include "tests/cuda/cuda_test_util.h"
@@ -107,6 +109,38 @@ TEST_F(CudaKernels, RmspropThreeStepsMatchCpu) {
       expect_close("rmsprop weights" + tag, download(d_w, count), w, 1e-6, 0);
       expect_close("rmsprop accumulators" + tag, download(d_a, count), a, 1e-6, 0);
     }
+}
+
+// Adam: the one-thread kernel advances the device's iteration count and forms alpha from the
+// learning rate in device memory; three launches are steps t = 1, 2, 3 as on the CPU. Every
+// seventh gradient is 0, as in the padding between tensors: those weights must not move at all.
+TEST_F(CudaKernels, AdamThreeStepsMatchCpu) {
+  for (size_t count : {size_t(1), size_t(1000), size_t(100003)}) {
+    auto w = random_floats(count, 1);
+    const auto w0 = w;
+    std::vector<float> m(count, 0.f), v(count, 0.f);
+    auto d_w = upload(w), d_m = upload(m), d_v = upload(v);
+    const float lr = 1e-3f, eps = 1e-7f;
+    const AdamHyper h;
+    auto d_lr = upload(std::vector<float>{lr});
+    auto d_scalars = upload(std::vector<uint64_t>{0, 0});  // [iterations | alpha]
+    for (uint64_t t = 1; t <= 3; ++t) {
+      auto g = random_floats(count, 10 + int(t), -0.05f, 0.05f);
+      for (size_t i = 0; i < count; i += 7) g[i] = 0.f;
+      auto d_g = upload(g);
+      gpu::adam(d_w.get(), d_g.get(), d_m.get(), d_v.get(), count, d_scalars.get(),
+                reinterpret_cast<float*>(d_scalars.get() + 1), d_lr.get(), h, eps, stream());
+      cpu::adam_update(w.data(), g.data(), m.data(), v.data(), count, adam_alpha(lr, 0.9f, 0.999f, t),
+                       h.one_minus_beta1(), h.one_minus_beta2(), eps);
+    }
+    const std::string tag = " (" + std::to_string(count) + ")";
+    const auto got = download(d_w, count);
+    expect_close("adam weights" + tag, got, w, 1e-6, 0);
+    expect_close("adam m" + tag, download(d_m, count), m, 1e-6, 0);
+    expect_close("adam v" + tag, download(d_v, count), v, 1e-6, 0);
+    EXPECT_EQ(download(d_scalars, 1)[0], 3u) << "iterations" << tag;
+    for (size_t i = 0; i < count; i += 7) EXPECT_EQ(got[i], w0[i]) << "zero gradient moved weight " << i << tag;
+  }
 }
 
 TEST_F(CudaKernels, BceMatchesCpuAndAccumulatesOnDevice) {

@@ -15,7 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const acts::Checkpoint c = acts::parse_checkpoint(bytes, "fuzz.safetensors");
     const acts::Graph g(c.model);
     FUZZ_CHECK(c.params.size() == g.param_count());
-    FUZZ_CHECK(c.opt_state.empty() || c.opt_state.size() == g.param_count());
+    // RMSprop: one accumulator per parameter; Adam: m and v (meta "optimizer")
+    FUZZ_CHECK(c.opt_state.empty() || c.opt_state.size() == g.param_count() ||
+               (c.meta.count("optimizer") && c.meta.at("optimizer") == "adam" &&
+                c.opt_state.size() == 2 * g.param_count()));
   } catch (const acts::Error&) {
   }
   return 0;

@@ -43,7 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const acts::KerasModel m = acts::load_keras_model(path);
     const acts::Graph g(m.ckpt.model);
     FUZZ_CHECK(m.ckpt.params.size() == g.param_count());
-    FUZZ_CHECK(m.ckpt.opt_state.empty() || m.ckpt.opt_state.size() == g.param_count());
+    // RMSprop: one accumulator per parameter; Adam: m and v (meta "optimizer")
+    FUZZ_CHECK(m.ckpt.opt_state.empty() || m.ckpt.opt_state.size() == g.param_count() ||
+               (m.ckpt.meta.count("optimizer") && m.ckpt.meta.at("optimizer") == "adam" &&
+                m.ckpt.opt_state.size() == 2 * g.param_count()));
     FUZZ_CHECK(!m.format.empty() && !m.opt_note.empty());
   } catch (const acts::BadFile&) {
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -356,16 +357,118 @@ TEST_F(KerasOptimizer, PlainRmspropMapsOnePerParameterTensor) {
 }
 
 TEST_F(KerasOptimizer, OtherOptimizersStartFreshAndSaySo) {
-  const KerasModel adam = import({{"class_name", "Adam"}, {"config", {{"learning_rate", 0.001}}}});
-  EXPECT_TRUE(adam.ckpt.opt_state.empty());
-  EXPECT_NE(adam.opt_note.find("trained with Adam"), std::string::npos) << adam.opt_note;
-  EXPECT_EQ(adam.ckpt.meta.at("keras_learning_rate").substr(0, 5), "0.001");
+  // (Adam was one of them until train_gpu had Adam: the Adam tests below.)
+  const KerasModel sgd = import({{"class_name", "SGD"}, {"config", {{"learning_rate", 0.01}}}});
+  EXPECT_TRUE(sgd.ckpt.opt_state.empty());
+  EXPECT_NE(sgd.opt_note.find("trained with SGD"), std::string::npos) << sgd.opt_note;
+  EXPECT_EQ(sgd.ckpt.meta.at("keras_learning_rate").substr(0, 4), "0.01");
   const KerasModel momentum = import({{"class_name", "RMSprop"}, {"config", {{"momentum", 0.9}}}});
   EXPECT_TRUE(momentum.ckpt.opt_state.empty());
   EXPECT_NE(momentum.opt_note.find("momentum"), std::string::npos) << momentum.opt_note;
   const KerasModel unnamed = import(nlohmann::json());
   EXPECT_TRUE(unnamed.ckpt.opt_state.empty());
   EXPECT_NE(unnamed.opt_note.find("does not name its optimizer"), std::string::npos) << unnamed.opt_note;
+}
+
+// Adam's slots as the three Keras generations lay them out, each onto opt_state as m then v with
+// the iteration count (the first scalar). Values: m of tensor i is 1 + i, v is 100 + i.
+class KerasAdam : public KerasOptimizer {
+ protected:
+  H5Tensor slot(size_t i, float base) {
+    const ParamRef& p = graph->params()[i];
+    return H5Tensor{p.shape, std::vector<float>(p.size, base + float(i))};
+  }
+  std::vector<float> want() {
+    std::vector<float> s(2 * graph->param_count());
+    const size_t n = graph->param_count();
+    for (size_t i = 0; i < graph->params().size(); ++i) {
+      const ParamRef& p = graph->params()[i];
+      std::fill_n(s.begin() + long(p.offset), p.size, 1.f + float(i));
+      std::fill_n(s.begin() + long(n + p.offset), p.size, 100.f + float(i));
+    }
+    return s;
+  }
+  const nlohmann::json adam = {{"class_name", "Adam"}, {"config", {{"learning_rate", 0.001}, {"amsgrad", false}}}};
+};
+
+TEST_F(KerasAdam, Keras3InterleavesMomentumAndVelocity) {
+  src.tensors = {H5Tensor{{}, {7.f}}, H5Tensor{{}, {0.001f}}};  // iterations, learning_rate
+  for (size_t i = 0; i < graph->params().size(); ++i) {
+    src.tensors.push_back(slot(i, 1.f));
+    src.tensors.push_back(slot(i, 100.f));
+  }
+  src.name = "adam";
+  const KerasModel m = import(adam);
+  EXPECT_EQ(m.optimizer, "Adam");
+  EXPECT_EQ(m.ckpt.opt_state, want()) << m.opt_note;
+  EXPECT_EQ(m.ckpt.meta.at("optimizer"), "adam");
+  EXPECT_EQ(m.ckpt.meta.at("optimizer_iterations"), "7");
+  EXPECT_NE(m.opt_note.find("imported the file's Adam m and v after 7 iterations"), std::string::npos) << m.opt_note;
+}
+
+TEST_F(KerasAdam, TfKerasNamesItsSlotsAndKeras2BlocksThem) {
+  // tf.keras 2.x: "Adam/iter:0", then per variable ".../m:0" and ".../v:0" (here v first: the
+  // names decide, not the order).
+  src.tensors = {H5Tensor{{}, {12.f}}};
+  src.names = {"Adam/iter:0"};
+  for (size_t i = 0; i < graph->params().size(); ++i) {
+    src.tensors.push_back(slot(i, 100.f));
+    src.names.push_back("Adam/" + graph->params()[i].name + "/v:0");
+    src.tensors.push_back(slot(i, 1.f));
+    src.names.push_back("Adam/" + graph->params()[i].name + "/m:0");
+  }
+  const KerasModel tf = import(adam);
+  EXPECT_EQ(tf.ckpt.opt_state, want()) << tf.opt_note;
+  EXPECT_EQ(tf.ckpt.meta.at("optimizer_iterations"), "12");
+  // Keras 2 (the book's era): [iterations] + ms + vs, named Variable_k.
+  src.tensors = {H5Tensor{{}, {3.f}}};
+  src.names = {"training/Adam/Variable:0"};
+  for (float base : {1.f, 100.f})
+    for (size_t i = 0; i < graph->params().size(); ++i) {
+      src.tensors.push_back(slot(i, base));
+      src.names.push_back("training/Adam/Variable_" + std::to_string(src.names.size()) + ":0");
+    }
+  const KerasModel k2 = import(adam);
+  EXPECT_EQ(k2.ckpt.opt_state, want()) << k2.opt_note;
+  EXPECT_EQ(k2.ckpt.meta.at("optimizer_iterations"), "3");
+}
+
+TEST_F(KerasAdam, AmsgradOrSlotsThatDoNotMapStartFresh) {
+  // SetUp's tensors: one per parameter, not an m and a v each.
+  const KerasModel short_of_v = import(adam);
+  EXPECT_TRUE(short_of_v.ckpt.opt_state.empty());
+  EXPECT_NE(short_of_v.opt_note.find("not an m and a v"), std::string::npos) << short_of_v.opt_note;
+  EXPECT_NE(short_of_v.opt_note.find("Adam starts fresh"), std::string::npos) << short_of_v.opt_note;
+  // Slots that map but an iteration count that is no count (a damaged file): fresh, said.
+  src.tensors = {H5Tensor{{}, {std::numeric_limits<float>::infinity()}}};
+  for (size_t i = 0; i < graph->params().size(); ++i) {
+    src.tensors.push_back(slot(i, 1.f));
+    src.tensors.push_back(slot(i, 100.f));
+  }
+  const KerasModel no_count = import(adam);
+  EXPECT_TRUE(no_count.ckpt.opt_state.empty());
+  EXPECT_NE(no_count.opt_note.find("no iteration count"), std::string::npos) << no_count.opt_note;
+  const KerasModel ams = import({{"class_name", "Adam"}, {"config", {{"amsgrad", true}}}});
+  EXPECT_TRUE(ams.ckpt.opt_state.empty());
+  EXPECT_NE(ams.opt_note.find("amsgrad"), std::string::npos) << ams.opt_note;
+}
+
+// A real Keras 3 file compiled with Adam and trained three steps (scripts/reference/
+// make_adam_golden.py): its m and v are Keras' own after those steps, bit for bit, in the graph's
+// order; its iteration count and learning rate come along.
+TEST(KerasFiles, Keras3AdamStateIsImported) {
+  const std::string dir = std::string(ACTS_TEST_DATA) + "/adam/";
+  const KerasModel m = load_keras_model(dir + "adam3.keras");
+  std::ifstream in(dir + "keras3_adam3.json");
+  const nlohmann::json golden = nlohmann::json::parse(in);
+  EXPECT_EQ(m.optimizer, "Adam");
+  std::vector<float> want = golden.at("m").get<std::vector<float>>();
+  const std::vector<float> v = golden.at("v").get<std::vector<float>>();
+  want.insert(want.end(), v.begin(), v.end());
+  EXPECT_EQ(m.ckpt.opt_state, want) << m.opt_note;
+  EXPECT_EQ(m.ckpt.params, golden.at("w").get<std::vector<float>>());
+  EXPECT_EQ(m.ckpt.meta.at("optimizer_iterations"), "3");
+  EXPECT_EQ(m.ckpt.meta.at("keras_learning_rate").substr(0, 5), "0.001");
 }
 
 TEST_F(KerasOptimizer, TensorsThatDoNotMapStartFresh) {
