@@ -22,14 +22,14 @@ class Conv2DCpu final : public CpuOp {
       cpu::conv2d_forward(f.x, f.n, H, W, C, f.w[0], f.w[1], s.kernel, s.kernel, s.filters, f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
     if (f.logits) std::copy(f.y, f.y + count, f.logits);
-    cpu_activation_forward(s.activation, f.y, count, fused_relu());
+    cpu_activation_forward(s.activation, f.y, count, size_t(s.filters), fused_relu());
   }
 
   bool backward(const CpuBackward& b) override {
     const LayerSpec& s = nd_.spec;
     const int H = nd_.in_shape[0], W = nd_.in_shape[1], C = nd_.in_shape[2];
     const size_t count = size_t(b.n) * nd_.out_size;
-    if (!b.act_done && !fused_relu()) cpu_activation_backward(s.activation, b.y, b.dy, count);
+    if (!b.act_done && !fused_relu()) cpu_activation_backward(s.activation, b.y, b.dy, count, size_t(s.filters));
     float *dk = b.dw ? b.dw[0] : nullptr, *db = b.dw ? b.dw[1] : nullptr;  // null: input gradient only
     if (fast_)
       cpu_fast::conv2d_backward(b.x, b.n, H, W, C, b.w[0], s.kernel, s.kernel, s.filters, b.dy,

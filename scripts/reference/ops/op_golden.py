@@ -1,8 +1,9 @@
 """What every op golden script shares (scripts/reference/ops/make_<op>_golden.py): Keras 3 on JAX
 set up, the weights and inputs of the shared formula (scripts/reference/make_goldens.py; its C++
 twin is tests/cpu/golden_weights.h), and the golden JSON for tests/ops/<op>_test.cpp: the model
-JSON, every layer's output, the binary cross-entropy of labels 1 0 1 and its gradient with respect
-to every parameter tensor (jax.grad of Keras' own loss through model.stateless_call).
+JSON, every layer's output, the loss (binary cross-entropy of labels 1 0 1; for a softmax head,
+sparse categorical cross-entropy of the class indices 2 0 1) and its gradient with respect to
+every parameter tensor (jax.grad of Keras' own loss through model.stateless_call).
 
 Parameters: stream 1 in Keras' flat order, kernels Glorot-bounded, biases 0.1 (2u - 1); inputs:
 float32(u) of the given stream, batch 3. Installs keras and jax[cpu] with pip when missing."""
@@ -52,23 +53,25 @@ def default_out(op):
 
 
 def write_golden(model, input_stream, out):
-    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1) into `out`."""
+    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1, or the class
+    indices 2 0 1 for a model whose last layer has several units: a softmax head) into `out`."""
     model.set_weights(golden_params(model))
     n = 3
     shape = tuple(model.inputs[0].shape[1:])
     x = uniform(input_stream, n * int(np.prod(shape))).astype(np.float32).reshape((n,) + shape)
-    y = np.array([1, 0, 1], np.float32).reshape(n, 1)
+    softmax_head = model.outputs[0].shape[-1] > 1
+    y = np.array([2, 0, 1] if softmax_head else [1, 0, 1], np.float32).reshape(n, 1)
 
     probe = keras.Model(model.inputs, [l.output for l in model.layers])
     outs = [np.asarray(o) for o in probe(x)]
 
-    bce = keras.losses.BinaryCrossentropy()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy() if softmax_head else keras.losses.BinaryCrossentropy()
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
 
     def loss_of(tv):
         pred, _ = model.stateless_call(tv, non_trainable, x)
-        return bce(y, pred)
+        return loss_fn(y, pred)
 
     loss, grads = jax.value_and_grad(loss_of)(trainable)
     golden = {
