@@ -41,4 +41,6 @@ TEST_F(SoftmaxTanhCuda, CrossEntropyKernelMatchesTheReference) {
 
 TEST_F(SoftmaxTanhCuda, BackendStepMatchesTheCpuBackend) { expect_cuda_step_matches_cpu("softmax_tanh"); }
 
+TEST_F(SoftmaxTanhCuda, MultiClassConvnetStepMatchesTheCpuBackend) { expect_cuda_step_matches_cpu("softmax_step"); }
+
 }  // namespace

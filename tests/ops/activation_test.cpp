@@ -18,6 +18,8 @@
 #include "runtime/core/graph.h"
 #include "runtime/core/head.h"
 #include "runtime/core/model_spec.h"
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/fast/cpu_fast.h"
 #include "tests/compare.h"
 #include "tests/numeric_grad.h"
 #include "tests/ops/op_golden.h"
@@ -193,6 +195,38 @@ TEST(SoftmaxCrossEntropy, BackendRefusesABatchWhoseLabelIsNotAClassIndex) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "batch label 3 of image 1 is not a class index of the 3-class head");
+  }
+}
+
+// The multi-class first step against Keras: same weights, same batch, Keras' RMSprop (Keras 3's
+// rule and defaults); every parameter after the step within 1e-5 relative, on both CPU paths.
+TEST(SoftmaxHead, FirstRmspropStepMatchesKeras) {
+  acts::test::expect_reference_matches_keras("softmax_step");
+  for (bool reference : {true, false}) {
+    if (!reference && !cpu_fast::available()) continue;
+    acts::test::OpGoldenRun run("softmax_step");
+    const nlohmann::json& k = run.g["rmsprop"];
+    BackendOptions o;
+    o.max_batch = 3;
+    o.cpu_reference = reference;
+    o.lr = k["learning_rate"].get<float>();
+    o.rho = k["rho"].get<float>();
+    o.eps = k["epsilon"].get<float>();
+    o.rmsprop_rule = RmspropRule::kKeras3;
+    CpuBackend cpu(run.graph, o);
+    cpu.set_params(acts::test::golden_params(run.graph));
+    cpu.train_step(run.batch());
+    EXPECT_NEAR(cpu.take_metrics().loss(), run.g["loss"].get<double>(), 1e-6);
+    const std::vector<float> w = cpu.params();
+    for (const ParamRef& p : run.graph.params()) {
+      const nlohmann::json* want = nullptr;  // Keras 3 names it by path: ".../dense_2/kernel"
+      for (const auto& [path, v] : k["after_step"].items())
+        if (path.size() >= p.name.size() && path.compare(path.size() - p.name.size(), p.name.size(), p.name) == 0)
+          want = &v;
+      ASSERT_NE(want, nullptr) << "no Keras parameter " << p.name;
+      expect_close(std::string(reference ? "reference " : "fast ") + p.name + " after one step", &w[p.offset],
+                   want->get<std::vector<double>>().data(), p.size, 1e-5, 1e-8);
+    }
   }
 }
 

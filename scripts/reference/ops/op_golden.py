@@ -3,7 +3,9 @@ set up, the weights and inputs of the shared formula (scripts/reference/make_gol
 twin is tests/cpu/golden_weights.h), and the golden JSON for tests/ops/<op>_test.cpp: the model
 JSON, every layer's output, the loss (binary cross-entropy of labels 1 0 1; for a softmax head,
 sparse categorical cross-entropy of the class indices 2 0 1) and its gradient with respect to
-every parameter tensor (jax.grad of Keras' own loss through model.stateless_call).
+every parameter tensor (jax.grad of Keras' own loss through model.stateless_call); optionally the
+parameters after one step of Keras' own RMSprop (Keras 3 defaults: rho 0.9, epsilon 1e-7 under the
+root) on those gradients.
 
 Parameters: stream 1 in Keras' flat order, kernels Glorot-bounded, biases 0.1 (2u - 1); inputs:
 float32(u) of the given stream, batch 3. Installs keras and jax[cpu] with pip when missing."""
@@ -52,9 +54,10 @@ def default_out(op):
     return os.path.join(ROOT, "tests", "fixtures", "ops", op + ".json")
 
 
-def write_golden(model, input_stream, out):
+def write_golden(model, input_stream, out, rmsprop_lr=None):
     """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1, or the class
-    indices 2 0 1 for a model whose last layer has several units: a softmax head) into `out`."""
+    indices 2 0 1 for a model whose last layer has several units: a softmax head) into `out`; with
+    `rmsprop_lr`, also the parameters after one RMSprop step of that learning rate."""
     model.set_weights(golden_params(model))
     n = 3
     shape = tuple(model.inputs[0].shape[1:])
@@ -82,6 +85,16 @@ def write_golden(model, input_stream, out):
         "loss": float(loss),
         "grads": {v.path: floats(g) for v, g in zip(model.trainable_variables, grads)},
     }
+    if softmax_head:  # categorical cross-entropy of the one-hot labels is the same loss
+        onehot = np.eye(int(model.outputs[0].shape[-1]), dtype=np.float32)[y.ravel().astype(int)]
+        cce = float(keras.losses.CategoricalCrossentropy()(onehot, model(x)))
+        assert abs(cce - float(loss)) < 1e-6, (cce, float(loss))
+        golden["categorical_loss"] = cce
+    if rmsprop_lr is not None:
+        opt = keras.optimizers.RMSprop(learning_rate=rmsprop_lr)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        golden["rmsprop"] = {"learning_rate": rmsprop_lr, "rho": 0.9, "epsilon": 1e-7,
+                             "after_step": {v.path: floats(v.numpy()) for v in model.trainable_variables}}
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(golden, f)
