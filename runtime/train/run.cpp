@@ -31,7 +31,8 @@ json identity(const TrainConfig& c) {
           {"augment", c.augment},
           {"seed", c.seed},
           {"interpolation", c.interpolation},
-          {"rmsprop", c.rmsprop}};
+          {"rmsprop", c.rmsprop},
+          {"class_mode", c.class_mode}};
 }
 
 Batch to_batch(const HostBatch& h, float scale, int set) {

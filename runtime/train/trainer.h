@@ -29,6 +29,8 @@ struct TrainConfig {
   uint64_t seed = 1;
   std::string interpolation = "nearest";
   std::string rmsprop = "keras2";        // RMSprop's rule: keras2 (the book's) or keras3 (kernels/rmsprop_rule.h)
+  std::string class_mode;                // binary | categorical | sparse (runtime/core/head.h); empty: the head's
+                                         // default (binary for Dense(1, sigmoid), categorical for a softmax)
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;
