@@ -80,7 +80,7 @@ Listing list_class_folders(const std::string& dir, int want_classes) {
   if (out.classes.empty()) fail(dir, ": has no class sub-folders; ", kFix);
   if (want_classes > 0 && int(out.classes.size()) != want_classes)
     fail(dir, ": found ", out.classes.size(), " class folder", out.classes.size() == 1 ? "" : "s", " (",
-         join(out.classes), ") but the binary model needs exactly ", want_classes, "; ", kFix);
+         join(out.classes), ") but the model needs exactly ", want_classes, "; ", kFix);
 
   for (size_t c = 0; c < out.classes.size(); ++c) {
     const fs::path cls = root / out.classes[c];

@@ -90,6 +90,16 @@ TEST(MultiClass, TrainsThreeClassesAndDumpActsNamesTheTopClasses) {
   EXPECT_TRUE(contains(page, "tulips")) << page;
   EXPECT_TRUE(contains(page, "(logit), P = ")) << page;
   EXPECT_TRUE(fs::exists(acts_dir + "/cam_gradcam.npy"));
+
+  // --classes must name every class of the head.
+  const std::string no = kScratch.fresh("no_acts");
+  const auto bad = run(kDump + " --model " + out + " --classes a,b --out " + no);
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_EQ(error_lines(bad.out), 1) << bad.out;
+  EXPECT_TRUE(contains(bad.out, "error: --classes: the model's head scores 3 classes; give 3 names in class-index "
+                                "order, not 2\n"))
+      << bad.out;
+  EXPECT_FALSE(fs::exists(no));
 }
 
 TEST(MultiClass, AHeadOrClassModeThatDoesNotFitTheFoldersIsRefusedInOneLine) {
