@@ -11,7 +11,8 @@ std::string where(const Node& last) {
          keras_shape(last.out_shape) + ")";
 }
 
-// A model that cannot train on these folders as it is: the apps exit 2 for it (errors.h).
+// A --class-mode the model's head cannot train with: a usage error, exit 2 in the apps (errors.h).
+// Class folders that do not fit the head are a data error (acts::Error, exit 1), as any bad folder.
 template <typename... A>
 [[noreturn]] void refuse(const A&... a) {
   std::ostringstream os;
@@ -70,7 +71,7 @@ void check_class_mode(const Graph& g, ClassMode mode, size_t classes, const std:
       refuse(flag, ": ", where(last), " is a softmax; binary cross-entropy needs Dense(1, activation='sigmoid'); "
              "use --class-mode categorical or sparse");
     if (classes != 2)
-      refuse(folders, ", but ", where(last), " scores 2 classes (binary); give the data 2 class folders, or end the "
+      fail(folders, ", but ", where(last), " scores 2 classes (binary); give the data 2 class folders, or end the "
              "model with Dense(", classes, ", activation='softmax')");
     return;
   }
@@ -78,7 +79,7 @@ void check_class_mode(const Graph& g, ClassMode mode, size_t classes, const std:
     refuse(flag, ": ", where(last), " is one sigmoid unit; ", loss_name(mode), " needs Dense(", classes,
            ", activation='softmax'); or use --class-mode binary with 2 class folders");
   if (size_t(last.spec.units) != classes)
-    refuse(folders, ", but ", where(last), " scores ", last.spec.units, " classes; end the model with Dense(", classes,
+    fail(folders, ", but ", where(last), " scores ", last.spec.units, " classes; end the model with Dense(", classes,
            ", activation='softmax'), or give the data ", last.spec.units, " class folders");
 }
 

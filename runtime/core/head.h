@@ -25,8 +25,9 @@ ClassMode parse_class_mode(const std::string& s, const std::string& flag);
 // The class mode a head trains with when none is asked for: binary for a sigmoid head,
 // categorical for a softmax head (flow_from_directory's default class_mode).
 ClassMode default_class_mode(const Graph& g);
-// Checks that `mode` and `classes` class folders fit the head; throws acts::BadFile (one line:
-// the layer, its output shape, what to use) when they do not. `data` names the folders.
+// Checks that `mode` and `classes` class folders fit the head; throws (one line: the layer, its
+// output shape, what to use) acts::BadFile for a mode the head cannot train with, acts::Error for
+// a number of class folders it does not score (a data error, as any bad folder). `data` names them.
 void check_class_mode(const Graph& g, ClassMode mode, size_t classes, const std::string& data);
 // Keras' loss and accuracy names for the mode: "binary_crossentropy"/"binary_accuracy", ...
 const char* loss_name(ClassMode m);

@@ -109,13 +109,14 @@ TEST(MultiClass, AHeadOrClassModeThatDoesNotFitTheFoldersIsRefusedInOneLine) {
   const std::string one = model_file(kScratch.fresh("one.json"), 1, "softmax");
   struct Case {
     std::string args, message;
-    int code;  // 2: the model does not fit the data or the flag; 1: a model the graph refuses (as any bad JSON)
+    int code;  // 2: a --class-mode the head cannot train with; 1: folders or a model that do not fit (as any bad
+               // folder or model JSON)
   };
   const Case cases[] = {
       {"--data " + kFlowers + " --model " + five,
        "error: " + kFlowers + "/train: 3 class folders, but the last layer dense_1 (Dense, output (None, 5)) scores 5 "
        "classes; end the model with Dense(3, activation='softmax'), or give the data 5 class folders",
-       2},
+       1},
       {"--data " + kFlowers + " --model " + three + " --class-mode binary",
        "error: --class-mode binary: the last layer dense_1 (Dense, output (None, 3)) is a softmax; binary "
        "cross-entropy needs Dense(1, activation='sigmoid'); use --class-mode categorical or sparse",
@@ -123,7 +124,7 @@ TEST(MultiClass, AHeadOrClassModeThatDoesNotFitTheFoldersIsRefusedInOneLine) {
       {"--data " + kFlowers + " --image-size 48",
        "error: " + kFlowers + "/train: 3 class folders, but the last layer dense_2 (Dense, output (None, 1)) scores 2 "
        "classes (binary); give the data 2 class folders, or end the model with Dense(3, activation='softmax')",
-       2},
+       1},
       {"--data " + kSample + " --image-size 48 --class-mode sparse",
        "error: --class-mode sparse: the last layer dense_2 (Dense, output (None, 1)) is one sigmoid unit; "
        "sparse_categorical_crossentropy needs Dense(2, activation='softmax'); or use --class-mode binary with 2 "
