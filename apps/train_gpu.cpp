@@ -76,6 +76,12 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
                "torch.backends.cudnn.benchmark); reruns may then differ in the last bits");
   app.add_option("--threads", c.threads, "Image decoding threads (0: all cores)")
       ->check(acts::cli::whole_number(0, 4096));
+  app.add_option("--class-mode", c.class_mode,
+                 "Labels and loss as flow_from_directory's class_mode: binary (2 class folders, a Dense(1, sigmoid) "
+                 "head, binary cross-entropy), categorical or sparse (N class folders, a Dense(N, softmax) head, "
+                 "categorical cross-entropy from one-hot or integer labels: the same loss here)")
+      ->default_str("binary for a sigmoid head, categorical for a softmax head")
+      ->check(CLI::IsMember({"binary", "categorical", "sparse"}));
   app.add_option("--interpolation", c.interpolation, "Resize: nearest (Keras' default), bilinear or area")
       ->default_val("nearest")->check(CLI::IsMember({"nearest", "bilinear", "area"}));
   app.add_option("--input-pipeline", pipeline,
@@ -99,7 +105,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
                            "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop",
-                           "--optimizer", "--input-pipeline"})
+                           "--optimizer", "--input-pipeline", "--class-mode"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

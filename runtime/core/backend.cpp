@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "runtime/core/errors.h"
+#include "runtime/core/head.h"
 
 namespace acts {
 
@@ -15,6 +16,12 @@ void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (b.affine && !b.images) fail("augmentation (affine) needs uint8 images");
   if (b.rows && !b.images) fail("batch names image-set rows without the images themselves");
   if (need_labels && !b.labels) fail("batch has no labels");
+  if (need_labels && head_kind(graph_) == HeadKind::kSoftmax) {  // a bad index would train a wrong class
+    const int classes = graph_.nodes().back().spec.units;
+    for (int i = 0; i < b.n; ++i)
+      if (!(b.labels[i] >= 0 && b.labels[i] < float(classes)) || b.labels[i] != float(int(b.labels[i])))
+        fail("batch label ", b.labels[i], " of image ", i, " is not a class index of the ", classes, "-class head");
+  }
 }
 
 size_t Backend::nodes_through(const std::string& last) const {

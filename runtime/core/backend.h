@@ -24,7 +24,8 @@ struct Batch {
   const float* affine = nullptr;    // optional (n, 6) augmentation: output pixel (x, y) samples the
                                     // source at (a0 x + a1 y + a2, a3 x + a4 y + a5), bilinear,
                                     // edges clamped (fill_mode='nearest'); only with `images`
-  const float* labels = nullptr;    // (n) 0 or 1; needed by backward() and eval_step()
+  const float* labels = nullptr;    // (n) class indices (0 or 1 for a sigmoid head); needed by backward()
+                                    // and eval_step()
   float scale = 1.f / 255.f;
   // Optional, with `images`: the same images as rows of an image set the backend keeps
   // (keep_images). A backend that keeps set `images_set` gathers the rows there instead of
@@ -144,7 +145,8 @@ class Backend {
     activation(layer, v);
     return v;
   }
-  // Sigmoid outputs P(class 1) of the last forward, (n).
+  // The head's outputs of the last forward: (n) sigmoid outputs P(class 1), or (n, N) softmax
+  // probabilities.
   std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
   // The last layer's output before its activation (the head's logits), (n, units), of the last
   // forward: class scores without the saturation of sigmoid(z) near 0 and 1.

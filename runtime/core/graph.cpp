@@ -1,4 +1,5 @@
 #include "runtime/core/graph.h"
+#include "runtime/core/head.h"
 
 #include <algorithm>
 #include <cmath>
@@ -93,9 +94,8 @@ Graph::Graph(ModelSpec spec) : spec_(std::move(spec)) {
     shape = n.out_shape;
     nodes_.push_back(n);
   }
-  const LayerSpec& last = nodes_.back().spec;
-  if (last.type != LayerType::Dense || last.units != 1 || last.activation != Act::Sigmoid)
-    fail("model: the last layer (", last.name, ") must be Dense(1, activation='sigmoid') for binary cross-entropy");
+  if (nodes_.empty()) fail("model: has no layers");
+  head_kind(*this);  // Dense(1, sigmoid) or Dense(N, softmax); throws naming the last layer otherwise
 }
 
 int Graph::find(const std::string& name) const {

@@ -21,6 +21,8 @@ const char* act_name(Act a) {
     case Act::Linear: return "linear";
     case Act::Relu: return "relu";
     case Act::Sigmoid: return "sigmoid";
+    case Act::Tanh: return "tanh";
+    case Act::Softmax: return "softmax";
   }
   return "?";
 }

@@ -14,14 +14,16 @@ enum class LayerType {
 #include "runtime/ops/ops.def"
 #undef ACTS_OP
 };
-enum class Act { Linear, Relu, Sigmoid };
+// Softmax runs over the last axis (Keras' default axis=-1): the classes of a Dense head, the
+// channels of a Conv2D.
+enum class Act { Linear, Relu, Sigmoid, Tanh, Softmax };
 // Keras' padding modes. 'same' pads (k - 1) in total when the stride is 1, and more generally
 // whatever makes the output ceil(in / stride); an odd total puts the extra row/column at the
 // bottom/right (TensorFlow's rule), which cuDNN's symmetric padding cannot express alone.
 enum class Padding { Valid, Same };
 
 const char* layer_type_name(LayerType t);  // "Conv2D", ... as Keras names the class
-const char* act_name(Act a);                // "linear", "relu", "sigmoid"
+const char* act_name(Act a);                // "linear", "relu", "sigmoid", "tanh", "softmax"
 
 // One layer's Keras configuration. The named fields are the hyperparameters several everyday
 // layers share; `attrs` holds those one op alone has (by Keras' config key, e.g. BatchNormalization's

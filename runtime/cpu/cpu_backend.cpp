@@ -8,9 +8,11 @@
 #include "kernels/cpu/adam.h"
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/bce.h"
+#include "kernels/cpu/cce.h"
 #include "kernels/cpu/rescale.h"
 #include "kernels/cpu/rmsprop.h"
 #include "runtime/core/errors.h"
+#include "runtime/core/head.h"
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/cpu/fast/thread_pool.h"
 
@@ -82,7 +84,7 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
     f.y = out_[i].data();
     f.w = params_[i].w.data();
     f.state = params_[i].w.data();
-    f.logits = i == last ? logits_.data() : nullptr;  // the loss head: BCE takes the sigmoid itself
+    f.logits = i == last ? logits_.data() : nullptr;  // the loss head: the loss takes its sigmoid/softmax
     f.scratch = &scratch_;
     ops_[i]->forward(f);
     mark(nd.spec.name, "forward");
@@ -91,7 +93,12 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
 }
 
 void CpuBackend::add_loss(const Batch& b, float* dlogits) {
-  metrics_.loss_sum += cpu::bce_from_logits(logits_.data(), b.labels, b.n, dlogits, &metrics_.correct);
+  const Node& head = graph_.nodes().back();
+  if (head_kind(graph_) == HeadKind::kSoftmax)
+    metrics_.loss_sum += cpu::softmax_ce_from_logits(logits_.data(), b.labels, b.n, head.spec.units, dlogits,
+                                                     &metrics_.correct);
+  else
+    metrics_.loss_sum += cpu::bce_from_logits(logits_.data(), b.labels, b.n, dlogits, &metrics_.correct);
   metrics_.count += b.n;
 }
 
@@ -117,7 +124,7 @@ void CpuBackend::backward(const Batch& b) {
   const Graph& g = graph_;
   const size_t last = g.nodes().size() - 1;
   d_.assign(size_t(n_) * g.nodes()[last].out_size, 0.f);
-  add_loss(b, d_.data());  // d_ = dL/dlogits of the last node; its sigmoid is folded into the loss
+  add_loss(b, d_.data());  // d_ = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
   mark("", "loss");
   bool act_done = true;  // the loss took the head's activation
   for (size_t i = last + 1; i-- > 0;) {

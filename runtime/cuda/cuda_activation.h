@@ -6,9 +6,10 @@
 
 namespace acts {
 
-inline void cuda_activation_backward(const CudaOpEnv& env, const CudaBackward& b, Act act, size_t count) {
+// `cols`: the output's last axis, over which a softmax runs.
+inline void cuda_activation_backward(const CudaOpEnv& env, const CudaBackward& b, Act act, size_t count, int cols) {
   if (b.act_done || act == Act::Linear) return;
-  gpu::act_backward(b.y, b.dy, b.dy, count, act, env.ctx.stream());
+  gpu::act_backward(b.y, b.dy, b.dy, count, cols, act, env.ctx.stream());
   env.mark("activation backward");
 }
 

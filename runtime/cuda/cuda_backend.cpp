@@ -257,7 +257,7 @@ void CudaBackend::eval_step(const Batch& b) {
   const int n = b.n;
   run_step({n, kEvalSlots + int(in)}, [this, n, in] {
     forward_pass(n, in, false);
-    bce_pass(n, false);
+    loss_pass(n, false);
   });
   count_ += n;
 }

@@ -36,6 +36,7 @@
 #include "device_buffer.h"
 #include "param_layout.h"
 #include "runtime/core/backend.h"
+#include "runtime/core/head.h"
 #include "step_graph.h"
 
 namespace acts {
@@ -103,7 +104,7 @@ class CudaBackend final : public Backend {
   // The device passes (cuda_passes.cpp); they only enqueue work on the stream.
   void forward_nodes(const Batch& b, bool training, size_t count);  // nodes [0, count)
   void forward_pass(int n, Input in, bool training, size_t count = SIZE_MAX);  // nodes [0, count)
-  void bce_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
+  void loss_pass(int n, bool with_gradient);  // adds to the running metrics; dL/dlogits into grad_[0]
   void backward_pass(int n);
   // Node i's backward arguments for batch n; parameter gradients written only with with_dw.
   CudaBackward backward_args(size_t i, int n, bool with_dw, float* dy, float* dx, bool act_done,
@@ -145,6 +146,7 @@ class CudaBackend final : public Backend {
   float* bias_scratch_ = nullptr;
   size_t bias_scratch_floats_ = 0;
   double* sums_ = nullptr;  // running [loss sum, correct]
+  const bool softmax_head_ = head_kind(graph_) == HeadKind::kSoftmax;  // softmax cross-entropy, else BCE
   float* lr_ = nullptr;
   unsigned char* objective_ = nullptr;  // gradient(): (max_batch) int targets, then (max_batch) float weights
   unsigned char* small_ = nullptr;  // [step u64 | scale f32 | labels | affine], uploaded per batch

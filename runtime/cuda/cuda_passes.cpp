@@ -4,6 +4,7 @@
 // touch host memory, so the whole training step can be captured as one CUDA graph.
 #include "cuda_backend.h"
 #include "kernels/cuda/bce.cuh"
+#include "kernels/cuda/cce.cuh"
 #include "kernels/cuda/rescale_augment.cuh"
 #include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/rmsprop.cuh"
@@ -28,7 +29,7 @@ void CudaBackend::forward_pass(int n, Input in, bool training, size_t count) {
     f.y = out_[i];
     f.w = node_params_[i].w.data();
     f.state = node_params_[i].w.data();
-    f.logits = i == last ? logits_ : nullptr;  // the loss head: BCE takes the sigmoid itself
+    f.logits = i == last ? logits_ : nullptr;  // the loss head: the loss takes its sigmoid/softmax
     f.step = step_dev();
     f.workspace = workspace_.get();
     f.workspace_bytes = workspace_.bytes();
@@ -37,8 +38,12 @@ void CudaBackend::forward_pass(int n, Input in, bool training, size_t count) {
   }
 }
 
-void CudaBackend::bce_pass(int n, bool with_gradient) {
-  gpu::bce_loss(logits_, labels_dev(), n, with_gradient ? grad_[0] : nullptr, sums_, ctx_.stream());
+void CudaBackend::loss_pass(int n, bool with_gradient) {
+  float* dz = with_gradient ? grad_[0] : nullptr;
+  if (softmax_head_)
+    gpu::softmax_ce_loss(logits_, labels_dev(), n, graph_.nodes().back().spec.units, dz, sums_, ctx_.stream());
+  else
+    gpu::bce_loss(logits_, labels_dev(), n, dz, sums_, ctx_.stream());
 }
 
 CudaBackward CudaBackend::backward_args(size_t i, int n, bool with_dw, float* dy, float* dx, bool act_done,
@@ -66,7 +71,7 @@ void CudaBackend::backward_pass(int n) {
   plan(n);
   float* d = grad_[0];      // dL/d(output of node i), (n, out_shape)
   float* other = grad_[1];  // receives dL/d(input of node i)
-  bce_pass(n, true);        // d = dL/dlogits of the last node; its sigmoid is folded into the loss
+  loss_pass(n, true);       // d = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
   mark("", "loss");
   const size_t last = graph_.nodes().size() - 1;
   bool act_done = true;  // the loss took the head's activation

@@ -17,7 +17,7 @@
 // through LoadOptions::warn (path and reason) and skipped (Dataset::skipped counts it).
 // Everything that would make training meaningless throws acts::Error before any training, with
 // one line naming the path and the fix: a missing, unreadable or non-folder path, no class
-// sub-folders, a number of classes other than 2, and a class with no usable image.
+// sub-folders, a number of classes other than LoadOptions::classes, and a class with no usable image.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -32,6 +32,7 @@ struct LoadOptions {
   int height = 150, width = 150;          // Keras target_size
   std::string interpolation = "nearest";  // nearest (Keras' default, PIL-exact) | bilinear | area
   int threads = 0;                        // decoder threads; 0 = all cores
+  int classes = 2;                        // class folders wanted; 0: any number (the caller checks them)
   // Called once per skipped file (corrupt, truncated, not an image) with a one-line reason.
   std::function<void(const std::string&)> warn;
   // Polled before each image is decoded; true stops load_directory, which throws LoadStopped
@@ -52,7 +53,7 @@ struct Dataset {
   std::vector<std::string> classes;  // sorted sub-folder names; label = index
   std::vector<std::string> files;    // per image, relative to root as Keras' filenames
                                      // ("cats/cat.0.jpg"); empty for NPY datasets
-  std::vector<float> labels;         // per image, 0 or 1
+  std::vector<float> labels;         // per image, its class index (0 or 1 for two classes)
   int height = 0, width = 0;
   std::vector<uint8_t> pixels;       // (size(), height, width, 3)
   size_t skipped = 0;                // unreadable files left out (each reported through warn)

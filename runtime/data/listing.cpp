@@ -78,9 +78,9 @@ Listing list_class_folders(const std::string& dir, int want_classes) {
   }
   std::sort(out.classes.begin(), out.classes.end());
   if (out.classes.empty()) fail(dir, ": has no class sub-folders; ", kFix);
-  if (int(out.classes.size()) != want_classes)
+  if (want_classes > 0 && int(out.classes.size()) != want_classes)
     fail(dir, ": found ", out.classes.size(), " class folder", out.classes.size() == 1 ? "" : "s", " (",
-         join(out.classes), ") but the binary model needs exactly ", want_classes, "; ", kFix);
+         join(out.classes), ") but the model needs exactly ", want_classes, "; ", kFix);
 
   for (size_t c = 0; c < out.classes.size(); ++c) {
     const fs::path cls = root / out.classes[c];

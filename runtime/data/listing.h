@@ -20,7 +20,8 @@ bool has_image_extension(const std::string& name);
 // Lists DIR like flow_from_directory: classes = sub-folders sorted by name; in each, the files
 // of the folder and its sub-folders (symlinked sub-folders not followed), sorted by folder path
 // then by name. Throws acts::Error for a missing or unreadable folder, no class sub-folders, a
-// number of classes other than `want_classes`, or a class with no image files.
+// number of classes other than `want_classes` (0: any number; the caller checks them against its
+// model's head), or a class with no image files.
 Listing list_class_folders(const std::string& dir, int want_classes = 2);
 
 }  // namespace acts

@@ -92,7 +92,7 @@ void keep_decoded(Dataset& d, const std::string& dir, const Listing& list, const
 
 Dataset load_directory(const std::string& dir, const LoadOptions& o) {
   check_load_options(o);
-  const Listing list = list_class_folders(dir);
+  const Listing list = list_class_folders(dir, o.classes);
   Dataset d;
   d.root = dir;
   d.classes = list.classes;

@@ -15,10 +15,12 @@
 #include "html.h"
 #include "misclassified.h"
 #include "npy_stream.h"
+#include "prediction.h"
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/backend.h"
 #include "runtime/core/checkpoint.h"
 #include "runtime/core/errors.h"
+#include "runtime/core/head.h"
 #include "runtime/core/stop_request.h"
 #include "runtime/cpu/fast/thread_pool.h"
 #include "runtime/keras/keras_file.h"
@@ -71,27 +73,6 @@ void prepare_out(const std::string& out, MadeFolders& made) {
   if (access(out.c_str(), W_OK | X_OK) != 0)
     fail(out, ": output folder is not writable (", std::strerror(errno), "); choose another --out");
   remove_stale_temporaries(out);  // an earlier dump killed with SIGKILL left its NPY files half
-}
-
-// --classes, else the run's class folders, else "class 0" and "class 1".
-std::vector<std::string> classes_of(const std::map<std::string, std::string>& meta,
-                                    const std::vector<std::string>& flag) {
-  if (flag.size() == 2) return flag;
-  if (!flag.empty())
-    fail("--classes: give two names, class 0's then class 1's (e.g. --classes cats,dogs), not ", flag.size());
-  const auto it = meta.find("classes");
-  if (it != meta.end()) {
-    const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
-    if (j.is_array() && j.size() == 2 && j[0].is_string() && j[1].is_string()) return {j[0], j[1]};
-  }
-  return {"class 0", "class 1"};
-}
-
-// Keras' predict_classes: class 1 when the sigmoid output is above 0.5.
-std::string prediction_text(float p, const std::vector<std::string>& classes) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f", p);
-  return "P(" + classes[1] + ") = " + buf + ": " + classes[p > 0.5f ? 1 : 0];
 }
 
 // Which --channel pictures each layer gets: K must fit at least one dumped (H, W, C) layer.
@@ -217,7 +198,7 @@ struct Request {
   Inputs in;
   std::vector<std::string> predictions;  // per image, filled by the forward passes
   float scale = 1.f / 255.f;             // the input rescale
-  std::vector<std::string> classes;      // names of class 0 and 1
+  std::vector<std::string> classes;      // the names of the head's classes, by index
   ExplainPlan plan;                      // --cam, --saliency, --filters, ...
   std::unique_ptr<HeatmapDump> heat;     // the maps' NPY streams (after `made`: destroyed first)
   std::vector<PageFilters> filters;      // the filter grids written
@@ -240,7 +221,7 @@ void prepare(const DumpConfig& c, Request& r) {
   if (g.spec().channels != 3)
     fail(r.ckpt_path, ": the model takes ", g.spec().channels, " channels; dump_acts feeds RGB photos (3)");
   if (c.batch_size <= 0) fail("--batch-size must be positive");
-  r.classes = classes_of(r.ckpt.meta, c.classes);
+  r.classes = class_names_of(g, r.ckpt.meta, c.classes);
   r.plan = plan_explain(c, g, r.classes);
   if (!c.misclassified.empty() && !c.images.empty())
     throw BadRequest("--misclassified and --image exclude each other: the photos are those of the split; drop one");
@@ -261,6 +242,7 @@ void prepare(const DumpConfig& c, Request& r) {
   LoadOptions lo;  // as in training: the model's size, the run's interpolation
   lo.height = g.spec().height;
   lo.width = g.spec().width;
+  lo.classes = head_classes(g);  // --misclassified: a folder per class of the head
   const auto interp = r.ckpt.meta.find("interpolation");
   if (interp != r.ckpt.meta.end()) lo.interpolation = interp->second;
   lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
@@ -296,8 +278,10 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
     b.images = r.in.image(first);  // uint8; the backend rescales on its device
     b.scale = r.scale;
     be.forward(b, false);
-    const std::vector<float> p = be.predictions();  // (b.n) sigmoid outputs
-    for (int j = 0; j < b.n; ++j) r.predictions[first + size_t(j)] = prediction_text(p[size_t(j)], classes);
+    const std::vector<float> p = be.predictions();  // (b.n, units): the head's sigmoid/softmax outputs
+    const size_t units = p.size() / size_t(b.n);
+    for (int j = 0; j < b.n; ++j)
+      r.predictions[first + size_t(j)] = prediction_text(be.graph(), &p[size_t(j) * units], classes);
     for (Target& t : r.targets) {
       be.activation(t.node->spec.name, t.host);  // (b.n, out_shape...)
       t.npy->append(t.host.data(), t.host.size());

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "kernels/cpu/activations.h"
 #include "runtime/core/npy.h"
 #include "runtime/cpu/fast/thread_pool.h"
 #include "runtime/explain/class_score.h"
@@ -155,7 +156,7 @@ ExplainPlan plan_explain(const DumpConfig& c, const Graph& g, const std::vector<
 }
 
 HeatmapDump::HeatmapDump(const ExplainPlan& p, const Graph& g, const std::string& out, size_t n)
-    : plan_(p), g_(g), scores_(n) {
+    : plan_(p), g_(g), scores_(n), probs_(n) {
   const Node& head = g.nodes().back();
   sigmoid_ = head.out_size == 1 && head.spec.activation == Act::Sigmoid;
   for (CamMethod m : p.methods) {
@@ -194,6 +195,14 @@ void HeatmapDump::add_batch(Backend& be, const Batch& b, size_t first, const Inp
   for (size_t k = 0; k < classes; ++k) {
     const std::vector<float> s = class_score_values(g_, logits, b.n, plan_.classes[k]);
     for (int j = 0; j < b.n; ++j) scores_[first + size_t(j)].push_back(s[size_t(j)]);
+  }
+  if (!sigmoid_) {  // a softmax head: its probabilities, from the logits (max-subtracted)
+    const size_t units = g_.nodes().back().out_size;
+    std::vector<float> p(units);
+    for (int j = 0; j < b.n; ++j) {
+      cpu::softmax_forward(&logits[size_t(j) * units], p.data(), units, units);
+      for (int cls : plan_.classes) probs_[first + size_t(j)].push_back(p[size_t(cls)]);
+    }
   }
   // Every heatmap method at once: the gradient methods share one forward and gradient per class.
   std::vector<CamMethod> methods;
@@ -254,6 +263,7 @@ std::vector<PageClass> HeatmapDump::page(size_t i, const std::string& up, bool p
     const float s = scores_[i][c];
     pc.score = "score " + number(s, "%.3f") + (sigmoid_ ? (cls == 1 ? " (z, the logit)" : " (-z)") : " (logit)");
     if (sigmoid_) pc.score += ", P = " + number(1.0 / (1.0 + std::exp(-double(s))));  // sigmoid(-z) = 1 - p
+    else pc.score += ", P = " + number(probs_[i][c]);  // softmax
     for (const Kind& k : kinds_) {
       const std::string base = k.file + "_" + plan_.class_tags[size_t(cls)];
       pc.maps.push_back({k.label, pictures ? base + ".png" : "", pictures ? base + ".npy" : up + k.file + ".npy"});

@@ -76,6 +76,7 @@ class HeatmapDump {
   const Graph& g_;
   std::vector<Kind> kinds_;
   std::vector<std::vector<float>> scores_;  // per image, per requested class
+  std::vector<std::vector<float>> probs_;   // per image, per requested class: a softmax head's probability
   bool sigmoid_ = false;
 };
 

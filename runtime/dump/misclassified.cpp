@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "runtime/core/errors.h"
+#include "runtime/dump/prediction.h"
 
 namespace acts {
 
@@ -36,10 +37,11 @@ Inputs select_misclassified(Backend& be, const Dataset& d, float scale, const st
     b.images = d.image(first);
     b.scale = scale;
     be.forward(b, false);
-    const std::vector<float> p = be.predictions();  // (b.n) P(class 1)
+    const std::vector<float> p = be.predictions();  // (b.n, units): the head's sigmoid/softmax outputs
+    const size_t units = p.size() / size_t(b.n);
     for (int j = 0; j < b.n; ++j) {
       const size_t i = first + size_t(j);
-      const int truth = d.labels[i] > 0.5f ? 1 : 0, said = p[size_t(j)] > 0.5f ? 1 : 0;
+      const int truth = int(d.labels[i]), said = predicted_class(be.graph(), &p[size_t(j) * units]);
       if (truth == said) continue;
       const std::string file = d.files.empty() ? "" : d.root + "/" + d.files[i];
       in.files.push_back(file);
@@ -47,9 +49,7 @@ Inputs select_misclassified(Backend& be, const Dataset& d, float scale, const st
       in.stems.push_back(file.empty() ? "x_" + std::to_string(i) : std::filesystem::path(file).stem().string());
       in.pixels.insert(in.pixels.end(), d.image(i), d.image(i) + px);
       m.truth.push_back(classes[size_t(truth)]);
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.4f", p[size_t(j)]);
-      m.predicted.push_back("P(" + classes[1] + ") = " + buf + ": " + classes[size_t(said)]);
+      m.predicted.push_back(prediction_text(be.graph(), &p[size_t(j) * units], classes));
     }
   }
   make_stems_unique(in.stems);

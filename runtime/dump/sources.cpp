@@ -97,7 +97,7 @@ ImageRef default_image(const std::map<std::string, std::string>& meta, const std
     const std::string dir = d->second + "/" + split;
     if (!is_dir(dir)) continue;
     if (is_file(dir + "/x.npy")) return {dir + "/x.npy", 0, ""};
-    const Listing l = list_class_folders(dir);  // Keras' order; throws for an empty or odd folder
+    const Listing l = list_class_folders(dir, 0);  // Keras' order; throws for an empty folder
     return {dir + "/" + l.files.front(), -1, ""};
   }
   fail(d->second, ": the data folder of ", ckpt, " has no test/ or validation/ images (moved?); pass --image FILE");

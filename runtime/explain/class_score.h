@@ -1,7 +1,8 @@
 // Class scores as objectives for Backend::gradient(): what a heatmap of "class k" differentiates.
 // A sigmoid head Dense(1, sigmoid) has one logit z = log(p / (1 - p)); class 1's score is z and
 // class 0's is -z (the logit of 1 - p), so both classes get a heatmap and their gradients are each
-// other's negatives. A softmax head (issue 21) scores class k by its pre-softmax output z_k.
+// other's negatives. A softmax head Dense(N, softmax) scores class k by its pre-softmax output z_k
+// (Grad-CAM's usual choice; Score-CAM weighs by it too, docs/heatmaps.md says why).
 #pragma once
 #include <string>
 #include <vector>

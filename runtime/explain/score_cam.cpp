@@ -5,7 +5,9 @@
 // channels of weight x A), min-max normalised. The score is the logit (Backend::logits() through
 // class_score_values), never a softmax: tf-keras-vis takes a softmax over the outputs first,
 // which over a single sigmoid output is always 1 and makes every weight equal. pytorch-grad-cam's
-// ScoreCAM differs too: it takes a softmax over the channels' scores as the weights.
+// ScoreCAM differs too: it takes a softmax over the channels' scores as the weights. For a
+// softmax head the score is the class's logit z_k as well (not its probability), so a channel's
+// weight does not depend on what the other classes score, and one rule serves both heads.
 // The masked inputs run through forward() in batches of up to the backend's max_batch.
 #include <algorithm>
 #include <cstddef>

@@ -45,7 +45,9 @@ Act KerasConfig::activation(const json& v) const {
   if (s == "linear" || s.empty()) return Act::Linear;
   if (s == "relu") return Act::Relu;
   if (s == "sigmoid") return Act::Sigmoid;
-  bad("activation '", s, "' is not supported (supported: relu, sigmoid, linear)");
+  if (s == "tanh") return Act::Tanh;
+  if (s == "softmax") return Act::Softmax;
+  bad("activation '", s, "' is not supported (supported: relu, sigmoid, tanh, softmax, linear)");
 }
 
 }  // namespace acts

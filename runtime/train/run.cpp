@@ -32,7 +32,8 @@ json identity(const TrainConfig& c) {
           {"seed", c.seed},
           {"interpolation", c.interpolation},
           {"rmsprop", c.rmsprop},
-          {"optimizer", c.optimizer}};
+          {"optimizer", c.optimizer},
+          {"class_mode", c.class_mode}};
 }
 
 Batch to_batch(const HostBatch& h, float scale, int set) {

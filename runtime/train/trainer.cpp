@@ -13,6 +13,7 @@
 #include "runtime/core/backend.h"
 #include "runtime/core/checkpoint.h"
 #include "runtime/core/errors.h"
+#include "runtime/core/head.h"
 #include "runtime/core/stop_request.h"
 #include "runtime/data/dataset.h"
 #include "runtime/keras/keras_file.h"
@@ -61,6 +62,7 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.seed = j.at("seed");
   c.interpolation = j.at("interpolation");
   c.rmsprop = j.value("rmsprop", "keras2");  // runs from before the option used Keras 2's rule
+  c.class_mode = j.value("class_mode", "");   // runs from before the option: the head's default
   rmsprop_rule(c.rmsprop);
   c.optimizer = j.value("optimizer", "rmsprop");  // runs from before Adam trained with RMSprop
   optimizer_kind(c.optimizer);
@@ -299,6 +301,7 @@ Ending load_splits(Run& r) {
   lo.height = lo.width = cfg.image_size;
   lo.interpolation = cfg.interpolation;
   lo.threads = cfg.threads;
+  lo.classes = 0;  // any number of class folders: check_classes holds them against the model's head
   lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
   lo.stop = [] { return stop_requested() != 0; };  // decoding thousands of photos takes seconds
   try {
@@ -321,6 +324,12 @@ void check_classes(const Run& r, const Checkpoint* ckpt) {
       fail(data, "/", split, ": its classes (", json(d.classes).dump(), ") are not train/'s (",
            json(r.train.classes).dump(), "); name the class folders of every split alike");
   };
+  const ClassMode mode = r.cfg.class_mode.empty() ? default_class_mode(*r.graph)
+                                                 : parse_class_mode(r.cfg.class_mode, "--class-mode");
+  check_class_mode(*r.graph, mode, r.train.classes.size(), data + "/train");
+  if (head_kind(*r.graph) == HeadKind::kSoftmax)  // binary runs print what they always printed
+    std::printf("Class mode %s: %s, %s over %zu classes\n", class_mode_name(mode), loss_name(mode),
+                accuracy_name(mode), r.train.classes.size());
   same_classes(r.val, "validation");
   if (r.has_test) same_classes(r.test, "test");
   if (ckpt && ckpt->meta.count("classes") && json::parse(ckpt->meta.at("classes")) != json(r.train.classes))

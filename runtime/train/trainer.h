@@ -32,6 +32,8 @@ struct TrainConfig {
   std::string rmsprop = "keras2";        // RMSprop's rule: keras2 (the book's) or keras3 (kernels/rmsprop_rule.h)
   std::string optimizer;                 // rmsprop or adam; "": a Keras --model's when it names one of them,
                                          // else rmsprop (the tutorial's)
+  std::string class_mode;                // binary | categorical | sparse (runtime/core/head.h); empty: the head's
+                                         // default (binary for Dense(1, sigmoid), categorical for a softmax)
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;

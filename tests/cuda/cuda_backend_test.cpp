@@ -488,7 +488,7 @@ TEST_F(CudaBackendTest, FailedCaptureLeavesTheStreamUsable) {
   EXPECT_EQ(status, cudaStreamCaptureStatusNone);
   auto x = upload(std::vector<float>{-1.f, 2.f});
   auto y = poisoned(2);
-  EXPECT_NO_THROW(gpu::act_forward(x.get(), y.get(), 2, Act::Relu, stream()));
+  EXPECT_NO_THROW(gpu::act_forward(x.get(), y.get(), 2, 1, Act::Relu, stream()));
   EXPECT_EQ(download(y, 2), (std::vector<float>{0.f, 2.f}));
 }
 
@@ -517,7 +517,7 @@ TEST_F(CudaBackendTest, CaptureToleratesAnotherThreadsCudaWork) {
       }
     });
     t.join();
-    gpu::act_forward(x.get(), y.get(), 2, Act::Relu, stream());
+    gpu::act_forward(x.get(), y.get(), 2, 1, Act::Relu, stream());
   });
   EXPECT_EQ(other, "") << "the other thread's CUDA calls failed during the capture";
   ASSERT_TRUE(static_cast<bool>(g));

@@ -181,7 +181,7 @@ TEST_F(CudaKernels, BiasActivationMatchesCpu) {
     int cols;
   };
   for (const Shape s : {Shape{1, 1}, Shape{7, 3}, Shape{1000, 32}, Shape{33, 513}})
-    for (Act act : {Act::Linear, Act::Relu, Act::Sigmoid}) {
+    for (Act act : {Act::Linear, Act::Relu, Act::Sigmoid, Act::Tanh, Act::Softmax}) {
       const size_t count = s.rows * size_t(s.cols);
       auto y = random_floats(count, 4, -3.f, 3.f);
       const auto b = random_floats(size_t(s.cols), 5);
@@ -190,6 +190,8 @@ TEST_F(CudaKernels, BiasActivationMatchesCpu) {
       for (size_t i = 0; i < count; ++i) y[i] += b[i % size_t(s.cols)];
       if (act == Act::Relu) cpu::relu_forward(y.data(), y.data(), count);
       if (act == Act::Sigmoid) cpu::sigmoid_forward(y.data(), y.data(), count);
+      if (act == Act::Tanh) cpu::tanh_forward(y.data(), y.data(), count);
+      if (act == Act::Softmax) cpu::softmax_forward(y.data(), y.data(), count, size_t(s.cols));
       expect_close(
           std::string("bias+") + act_name(act) + " (" + std::to_string(s.rows) + ", " + std::to_string(s.cols) + ")",
           download(d_y, count), y, 1e-6, 1e-7);
@@ -197,20 +199,31 @@ TEST_F(CudaKernels, BiasActivationMatchesCpu) {
 }
 
 TEST_F(CudaKernels, ActivationForwardBackwardMatchCpu) {
-  for (size_t count : {size_t(1), size_t(999), size_t(65537)})
-    for (Act act : {Act::Linear, Act::Relu, Act::Sigmoid}) {
-      const auto x = random_floats(count, 6, -4.f, 4.f), dy = random_floats(count, 7);
+  struct Shape {
+    size_t count;
+    int cols;  // the last axis, softmax's rows
+  };
+  for (const Shape s : {Shape{1, 1}, Shape{999, 3}, Shape{65537, 1}, Shape{65600, 41}})
+    for (Act act : {Act::Linear, Act::Relu, Act::Sigmoid, Act::Tanh, Act::Softmax}) {
+      const size_t count = s.count, cols = size_t(s.cols);
+      // Softmax rows with logits up to +-40: the max-subtraction keeps exp() finite.
+      const float range = act == Act::Softmax ? 40.f : 4.f;
+      const auto x = random_floats(count, 6, -range, range), dy = random_floats(count, 7);
       auto d_x = upload(x), d_dy = upload(dy);
       auto d_y = poisoned(count), d_dx = poisoned(count);
-      gpu::act_forward(d_x.get(), d_y.get(), count, act, stream());
-      gpu::act_backward(d_y.get(), d_dy.get(), d_dx.get(), count, act, stream());
+      gpu::act_forward(d_x.get(), d_y.get(), count, s.cols, act, stream());
+      gpu::act_backward(d_y.get(), d_dy.get(), d_dx.get(), count, s.cols, act, stream());
       std::vector<float> y(x), dx(dy);
       if (act == Act::Relu) cpu::relu_forward(x.data(), y.data(), count);
       if (act == Act::Sigmoid) cpu::sigmoid_forward(x.data(), y.data(), count);
+      if (act == Act::Tanh) cpu::tanh_forward(x.data(), y.data(), count);
+      if (act == Act::Softmax) cpu::softmax_forward(x.data(), y.data(), count, cols);
       const auto got_y = download(d_y, count);
       // Backward from the GPU's own y, so this checks the backward kernel alone.
       if (act == Act::Relu) cpu::relu_backward(got_y.data(), dy.data(), dx.data(), count);
       if (act == Act::Sigmoid) cpu::sigmoid_backward(got_y.data(), dy.data(), dx.data(), count);
+      if (act == Act::Tanh) cpu::tanh_backward(got_y.data(), dy.data(), dx.data(), count);
+      if (act == Act::Softmax) cpu::softmax_backward(got_y.data(), dy.data(), dx.data(), count, cols);
       const std::string tag = std::string(act_name(act)) + " (" + std::to_string(count) + ")";
       expect_close(tag + " forward", got_y, y, 1e-6, 1e-7);
       expect_close(tag + " backward", download(d_dx, count), dx, 1e-6, 1e-7);

@@ -1,4 +1,4 @@
-// Activation's graph side: relu, sigmoid or linear; the shape passes through.
+// Activation's graph side: relu, sigmoid, tanh, softmax (last axis) or linear; the shape passes through.
 #include <nlohmann/json.hpp>
 
 #include "runtime/ops/op.h"

@@ -15,11 +15,13 @@ class ActivationCpu final : public CpuOp {
     const size_t count = size_t(f.n) * nd_.out_size;
     std::copy(f.x, f.x + count, f.y);
     if (f.logits) std::copy(f.y, f.y + count, f.logits);
-    cpu_activation_forward(nd_.spec.activation, f.y, count);
+    cpu_activation_forward(nd_.spec.activation, f.y, count, size_t(nd_.out_shape.back()));
   }
 
   bool backward(const CpuBackward& b) override {
-    if (!b.act_done) cpu_activation_backward(nd_.spec.activation, b.y, b.dy, size_t(b.n) * nd_.out_size);
+    if (!b.act_done)
+      cpu_activation_backward(nd_.spec.activation, b.y, b.dy, size_t(b.n) * nd_.out_size,
+                              size_t(nd_.out_shape.back()));
     return false;
   }
 

@@ -12,10 +12,11 @@ class ActivationCuda final : public CudaOp {
   bool aliases_input() const override { return nd_.spec.activation == Act::Linear; }
   void forward(const CudaForward& f) override {
     if (nd_.spec.activation != Act::Linear)
-      gpu::act_forward(f.x, f.y, size_t(f.n) * nd_.out_size, nd_.spec.activation, env_.ctx.stream());
+      gpu::act_forward(f.x, f.y, size_t(f.n) * nd_.out_size, nd_.out_shape.back(), nd_.spec.activation,
+                       env_.ctx.stream());
   }
   bool backward(const CudaBackward& b) override {  // in place
-    cuda_activation_backward(env_, b, nd_.spec.activation, size_t(b.n) * nd_.out_size);
+    cuda_activation_backward(env_, b, nd_.spec.activation, size_t(b.n) * nd_.out_size, nd_.out_shape.back());
     env_.mark("backward");
     return false;
   }

@@ -24,12 +24,13 @@ class Conv2DCpu final : public CpuOp {
       cpu::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
     if (f.logits) std::copy(f.y, f.y + count, f.logits);
-    cpu_activation_forward(nd_.spec.activation, f.y, count, fused_relu());
+    cpu_activation_forward(nd_.spec.activation, f.y, count, size_t(nd_.spec.filters), fused_relu());
   }
 
   bool backward(const CpuBackward& b) override {
     const size_t count = size_t(b.n) * nd_.out_size;
-    if (!b.act_done && !fused_relu()) cpu_activation_backward(nd_.spec.activation, b.y, b.dy, count);
+    if (!b.act_done && !fused_relu())
+      cpu_activation_backward(nd_.spec.activation, b.y, b.dy, count, size_t(nd_.spec.filters));
     float* dk = b.dw ? b.dw[0] : nullptr;  // null: input gradient only
     float* db = b.dw && bias_ ? b.dw[1] : nullptr;
     if (fast_)

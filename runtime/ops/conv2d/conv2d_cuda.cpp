@@ -72,7 +72,7 @@ class Conv2DCuda final : public CudaOp {
 
   bool backward(const CudaBackward& b) override {
     ConvLayer& conv = *layers_.at(b.n);
-    cuda_activation_backward(env_, b, nd_.spec.activation, size_t(b.n) * nd_.out_size);
+    cuda_activation_backward(env_, b, nd_.spec.activation, size_t(b.n) * nd_.out_size, nd_.spec.filters);
     if (b.dw) {
       if (bias_) {
         gpu::bias_grad(b.dy, rows(b.n), nd_.spec.filters, b.dw[1], b.scratch, b.scratch_floats, env_.ctx.stream());

@@ -1,4 +1,4 @@
-// Dense's graph side: x (in) -> x W + b (units), with a bias and relu/sigmoid/linear.
+// Dense's graph side: x (in) -> x W + b (units), with a bias and an activation (relu/sigmoid/tanh/softmax/linear).
 #include <nlohmann/json.hpp>
 
 #include "runtime/ops/op.h"

@@ -18,13 +18,13 @@ class DenseCpu final : public CpuOp {
                                                                    f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
     if (f.logits) std::copy(f.y, f.y + count, f.logits);
-    cpu_activation_forward(s.activation, f.y, count);
+    cpu_activation_forward(s.activation, f.y, count, size_t(s.units));
   }
 
   bool backward(const CpuBackward& b) override {
     const LayerSpec& s = nd_.spec;
     const int in = nd_.in_shape[0];
-    if (!b.act_done) cpu_activation_backward(s.activation, b.y, b.dy, size_t(b.n) * nd_.out_size);
+    if (!b.act_done) cpu_activation_backward(s.activation, b.y, b.dy, size_t(b.n) * nd_.out_size, size_t(s.units));
     float *dk = b.dw ? b.dw[0] : nullptr, *db = b.dw ? b.dw[1] : nullptr;  // null: input gradient only
     (fast_ ? cpu_fast::dense_backward : cpu::dense_backward<float>)(b.x, b.n, in, b.w[0], s.units, b.dy, b.dx, dk, db);
     return b.dx != nullptr;

@@ -20,12 +20,12 @@ class DenseCuda final : public CudaOp {
     float* z = f.logits ? f.logits : f.y;
     dense_forward(env_.ctx, sp.name, f.x, f.n, nd_.in_shape[0], f.w[0], sp.units, z);
     gpu::bias_act(z, f.w[1], size_t(f.n), sp.units, f.logits ? Act::Linear : sp.activation, s);
-    if (f.logits) gpu::act_forward(z, f.y, size_t(f.n) * nd_.out_size, sp.activation, s);
+    if (f.logits) gpu::act_forward(z, f.y, size_t(f.n) * nd_.out_size, sp.units, sp.activation, s);
   }
 
   bool backward(const CudaBackward& b) override {
     const LayerSpec& sp = nd_.spec;
-    cuda_activation_backward(env_, b, sp.activation, size_t(b.n) * nd_.out_size);
+    cuda_activation_backward(env_, b, sp.activation, size_t(b.n) * nd_.out_size, sp.units);
     if (b.dw) gpu::bias_grad(b.dy, size_t(b.n), sp.units, b.dw[1], b.scratch, b.scratch_floats, env_.ctx.stream());
     dense_backward(env_.ctx, sp.name, b.x, b.n, nd_.in_shape[0], b.w[0], sp.units, b.dy, b.dx, b.dw ? b.dw[0] : nullptr);
     env_.mark("backward");

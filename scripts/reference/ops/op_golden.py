@@ -1,8 +1,11 @@
 """What every op golden script shares (scripts/reference/ops/make_<op>_golden.py): Keras 3 on JAX
 set up, the weights and inputs of the shared formula (scripts/reference/make_goldens.py; its C++
 twin is tests/cpu/golden_weights.h), and the golden JSON for tests/ops/<op>_test.cpp: the model
-JSON, every layer's output, the binary cross-entropy of labels 1 0 1 and its gradient with respect
-to every parameter tensor (jax.grad of Keras' own loss through model.stateless_call).
+JSON, every layer's output, the loss (binary cross-entropy of labels 1 0 1; for a softmax head,
+sparse categorical cross-entropy of the class indices 2 0 1) and its gradient with respect to
+every parameter tensor (jax.grad of Keras' own loss through model.stateless_call); optionally the
+parameters after one step of Keras' own RMSprop (Keras 3 defaults: rho 0.9, epsilon 1e-7 under the
+root) on those gradients.
 
 Parameters: stream 1 in Keras' flat order, kernels Glorot-bounded, biases 0.1 (2u - 1), tensors
 whose Keras initial value is one (BatchNormalization's gamma and moving_variance) 1 + 0.1 (2u - 1);
@@ -57,17 +60,20 @@ def default_out(op):
     return os.path.join(ROOT, "tests", "fixtures", "ops", op + ".json")
 
 
-def write_golden(model, input_stream, out, training=False):
-    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1) into `out`;
-    training: Keras' training mode (batch statistics), with the state after it."""
+def write_golden(model, input_stream, out, training=False, rmsprop_lr=None):
+    """The golden of `model` (its input shape per sample; batch 3, labels 1 0 1, or the class
+    indices 2 0 1 for a model whose last layer has several units: a softmax head) into `out`;
+    training: Keras' training mode (batch statistics), with the state after it; with
+    `rmsprop_lr`, also the parameters after one RMSprop step of that learning rate."""
     model.set_weights(golden_params(model))
     n = 3
     shape = tuple(model.inputs[0].shape[1:])
     x = uniform(input_stream, n * int(np.prod(shape))).astype(np.float32).reshape((n,) + shape)
-    y = np.array([1, 0, 1], np.float32).reshape(n, 1)
+    softmax_head = model.outputs[0].shape[-1] > 1
+    y = np.array([2, 0, 1] if softmax_head else [1, 0, 1], np.float32).reshape(n, 1)
 
     probe = keras.Model(model.inputs, [l.output for l in model.layers])
-    bce = keras.losses.BinaryCrossentropy()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy() if softmax_head else keras.losses.BinaryCrossentropy()
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
     # Stateless calls: a training call must not move the state the other calls start from.
@@ -77,7 +83,7 @@ def write_golden(model, input_stream, out, training=False):
 
     def loss_of(tv):
         pred, _ = model.stateless_call(tv, non_trainable, x, training=training)
-        return bce(y, pred)
+        return loss_fn(y, pred)
 
     loss, grads = jax.value_and_grad(loss_of)(trainable)
     golden = {
@@ -93,6 +99,16 @@ def write_golden(model, input_stream, out, training=False):
         golden["state_after"] = {v.path: floats(a) for v, a in zip(probe.non_trainable_variables, state_after)}
         golden["inference_outputs"] = {l.name: floats(o) for l, o in zip(model.layers, probe(x, training=False))
                                        if isinstance(l, keras.layers.BatchNormalization) or l is model.layers[-1]}
+    if softmax_head:  # categorical cross-entropy of the one-hot labels is the same loss
+        onehot = np.eye(int(model.outputs[0].shape[-1]), dtype=np.float32)[y.ravel().astype(int)]
+        cce = float(keras.losses.CategoricalCrossentropy()(onehot, model(x)))
+        assert abs(cce - float(loss)) < 1e-6, (cce, float(loss))
+        golden["categorical_loss"] = cce
+    if rmsprop_lr is not None:
+        opt = keras.optimizers.RMSprop(learning_rate=rmsprop_lr)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        golden["rmsprop"] = {"learning_rate": rmsprop_lr, "rho": 0.9, "epsilon": 1e-7,
+                             "after_step": {v.path: floats(v.numpy()) for v in model.trainable_variables}}
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump(golden, f)
