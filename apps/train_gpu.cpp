@@ -125,7 +125,7 @@ void apply_input_pipeline(const CLI::App& app, const std::string& pipeline, acts
   if (!app.count("--batch-size")) c.batch_size = 32;
   if (!app.count("--interpolation")) c.interpolation = "bilinear";
   const auto passes = [&](const char* split) {  // batches in one pass over DATA/split
-    const size_t n = acts::list_class_folders(c.data + "/" + split).files.size();
+    const size_t n = acts::list_class_folders(c.data + "/" + split, 0).files.size();  // the head checks the count
     return int((n + size_t(c.batch_size) - 1) / size_t(c.batch_size));
   };
   if (!app.count("--steps-per-epoch")) c.steps_per_epoch = passes("train");
