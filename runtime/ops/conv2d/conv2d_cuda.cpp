@@ -67,7 +67,8 @@ class Conv2DCuda final : public CudaOp {
     if (bias_)
       gpu::bias_act(f.y, f.w[1], rows(f.n), nd_.spec.filters, nd_.spec.activation, env_.ctx.stream());
     else if (nd_.spec.activation != Act::Linear)
-      gpu::act_forward(f.y, f.y, size_t(f.n) * nd_.out_size, nd_.spec.activation, env_.ctx.stream());
+      gpu::act_forward(f.y, f.y, size_t(f.n) * nd_.out_size, nd_.spec.filters, nd_.spec.activation,
+                       env_.ctx.stream());
   }
 
   bool backward(const CudaBackward& b) override {
