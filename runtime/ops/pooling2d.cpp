@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace acts {
 
@@ -43,6 +44,29 @@ void infer_pool2d(NodeShapes& io, const char* keras_class) {
   nd.pad_top = rows.pad_before, nd.pad_bottom = rows.pad_after;
   nd.pad_left = cols.pad_before, nd.pad_right = cols.pad_after;
   io.set_out({rows.out, cols.out, in[2]});
+}
+
+namespace {
+bool keepdims_of(const LayerSpec& s) {
+  const auto it = s.attrs.find("keepdims");
+  return it != s.attrs.end() && it->second != 0;
+}
+}  // namespace
+
+void parse_global_pool2d(const nlohmann::json& cfg, LayerSpec& s, const KerasConfig& c) {
+  const nlohmann::json keepdims = cfg.value("keepdims", nlohmann::json(false));
+  if (!keepdims.is_boolean()) c.bad("keepdims must be true or false, not ", keepdims.dump());
+  s.attrs["keepdims"] = keepdims.get<bool>() ? 1 : 0;
+}
+
+void write_global_pool2d(const LayerSpec& s, nlohmann::json& cfg) {
+  cfg.update({{"data_format", "channels_last"}, {"keepdims", keepdims_of(s)}});
+}
+
+void infer_global_pool2d(NodeShapes& io, const char* keras_class) {
+  const std::vector<int>& in = io.in();
+  if (in.size() != 3) io.fail(keras_class, " needs an (H, W, C) input");
+  io.set_out(keepdims_of(io.spec()) ? std::vector<int>{1, 1, in[2]} : std::vector<int>{in[2]});
 }
 
 }  // namespace acts
