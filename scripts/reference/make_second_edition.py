@@ -5,6 +5,10 @@ nested Sequential, Rescaling(1/255), Conv2D 32/64/128/256/256 with MaxPooling2D,
 Dropout(0.5), Dense(1, sigmoid)) as Keras 3 writes it:
 
   --json OUT      its model.to_json() (models/second_edition.json)
+  --bn-json OUT   issue 21's second proof model (models/flowers_bn.json): Input 150x150x3,
+                  Rescaling, Conv2D with strides 2, padding "same" and no bias, each followed by
+                  BatchNormalization and a relu Activation, MaxPooling2D, GlobalAveragePooling2D,
+                  Dropout, Dense(5, softmax) for the five flower classes
   --small OUT     a small model of the same kinds (Input 20x20x3, the same augmentation block,
                   Rescaling, Conv2D 4, MaxPooling2D, Flatten, Dropout, Dense 1), compiled as the
                   book does and saved as OUT/augmented.keras, with x.npy (2 images, uint8) and
@@ -59,9 +63,25 @@ def small():
     return keras.Model(inputs=inputs, outputs=outputs)
 
 
+def flowers_bn():
+    inputs = keras.Input(shape=(150, 150, 3))
+    x = L.Rescaling(1. / 255)(inputs)
+    for filters, strides in ((32, 2), (64, 1), (128, 2), (128, 1)):
+        x = L.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        x = L.BatchNormalization()(x)
+        x = L.Activation("relu")(x)
+        if filters == 64:
+            x = L.MaxPooling2D(2)(x)
+    x = L.GlobalAveragePooling2D()(x)
+    x = L.Dropout(0.3)(x)
+    outputs = L.Dense(5, activation="softmax")(x)
+    return keras.Model(inputs=inputs, outputs=outputs)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
+    ap.add_argument("--bn-json")
     ap.add_argument("--small")
     a = ap.parse_args()
     if a.json:
@@ -70,6 +90,11 @@ def main():
         with open(a.json, "w") as f:
             f.write(model.to_json(indent=1) + "\n")
         print("wrote", a.json)
+    if a.bn_json:
+        keras.backend.clear_session()
+        with open(a.bn_json, "w") as f:
+            f.write(flowers_bn().to_json(indent=1) + "\n")
+        print("wrote", a.bn_json)
     if a.small:
         keras.backend.clear_session()  # layer names from scratch: conv2d, not conv2d_5
         keras.utils.set_random_seed(4)
