@@ -26,19 +26,20 @@ enum class FillMode : int { kReflect = 0, kWrap = 1, kConstant = 2, kNearest = 3
 // One layer's configuration, as its Keras config gives it.
 struct RandomTransform {
   RandomKind kind = RandomKind::kFlip;
-  float lower = 0, upper = 0;    // rotation: the factor's range in turns; zoom/translation: height_factor's
-  float wlower = 0, wupper = 0;  // zoom/translation: width_factor's range
-  bool has_width = true;         // RandomZoom without width_factor zooms both axes by the height's draw
+  float lower = 0, upper = 0;          // rotation: the factor's range in turns; zoom/translation: height_factor's
+  float wlower = 0, wupper = 0;        // zoom/translation: width_factor's range
+  bool has_width = true;               // RandomZoom without width_factor zooms both axes by the height's draw
   bool flip_h = true, flip_v = false;  // RandomFlip's mode ("horizontal_and_vertical": both, one draw)
   FillMode fill = FillMode::kReflect;
-  bool bilinear = true;          // interpolation "bilinear" (else "nearest")
-  float fill_value = 0;          // for FillMode::kConstant
+  bool bilinear = true;  // interpolation "bilinear" (else "nearest")
+  float fill_value = 0;  // for FillMode::kConstant
 };
 
 // Uniform in [0, 1) from 24 bits of a splitmix64-style hash of (seed, step, layer, image, k).
 ACTS_RT_HD inline float transform_uniform(uint64_t seed, uint64_t step, uint32_t layer, uint64_t image, int k) {
-  uint64_t z = (seed + 0x2545f4914f6cdd1dull) * 0x9e3779b97f4a7c15ull ^ (step + 0x51afd7ed558ccd0bull) * 0xbf58476d1ce4e5b9ull ^
-               (uint64_t(layer) << 40) ^ (image * 4 + uint64_t(k));
+  uint64_t z = (seed + 0x2545f4914f6cdd1dull) * 0x9e3779b97f4a7c15ull ^
+               (step + 0x51afd7ed558ccd0bull) * 0xbf58476d1ce4e5b9ull ^ (uint64_t(layer) << 40) ^
+               (image * 4 + uint64_t(k));
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   z ^= z >> 31;
@@ -49,7 +50,9 @@ ACTS_RT_HD inline float transform_uniform(uint64_t seed, uint64_t step, uint32_t
 // first six transform entries; its last two are 0 for these layers).
 ACTS_RT_HD inline void random_affine(const RandomTransform& t, uint64_t seed, uint64_t step, uint32_t layer,
                                      uint64_t image, int height, int width, float* out) {
-  const auto u = [&](int k, float lo, float hi) { return lo + (hi - lo) * transform_uniform(seed, step, layer, image, k); };
+  const auto u = [&](int k, float lo, float hi) {
+    return lo + (hi - lo) * transform_uniform(seed, step, layer, image, k);
+  };
   const double cx = (width - 1) / 2.0, cy = (height - 1) / 2.0;
   double a[6] = {1, 0, 0, 0, 1, 0};
   switch (t.kind) {
@@ -107,11 +110,15 @@ ACTS_RT_HD inline float map_coordinate(float v, int len, FillMode m) {
     }
   } else if (m == FillMode::kWrap) {  // (a b c d | a b c d | a b c d)
     if (v < 0) {
-      if (len <= 1) v = 0;
-      else v += float(int64_t(len) * (int64_t(-v / float(len - 1)) + 1));
+      if (len <= 1)
+        v = 0;
+      else
+        v += float(int64_t(len) * (int64_t(-v / float(len - 1)) + 1));
     } else if (v > float(len - 1)) {
-      if (len <= 1) v = 0;
-      else v -= float(int64_t(len) * int64_t(v / float(len - 1)));
+      if (len <= 1)
+        v = 0;
+      else
+        v -= float(int64_t(len) * int64_t(v / float(len - 1)));
     }
   }
   return fminf(fmaxf(v, 0.f), float(len - 1));  // nearest: the clamp alone

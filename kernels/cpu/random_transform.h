@@ -24,7 +24,8 @@ template <typename T>
 void random_transform_forward(const T* x, T* y, int N, int H, int W, int C, const RandomTransform& t, uint64_t seed,
                               uint64_t step, uint32_t layer) {
   const size_t per = size_t(H) * W * C;
-  for (int n = 0; n < N; ++n) random_transform_image(x + n * per, y + n * per, H, W, C, t, seed, step, layer, uint64_t(n));
+  for (int n = 0; n < N; ++n)
+    random_transform_image(x + n * per, y + n * per, H, W, C, t, seed, step, layer, uint64_t(n));
 }
 
 }  // namespace acts::cpu

@@ -2,9 +2,9 @@
 // (kernels/random_transform.h, kernels/cpu/random_transform.h). The step is read from device
 // memory so a replayed CUDA graph draws the current step's transforms.
 #pragma once
-#include <cstdint>
-
 #include <cuda_runtime_api.h>
+
+#include <cstdint>
 
 #include "kernels/random_transform.h"
 

@@ -1,5 +1,6 @@
-// The random image layers' CpuOp (runtime/ops/random_transform.h): in training, the reference warp (kernels/cpu/random_transform.h),
-// images split over the fast path's threads (the same arithmetic, the same bits); otherwise a copy.
+// The random image layers' CpuOp (runtime/ops/random_transform.h): in training, the reference warp
+// (kernels/cpu/random_transform.h), images split over the fast path's threads (the same arithmetic, the same bits);
+// otherwise a copy.
 #include <algorithm>
 
 #include "kernels/cpu/random_transform.h"

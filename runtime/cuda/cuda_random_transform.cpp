@@ -11,7 +11,8 @@ namespace {
 
 class RandomTransformCuda final : public CudaOp {
  public:
-  RandomTransformCuda(const Node& node, const CudaOpEnv& env) : nd_(node), t_(random_transform_of(node.spec)), env_(env) {}
+  RandomTransformCuda(const Node& node, const CudaOpEnv& env)
+      : nd_(node), t_(random_transform_of(node.spec)), env_(env) {}
 
   void forward(const CudaForward& f) override {
     const int H = nd_.in_shape[0], W = nd_.in_shape[1], C = nd_.in_shape[2];

@@ -2,9 +2,8 @@
 #include "runtime/ops/random_transform.h"
 
 #include <cmath>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace acts {
 namespace {
@@ -28,7 +27,8 @@ double attr(const LayerSpec& s, const char* key, double otherwise) {
 void RandomTransformOp::infer(NodeShapes& io) const {
   if (io.in().size() != 3) io.fail(keras_class(), " needs an (H, W, C) image input");
   if (io.after_weights())
-    io.fail(keras_class(), " comes after a layer with weights; put the random image layers at the start of the "
+    io.fail(keras_class(),
+            " comes after a layer with weights; put the random image layers at the start of the "
             "model (before the first Conv2D or Dense), as Keras' guides do");
   io.set_out(io.in());
 }
@@ -37,7 +37,8 @@ void parse_random_factor(const json& cfg, const char* key, const KerasConfig& c,
   if (!cfg.contains(key) || cfg[key].is_null()) c.bad(key, " is missing");
   const json& v = cfg[key];
   const auto number = [&](const json& x) {
-    if (!x.is_number() || !std::isfinite(x.get<double>())) c.bad(key, " must be a number or two numbers, not ", v.dump());
+    if (!x.is_number() || !std::isfinite(x.get<double>()))
+      c.bad(key, " must be a number or two numbers, not ", v.dump());
     return x.get<double>();
   };
   double lo = 0, hi = 0;
@@ -75,7 +76,9 @@ void parse_random_sampling(const json& cfg, const KerasConfig& c, LayerSpec& s) 
 void write_random_sampling(const LayerSpec& s, json& cfg) {
   cfg.update({{"fill_mode", fill_name(FillMode(int(s.attrs.at("fill"))))},
               {"interpolation", s.attrs.at("bilinear") != 0 ? "bilinear" : "nearest"},
-              {"fill_value", s.attrs.at("fill_value")}, {"seed", nullptr}, {"data_format", "channels_last"}});
+              {"fill_value", s.attrs.at("fill_value")},
+              {"seed", nullptr},
+              {"data_format", "channels_last"}});
 }
 
 RandomTransform random_transform_of(const LayerSpec& s) {

@@ -8,7 +8,6 @@
 // warp is needed there.
 #pragma once
 #include <memory>
-
 #include <nlohmann/json_fwd.hpp>
 
 #include "kernels/random_transform.h"

@@ -1,8 +1,8 @@
 // window_1d() against sizes and paddings that TensorFlow gives (tf.nn.conv2d / max_pool2d with
 // the same arguments; worked by hand from TensorFlow's documented rule, checked in Keras 3.15).
-#include <gtest/gtest.h>
-
 #include "runtime/core/window.h"
+
+#include <gtest/gtest.h>
 
 using namespace acts;
 

@@ -2,10 +2,10 @@
 // mode and interpolation on an odd-sized batch (output poisoned first, the step read from device
 // memory), and the layers inside the CUDA backend against the CPU backend in training and in
 // inference. Skips without a GPU; runs on the emulator (emulated_ops_cuda).
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kernels/cpu/random_transform.h"
 #include "kernels/cuda/random_transform.cuh"

@@ -4,15 +4,16 @@
 // make_random_transform_golden.py: each factor a range of one value, so the transform is known;
 // every fill_mode and both interpolations); the draws (ranges, per image, per step, reproducible);
 // inference = identity; the fast path = the reference; where the layers may stand; bad configs.
+#include "kernels/cpu/random_transform.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include "kernels/cpu/random_transform.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/core/model_spec.h"
@@ -187,7 +188,8 @@ TEST(RandomTransform, TrainingWarpsInferencePassesThroughFastEqualsReference) {
   const std::vector<float> warped = ref.activation("shift");
   EXPECT_NE(warped, x);
   EXPECT_EQ(fast.activation("shift"), warped);
-  for (const char* name : {"flip", "rot", "zoom", "shift"}) EXPECT_EQ(fast.activation(name), ref.activation(name)) << name;
+  for (const char* name : {"flip", "rot", "zoom", "shift"})
+    EXPECT_EQ(fast.activation(name), ref.activation(name)) << name;
   // A training step runs through them (the gradient stops being needed at the first weights).
   ref.backward(b);
   for (float v : ref.grads()) ASSERT_TRUE(std::isfinite(v));
@@ -206,9 +208,11 @@ TEST(RandomTransform, BadConfigsAndPlacesAreRefusedInOneLine) {
             std::string::npos);
   EXPECT_NE(model_error(layer("RandomRotation", R"("factor": 1.5)")).find("factor 1.5 is outside [-1, 1]"),
             std::string::npos);
-  EXPECT_NE(model_error(layer("RandomRotation", R"("factor": [0.1, 0.2, 0.3])")).find("must be a number or two numbers"),
+  EXPECT_NE(
+      model_error(layer("RandomRotation", R"("factor": [0.1, 0.2, 0.3])")).find("must be a number or two numbers"),
+      std::string::npos);
+  EXPECT_NE(model_error(layer("RandomZoom", R"("height_factor": [-1, 0])")).find("zooms to nothing"),
             std::string::npos);
-  EXPECT_NE(model_error(layer("RandomZoom", R"("height_factor": [-1, 0])")).find("zooms to nothing"), std::string::npos);
   EXPECT_NE(model_error(layer("RandomTranslation", R"("height_factor": 0.1)")).find("width_factor is missing"),
             std::string::npos);
   EXPECT_NE(model_error(layer("RandomFlip", R"("mode": "diagonal")")).find("mode \"diagonal\" is not one of"),

@@ -22,7 +22,10 @@ class RandomFlipOp final : public RandomTransformOp {
   }
   void write(const LayerSpec& s, nlohmann::json& cfg) const override {
     const bool h = s.attrs.at("flip_h") != 0, v = s.attrs.at("flip_v") != 0;
-    cfg.update({{"mode", h && v ? "horizontal_and_vertical" : h ? "horizontal" : "vertical"}, {"seed", nullptr},
+    cfg.update({{"mode", h && v ? "horizontal_and_vertical"
+                         : h    ? "horizontal"
+                                : "vertical"},
+                {"seed", nullptr},
                 {"data_format", "channels_last"}});
   }
 };

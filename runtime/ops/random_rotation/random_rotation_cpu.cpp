@@ -4,6 +4,8 @@
 
 namespace acts {
 
-std::unique_ptr<CpuOp> random_rotation_cpu(const Node& node, const CpuOpEnv& env) { return random_transform_cpu(node, env); }
+std::unique_ptr<CpuOp> random_rotation_cpu(const Node& node, const CpuOpEnv& env) {
+  return random_transform_cpu(node, env);
+}
 
 }  // namespace acts

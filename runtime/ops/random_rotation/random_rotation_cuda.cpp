@@ -4,6 +4,8 @@
 
 namespace acts {
 
-std::unique_ptr<CudaOp> random_rotation_cuda(const Node& node, const CudaOpEnv& env) { return random_transform_cuda(node, env); }
+std::unique_ptr<CudaOp> random_rotation_cuda(const Node& node, const CudaOpEnv& env) {
+  return random_transform_cuda(node, env);
+}
 
 }  // namespace acts
