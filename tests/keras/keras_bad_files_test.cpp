@@ -22,6 +22,7 @@
 #include "runtime/keras/hdf5_file.h"
 #include "runtime/keras/keras_file.h"
 #include "runtime/keras/zip_archive.h"
+#include "tests/keras/refused_in_child.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -30,18 +31,19 @@ namespace {
 
 const std::string kFixtures = std::string(ACTS_TEST_DATA) + "/keras/";
 
-// A scratch folder per test process, removed at exit.
+// A scratch folder per test process, made when first used and removed at exit (the death-test
+// children of the other files' tests construct this too, and leave by _Exit: they make nothing).
 class Scratch {
  public:
-  Scratch() : root_(fs::temp_directory_path() / ("acts_keras_bad_" + std::to_string(getpid()))) {
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-  }
+  Scratch() : root_(fs::temp_directory_path() / ("acts_keras_bad_" + acts::test::scratch_token())) {}
   ~Scratch() {
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
-  std::string path(const std::string& name) const { return (root_ / name).string(); }
+  std::string path(const std::string& name) const {
+    fs::create_directories(root_);
+    return (root_ / name).string();
+  }
 
  private:
   fs::path root_;

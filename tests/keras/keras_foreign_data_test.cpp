@@ -27,7 +27,7 @@ namespace {
 
 const std::string kFixtures = std::string(ACTS_TEST_DATA) + "/keras/";
 
-const fs::path kDir = fs::temp_directory_path() / ("acts_keras_foreign_" + std::to_string(getpid()));
+const fs::path kDir = fs::temp_directory_path() / ("acts_keras_foreign_" + acts::test::scratch_token());
 struct RemoveDir {
   ~RemoveDir() {
     std::error_code ec;

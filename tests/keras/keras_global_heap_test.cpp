@@ -60,7 +60,7 @@ void zero_the_free_space(std::string& h5) {
 }
 
 std::string scratch(const std::string& name, const std::string& bytes) {
-  const fs::path dir = fs::temp_directory_path() / ("acts_keras_heap_" + std::to_string(getpid()));
+  const fs::path dir = fs::temp_directory_path() / ("acts_keras_heap_" + acts::test::scratch_token());
   fs::create_directories(dir);
   const std::string path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << bytes;
@@ -70,7 +70,7 @@ std::string scratch(const std::string& name, const std::string& bytes) {
 struct RemoveScratch {
   ~RemoveScratch() {
     std::error_code ec;
-    fs::remove_all(fs::temp_directory_path() / ("acts_keras_heap_" + std::to_string(getpid())), ec);
+    fs::remove_all(fs::temp_directory_path() / ("acts_keras_heap_" + acts::test::scratch_token()), ec);
   }
 } const kRemoveScratch;
 

@@ -34,7 +34,7 @@ namespace {
 const std::string kFixtures = std::string(ACTS_TEST_DATA) + "/keras/";
 
 std::string scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("acts_keras_bad_hdf5_" + std::to_string(getpid()));
+  const fs::path dir = fs::temp_directory_path() / ("acts_keras_bad_hdf5_" + acts::test::scratch_token());
   fs::create_directories(dir);
   return (dir / name).string();
 }
@@ -42,7 +42,7 @@ std::string scratch(const std::string& name) {
 struct RemoveScratch {
   ~RemoveScratch() {
     std::error_code ec;
-    fs::remove_all(fs::temp_directory_path() / ("acts_keras_bad_hdf5_" + std::to_string(getpid())), ec);
+    fs::remove_all(fs::temp_directory_path() / ("acts_keras_bad_hdf5_" + acts::test::scratch_token()), ec);
   }
 } const kRemoveScratch;
 

@@ -3,6 +3,8 @@
 // message on stderr). The caller limits the child first (an alarm against a hang, an address-space
 // limit against a runaway allocation).
 #pragma once
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -12,6 +14,17 @@
 #include "runtime/keras/keras_file.h"
 
 namespace acts::test {
+
+// The suffix of this test process's scratch folders, shared with its death-test children: gtest's
+// threadsafe style re-runs the test body in a new process, which writes its files again and leaves
+// by _Exit, without the static destructors that remove them. Named by the parent's pid (passed on
+// in the environment), the child's files land in the parent's folder, which the parent removes.
+inline std::string scratch_token() {
+  if (const char* t = std::getenv("ACTS_TEST_SCRATCH_TOKEN")) return t;
+  const std::string mine = std::to_string(getpid());
+  setenv("ACTS_TEST_SCRATCH_TOKEN", mine.c_str(), 0);
+  return mine;
+}
 
 [[noreturn]] inline void exit_refused(const std::string& path, const std::string& config, const std::string& word) {
   KerasReadOptions o;
