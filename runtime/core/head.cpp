@@ -56,6 +56,15 @@ ClassMode parse_class_mode(const std::string& s, const std::string& flag) {
   throw BadRequest(flag + " " + s + ": not a class mode; use binary, categorical or sparse");
 }
 
+bool class_mode_of_loss(const std::string& keras_loss, ClassMode* mode) {
+  for (ClassMode m : {ClassMode::kBinary, ClassMode::kCategorical, ClassMode::kSparse})
+    if (keras_loss == loss_name(m)) {
+      *mode = m;
+      return true;
+    }
+  return false;
+}
+
 ClassMode default_class_mode(const Graph& g) {
   return head_kind(g) == HeadKind::kSigmoid ? ClassMode::kBinary : ClassMode::kCategorical;
 }

@@ -29,6 +29,8 @@ ClassMode default_class_mode(const Graph& g);
 // output shape, what to use) acts::BadFile for a mode the head cannot train with, acts::Error for
 // a number of class folders it does not score (a data error, as any bad folder). `data` names them.
 void check_class_mode(const Graph& g, ClassMode mode, size_t classes, const std::string& data);
+// The class mode of a Keras loss name (loss_name()'s three); false for any other loss.
+bool class_mode_of_loss(const std::string& keras_loss, ClassMode* mode);
 // Keras' loss and accuracy names for the mode: "binary_crossentropy"/"binary_accuracy", ...
 const char* loss_name(ClassMode m);
 const char* accuracy_name(ClassMode m);

@@ -25,6 +25,8 @@ struct KerasModel {
   std::string format;      // "Keras 2 HDF5 (keras 2.0.8)", "Keras 3 .keras (keras 3.15.1)", ...
   std::string optimizer;   // the file's optimizer class ("RMSprop", "Adam"), "" when it names none
   std::string opt_note;    // one line: what happened to the optimizer state, and why
+  std::string loss;        // the compiled loss's Keras name ("sparse_categorical_crossentropy"), "" when none
+  std::string loss_args;   // its arguments train_gpu does not take ("from_logits=True"), "" when none
 };
 
 // True for files whose first bytes are HDF5's or zip's signature (what this module reads);

@@ -129,6 +129,23 @@ std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, const Graph& g, 
   return out;
 }
 
+// The loss a Keras file was compiled with: a name ("binary_crossentropy") or a serialised loss
+// object, whose config names it the same way; a model with several outputs (a list or a dict of
+// losses) names none that train_gpu could use. Arguments that change the loss are noted.
+void read_compiled_loss(const json& loss, KerasModel& m) {
+  if (loss.is_string()) {
+    m.loss = loss.get<std::string>();
+    return;
+  }
+  if (!loss.is_object() || !loss.contains("config") || !loss["config"].is_object()) return;
+  const json& c = loss["config"];
+  if (c.contains("name") && c["name"].is_string()) m.loss = c["name"].get<std::string>();
+  else if (loss.contains("class_name") && loss["class_name"].is_string()) m.loss = loss["class_name"].get<std::string>();
+  if (c.value("from_logits", json(false)) == json(true)) m.loss_args = "from_logits=True";
+  if (c.contains("label_smoothing") && c["label_smoothing"].is_number() && c["label_smoothing"].get<double>() != 0)
+    m.loss_args += (m.loss_args.empty() ? "" : ", ") + std::string("label_smoothing=") + c["label_smoothing"].dump();
+}
+
 KerasModel read_hdf5(const std::string& path, const KerasReadOptions& o) {
   KerasModel m;
   const H5File f = H5File::open(path);
@@ -145,6 +162,7 @@ KerasModel read_hdf5(const std::string& path, const KerasReadOptions& o) {
     if (root.has_attr("training_config")) {
       const json tc = parse_json_or_empty(root.string_attr("training_config"));
       if (tc.is_object() && tc.contains("optimizer_config")) src.config = tc["optimizer_config"];
+      if (tc.is_object() && tc.contains("loss")) read_compiled_loss(tc["loss"], m);
     }
     src.tensors = h5_optimizer_tensors(root, g, src.names);
     import_optimizer(src, g, m);
@@ -187,9 +205,11 @@ KerasModel read_keras_zip(const std::string& path, const KerasReadOptions& o) {
   m.ckpt.params = read_layer_vars(f.root(), g, path + ": model.weights.h5");
   OptimizerSource src;
   const json cfg = parse_json_or_empty(config);
-  if (cfg.is_object() && cfg.contains("compile_config") && cfg["compile_config"].is_object() &&
-      cfg["compile_config"].contains("optimizer"))
-    src.config = cfg["compile_config"]["optimizer"];
+  if (cfg.is_object() && cfg.contains("compile_config") && cfg["compile_config"].is_object()) {
+    const json& cc = cfg["compile_config"];
+    if (cc.contains("optimizer")) src.config = cc["optimizer"];
+    if (cc.contains("loss")) read_compiled_loss(cc["loss"], m);
+  }
   src.tensors = v3_optimizer_tensors(f.root(), g, src.name);
   import_optimizer(src, g, m);
   return m;

@@ -252,6 +252,28 @@ void choose_optimizer(TrainConfig& cfg, KerasModel& keras) {
               cfg.optimizer.c_str(), why_optimizer, double(cfg.lr), why_lr);
 }
 
+// The class mode of a new run: --class-mode where given, else the one a Keras --model's compiled
+// loss implies (sparse for sparse_categorical_crossentropy) where it fits the head, else the
+// head's default. Says in one line what the file was compiled with and what is used;
+// check_classes() holds the mode to the head and the folders.
+void choose_class_mode(TrainConfig& cfg, const KerasModel& keras, const Graph& g) {
+  if (keras.loss.empty()) return;
+  ClassMode file_mode = ClassMode::kBinary;
+  const bool known = class_mode_of_loss(keras.loss, &file_mode);
+  const bool fits = known && (file_mode == ClassMode::kBinary) == (head_kind(g) == HeadKind::kSigmoid);
+  const bool asked = !cfg.class_mode.empty();
+  if (!asked && fits) cfg.class_mode = class_mode_name(file_mode);
+  std::string used = asked ? cfg.class_mode + " (--class-mode)" : fits ? cfg.class_mode + " (the file's)" : "";
+  if (used.empty())
+    used = std::string(class_mode_name(default_class_mode(g))) + " (the head's default: " +
+           (known ? "the file's loss does not fit the last layer " + g.nodes().back().spec.name
+                  : std::string("train_gpu trains with binary or categorical cross-entropy only")) + ")";
+  const std::string args =
+      keras.loss_args.empty() ? "" : " (" + keras.loss_args + ": not taken, train_gpu's losses read the head's output)";
+  std::printf("%s was compiled with loss %s%s; class mode %s\n", cfg.model_json.c_str(), keras.loss.c_str(),
+              args.c_str(), used.c_str());
+}
+
 // A new run: its settings checked, its model built (cfg.image_size follows a model JSON's input)
 // and its folder made, locked and given run.json.
 void open_new_run(TrainConfig& cfg, Run& r) {
@@ -262,6 +284,7 @@ void open_new_run(TrainConfig& cfg, Run& r) {
   KerasModel keras;
   r.graph = new_run_model(cfg, &keras);  // a model that does not fit the image size fails before the folder
   choose_optimizer(cfg, keras);
+  choose_class_mode(cfg, keras, *r.graph);
   if (cfg.rescale <= 0) {
     cfg.rescale = rescales_its_input(r.graph->spec()) ? 1.f : 1.f / 255.f;
     if (cfg.rescale == 1.f)

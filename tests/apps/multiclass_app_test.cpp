@@ -12,6 +12,8 @@
 #include "app_files.h"
 #include "run_process.h"
 #include "runtime/core/checkpoint.h"
+#include "runtime/keras/keras_file.h"
+#include "runtime/keras/zip_archive.h"
 
 namespace fs = std::filesystem;
 using acts::testing::contains;
@@ -100,6 +102,42 @@ TEST(MultiClass, TrainsThreeClassesAndDumpActsNamesTheTopClasses) {
                                 "order, not 2\n"))
       << bad.out;
   EXPECT_FALSE(fs::exists(no));
+}
+
+// A Keras file brings the loss it was compiled with: train_gpu takes its class mode (Keras users
+// compile softmax heads with sparse_categorical_crossentropy more often than not) unless
+// --class-mode says otherwise, and says which it used.
+TEST(MultiClass, AKerasFileCompiledWithASparseLossTrainsInSparseMode) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  if (!acts::keras_files_supported()) GTEST_SKIP() << acts::keras_files_missing();
+  const std::string model = model_file(kScratch.fresh("m.json"), 3, "softmax"), first = kScratch.fresh("run");
+  const auto r = run(kTrain + " --data " + kFlowers + " --model " + model + " --out " + first + kQuick);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string exported = kScratch.fresh("exported.keras"), compiled = kScratch.fresh("compiled.keras");
+  const auto e = run(kTrain + " --model " + first + " --export " + exported);
+  ASSERT_EQ(e.code, 0) << e.out;
+  {  // as Keras writes a model compiled with loss="sparse_categorical_crossentropy"
+    const acts::ZipReader z(exported);
+    nlohmann::json config = nlohmann::json::parse(z.read("config.json"));
+    config["compile_config"] = {{"loss", "sparse_categorical_crossentropy"}, {"optimizer", "rmsprop"}};
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const std::string& name : z.entries())
+      entries.emplace_back(name, name == "config.json" ? config.dump() : z.read(name));
+    std::ofstream(compiled, std::ios::binary) << acts::make_zip(entries, compiled);
+  }
+  const auto s = run(kTrain + " --data " + kFlowers + " --model " + compiled + " --out " + kScratch.fresh("sparse") +
+                     kQuick);
+  ASSERT_EQ(s.code, 0) << s.out;
+  EXPECT_TRUE(contains(s.out, compiled + " was compiled with loss sparse_categorical_crossentropy; class mode sparse "
+                                         "(the file's)\n"))
+      << s.out;
+  EXPECT_TRUE(contains(s.out, "Class mode sparse: sparse_categorical_crossentropy, sparse_categorical_accuracy"))
+      << s.out;
+  const auto c = run(kTrain + " --data " + kFlowers + " --model " + compiled + " --out " + kScratch.fresh("asked") +
+                     " --class-mode categorical" + kQuick);
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_TRUE(contains(c.out, "class mode categorical (--class-mode)\n")) << c.out;
+  EXPECT_TRUE(contains(c.out, "Class mode categorical: categorical_crossentropy")) << c.out;
 }
 
 TEST(MultiClass, AHeadOrClassModeThatDoesNotFitTheFoldersIsRefusedInOneLine) {

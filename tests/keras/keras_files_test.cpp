@@ -16,10 +16,12 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/core/backend.h"
+#include "runtime/core/head.h"
 #include "runtime/core/npy.h"
 #include "runtime/dump/dump.h"
 #include "runtime/keras/keras_file.h"
 #include "runtime/keras/keras_optimizer.h"
+#include "runtime/keras/zip_archive.h"
 #include "runtime/ops/op.h"
 #include "tests/compare.h"
 #include "tests/cpu/golden_weights.h"
@@ -500,6 +502,53 @@ TEST(KerasFiles, TheSecondEditionsAugmentedModelReadsAndPredictsAsKeras) {
   b.scale = 1.f;  // the model rescales
   be->forward(b, false);
   test::expect_close("predictions", be->predictions(), want, 1e-5, 1e-6);
+}
+
+// The loss a file was compiled with, which picks train_gpu's class mode: Keras 3's and Keras 2's
+// files name it (the fixtures: binary_crossentropy); a serialised loss object names it in its
+// config, with the arguments train_gpu does not take; a list of losses (several outputs) or a
+// weights-only file names none.
+TEST(KerasFiles, TheCompiledLossIsRead) {
+  for (const char* f : {"k3.keras", "k3_legacy.h5", "k2.h5", "k2_0_8.h5"}) {
+    const KerasModel m = load_keras_model(kDir + f);
+    EXPECT_EQ(m.loss, "binary_crossentropy") << f;
+    EXPECT_EQ(m.loss_args, "") << f;
+  }
+  KerasReadOptions weights_only;
+  weights_only.config_json = kDir + "k3.json";
+  EXPECT_EQ(load_keras_model(kDir + "k3.weights.h5", weights_only).loss, "");
+
+  const ZipReader k3(kDir + "k3.keras");
+  auto with_loss = [&](const nlohmann::json& loss) {
+    nlohmann::json config = nlohmann::json::parse(k3.read("config.json"));
+    config["compile_config"]["loss"] = loss;
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (const std::string& e : k3.entries()) entries.emplace_back(e, e == "config.json" ? config.dump() : k3.read(e));
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("acts_loss_" + std::to_string(getpid()) + ".keras")).string();
+    std::ofstream(path, std::ios::binary) << make_zip(entries, path);
+    KerasModel m = load_keras_model(path);
+    std::filesystem::remove(path);
+    return m;
+  };
+  const KerasModel sparse = with_loss(
+      {{"module", "keras.losses"}, {"class_name", "SparseCategoricalCrossentropy"},
+       {"config", {{"name", "sparse_categorical_crossentropy"}, {"from_logits", true}, {"ignore_class", nullptr}}}});
+  EXPECT_EQ(sparse.loss, "sparse_categorical_crossentropy");
+  EXPECT_EQ(sparse.loss_args, "from_logits=True");
+  const KerasModel smoothed = with_loss(
+      {{"class_name", "CategoricalCrossentropy"},
+       {"config", {{"name", "categorical_crossentropy"}, {"from_logits", false}, {"label_smoothing", 0.1}}}});
+  EXPECT_EQ(smoothed.loss, "categorical_crossentropy");
+  EXPECT_EQ(smoothed.loss_args, "label_smoothing=0.1");
+  EXPECT_EQ(with_loss({"binary_crossentropy", "mse"}).loss, "");
+
+  ClassMode mode = ClassMode::kBinary;
+  EXPECT_TRUE(class_mode_of_loss(sparse.loss, &mode));
+  EXPECT_EQ(mode, ClassMode::kSparse);
+  EXPECT_TRUE(class_mode_of_loss(smoothed.loss, &mode));
+  EXPECT_EQ(mode, ClassMode::kCategorical);
+  EXPECT_FALSE(class_mode_of_loss("mean_squared_error", &mode));
 }
 
 }  // namespace
