@@ -60,6 +60,13 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
   app.add_flag("--augment", c.augment, "Chollet's augmentation: rotation 40, shifts/shear/zoom 0.2, flips");
   app.add_option("--seed", c.seed, "Seed for weights, shuffling, augmentation, dropout")
       ->default_val(1)->check(acts::cli::whole_number(0, 4294967295LL));
+  app.add_option("--stats-probe", c.stats_probe,
+                 "Photos whose per-channel statistics (stats.html, stats/*.npy) are recorded at each epoch's end: "
+                 "validation photos (training ones without), drawn by --seed; 0: none")
+      ->default_val(32)->check(CLI::Range(0, 4096));
+  app.add_option("--stats-every", c.stats_every,
+                 "Also record the channel statistics every N training steps (0: at the end of each epoch only)")
+      ->default_val(0)->check(CLI::NonNegativeNumber);
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--out", c.out, "Run folder (default runs/<timestamp>; runs/latest points at the newest)");
   app.add_option("--resume", c.resume_dir,
@@ -105,7 +112,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
                            "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop",
-                           "--optimizer", "--input-pipeline", "--class-mode"})
+                           "--optimizer", "--input-pipeline", "--class-mode", "--stats-probe", "--stats-every"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

@@ -30,6 +30,14 @@ size_t Backend::nodes_through(const std::string& last) const {
   return size_t(i) + 1;
 }
 
+void Backend::add_channel_sums(const std::string& layer, std::vector<double>& acc) const {
+  const Node& nd = graph_.nodes()[computed_node(layer, "add_channel_sums")];
+  const int channels = nd.out_shape.back();
+  if (acc.size() != 4 * size_t(channels))
+    fail("add_channel_sums('", layer, "'): ", acc.size(), " sums for ", channels, " channels; give 4 per channel");
+  add_channel_sums_of(size_t(&nd - graph_.nodes().data()), channels, acc.data());
+}
+
 size_t Backend::computed_node(const std::string& layer, const char* what) const {
   const int i = graph_.find(layer);
   if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());

@@ -145,6 +145,10 @@ class Backend {
     activation(layer, v);
     return v;
   }
+  // Per-channel sums of a layer's output from the last forward (its last axis the channels, every
+  // other position a row), ADDED into `acc`: 4 * channels doubles, [sum | sum of squares | zeros |
+  // max] (kernels/cpu/channel_stats.h). The CUDA backend sums on the device: only `acc` crosses.
+  void add_channel_sums(const std::string& layer, std::vector<double>& acc) const;
   // The head's outputs of the last forward: (n) sigmoid outputs P(class 1), or (n, N) softmax
   // probabilities.
   std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
@@ -177,6 +181,8 @@ class Backend {
   // The seed d o_i / d (o.layer's output of image i) into d, (n, out_size), zeros elsewhere.
   void objective_seed(const Objective& o, int n, float* d) const;
   virtual std::unique_ptr<OpClock> make_op_clock() const = 0;
+  // add_channel_sums() for a computed node whose output has `channels` channels.
+  virtual void add_channel_sums_of(size_t node, int channels, double* acc) const = 0;
   // Called by the passes after each op is issued; costs a branch unless a profile is running.
   void mark(const std::string& layer, const char* what) {
     if (clock_) clock_->mark(layer.empty() ? what : layer + " " + what);

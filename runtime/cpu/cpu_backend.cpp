@@ -9,6 +9,7 @@
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/cce.h"
+#include "kernels/cpu/channel_stats.h"
 #include "kernels/cpu/rescale.h"
 #include "kernels/cpu/rmsprop.h"
 #include "runtime/core/errors.h"
@@ -211,6 +212,10 @@ Metrics CpuBackend::take_metrics() {
 void CpuBackend::activation(const std::string& layer, std::vector<float>& out) const {
   const size_t i = computed_node(layer, "activation");
   out.assign(out_[i].begin(), out_[i].end());
+}
+
+void CpuBackend::add_channel_sums_of(size_t node, int channels, double* acc) const {
+  cpu::channel_sums(out_[node].data(), size_t(n_) * graph_.nodes()[node].out_size / size_t(channels), channels, acc);
 }
 
 std::vector<float> CpuBackend::logits() const {

@@ -38,6 +38,7 @@ class CpuBackend final : public Backend {
 
  protected:
   std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }
+  void add_channel_sums_of(size_t node, int channels, double* acc) const override;
 
  private:
   void forward_nodes(const Batch& b, bool training, size_t count);  // nodes [0, count)

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "event_op_clock.h"
+#include "kernels/cuda/channel_stats.cuh"
 #include "kernels/cuda/gather_rows.cuh"
 #include "kernels/cuda/objective_seed.cuh"
 
@@ -300,6 +301,15 @@ void CudaBackend::activation(const std::string& layer, std::vector<float>& v) co
   v.resize(size_t(n_) * graph_.nodes()[i].out_size);
   CUDA_CHECK(cudaMemcpyAsync(v.data(), out_[i], v.size() * sizeof(float), cudaMemcpyDeviceToHost, ctx_.stream()));
   ctx_.sync();
+}
+
+void CudaBackend::add_channel_sums_of(size_t node, int channels, double* acc) const {
+  const size_t count = 4 * size_t(channels);
+  DeviceBuffer<double> sums(count, "per-channel statistics of " + graph_.nodes()[node].spec.name);
+  sums.copy_from_host(acc, count, ctx_.stream());
+  gpu::channel_sums(out_[node], size_t(n_) * graph_.nodes()[node].out_size / size_t(channels), channels, sums.get(),
+                    ctx_.stream());
+  sums.copy_to_host(acc, count, ctx_.stream());
 }
 
 std::vector<float> CudaBackend::logits() const {

@@ -80,6 +80,7 @@ class CudaBackend final : public Backend {
 
  protected:
   std::unique_ptr<OpClock> make_op_clock() const override;
+  void add_channel_sums_of(size_t node, int channels, double* acc) const override;
 
  private:
   enum class Input { Images, Augmented, Floats };

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/core/html_escape.h"
+
 namespace acts {
 
 struct PageLayer {
@@ -77,9 +79,8 @@ std::string image_page_html(const ImagePage& p);
 std::string overview_page_html(const OverviewPage& p);
 std::string misclassified_page_html(const MisclassifiedPage& p);
 
-// Text for HTML (& < > " escaped) and a relative path for href/src (each byte outside
-// [A-Za-z0-9-._~/] percent-encoded, so stems with spaces or '#' still link).
-std::string html_escape(const std::string& s);
+// A relative path for href/src (each byte outside [A-Za-z0-9-._~/] percent-encoded, so stems
+// with spaces or '#' still link). html_escape(): runtime/core/html_escape.h.
 std::string url_path(const std::string& s);
 
 }  // namespace acts

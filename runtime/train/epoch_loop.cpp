@@ -87,6 +87,8 @@ Ending EpochLoop::train_steps(Progress& bar) {
     pause_point("train-step", [&] { r_.writer.flush(); });
     if (stop_requested()) return interrupted_in_training();
     r_.backend->train_step(to_batch(train_it_.next(), r_.cfg.rescale, train_set_));
+    if (cfg_.stats_every > 0 && (s_.step + 1) % cfg_.stats_every == 0 && s_.step + 1 != cfg_.steps_per_epoch)
+      r_.record_stats(s_.epoch + 1, s_.step + 1);
     if ((s_.step + 1) % kMetricsEvery != 0 && s_.step + 1 != cfg_.steps_per_epoch) continue;
     if (!absorb(s_.step + 1)) return 3;
     bar.update(s_.step + 1, s_.partial.loss(), s_.partial.acc());
@@ -158,6 +160,7 @@ void EpochLoop::save_epoch(const EpochRecord& rec) {
   next.val_batches = val_it_.batches_seen();
   const bool best = cfg_.validation_steps > 0 && rec.val_acc > s_.best_val_acc;
   if (best) next.best_val_acc = rec.val_acc;
+  r_.record_stats(s_.epoch + 1, cfg_.steps_per_epoch);
   r_.save_last(next, best);
   const std::string csv_path = r_.dir + "/history.csv", png_path = r_.dir + "/curves.png";
   r_.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });

@@ -1,6 +1,7 @@
 #include "run.h"
 
 #include <cstdio>
+#include <functional>
 
 #include "runtime/core/stop_request.h"
 #include "runtime/keras/keras_file.h"
@@ -33,7 +34,9 @@ json identity(const TrainConfig& c) {
           {"interpolation", c.interpolation},
           {"rmsprop", c.rmsprop},
           {"optimizer", c.optimizer},
-          {"class_mode", c.class_mode}};
+          {"class_mode", c.class_mode},
+          {"stats_probe", c.stats_probe},
+          {"stats_every", c.stats_every}};
 }
 
 Batch to_batch(const HostBatch& h, float scale, int set) {
@@ -50,6 +53,10 @@ Batch to_batch(const HostBatch& h, float scale, int set) {
   return b;
 }
 
+void Run::record_stats(int epoch, int step) {
+  if (stats) stats->record(*backend, cfg.batch_size, epoch, step);
+}
+
 void Run::save_last(const State& s, bool is_best) {
   auto c = std::make_shared<const Checkpoint>(snapshot(s));
   if (is_best) {
@@ -57,7 +64,11 @@ void Run::save_last(const State& s, bool is_best) {
     best->snapshot = c;
   }
   const std::string last = dir + "/last.safetensors", best_path = dir + "/best.safetensors";
-  writer.submit(last, [last, best_path, c, pending = best] {
+  // The statistics first: killed between the two, the records on disk run ahead of the
+  // checkpoint, and a resume cuts them back to it (never the other way round).
+  std::function<void()> stats_files = stats ? stats->writer(dir, s.history) : std::function<void()>([] {});
+  writer.submit(last, [last, best_path, c, pending = best, stats_files] {
+    stats_files();
     if (pending && !pending->written) {
       save_checkpoint(best_path, *pending->snapshot);
       pending->written = true;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "background_writer.h"
+#include "channel_stats.h"
 #include "history.h"
 #include "run_dir.h"
 #include "runtime/core/backend.h"
@@ -76,6 +77,13 @@ struct Run {
                             // flush() before saying they are there
 
   std::shared_ptr<PendingBest> best;  // the newest best epoch's checkpoint
+  std::unique_ptr<ChannelStats> stats;  // per-channel statistics of the probe photos
+
+  // One record of the channel statistics (epoch 1-based, its steps done). Written (stats/,
+  // stats.html) with the next last.safetensors, so the records on disk never run ahead of the
+  // checkpoint a resume starts from, and a start that fails before its first checkpoint leaves
+  // nothing but run.json.
+  void record_stats(int epoch, int step);
 
   // final.safetensors and model.keras (for Keras' load_model; where the build writes Keras files)
   // from one snapshot of the backend, as one job of the writer: a failure is reported once.

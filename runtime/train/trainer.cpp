@@ -24,6 +24,7 @@ using json = nlohmann::json;
 
 namespace {
 
+using training::ChannelStats;
 using training::Ending;
 using training::EpochLoop;
 using training::identity;
@@ -63,6 +64,8 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.interpolation = j.at("interpolation");
   c.rmsprop = j.value("rmsprop", "keras2");  // runs from before the option used Keras 2's rule
   c.class_mode = j.value("class_mode", "");   // runs from before the option: the head's default
+  c.stats_probe = j.value("stats_probe", 32);
+  c.stats_every = j.value("stats_every", 0);
   rmsprop_rule(c.rmsprop);
   c.optimizer = j.value("optimizer", "rmsprop");  // runs from before Adam trained with RMSprop
   optimizer_kind(c.optimizer);
@@ -467,6 +470,9 @@ int train_run(TrainConfig& cfg) {
   if (const Ending e = load_splits(r)) return *e;
   check_classes(r, ckpt.get());
   start_backend(r, ckpt.get());
+  r.stats = std::make_unique<ChannelStats>(*r.graph, r.train, r.val, cfg.stats_probe, cfg.seed, cfg.rescale);
+  if (cfg.resume) r.stats->resume(r.dir, s.epoch + 1, s.step);
+  else r.record_stats(0, 0);  // the network as it starts
   EpochLoop epochs(r, s);
   if (stop_requested()) return stopped_before_training(r);
   // runs/latest names this run once its data and device are ready, not a start that failed on them.

@@ -34,6 +34,8 @@ struct TrainConfig {
                                          // else rmsprop (the tutorial's)
   std::string class_mode;                // binary | categorical | sparse (runtime/core/head.h); empty: the head's
                                          // default (binary for Dense(1, sigmoid), categorical for a softmax)
+  int stats_probe = 32;                  // photos of the per-channel statistics' probe set (0: none)
+  int stats_every = 0;                   // also record them every N steps (0: at epoch ends only)
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;

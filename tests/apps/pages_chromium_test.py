@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """dump_acts' pages in a real browser (issue 20): headless Chromium opens every page a small
 sample run makes (one image, several images with heatmaps, saliency, filter grids and
-activations, misclassified.html) and checks that every image loads (naturalWidth > 0), that
+activations, misclassified.html; train_gpu's stats.html of the run, issue 22) and checks that every image loads (naturalWidth > 0), that
 nothing is logged as an error (console, exceptions, failed loads) and that no URL leaves the
 output folder (no http(s) or protocol-relative src/href, no request other than file:).
 
@@ -58,7 +58,7 @@ def make_pages(dump_acts, train_gpu, sample, work):
     wrong = os.path.join(work, "wrong")
     run(base + ["--misclassified", "test", "--cam", "gradcam,scorecam", "--out", wrong])
     return [os.path.join(many, "index.html"), os.path.join(one, "index.html"), os.path.join(wrong, "index.html"),
-            os.path.join(wrong, "misclassified.html")]
+            os.path.join(wrong, "misclassified.html"), os.path.join(run_dir, "stats.html")]
 
 
 class Chromium:
@@ -125,6 +125,8 @@ class Chromium:
 
 PAGE_FACTS = """JSON.stringify({
   images: Array.from(document.images).map(i => ({src: i.getAttribute('src'), done: i.complete, w: i.naturalWidth})),
+  charts: Array.from(document.querySelectorAll('svg')).filter(s => s.getBoundingClientRect().width > 0 &&
+                                                                   s.querySelector('polyline')).length,
   urls: Array.from(document.querySelectorAll('[src],[href]')).map(e => e.getAttribute('src') || e.getAttribute('href')),
   css: Array.from(document.querySelectorAll('style')).map(s => s.textContent).join(' ')
 })"""
@@ -158,8 +160,8 @@ def check_page(browser, path):
             problems.append(f"failed load: {p.get('errorText')} (request {p.get('requestId')})")
         elif method == "Network.requestWillBeSent" and not p["request"]["url"].startswith(("file:", "data:")):
             problems.append(f"request outside the folder: {p['request']['url']}")
-    if not facts["images"]:
-        problems.append("no image on the page")
+    if not facts["images"] and not facts["charts"]:
+        problems.append("no image or drawn chart on the page")
     for img in facts["images"]:
         if not img["done"] or img["w"] <= 0:
             problems.append(f"image does not load: {img['src']} (naturalWidth {img['w']})")

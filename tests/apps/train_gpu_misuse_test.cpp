@@ -253,13 +253,14 @@ TEST(TrainGpuMisuse, ResumeRemovesWhatAKilledRunLeftHalfWritten) {
 
 namespace {
 
-// A folder's files by name, with their sizes and times of last change: what a refused run must
-// not change.
+// A folder's files (its sub-folders' too) by path, with their sizes and times of last change: what
+// a refused run must not change.
 std::string snapshot(const std::string& dir) {
   std::vector<std::string> lines;
-  for (const auto& e : fs::directory_iterator(dir))
-    lines.push_back(e.path().filename().string() + " " + std::to_string(e.file_size()) + " bytes, changed " +
-                    std::to_string(e.last_write_time().time_since_epoch().count()));
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file())
+      lines.push_back(fs::relative(e.path(), dir).string() + " " + std::to_string(e.file_size()) +
+                      " bytes, changed " + std::to_string(e.last_write_time().time_since_epoch().count()));
   std::sort(lines.begin(), lines.end());
   std::string s;
   for (const std::string& l : lines) s += l + "\n";

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <string>
 
@@ -39,13 +40,22 @@ std::vector<float> final_params(const std::string& run_dir) {
   return acts::load_checkpoint(run_dir + "/final.safetensors").params;
 }
 
-// Resumes the stopped run to its end: it must end exactly where the uninterrupted one did, with
-// no temporary file left.
+// The channel statistics of a run (stats/*.npy, stats/index.json: issue 22), file by file.
+std::map<std::string, std::string> stats_files(const std::string& run_dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::directory_iterator(run_dir + "/stats"))
+    files[e.path().filename().string()] = read_file(e.path().string());
+  return files;
+}
+
+// Resumes the stopped run to its end: it must end exactly where the uninterrupted one did, its
+// channel statistics included, with no temporary file left.
 void expect_resume_matches(const std::string& stopped, const std::string& whole) {
   const auto resumed = run(kBin + " --resume " + stopped + " --device cpu");
   ASSERT_EQ(resumed.code, 0) << resumed.out;
   EXPECT_EQ(history_without_seconds(stopped), history_without_seconds(whole));
   EXPECT_EQ(final_params(stopped), final_params(whole));
+  EXPECT_EQ(stats_files(stopped), stats_files(whole));
   EXPECT_TRUE(no_temporary_files(stopped));
 }
 
@@ -69,11 +79,14 @@ TEST(TrainGpuSignals, ResumeAfterKill9MatchesTheUninterruptedRun) {
       << resumed.out;
   EXPECT_EQ(history_without_seconds(killed), history_without_seconds(whole));
   EXPECT_EQ(final_params(killed), final_params(whole));
+  EXPECT_EQ(stats_files(killed), stats_files(whole));
 }
 
 TEST(TrainGpuSignals, CtrlCOrAHangupMidEpochWritesACheckpointAndResumesExactly) {
   SKIP_WITHOUT_PHOTO_DECODING();
-  const std::string args = " --data " + kSample + " --epochs 1 --steps-per-epoch 12 --validation-steps 2" + kSmall;
+  // Channel statistics every 2 steps: records before the stop and after it.
+  const std::string args =
+      " --data " + kSample + " --epochs 1 --steps-per-epoch 12 --validation-steps 2 --stats-every 2" + kSmall;
   const std::string whole = tmpdir("whole_int");
   ASSERT_EQ(run(kBin + args + " --out " + whole).code, 0);
   // SIGHUP: the terminal was closed or the ssh session dropped.

@@ -63,11 +63,24 @@ TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
   EXPECT_EQ(hist.rfind("epoch,loss,acc,val_loss,val_acc,seconds\n", 0), 0u) << hist;
   EXPECT_EQ(std::count(hist.begin(), hist.end(), '\n'), 3) << hist;
   EXPECT_TRUE(contains(read_file(out + "/results.json"), "\"test\"")) << read_file(out + "/results.json");
+  // Channel statistics (issue 22): a record before training and one at each epoch's end, for
+  // every layer with channels of its own (flatten_1 has none), and their page.
+  const auto index = nlohmann::json::parse(read_file(out + "/stats/index.json"));
+  EXPECT_EQ(index["records"], nlohmann::json::parse(R"([{"epoch":0,"step":0},{"epoch":1,"step":3},)"
+                                                    R"({"epoch":2,"step":3}])"));
+  EXPECT_EQ(index["layers"].size(), 10u);
+  EXPECT_EQ(index["probe"]["images"].size(), 32u);
+  EXPECT_TRUE(contains(read_file(out + "/stats.html"), "<h2>conv2d_4 <small>(Conv2D, 128 channels)"));
   // The same seed gives the same run.
   const std::string again = tmpdir("full_again");
   ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 2 --out " + again + kQuick).code, 0);
   EXPECT_EQ(history_without_seconds(out), history_without_seconds(again));
   EXPECT_EQ(final_params(out), final_params(again));
+  EXPECT_EQ(read_file(out + "/stats/conv2d_3.npy"), read_file(again + "/stats/conv2d_3.npy"));
+  const std::string none = tmpdir("no_stats");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --stats-probe 0 --out " + none + kQuick).code, 0);
+  EXPECT_FALSE(fs::exists(none + "/stats.html"));
+  EXPECT_FALSE(fs::exists(none + "/stats"));
   // An existing run is never overwritten without --resume or --force.
   const auto refused = run(kBin + " --data " + kSample + " --epochs 1 --out " + out + kQuick);
   EXPECT_EQ(refused.code, 1);
