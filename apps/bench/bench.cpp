@@ -6,6 +6,8 @@
 //   schedule    the tutorial's fit: 30 epochs x (100 training + 50 validation steps of 20)
 //   dump_1      dump_acts' work for 1 image: forward + every layer's activation to the host
 //   dump_1000   the same for 1,000 images in batches of 32 (dump_acts' default batch)
+//   stats_32    one record of train_gpu's per-channel statistics: 32 probe photos through the
+//               network and every layer's channels summed where they lie (no peer does this)
 // --explain times instead the heatmap and filter-pattern rows of bench_explain.h (their peers:
 // scripts/bench/bench_explain_peers.py; side by side: scripts/bench/bench_explain.py).
 // Input is random uint8 images held in memory (no decoding, no disk, no shuffling), rescaled
@@ -33,6 +35,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
 #include "runtime/backends/version.h"
+#include "runtime/train/channel_stats.h"
 
 using namespace acts;
 using namespace acts::bench;
@@ -147,6 +150,46 @@ void time_schedule(Row& row, const Ctx& c) {
   }
   row.ms = c.clock.stop_ms();
   row.repeats = 1;
+}
+
+// One record of train_gpu's channel statistics (32 random photos as the probe set, batches of 20
+// as the tutorial trains), median of the repeats.
+void time_stats(Row& row, const Ctx& c, const StepPlan& p) {
+  auto be = c.make(row.batch);
+  Dataset probe;
+  probe.height = c.graph.nodes()[0].in_shape[0];
+  probe.width = c.graph.nodes()[0].in_shape[1];
+  const Pool pool(int(row.images), c.graph.input_size(), 19);
+  const Batch all = pool.batch(0, int(row.images));
+  probe.pixels.assign(all.images, all.images + size_t(row.images) * c.graph.input_size());
+  probe.labels.assign(all.labels, all.labels + row.images);
+  training::ChannelStats stats(c.graph, probe, probe, int(row.images), 1, 1.f / 255.f);
+  for (int i = 0; i < p.warmup; ++i) stats.record(*be, row.batch, 1, i);
+  std::vector<double> ms;
+  for (int r = 0; r < p.repeats; ++r) {
+    c.clock.start();
+    stats.record(*be, row.batch, 2, r);
+    ms.push_back(c.clock.stop_ms());
+  }
+  row.ms = median(ms);
+  row.repeats = p.repeats;
+}
+
+// stats_32's note: its share of a tutorial epoch (100 training and 50 validation steps of 20,
+// from this run's train_b20 and eval_b20 rows), where both ran.
+void note_stats_share(std::vector<Row>& rows) {
+  const Row *train = nullptr, *eval = nullptr;
+  for (const Row& r : rows) {
+    if (r.id == "train_b20" && !r.skipped) train = &r;
+    if (r.id == "eval_b20" && !r.skipped) eval = &r;
+  }
+  for (Row& r : rows)
+    if (r.id == "stats_32" && !r.skipped && train && eval) {
+      char note[160];
+      std::snprintf(note, sizeof note, "%.2f%% of a tutorial epoch (100 x train_b20 + 50 x eval_b20)",
+                    100.0 * r.ms / (100 * train->ms + 50 * eval->ms));
+      r.note = note;
+    }
 }
 
 }  // namespace
@@ -273,6 +316,7 @@ int main(int argc, char** argv) {
           if (row.id == "train_b20" || row.id == "train_b256") time_steps(row, c, row.batch, true, s.steps(row.id));
           else if (row.id == "eval_b20") time_steps(row, c, row.batch, false, s.steps(row.id));
           else if (row.id == "schedule") time_schedule(row, c);
+          else if (row.id == "stats_32") time_stats(row, c, s.steps(row.id));
           else time_dump(row, c, int(row.images), s.steps(row.id));
         } catch (const Error& e) {  // e.g. the CUDA backend cannot run this case: say why, go on
           row.skipped = true;
@@ -281,6 +325,7 @@ int main(int argc, char** argv) {
       }
       rep.rows.push_back(row);
     }
+    note_stats_share(rep.rows);
     if (rep.backend.empty()) rep.backend = gpu ? "cuda backend (not constructed)" : "cpu backend";
     std::fputs(table(rep).c_str(), stdout);
     if (!o.json.empty()) write_json(rep, o.json);

@@ -14,6 +14,7 @@ const StepPlan& Settings::steps(const std::string& id) const {
   if (id == "eval_b20") return eval_b20;
   if (id == "dump_1") return dump_1;
   if (id == "dump_1000") return dump_1000;
+  if (id == "stats_32") return stats_32;
   fail("bench: no step plan for row '", id, "'");
 }
 
@@ -27,12 +28,14 @@ Settings make_settings(bool gpu, const Options& o) {
     s.eval_b20 = {10, 10, 20};
     s.dump_1 = {5, 20, 1};
     s.dump_1000 = {1, 3, 1};
+    s.stats_32 = {3, 10, 1};
   } else {
     s.train_b20 = {1, 5, 1};
     s.train_b256 = {1, 3, 1};
     s.eval_b20 = {1, 5, 1};
     s.dump_1 = {2, 10, 1};
     s.dump_1000 = {1, 3, 1};
+    s.stats_32 = {1, 5, 1};
   }
   if (small) {
     s.b256_skip = "skipped on the CPU by default (--full runs it)";
@@ -40,7 +43,7 @@ Settings make_settings(bool gpu, const Options& o) {
     s.dump_images = 96;
   }
   if (o.quick) {
-    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000}) {
+    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000, &s.stats_32}) {
       p->warmup = std::min(p->warmup, 3);
       p->repeats = std::min(p->repeats, 3);
       p->per_repeat = std::min(p->per_repeat, 5);
@@ -49,7 +52,8 @@ Settings make_settings(bool gpu, const Options& o) {
     s.dump_images = gpu ? 100 : 32;
   }
   if (o.repeats > 0)
-    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000}) p->repeats = o.repeats;
+    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000, &s.stats_32})
+      p->repeats = o.repeats;
   const SchedulePlan full;
   if (s.schedule.epochs != full.epochs || s.schedule.train_steps != full.train_steps ||
       s.schedule.val_steps != full.val_steps) {
@@ -75,6 +79,7 @@ nlohmann::json settings_json(const Settings& s, const Options& o) {
           {"eval_b20", step(s.eval_b20)},
           {"dump_1", step(s.dump_1)},
           {"dump_1000", step(s.dump_1000)},
+          {"stats_32", step(s.stats_32)},
           {"schedule", {{"epochs", s.schedule.epochs}, {"train_steps", s.schedule.train_steps},
                         {"val_steps", s.schedule.val_steps}, {"batch", s.schedule.batch}}},
           {"dump_images", s.dump_images},
@@ -106,6 +111,9 @@ std::vector<Row> planned_rows(const Settings& s) {
   add("dump_1", "dump_acts forward, 1 image", 1, 1, "run", kForwardFlopPerImage, "");
   add("dump_1000", "dump_acts forward, 1000 images", s.dump_batch, s.dump_images, "run", kForwardFlopPerImage,
       s.dump_note);
+  // train_gpu's per-channel statistics (runtime/train/channel_stats.h): one record of the default
+  // probe set; main() adds its share of a tutorial epoch to the note.
+  add("stats_32", "channel statistics, 32 probe photos", 20, 32, "record", kForwardFlopPerImage, "");
   return rows;
 }
 

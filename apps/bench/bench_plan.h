@@ -30,7 +30,7 @@ struct SchedulePlan {
 
 struct Settings {
   bool gpu = false;
-  StepPlan train_b20, train_b256, eval_b20, dump_1, dump_1000;
+  StepPlan train_b20, train_b256, eval_b20, dump_1, dump_1000, stats_32;
   SchedulePlan schedule;
   int dump_images = 1000, dump_batch = 32;
   std::string b256_skip, schedule_note, dump_note;  // empty: full size
