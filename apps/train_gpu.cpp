@@ -67,6 +67,10 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
   app.add_option("--stats-every", c.stats_every,
                  "Also record the channel statistics every N training steps (0: at the end of each epoch only)")
       ->default_val(0)->check(CLI::NonNegativeNumber);
+  app.add_option("--keep-every", c.keep_every,
+                 "Keep the weights every N epochs, as epochs/epoch_NNN.safetensors (dump_acts --model takes "
+                 "them); the disk they take is printed at the start. 0: only last/best/final")
+      ->default_val(0)->check(CLI::NonNegativeNumber);
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--out", c.out, "Run folder (default runs/<timestamp>; runs/latest points at the newest)");
   app.add_option("--resume", c.resume_dir,
@@ -112,7 +116,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
                            "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop",
-                           "--optimizer", "--input-pipeline", "--class-mode", "--stats-probe", "--stats-every"})
+                           "--optimizer", "--input-pipeline", "--class-mode", "--stats-probe", "--stats-every", "--keep-every"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

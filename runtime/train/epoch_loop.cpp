@@ -161,6 +161,7 @@ void EpochLoop::save_epoch(const EpochRecord& rec) {
   const bool best = cfg_.validation_steps > 0 && rec.val_acc > s_.best_val_acc;
   if (best) next.best_val_acc = rec.val_acc;
   r_.record_stats(s_.epoch + 1, cfg_.steps_per_epoch);
+  if (cfg_.keep_every > 0 && next.epoch % cfg_.keep_every == 0) r_.save_kept(next);
   r_.save_last(next, best);
   const std::string csv_path = r_.dir + "/history.csv", png_path = r_.dir + "/curves.png";
   r_.writer.submit(csv_path, [csv_path, csv = history_csv(next.history)] { write_file_atomic(csv_path, csv); });

@@ -1,6 +1,7 @@
 #include "run.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 
 #include "runtime/core/stop_request.h"
@@ -36,7 +37,8 @@ json identity(const TrainConfig& c) {
           {"optimizer", c.optimizer},
           {"class_mode", c.class_mode},
           {"stats_probe", c.stats_probe},
-          {"stats_every", c.stats_every}};
+          {"stats_every", c.stats_every},
+          {"keep_every", c.keep_every}};
 }
 
 Batch to_batch(const HostBatch& h, float scale, int set) {
@@ -75,6 +77,18 @@ void Run::save_last(const State& s, bool is_best) {
       pause_point("best-written");  // the crash tests' hook: between the two files
     }
     save_checkpoint(last, *c);
+  });
+}
+
+void Run::save_kept(const State& s) {
+  auto c = std::make_shared<Checkpoint>(snapshot(s));
+  c->opt_state.clear();
+  char name[64];
+  std::snprintf(name, sizeof name, "/epochs/epoch_%03d.safetensors", s.epoch);
+  const std::string path = dir + name, folder = dir + "/epochs";
+  writer.submit(path, [path, folder, c] {
+    std::filesystem::create_directories(folder);
+    save_checkpoint(path, *c);
   });
 }
 

@@ -85,6 +85,9 @@ struct Run {
   // nothing but run.json.
   void record_stats(int epoch, int step);
 
+  // epochs/epoch_NNN.safetensors (--keep-every): the weights after epoch s.epoch, without the
+  // optimizer state (for dump_acts, not for resuming: last.safetensors is that).
+  void save_kept(const State& s);
   // final.safetensors and model.keras (for Keras' load_model; where the build writes Keras files)
   // from one snapshot of the backend, as one job of the writer: a failure is reported once.
   void save_final(const State& s);

@@ -66,6 +66,7 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.class_mode = j.value("class_mode", "");   // runs from before the option: the head's default
   c.stats_probe = j.value("stats_probe", 32);
   c.stats_every = j.value("stats_every", 0);
+  c.keep_every = j.value("keep_every", 0);
   rmsprop_rule(c.rmsprop);
   c.optimizer = j.value("optimizer", "rmsprop");  // runs from before Adam trained with RMSprop
   optimizer_kind(c.optimizer);
@@ -471,6 +472,13 @@ int train_run(TrainConfig& cfg) {
   check_classes(r, ckpt.get());
   start_backend(r, ckpt.get());
   r.stats = std::make_unique<ChannelStats>(*r.graph, r.train, r.val, cfg.stats_probe, cfg.seed, cfg.rescale);
+  if (cfg.keep_every > 0) {  // the disk it will take, before it is taken
+    const int kept = cfg.epochs / cfg.keep_every;
+    const double mb = (4.0 * double(r.graph->param_count()) + 65536) / 1e6;  // the tensors, and a header's room
+    std::printf("Keeping the weights every %d epoch%s in %s/epochs: %d file%s of %.1f MB, %.0f MB in all\n",
+                cfg.keep_every, cfg.keep_every == 1 ? "" : "s", r.dir.c_str(), kept, kept == 1 ? "" : "s", mb,
+                mb * kept);
+  }
   if (cfg.resume) r.stats->resume(r.dir, s.epoch + 1, s.step);
   else r.record_stats(0, 0);  // the network as it starts
   EpochLoop epochs(r, s);

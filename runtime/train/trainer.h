@@ -36,6 +36,7 @@ struct TrainConfig {
                                          // default (binary for Dense(1, sigmoid), categorical for a softmax)
   int stats_probe = 32;                  // photos of the per-channel statistics' probe set (0: none)
   int stats_every = 0;                   // also record them every N steps (0: at epoch ends only)
+  int keep_every = 0;                    // keep the weights every N epochs in epochs/ (0: no)
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;

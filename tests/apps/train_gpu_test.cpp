@@ -87,6 +87,32 @@ TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
   EXPECT_TRUE(contains(refused.out, "--resume")) << refused.out;
 }
 
+// --keep-every N keeps the weights after every N-th epoch in epochs/ (issue 22: activations across
+// epochs), says up front what they will take on disk, and each file is what dump_acts loads.
+TEST(TrainGpu, KeepEveryKeepsTheWeightsOfThoseEpochsAndSaysWhatTheyTake) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string out = tmpdir("kept");
+  const auto r = run(kBin + " --data " + kSample + " --epochs 2 --keep-every 1 --out " + out + kQuick);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string said = "Keeping the weights every 1 epoch in " + out + "/epochs: 2 files of ";
+  ASSERT_TRUE(contains(r.out, said)) << r.out;
+  const double mb = std::stod(r.out.substr(r.out.find(said) + said.size()));
+  for (const char* f : {"epoch_001.safetensors", "epoch_002.safetensors"})
+    EXPECT_LE(double(fs::file_size(out + "/epochs/" + f)) / 1e6, mb) << f << ": larger than said";
+  const acts::Checkpoint one = acts::load_checkpoint(out + "/epochs/epoch_001.safetensors");
+  const acts::Checkpoint two = acts::load_checkpoint(out + "/epochs/epoch_002.safetensors");
+  EXPECT_EQ(one.meta.at("epoch"), "1");
+  EXPECT_TRUE(two.opt_state.empty()) << "weights only";
+  EXPECT_NE(one.params, two.params);
+  EXPECT_EQ(two.params, final_params(out));
+  // Every 2 epochs of 3: epoch 2 only.
+  const std::string every2 = tmpdir("kept2");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 3 --keep-every 2 --out " + every2 + kQuick).code, 0);
+  std::vector<std::string> kept;
+  for (const auto& e : fs::directory_iterator(every2 + "/epochs")) kept.push_back(e.path().filename().string());
+  EXPECT_EQ(kept, std::vector<std::string>{"epoch_002.safetensors"});
+}
+
 // How many weights did not move as `rule` says on the first step of a run (seed 5). The step is
 // checked without recomputing the gradient: after one step from a = 0 the accumulator holds
 // (1 - rho) g^2, which gives |g|, and |w0 - w1| must be lr |g| / (sqrt(a) + 1e-8) (keras2) or
