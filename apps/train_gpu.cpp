@@ -116,7 +116,8 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   }
   for (const char* flag : {"--steps-per-epoch", "--validation-steps", "--batch-size", "--lr", "--image-size", "--model",
                            "--config", "--rescale", "--augment", "--seed", "--interpolation", "--rmsprop",
-                           "--optimizer", "--input-pipeline", "--class-mode", "--stats-probe", "--stats-every", "--keep-every"})
+                           "--optimizer", "--input-pipeline", "--class-mode", "--stats-probe", "--stats-every",
+                           "--keep-every"})
     if (app.count(flag)) {
       std::fprintf(stderr, "error: %s cannot change when resuming: the run keeps the settings it started with "
                            "(its run.json); start a new run to change it\n", flag);

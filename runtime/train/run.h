@@ -80,9 +80,9 @@ struct Run {
   std::unique_ptr<ChannelStats> stats;  // per-channel statistics of the probe photos
 
   // One record of the channel statistics (epoch 1-based, its steps done). Written (stats/,
-  // stats.html) with the next last.safetensors, so the records on disk never run ahead of the
-  // checkpoint a resume starts from, and a start that fails before its first checkpoint leaves
-  // nothing but run.json.
+  // stats.html) just before the next last.safetensors, so the records on disk never lag behind
+  // the checkpoint a resume starts from (it cuts back any that run ahead), and a start that fails
+  // before its first checkpoint leaves nothing but run.json.
   void record_stats(int epoch, int step);
 
   // epochs/epoch_NNN.safetensors (--keep-every): the weights after epoch s.epoch, without the

@@ -455,6 +455,21 @@ int report_results(Run& r, const State& s) {
   return 0;
 }
 
+// What the run keeps beside its checkpoints: the channel statistics (a new run's first record is
+// the network as it starts; a resumed run reads its records back) and, with --keep-every, the
+// weights of every N-th epoch, whose disk cost is said before any is written.
+void start_records(Run& r, const State& s) {
+  const TrainConfig& cfg = r.cfg;
+  r.stats = std::make_unique<ChannelStats>(*r.graph, r.train, r.val, cfg.stats_probe, cfg.seed, cfg.rescale);
+  if (cfg.resume) r.stats->resume(r.dir, s.epoch + 1, s.step);
+  else r.record_stats(0, 0);
+  if (cfg.keep_every <= 0) return;
+  const int kept = cfg.epochs / cfg.keep_every;
+  const double mb = (4.0 * double(r.graph->param_count()) + 65536) / 1e6;  // the tensors and a header's room
+  std::printf("Keeping the weights every %d epoch%s in %s/epochs: %d file%s of %.1f MB, %.0f MB in all\n",
+              cfg.keep_every, cfg.keep_every == 1 ? "" : "s", r.dir.c_str(), kept, kept == 1 ? "" : "s", mb, mb * kept);
+}
+
 // The whole run; cfg is the caller's so that train() can name the run's own sizes (restored on
 // --resume) when memory runs out.
 int train_run(TrainConfig& cfg) {
@@ -471,16 +486,7 @@ int train_run(TrainConfig& cfg) {
   if (const Ending e = load_splits(r)) return *e;
   check_classes(r, ckpt.get());
   start_backend(r, ckpt.get());
-  r.stats = std::make_unique<ChannelStats>(*r.graph, r.train, r.val, cfg.stats_probe, cfg.seed, cfg.rescale);
-  if (cfg.keep_every > 0) {  // the disk it will take, before it is taken
-    const int kept = cfg.epochs / cfg.keep_every;
-    const double mb = (4.0 * double(r.graph->param_count()) + 65536) / 1e6;  // the tensors, and a header's room
-    std::printf("Keeping the weights every %d epoch%s in %s/epochs: %d file%s of %.1f MB, %.0f MB in all\n",
-                cfg.keep_every, cfg.keep_every == 1 ? "" : "s", r.dir.c_str(), kept, kept == 1 ? "" : "s", mb,
-                mb * kept);
-  }
-  if (cfg.resume) r.stats->resume(r.dir, s.epoch + 1, s.step);
-  else r.record_stats(0, 0);  // the network as it starts
+  start_records(r, s);
   EpochLoop epochs(r, s);
   if (stop_requested()) return stopped_before_training(r);
   // runs/latest names this run once its data and device are ready, not a start that failed on them.
