@@ -19,12 +19,11 @@ import argparse
 import json
 import os
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pip_need import need  # noqa: E402  (scripts/reference)
-from keras_tutorial import HistoryCsv  # noqa: E402  (the same columns as train_gpu's history.csv)
+from keras_tutorial import fit_writing_history  # noqa: E402  (history.csv in train_gpu's columns)
 
 
 def main():
@@ -60,19 +59,7 @@ def main():
     opt = (keras.optimizers.Adam if a.optimizer == "adam" else keras.optimizers.RMSprop)(learning_rate=a.lr)
     model.compile(optimizer=opt, loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    history = HistoryCsv(a.out)
-    started = [time.perf_counter()]
-
-    class Rows(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            started[0] = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            history.row(epoch + 1, logs, time.perf_counter() - started[0])
-
-    t0 = time.perf_counter()
-    model.fit(data[0], epochs=a.epochs, validation_data=data[1], callbacks=[Rows()], verbose=2)
-    print("keras_model_run: %d epochs in %.1f s; history in %s" % (a.epochs, time.perf_counter() - t0, a.out))
+    fit_writing_history(keras, model, a.out, "keras_model_run", x=data[0], epochs=a.epochs, validation_data=data[1])
 
 
 if __name__ == "__main__":

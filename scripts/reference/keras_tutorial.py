@@ -59,6 +59,24 @@ class HistoryCsv:
         self.f.flush()
 
 
+def fit_writing_history(keras, model, out, who, **fit_args):
+    """model.fit(**fit_args, verbose=2) with a history.csv row written as each epoch ends (its
+    seconds included); says at the end how long the whole fit took."""
+    history = HistoryCsv(out)
+    started = [time.perf_counter()]
+
+    class Rows(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            started[0] = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            history.row(epoch + 1, logs, time.perf_counter() - started[0])
+
+    t0 = time.perf_counter()
+    model.fit(callbacks=[Rows()], verbose=2, **fit_args)
+    print("%s: %d epochs in %.1f s; history in %s" % (who, fit_args["epochs"], time.perf_counter() - t0, out))
+
+
 def rmsprop(keras, rule):
     """RMSprop(learning_rate=1e-4) with Keras 3's update, or with Keras 2's: the same accumulator,
     w -= lr g / (sqrt(a) + eps) instead of lr g / sqrt(a + eps)."""
@@ -114,20 +132,8 @@ def main():
                               (L.Conv2D(f, 3, activation="relu"), L.MaxPooling2D(2))] +
                              [L.Flatten(), L.Dense(512, activation="relu"), L.Dense(1, activation="sigmoid")])
     model.compile(loss="binary_crossentropy", optimizer=rmsprop(keras, a.rmsprop), metrics=["accuracy"])
-    history = HistoryCsv(a.out)
-    started = [time.perf_counter()]
-
-    class Rows(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            started[0] = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            history.row(epoch + 1, logs, time.perf_counter() - started[0])
-
-    t0 = time.perf_counter()
-    model.fit(batches(flows[0]), steps_per_epoch=a.steps_per_epoch, epochs=a.epochs,
-              validation_data=batches(flows[1]), validation_steps=a.validation_steps, callbacks=[Rows()], verbose=2)
-    print("keras_tutorial: %d epochs in %.1f s; history in %s" % (a.epochs, time.perf_counter() - t0, a.out))
+    fit_writing_history(keras, model, a.out, "keras_tutorial", x=batches(flows[0]), steps_per_epoch=a.steps_per_epoch,
+                        epochs=a.epochs, validation_data=batches(flows[1]), validation_steps=a.validation_steps)
 
 
 if __name__ == "__main__":

@@ -68,12 +68,19 @@ std::vector<float> forced_params(const Graph& g) {
   return w;
 }
 
+// A CPU backend (the fast path where the build has it) for batches of `max_batch`, holding `w`.
+std::unique_ptr<CpuBackend> backend_with(const Graph& g, int max_batch, const std::vector<float>& w) {
+  BackendOptions o;
+  o.max_batch = max_batch;
+  auto be = std::make_unique<CpuBackend>(g, o);
+  be->set_params(w);
+  return be;
+}
+
 TEST(ChannelStats, StatisticsEqualATwoPassComputationOnTheLayersOutput) {
   const Graph g = probe_model();
-  BackendOptions o;
-  o.max_batch = 7;
-  CpuBackend be(g, o);
-  be.set_params(test::golden_params(g));
+  const auto be_ptr = backend_with(g, 7, test::golden_params(g));
+  CpuBackend& be = *be_ptr;
   const Dataset photos = random_photos(7, 3);
   Batch b;
   b.n = 7;
@@ -110,10 +117,8 @@ TEST(ChannelStats, StatisticsEqualATwoPassComputationOnTheLayersOutput) {
 
 TEST(ChannelStats, ADeadAndAConstantChannelAreFlaggedExactlyThere) {
   const Graph g = probe_model();
-  BackendOptions o;
-  o.max_batch = 4;
-  CpuBackend be(g, o);
-  be.set_params(forced_params(g));
+  const auto be_ptr = backend_with(g, 4, forced_params(g));
+  CpuBackend& be = *be_ptr;
   const Dataset val = random_photos(10, 5), train = random_photos(20, 6);
   ChannelStats stats(g, train, val, 9, 1, 1.f / 255.f);
   ASSERT_TRUE(stats.enabled());
@@ -137,10 +142,8 @@ TEST(ChannelStats, ADeadAndAConstantChannelAreFlaggedExactlyThere) {
 
 TEST(ChannelStats, TheProbeSetIsDrawnTheSameWayEveryTimeAndFromTrainingWithoutValidation) {
   const Graph g = probe_model();
-  BackendOptions o;
-  o.max_batch = 5;
-  CpuBackend be(g, o);
-  be.set_params(test::golden_params(g));
+  const auto be_ptr = backend_with(g, 5, test::golden_params(g));
+  CpuBackend& be = *be_ptr;
   const Dataset val = random_photos(30, 7), train = random_photos(40, 8), none;
   ChannelStats a(g, train, val, 5, 42, 1.f / 255.f), b(g, train, val, 5, 42, 1.f / 255.f),
       other_seed(g, train, val, 5, 43, 1.f / 255.f), from_train(g, train, none, 5, 42, 1.f / 255.f);
@@ -152,10 +155,9 @@ TEST(ChannelStats, TheProbeSetIsDrawnTheSameWayEveryTimeAndFromTrainingWithoutVa
 
 TEST(ChannelStats, ARunResumedFromItsCheckpointReadsItsRecordsBackUpToIt) {
   const Graph g = probe_model();
-  BackendOptions o;
-  o.max_batch = 4;
-  CpuBackend be(g, o);
   std::vector<float> w = forced_params(g);
+  const auto be_ptr = backend_with(g, 4, w);
+  CpuBackend& be = *be_ptr;
   const Dataset val = random_photos(6, 9), train = random_photos(6, 10);
   ChannelStats full(g, train, val, 6, 1, 1.f / 255.f);
   const std::pair<int, int> marks[] = {{0, 0}, {1, 5}, {1, 10}, {2, 10}};
