@@ -38,6 +38,9 @@ struct Target {
   std::vector<int> channels;       // the --channel values this layer has
   std::unique_ptr<NpyStream> npy;  // (N, out_shape...)
   std::vector<float> host;         // the last batch's output, reused batch to batch
+  // --compare: model B's output and B - A, likewise
+  std::unique_ptr<NpyStream> b_npy, diff_npy;
+  std::vector<float> b_host, diff;
 };
 
 // The folders this dump made, parents first. A dump that fails or is stopped removes those it
@@ -193,6 +196,8 @@ struct Request {
   MadeFolders made;  // first: destroyed last, once the NPY streams have removed their temporaries
   std::string ckpt_path, model_text;  // model_text: the path and, for runs/latest, the real file
   Checkpoint ckpt;
+  std::string compare_text;  // --compare: model B's file, and its weights
+  std::vector<float> compare_params;
   std::unique_ptr<Graph> graph;
   std::vector<Target> targets;
   Inputs in;
@@ -266,7 +271,7 @@ void prepare_image_folders(const DumpConfig& c, Request& r) {
 
 // The forward passes, batch by batch: each dumped layer's output is copied back, appended to
 // its NPY file and drawn per image.
-void run_batches(const DumpConfig& c, Request& r, Backend& be) {
+void run_batches(const DumpConfig& c, Request& r, Backend& be, Backend* b_be) {
   const size_t n = r.in.size(), batch = size_t(be.options().max_batch);
   const std::vector<std::string>& classes = r.classes;
   r.predictions.resize(n);
@@ -286,6 +291,16 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
       be.activation(t.node->spec.name, t.host);  // (b.n, out_shape...)
       t.npy->append(t.host.data(), t.host.size());
     }
+    if (b_be) {  // --compare: the same batch through model B, and B - A
+      b_be->forward(b, false);
+      for (Target& t : r.targets) {
+        b_be->activation(t.node->spec.name, t.b_host);
+        t.diff.resize(t.host.size());
+        for (size_t k = 0; k < t.host.size(); ++k) t.diff[k] = t.b_host[k] - t.host[k];
+        t.b_npy->append(t.b_host.data(), t.b_host.size());
+        t.diff_npy->append(t.diff.data(), t.diff.size());
+      }
+    }
     // The maps last: Score-CAM and SmoothGrad run forward passes of their own.
     const auto dir_of = [&](size_t i) { return r.dir_of(c.out, i); };
     if (r.heat) r.heat->add_batch(be, b, first, r.in, dir_of, c.heatmap_painter);
@@ -299,6 +314,13 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be) {
         const LayerPicture pic{t.node->spec.name, layer_type_name(t.node->spec.type), t.node->out_shape,
                                t.host.data() + size_t(j) * t.node->out_size};
         c.painter->layer(dir + "/" + pic.name + ".png", pic);
+        if (b_be) {
+          const size_t at = size_t(j) * t.node->out_size;
+          c.painter->layer(dir + "/" + pic.name + "_b.png",
+                           LayerPicture{pic.name, pic.type, pic.shape, t.b_host.data() + at});
+          c.painter->layer(dir + "/" + pic.name + "_diff.png",
+                           LayerPicture{pic.name, pic.type, pic.shape, t.diff.data() + at});
+        }
         for (int k : t.channels) c.painter->channel(dir + "/" + pic.name + "_ch" + std::to_string(k) + ".png", pic, k);
       }
       c.painter->input(dir + "/input.png", r.in.image(i), r.in.height, r.in.width);
@@ -351,6 +373,7 @@ void write_pages(const DumpConfig& c, const Request& r) {
     ImagePage page;
     page.source = r.in.sources[i];
     page.model = r.model_text;
+    page.compare_model = r.compare_text;
     page.prediction = r.predictions[i];
     page.input_png = "input.png";
     page.input_shape = batch_shape(1, r.graph->input_shape());
@@ -375,6 +398,12 @@ void write_pages(const DumpConfig& c, const Request& r) {
       l.png = name + ".png";
       l.npy = up + name + ".npy";
       for (int k : t.channels) l.channels.push_back({k, name + "_ch" + std::to_string(k) + ".png"});
+      if (!r.compare_text.empty()) {
+        l.compare_png = name + "_b.png";
+        l.diff_png = name + "_diff.png";
+        l.compare_npy = up + name + "_b.npy";
+        l.diff_npy = up + name + "_diff.npy";
+      }
       page.layers.push_back(l);
     }
     write_file_atomic(r.dir_of(c.out, i) + "/index.html", image_page_html(page));
@@ -386,20 +415,38 @@ void write_pages(const DumpConfig& c, const Request& r) {
 
 // The checkpoint (--model, runs/latest by default) and its graph; model_text names the real
 // file behind runs/latest too.
+Checkpoint read_model(const std::string& path, const std::string& config_json) {
+  if (is_keras_model_file(path)) {
+    KerasReadOptions o;
+    o.config_json = config_json;
+    KerasModel k = load_keras_model(path, o);
+    std::printf("Read %s: %s\n", path.c_str(), k.format.c_str());
+    return std::move(k.ckpt);
+  }
+  if (!config_json.empty())
+    fail("--config ", config_json, ": only weights-only Keras files take an architecture; ", path,
+         " has its own; drop --config");
+  return load_checkpoint(path);
+}
+
+// --compare: model B, which must be model A's architecture (another epoch of the run, a
+// fine-tune), for activations only.
+void open_compare(const DumpConfig& c, Request& r) {
+  if (c.compare.empty()) return;
+  if (r.plan.any() || r.misclassified)
+    throw BadRequest("--compare sets two models' activations side by side; run the heatmaps, filters or "
+                     "--misclassified without it");
+  if (r.targets.empty()) throw BadRequest("--compare needs layers to compare: give --layer or --all");
+  const std::string path = resolve_checkpoint(c.compare);
+  const Checkpoint b = read_model(path, c.config_json);
+  check_same_architecture(b, *r.graph, path);
+  r.compare_params = b.params;
+  r.compare_text = path;
+}
+
 void open_model(const DumpConfig& c, Request& r) {
   r.ckpt_path = resolve_checkpoint(c.model);
-  if (is_keras_model_file(r.ckpt_path)) {
-    KerasReadOptions o;
-    o.config_json = c.config_json;
-    KerasModel k = load_keras_model(r.ckpt_path, o);
-    std::printf("Read %s: %s\n", r.ckpt_path.c_str(), k.format.c_str());
-    r.ckpt = std::move(k.ckpt);
-  } else {
-    if (!c.config_json.empty())
-      fail("--config ", c.config_json, ": only weights-only Keras files take an architecture; ", r.ckpt_path,
-           " has its own; drop --config");
-    r.ckpt = load_checkpoint(r.ckpt_path);
-  }
+  r.ckpt = read_model(r.ckpt_path, c.config_json);
   // The rescale Keras files do not record: --rescale, else the run's, else the tutorial's 1/255
   // (1 for a model whose first layer is a Rescaling: it scales the pixels itself).
   const auto scale = r.ckpt.meta.find("rescale");
@@ -417,8 +464,10 @@ void open_model(const DumpConfig& c, Request& r) {
   r.graph = std::make_unique<Graph>(r.ckpt.model);
 }
 
-// The backend (--device), batches of at most --batch-size images, with the checkpoint's weights.
-std::unique_ptr<Backend> start_backend(const DumpConfig& c, const Request& r) {
+// The backend (--device), batches of at most --batch-size images, with `params` (the checkpoint's;
+// --compare's for model B, `which` "Model B").
+std::unique_ptr<Backend> start_backend(const DumpConfig& c, const Request& r, const std::vector<float>& params,
+                                       const char* which, const std::string& text) {
   BackendOptions bo;
   // Score-CAM's masked inputs, SmoothGrad's copies, the filters and a split's photos come in
   // batches of their own: those get --batch-size whatever the number of images.
@@ -427,8 +476,8 @@ std::unique_ptr<Backend> start_backend(const DumpConfig& c, const Request& r) {
   std::string warning;
   std::unique_ptr<Backend> be = make_backend(c.device, *r.graph, bo, &warning);
   if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
-  be->set_params(r.ckpt.params);
-  std::printf("Model: %s on %s\n", r.model_text.c_str(), be->name().c_str());
+  be->set_params(params);
+  std::printf("%s: %s on %s\n", which, text.c_str(), be->name().c_str());
   return be;
 }
 
@@ -447,6 +496,9 @@ void open_outputs(const DumpConfig& c, Request& r) {
     for (int d : t.node->out_shape) shape.push_back(size_t(d));
     t.npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + ".npy", shape);
     std::printf("%s: %s\n", t.node->spec.name.c_str(), batch_shape(n, t.node->out_shape).c_str());
+    if (r.compare_text.empty()) continue;
+    t.b_npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + "_b.npy", shape);
+    t.diff_npy = std::make_unique<NpyStream>(c.out + "/" + t.node->spec.name + "_diff.npy", shape);
   }
   if (r.plan.maps()) r.heat = std::make_unique<HeatmapDump>(r.plan, *r.graph, c.out, n);
   std::fflush(stdout);
@@ -456,7 +508,11 @@ void open_outputs(const DumpConfig& c, Request& r) {
 // pages, and where to look.
 void finish_dump(const DumpConfig& c, Request& r) {
   const size_t n = r.in.size();
-  for (Target& t : r.targets) t.npy->commit();
+  for (Target& t : r.targets) {
+    t.npy->commit();
+    if (t.b_npy) t.b_npy->commit();
+    if (t.diff_npy) t.diff_npy->commit();
+  }
   if (r.heat) r.heat->commit();
   r.made.keep();
   std::string list;
@@ -489,15 +545,18 @@ void dump_activations(const DumpConfig& c) {
     return;
   }
   prepare(c, r);
+  open_compare(c, r);
   const SignalScope signals(c.handle_signals);  // from here on folders and files are being written
-  const std::unique_ptr<Backend> be = start_backend(c, r);
+  const std::unique_ptr<Backend> be = start_backend(c, r, r.ckpt.params, "Model", r.model_text);
+  const std::unique_ptr<Backend> b_be =
+      r.compare_text.empty() ? nullptr : start_backend(c, r, r.compare_params, "Model B", r.compare_text);
   if (r.misclassified) {
     r.in = select_misclassified(*be, r.split, r.scale, r.classes, r.mis);
     r.split = Dataset{};  // the split's pixels: only the misclassified ones are kept (in r.in)
   }
   prepare_image_folders(c, r);
   open_outputs(c, r);
-  run_batches(c, r, *be);
+  run_batches(c, r, *be, b_be.get());
   throw_if_stopped(c.out, r.in.size(), r.in.size());
   const auto stop_before = [&](const std::string& layer) {
     pause_point("dump-filters");  // the signal tests' hook

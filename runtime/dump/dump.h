@@ -8,6 +8,8 @@
 //   one image:        input.png, NAME.png, NAME_chK.png, index.html next to the NPY files
 //   several images:   <stem>/input.png, <stem>/NAME.png, <stem>/NAME_chK.png, <stem>/index.html
 //                     per image, and index.html: an overview linking the per-image pages
+//   --compare B:      NAME_b.npy/.png (the layer under model B) and NAME_diff.npy/.png (B - A) too,
+//                     the three side by side on each index.html
 //   heatmaps, saliency, filter patterns, misclassified.html: heatmap_dump.h (--cam, --saliency,
 //                     --filters, --misclassified)
 #pragma once
@@ -30,6 +32,9 @@ struct DumpConfig {
   std::vector<std::string> layers;  // empty = the tutorial's first 8 (model.layers[:8])
   bool all = false;                 // every layer
   std::vector<int> channels;        // NAME_chK.png for each K
+  // --compare: a second checkpoint of the same model (another epoch, a fine-tune): each layer's
+  // output under it (NAME_b.npy, NAME_b.png) and the difference B - A (NAME_diff.npy, .png)
+  std::string compare;
   std::string out = "acts";
   std::string device = "auto";
   int batch_size = 32;         // images per forward pass

@@ -82,6 +82,9 @@ std::string image_page_html(const ImagePage& p) {
   if (!p.back.empty()) h << "<a href=" << attr(p.back) << ">&larr; all images</a><br>\n";
   h << "Image: <code>" << html_escape(p.source) << "</code><br>\nModel: <code>" << html_escape(p.model)
     << "</code><br>\n";
+  if (!p.compare_model.empty())
+    h << "Compared with: <code>" << html_escape(p.compare_model) << "</code> (B; each layer: A, B and B &minus; A, "
+      << "each channel scaled on its own)<br>\n";
   if (!p.prediction.empty()) h << "Prediction: " << html_escape(p.prediction) << "<br>\n";
   if (!p.truth.empty()) h << "True class: " << html_escape(p.truth) << "<br>\n";
   if (!p.misclassified.empty()) h << "<a href=" << attr(p.misclassified) << ">misclassified photos</a><br>\n";
@@ -106,7 +109,18 @@ std::string image_page_html(const ImagePage& p) {
       << "</span></h2>\n<a href=" << attr(l.npy) << ">" << html_escape(l.name) << ".npy</a>";
     if (p.rows > 1) h << " (this image: row " << p.row << ")";
     h << "<br>\n";
-    if (!l.png.empty()) h << "<img src=" << attr(l.png) << " alt=\"" << html_escape(l.name) << " channels\">\n";
+    if (!l.compare_npy.empty())
+      h << " <a href=" << attr(l.compare_npy) << ">" << html_escape(l.name) << "_b.npy</a> <a href="
+        << attr(l.diff_npy) << ">" << html_escape(l.name) << "_diff.npy</a><br>\n";
+    if (!l.png.empty() && !l.compare_png.empty())
+      h << "<div>\n<figure><img src=" << attr(l.png) << " alt=\"" << html_escape(l.name)
+        << " channels, A\"><figcaption>A: " << html_escape(p.model) << "</figcaption></figure>\n<figure><img src="
+        << attr(l.compare_png) << " alt=\"" << html_escape(l.name) << " channels, B\"><figcaption>B: "
+        << html_escape(p.compare_model) << "</figcaption></figure>\n<figure><img src=" << attr(l.diff_png)
+        << " alt=\"" << html_escape(l.name) << " channels, B - A\"><figcaption>B &minus; A</figcaption></figure>\n"
+        << "</div>\n";
+    else if (!l.png.empty())
+      h << "<img src=" << attr(l.png) << " alt=\"" << html_escape(l.name) << " channels\">\n";
     if (!l.channels.empty()) {
       h << "<div class=\"channels\">\n";
       for (const auto& [k, png] : l.channels)

@@ -14,6 +14,8 @@ struct PageLayer {
   std::string png;                                    // grid picture, relative; "" when none
   std::string npy;                                    // relative link to NAME.npy
   std::vector<std::pair<int, std::string>> channels;  // (k, relative NAME_chK.png)
+  // --compare: the other model's grid and the difference's (NAME_b.png, NAME_diff.png) and NPYs
+  std::string compare_png, diff_png, compare_npy, diff_npy;
 };
 
 // One map of a class (heatmap_dump.h): its overlay and NPY, relative to the page.
@@ -37,6 +39,7 @@ struct PageFilters {
 
 struct ImagePage {
   std::string source, model, prediction;  // prediction: "P(dogs) = 0.271: dogs"
+  std::string compare_model;              // --compare's model (B); "" when none
   std::string input_png, input_shape;     // "input.png", "(1, 150, 150, 3)"
   long row = 0, rows = 1;                 // this image's row in the NPY files, of `rows`
   std::string back;                       // link to the overview page; "" for a single image

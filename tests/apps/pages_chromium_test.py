@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """dump_acts' pages in a real browser (issue 20): headless Chromium opens every page a small
 sample run makes (one image, several images with heatmaps, saliency, filter grids and
-activations, misclassified.html; train_gpu's stats.html of the run, issue 22) and checks that every image loads (naturalWidth > 0), that
+activations, misclassified.html; train_gpu's stats.html of the run and two of its epochs side by side
+with --compare, issue 22) and checks that every image loads (naturalWidth > 0), that
 nothing is logged as an error (console, exceptions, failed loads) and that no URL leaves the
 output folder (no http(s) or protocol-relative src/href, no request other than file:).
 
@@ -46,7 +47,7 @@ def make_pages(dump_acts, train_gpu, sample, work):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     run_dir = os.path.join(work, "run")
-    run([train_gpu, "--data", sample, "--out", run_dir, "--image-size", "48", "--epochs", "1",
+    run([train_gpu, "--data", sample, "--out", run_dir, "--image-size", "48", "--epochs", "2", "--keep-every", "1",
          "--steps-per-epoch", "1", "--validation-steps", "1", "--device", "cpu"])
     cat, dog = f"{sample}/test/cats/cat.1500.jpg", f"{sample}/test/dogs/dog.1500.jpg"
     base = [dump_acts, "--model", run_dir, "--device", "cpu"]
@@ -57,8 +58,13 @@ def make_pages(dump_acts, train_gpu, sample, work):
     run(base + ["--image", cat, "--cam", "gradcam", "--filters", "conv2d_2", "--filter-steps", "2", "--out", one])
     wrong = os.path.join(work, "wrong")
     run(base + ["--misclassified", "test", "--cam", "gradcam,scorecam", "--out", wrong])
+    epochs = os.path.join(work, "epochs")
+    run(base[:2] + [os.path.join(run_dir, "epochs", "epoch_001.safetensors"), "--device", "cpu", "--compare",
+                    os.path.join(run_dir, "epochs", "epoch_002.safetensors"), "--image", cat, "--layer",
+                    "conv2d_1,dense_2", "--out", epochs])
     return [os.path.join(many, "index.html"), os.path.join(one, "index.html"), os.path.join(wrong, "index.html"),
-            os.path.join(wrong, "misclassified.html"), os.path.join(run_dir, "stats.html")]
+            os.path.join(wrong, "misclassified.html"), os.path.join(run_dir, "stats.html"),
+            os.path.join(epochs, "index.html")]
 
 
 class Chromium:

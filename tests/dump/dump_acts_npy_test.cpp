@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -188,4 +189,56 @@ TEST(DumpActsNpy, DefaultImageIsTheFirstTestImageInKerasOrder) {
   EXPECT_EQ(acts::list_images(val, true),
             (std::vector<std::string>{val + "/top.png", val + "/cats/0.jpg", val + "/dogs/1.jpg"}));
   EXPECT_EQ(acts::list_images(val, false).size(), 2u);
+}
+
+// --compare B: each dumped layer under model B (NAME_b.npy, exactly what dumping B alone writes)
+// and B - A (NAME_diff.npy, exactly the difference of the two in float); a model of another
+// architecture, or --compare with a heatmap, is refused before anything is written.
+TEST(DumpActsNpy, CompareWritesTheOtherModelsOutputsAndTheDifference) {
+  DumpFixture f("compare");
+  acts::Checkpoint b = f.c;
+  for (float& w : b.params) w *= 1.25f;  // "a later epoch"
+  const std::string b_path = (f.dir / "b.safetensors").string();
+  acts::save_checkpoint(b_path, b);
+  acts::DumpConfig c;
+  c.model = f.ckpt;
+  c.compare = b_path;
+  c.images = {f.images};
+  c.layers = {"conv2d_1", "dense_1"};
+  c.out = f.out();
+  c.device = "cpu";
+  c.batch_size = 2;
+  acts::dump_activations(c);
+  acts::DumpConfig only_b = c;
+  only_b.model = b_path;
+  only_b.compare.clear();
+  only_b.out = f.out() + "_b";
+  acts::dump_activations(only_b);
+  for (const std::string layer : {"conv2d_1", "dense_1"}) {
+    const std::vector<float> a = acts::read_npy(c.out + "/" + layer + ".npy").to_float();
+    const std::vector<float> under_b = acts::read_npy(c.out + "/" + layer + "_b.npy").to_float();
+    const std::vector<float> diff = acts::read_npy(c.out + "/" + layer + "_diff.npy").to_float();
+    EXPECT_EQ(under_b, acts::read_npy(only_b.out + "/" + layer + ".npy").to_float()) << layer;
+    ASSERT_EQ(diff.size(), a.size());
+    size_t changed = 0;
+    for (size_t k = 0; k < a.size(); ++k) {
+      EXPECT_EQ(diff[k], under_b[k] - a[k]) << layer << " " << k;
+      changed += diff[k] != 0;
+    }
+    EXPECT_GT(changed, a.size() / 4) << layer << ": the models hardly differ";
+  }
+
+  acts::Checkpoint other = f.c;
+  other.model = acts::tutorial_model(64);
+  other.params = acts::init_params(acts::Graph(other.model), 3);
+  const std::string other_path = (f.dir / "other.safetensors").string();
+  acts::save_checkpoint(other_path, other);
+  acts::DumpConfig bad = c;
+  bad.compare = other_path;
+  bad.out = f.out() + "_bad";
+  EXPECT_THROW(acts::dump_activations(bad), acts::Error);
+  bad.compare = b_path;
+  bad.cams = {"gradcam"};
+  EXPECT_THROW(acts::dump_activations(bad), acts::BadRequest);
+  EXPECT_FALSE(std::filesystem::exists(bad.out)) << "a refused dump made its folder";
 }
