@@ -544,6 +544,36 @@ TEST_F(CudaBackendTest, EvalStepMatchesCpu) {
   EXPECT_EQ(gpu.take_metrics().count, 0) << "take_metrics() resets the running sums";
 }
 
+// Per-channel sums of a layer's output summed on the device (issue 22's statistics) against the
+// CPU backend's of the same forward, over two batches added into one set of sums; only the sums
+// cross (no activation copy).
+TEST_F(CudaBackendTest, ChannelSumsMatchCpu) {
+  const auto batches = well_conditioned_batches(graph, options(), 2, 1);
+  ASSERT_EQ(batches.size(), 1u);
+  CpuBackend cpu(graph, options());
+  CudaBackend gpu(graph, options());
+  for (const char* layer : {"conv2d_1", "max_pooling2d_3", "dense_1"}) {
+    const int C = graph.node(layer).out_shape.back();
+    std::vector<double> sc(4 * size_t(C), 0.0), sg;
+    std::fill(sc.begin() + 3 * C, sc.end(), -INFINITY);
+    sg = sc;
+    for (int k = 0; k < 2; ++k) {
+      cpu.forward(batches[0].view(), false);
+      gpu.forward(batches[0].view(), false);
+      cpu.add_channel_sums(layer, sc);
+      gpu.add_channel_sums(layer, sg);
+    }
+    // Sums, sums of squares and maxima to float's rounding of the two forwards; the zero counts
+    // within 2 (a relu input within rounding of 0 may fall on either side).
+    for (size_t i = 0; i < sc.size(); ++i) {
+      const bool zeros = i / size_t(C) == 2;
+      EXPECT_NEAR(sg[i], sc[i], zeros ? 2.0 : 1e-5 * std::max(1.0, std::fabs(sc[i]))) << layer << " sum " << i;
+    }
+  }
+  std::vector<double> wrong(3);
+  EXPECT_THROW(gpu.add_channel_sums("conv2d_1", wrong), Error);
+}
+
 TEST_F(CudaBackendTest, FullSizeForwardMatchesCpu) {
   Graph full(tutorial_model(150));
   BackendOptions o = options();
