@@ -413,8 +413,7 @@ void write_pages(const DumpConfig& c, const Request& r) {
   if (r.misclassified) write_misclassified_page(c, r);
 }
 
-// The checkpoint (--model, runs/latest by default) and its graph; model_text names the real
-// file behind runs/latest too.
+// A checkpoint, or a Keras file (with `config_json`, the architecture of a weights-only one).
 Checkpoint read_model(const std::string& path, const std::string& config_json) {
   if (is_keras_model_file(path)) {
     KerasReadOptions o;
@@ -430,7 +429,7 @@ Checkpoint read_model(const std::string& path, const std::string& config_json) {
 }
 
 // --compare: model B, which must be model A's architecture (another epoch of the run, a
-// fine-tune), for activations only.
+// fine-tune), for activations only; its inputs are A's (A's rescale).
 void open_compare(const DumpConfig& c, Request& r) {
   if (c.compare.empty()) return;
   if (r.plan.any() || r.misclassified)
@@ -444,6 +443,8 @@ void open_compare(const DumpConfig& c, Request& r) {
   r.compare_text = path;
 }
 
+// The checkpoint (--model, runs/latest by default) and its graph; model_text names the real
+// file behind runs/latest too.
 void open_model(const DumpConfig& c, Request& r) {
   r.ckpt_path = resolve_checkpoint(c.model);
   r.ckpt = read_model(r.ckpt_path, c.config_json);
