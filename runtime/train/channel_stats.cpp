@@ -24,8 +24,8 @@ namespace {
 // Layers whose output is another layer's, reshaped, or the input itself in inference: no
 // statistics of their own.
 bool has_own_channels(const std::string& keras_class) {
-  for (const char* c : {"Flatten", "Dropout", "InputLayer", "RandomFlip", "RandomRotation", "RandomZoom",
-                        "RandomTranslation"})
+  for (const char* c :
+       {"Flatten", "Dropout", "InputLayer", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation"})
     if (keras_class == c) return false;
   return true;
 }
@@ -89,11 +89,12 @@ std::string loss_curves(const std::vector<EpochRecord>& history) {
         ys.push_back(c.y(history[i].*se.field));
       }
     if (xs.empty()) continue;
-    s << svg_polyline(xs, ys, se.style) << "<text x=\"" << 50 + 90 * legend++ << "\" y=\"12\" style=\""
-      << se.style << ";fill:#333;stroke:none\">" << se.name << "</text>";
+    s << svg_polyline(xs, ys, se.style) << "<text x=\"" << 50 + 90 * legend++ << "\" y=\"12\" style=\"" << se.style
+      << ";fill:#333;stroke:none\">" << se.name << "</text>";
   }
   s << "<text x=\"2\" y=\"" << c.y(c.hi) + 4 << "\">" << c.hi << "</text><text x=\"2\" y=\"" << c.y(0) + 4
-    << "\">0</text><text text-anchor=\"end\" x=\"" << c.w - 4 << "\" y=\"" << c.h - 4 << "\">epoch " << history.size() << "</text></svg>\n";
+    << "\">0</text><text text-anchor=\"end\" x=\"" << c.w - 4 << "\" y=\"" << c.h - 4 << "\">epoch " << history.size()
+    << "</text></svg>\n";
   return s.str();
 }
 
@@ -126,9 +127,10 @@ std::string layer_timeline(const ChannelStats::Layer& l, const std::vector<std::
         xs.push_back(c.x(r));
         ys.push_back(c.y(l.records[(r * C + ch) * kStatFields]));
       }
-      s << svg_polyline(xs, ys, st == ChannelState::kDead        ? "stroke:#d00;fill:none;stroke-width:2"
-                                : st == ChannelState::kCollapsed ? "stroke:#f80;fill:none;stroke-width:2"
-                                                                 : "stroke:#999;fill:none;stroke-opacity:0.5");
+      s << svg_polyline(xs, ys,
+                        st == ChannelState::kDead        ? "stroke:#d00;fill:none;stroke-width:2"
+                        : st == ChannelState::kCollapsed ? "stroke:#f80;fill:none;stroke-width:2"
+                                                         : "stroke:#999;fill:none;stroke-opacity:0.5");
     }
   s << "<text x=\"2\" y=\"" << c.y(c.hi) + 4 << "\">" << c.hi << "</text><text x=\"2\" y=\"" << c.y(c.lo) + 4 << "\">"
     << c.lo << "</text></svg>\n<table><tr><th>epoch.step</th><th>dead</th><th>collapsed</th></tr>";
@@ -163,8 +165,10 @@ std::vector<ChannelState> channel_states(const std::vector<float>& stats) {
   std::vector<ChannelState> s(C, ChannelState::kLive);
   std::vector<float> live_std;
   for (size_t c = 0; c < C; ++c) {
-    if (stats[c * kStatFields + 2] == 1.f) s[c] = ChannelState::kDead;
-    else live_std.push_back(stats[c * kStatFields + 1]);
+    if (stats[c * kStatFields + 2] == 1.f)
+      s[c] = ChannelState::kDead;
+    else
+      live_std.push_back(stats[c * kStatFields + 1]);
   }
   if (live_std.empty()) return s;
   std::nth_element(live_std.begin(), live_std.begin() + ptrdiff_t(live_std.size() / 2), live_std.end());
@@ -215,8 +219,8 @@ void ChannelStats::record(Backend& be, int max_batch, int epoch, int step) {
     Layer& L = layers_[l];
     const size_t per_record = size_t(L.channels) * kStatFields;
     const std::vector<float> previous =
-        L.records.empty() ? std::vector<float>() : std::vector<float>(L.records.end() - ptrdiff_t(per_record),
-                                                                      L.records.end());
+        L.records.empty() ? std::vector<float>()
+                          : std::vector<float>(L.records.end() - ptrdiff_t(per_record), L.records.end());
     const double rows = double(probe_n_) * double(be.graph().nodes()[size_t(L.node)].out_size) / L.channels;
     const std::vector<float> now = stats_from_sums(sums[l], rows, previous);
     L.records.insert(L.records.end(), now.begin(), now.end());
@@ -250,9 +254,8 @@ void ChannelStats::resume(const std::string& dir, int epoch, int step) {
       const size_t per_record = size_t(L.channels) * kStatFields;
       L.records.assign(all.begin(), all.begin() + ptrdiff_t(marks.size() * per_record));
       for (size_t r = 0; r < marks.size(); ++r) {
-        const std::vector<ChannelState> st =
-            channel_states(std::vector<float>(L.records.begin() + ptrdiff_t(r * per_record),
-                                              L.records.begin() + ptrdiff_t((r + 1) * per_record)));
+        const std::vector<ChannelState> st = channel_states(std::vector<float>(
+            L.records.begin() + ptrdiff_t(r * per_record), L.records.begin() + ptrdiff_t((r + 1) * per_record)));
         L.dead.push_back(int(std::count(st.begin(), st.end(), ChannelState::kDead)));
         L.collapsed.push_back(int(std::count(st.begin(), st.end(), ChannelState::kCollapsed)));
       }
@@ -260,8 +263,10 @@ void ChannelStats::resume(const std::string& dir, int epoch, int step) {
     layers_ = std::move(layers);
     marks_ = std::move(marks);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "warning: %s: the channel statistics so far cannot be read (%s); they start again from "
-                 "here\n", index_path.c_str(), e.what());
+    std::fprintf(stderr,
+                 "warning: %s: the channel statistics so far cannot be read (%s); they start again from "
+                 "here\n",
+                 index_path.c_str(), e.what());
   }
 }
 
@@ -284,8 +289,12 @@ std::function<void()> ChannelStats::writer(const std::string& dir, const std::ve
           "The numbers are in stats/*.npy (records, channels, [mean, std, zero_fraction, max, change]).</p>\n"
        << loss_curves(history);
   for (const Layer& L : layers_) {
-    index["layers"].push_back({{"name", L.name}, {"class", L.keras_class}, {"channels", L.channels},
-                               {"file", L.name + ".npy"}, {"dead", L.dead}, {"collapsed", L.collapsed}});
+    index["layers"].push_back({{"name", L.name},
+                               {"class", L.keras_class},
+                               {"channels", L.channels},
+                               {"file", L.name + ".npy"},
+                               {"dead", L.dead},
+                               {"collapsed", L.collapsed}});
     page << layer_timeline(L, marks_);
   }
   page << "</body>\n</html>\n";

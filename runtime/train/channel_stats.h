@@ -59,7 +59,7 @@ class ChannelStats {
   struct Layer {
     std::string name, keras_class;
     int node = 0, channels = 0;
-    std::vector<float> records;  // (records, channels, kStatFields)
+    std::vector<float> records;        // (records, channels, kStatFields)
     std::vector<int> dead, collapsed;  // per record
   };
   const std::vector<Layer>& layers() const { return layers_; }

@@ -122,8 +122,8 @@ void expect_first_step_matches_keras(const std::string& model, bool reference) {
   const std::vector<float> after = cpu.params();
   for (const ParamRef& p : graph.params()) {
     if (!p.trainable) {  // moving statistics: moved by the training forward, never by the optimizer
-      expect_summary(side + "state after the step " + p.name, &after[p.offset], p.size, by_path(g["state_after"], p.name),
-                     {1e-5, 1e-5, 1e-6});
+      expect_summary(side + "state after the step " + p.name, &after[p.offset], p.size,
+                     by_path(g["state_after"], p.name), {1e-5, 1e-5, 1e-6});
       continue;
     }
     expect_summary(side + "gradient of " + p.name, &grads[p.offset], p.size, by_path(g["grads"], p.name),

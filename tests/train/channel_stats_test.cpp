@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kernels/cpu/channel_stats.h"
+
 #include "runtime/core/model_spec.h"
 #include "runtime/core/npy.h"
 #include "runtime/cpu/cpu_backend.h"
@@ -33,7 +34,10 @@ Graph probe_model() {
       {"config",
        {{{"class_name", "Conv2D"},
          {"config",
-          {{"name", "conv2d_1"}, {"batch_input_shape", {nullptr, 12, 12, 3}}, {"filters", 5}, {"kernel_size", 3},
+          {{"name", "conv2d_1"},
+           {"batch_input_shape", {nullptr, 12, 12, 3}},
+           {"filters", 5},
+           {"kernel_size", 3},
            {"activation", "relu"}}}},
         {{"class_name", "MaxPooling2D"}, {"config", {{"name", "max_pooling2d_1"}}}},
         {{"class_name", "Flatten"}, {"config", {{"name", "flatten_1"}}}},
@@ -166,8 +170,8 @@ TEST(ChannelStats, ARunResumedFromItsCheckpointReadsItsRecordsBackUpToIt) {
     be.set_params(w);
     full.record(be, 4, epoch, step);
   }
-  const std::string dir = (std::filesystem::temp_directory_path() / ("acts_stats_" + std::to_string(getpid())))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("acts_stats_" + std::to_string(getpid()))).string();
   std::filesystem::create_directories(dir);
   full.writer(dir, {})();
   ASSERT_TRUE(std::filesystem::exists(dir + "/stats.html"));
