@@ -70,8 +70,9 @@ std::string found_message(const Dataset& d);
 // A split folder with one sub-folder per class (Keras' DirectoryIterator): decodes every image
 // once. Throws acts::Error for a missing/empty folder, a single class, etc. Needs OpenCV.
 Dataset load_directory(const std::string& dir, const LoadOptions& o);
-// x.npy (N, H, W, 3) uint8 and y.npy (N) or (N, 1) labels 0/1 of any numeric dtype; classes
-// named "0", "1" (load_split takes the names from DIR/classes.txt when there is one).
+// x.npy (N, H, W, 3) uint8 and y.npy (N) or (N, 1) class indices of any numeric dtype (0/1 for
+// two classes, 0..N-1 for N); classes named "0" ... up to the largest label (at least "0", "1");
+// load_split takes their names and count from DIR/classes.txt when there is one.
 Dataset load_npy(const std::string& x_path, const std::string& y_path);
 // A split given either way: DIR holding x.npy and y.npy (made by scripts/data/photos_to_npy.py; their
 // size must be o.height x o.width), else DIR as a class-folder tree (needs OpenCV).

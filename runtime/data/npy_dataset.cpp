@@ -1,5 +1,6 @@
 // Datasets given as x.npy / y.npy (the OpenCV-free path), load_split's choice between the two
 // forms, and Keras' "Found N images" line.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -34,13 +35,18 @@ Dataset load_npy(const std::string& x_path, const std::string& y_path) {
          y.shape.empty() ? 0 : y.shape[0]);
   Dataset d;
   d.root = x_path;
-  d.classes = {"0", "1"};
   d.height = int(x.shape[1]);
   d.width = int(x.shape[2]);
   d.labels = y.to_float();
-  for (size_t i = 0; i < n; ++i)
-    if (d.labels[i] != 0.f && d.labels[i] != 1.f)
-      fail(y_path, ": label ", i, " is ", d.labels[i], "; binary labels must be 0 or 1");
+  // Class indices, as flow_from_directory gives them: 0/1 for two classes, 0..N-1 for N.
+  float top = 1.f;
+  for (size_t i = 0; i < n; ++i) {
+    const float l = d.labels[i];
+    if (!(l >= 0.f && l < 65536.f) || l != float(int(l)))
+      fail(y_path, ": label ", i, " is ", l, "; labels must be class indices 0, 1, ... (0/1 for two classes)");
+    top = std::max(top, l);
+  }
+  for (int k = 0; k <= int(top); ++k) d.classes.push_back(std::to_string(k));
   d.pixels.assign(x.u8(), x.u8() + x.count());
   return d;
 }
@@ -61,9 +67,12 @@ Dataset load_split(const std::string& dir, const LoadOptions& o) {
   std::vector<std::string> classes;
   for (std::string line; std::getline(names, line);)
     if (!line.empty()) classes.push_back(line);
-  if (!classes.empty()) {
-    if (classes.size() != 2)
-      fail((root / "classes.txt").string(), ": lists ", classes.size(), " classes; the binary model needs 2");
+  if (!classes.empty()) {  // names the classes; its count holds even where a split lacks the last ones
+    if (classes.size() < 2)
+      fail((root / "classes.txt").string(), ": lists ", classes.size(), " class; give one name per line, 2 or more");
+    if (d.classes.size() > classes.size())
+      fail(y.string(), ": has label ", d.classes.size() - 1, " but ", (root / "classes.txt").string(), " names ",
+           classes.size(), " classes; give every class a line, in label order");
     d.classes = classes;
   }
   d.root = dir;

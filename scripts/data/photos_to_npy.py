@@ -31,8 +31,8 @@ def die(msg):
 def list_split(d):
     """Keras' DirectoryIterator listing: (classes, [(relative path, label)])."""
     classes = sorted(c for c in os.listdir(d) if os.path.isdir(os.path.join(d, c)))
-    if len(classes) != 2:
-        die(f"{d}: found {len(classes)} class folders ({', '.join(classes)}); the binary model needs 2")
+    if len(classes) < 2:
+        die(f"{d}: found {len(classes)} class folders ({', '.join(classes)}); give 2 or more, one per class")
     files = []
     for label, c in enumerate(classes):
         n = 0

@@ -102,6 +102,39 @@ TEST(DataFormat, LoadSplitReadsNpy) {
   EXPECT_EQ(load_split(s.t.str(), o).classes, (std::vector<std::string>{"cats", "dogs"}));
 }
 
+// Several classes: labels 0..N-1 name classes "0".."N-1", or classes.txt's names, whose count holds
+// even where this split lacks the last class; a label beyond classes.txt, a fraction or a
+// negative label is refused naming y.npy.
+TEST(DataFormat, NpySplitsHoldSeveralClasses) {
+  NpySplit s;
+  LoadOptions o;
+  o.height = 4;
+  o.width = 6;
+  const std::vector<float> three = {0, 2, 1, 2, 0};
+  write_npy((s.t / "y.npy").string(), three.data(), {5});
+  const Dataset d = load_split(s.t.str(), o);
+  EXPECT_EQ(d.labels, three);
+  EXPECT_EQ(d.classes, (std::vector<std::string>{"0", "1", "2"}));
+  test::write_text(s.t / "classes.txt", "daisy\nroses\ntulips\nsunflowers\n");
+  EXPECT_EQ(load_split(s.t.str(), o).classes, (std::vector<std::string>{"daisy", "roses", "tulips", "sunflowers"}));
+  test::write_text(s.t / "classes.txt", "daisy\nroses\n");
+  try {
+    load_split(s.t.str(), o);
+    ADD_FAILURE() << "a label beyond classes.txt was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has label 2 but"), std::string::npos) << e.what();
+  }
+  for (const std::vector<float>& bad : {std::vector<float>{0, 1, 0.5f, 0, 1}, std::vector<float>{0, -1, 1, 0, 1}}) {
+    write_npy((s.t / "y.npy").string(), bad.data(), {5});
+    try {
+      load_npy((s.t / "x.npy").string(), (s.t / "y.npy").string());
+      ADD_FAILURE() << "label " << bad[1] << " / " << bad[2] << " was taken";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("labels must be class indices"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(DataFormat, NpyMistakesAreErrors) {
   LoadOptions o;  // 150 x 150
   {
@@ -115,7 +148,7 @@ TEST(DataFormat, NpyMistakesAreErrors) {
   }
   {
     NpySplit s;
-    const std::vector<float> bad = {0, 1, 2, 0, 1};
+    const std::vector<float> bad = {0, 1, 2.5f, 0, 1};
     write_npy((s.t / "y.npy").string(), bad.data(), {5});
     EXPECT_THROW(load_npy((s.t / "x.npy").string(), (s.t / "y.npy").string()), Error);
     write_npy((s.t / "y.npy").string(), bad.data(), {4});
