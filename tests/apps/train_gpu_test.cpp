@@ -77,10 +77,16 @@ TEST(TrainGpu, WritesTheWholeRunFolderWithKerasLikeOutput) {
   EXPECT_EQ(history_without_seconds(out), history_without_seconds(again));
   EXPECT_EQ(final_params(out), final_params(again));
   EXPECT_EQ(read_file(out + "/stats/conv2d_3.npy"), read_file(again + "/stats/conv2d_3.npy"));
-  const std::string none = tmpdir("no_stats");
-  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 1 --stats-probe 0 --out " + none + kQuick).code, 0);
+  // The probe passes leave training as it was: without them, or with one after every step, the
+  // run ends with the same weights.
+  const std::string none = tmpdir("no_stats"), every = tmpdir("stats_every_step");
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 2 --stats-probe 0 --out " + none + kQuick).code, 0);
   EXPECT_FALSE(fs::exists(none + "/stats.html"));
   EXPECT_FALSE(fs::exists(none + "/stats"));
+  EXPECT_EQ(final_params(none), final_params(out));
+  ASSERT_EQ(run(kBin + " --data " + kSample + " --epochs 2 --stats-every 1 --out " + every + kQuick).code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(every + "/stats/index.json"))["records"].size(), 7u);  // 1 + 2 x 3
+  EXPECT_EQ(final_params(every), final_params(out));
   // An existing run is never overwritten without --resume or --force.
   const auto refused = run(kBin + " --data " + kSample + " --epochs 1 --out " + out + kQuick);
   EXPECT_EQ(refused.code, 1);
