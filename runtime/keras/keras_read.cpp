@@ -8,6 +8,8 @@
 //   Keras 3 weights   /layers/<class_snake[_k]>/vars/0, 1, ... in layer order, the k-th layer of
 //                     a class named by class and k, not by the layer's name; /optimizer/vars/...
 //   .keras            zip of config.json, metadata.json and model.weights.h5 (Keras 3 weights)
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -131,16 +133,26 @@ std::vector<H5Tensor> v3_optimizer_tensors(const H5Group& root, const Graph& g, 
 
 // The loss a Keras file was compiled with: a name ("binary_crossentropy") or a serialised loss
 // object, whose config names it the same way; a model with several outputs (a list or a dict of
-// losses) names none that train_gpu could use. Arguments that change the loss are noted.
+// losses) names none that train_gpu could use, nor does a name that is not an identifier (it is
+// printed: no control characters from a file reach the terminal). Arguments that change the loss
+// are noted.
 void read_compiled_loss(const json& loss, KerasModel& m) {
+  const auto identifier = [](const std::string& s) {
+    return !s.empty() && s.size() <= 64 &&
+           std::all_of(s.begin(), s.end(), [](char ch) { return std::isalnum((unsigned char)ch) || ch == '_'; });
+  };
   if (loss.is_string()) {
-    m.loss = loss.get<std::string>();
+    if (identifier(loss.get<std::string>())) m.loss = loss.get<std::string>();
     return;
   }
   if (!loss.is_object() || !loss.contains("config") || !loss["config"].is_object()) return;
   const json& c = loss["config"];
   if (c.contains("name") && c["name"].is_string()) m.loss = c["name"].get<std::string>();
   else if (loss.contains("class_name") && loss["class_name"].is_string()) m.loss = loss["class_name"].get<std::string>();
+  if (!identifier(m.loss)) {
+    m.loss.clear();
+    return;
+  }
   if (c.value("from_logits", json(false)) == json(true)) m.loss_args = "from_logits=True";
   if (c.contains("label_smoothing") && c["label_smoothing"].is_number() && c["label_smoothing"].get<double>() != 0)
     m.loss_args += (m.loss_args.empty() ? "" : ", ") + std::string("label_smoothing=") + c["label_smoothing"].dump();

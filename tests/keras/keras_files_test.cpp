@@ -542,6 +542,7 @@ TEST(KerasFiles, TheCompiledLossIsRead) {
   EXPECT_EQ(smoothed.loss, "categorical_crossentropy");
   EXPECT_EQ(smoothed.loss_args, "label_smoothing=0.1");
   EXPECT_EQ(with_loss({"binary_crossentropy", "mse"}).loss, "");
+  EXPECT_EQ(with_loss("binary_crossentropy\n\x1b[2Jerror: fake").loss, "") << "printed: identifiers only";
 
   ClassMode mode = ClassMode::kBinary;
   EXPECT_TRUE(class_mode_of_loss(sparse.loss, &mode));
