@@ -44,6 +44,10 @@ const char* kDescription =
     "                            them beside the input with each class's score and probability\n"
     "  OUT/filters_LAYER.npy     float32 (F, H, W, 3) in [0, 1]; filters_LAYER.png the book's grid\n"
     "  OUT/misclassified.html    --misclassified: the photos the model gets wrong, with heatmaps\n"
+    "Which photos excite each channel most (--top N over --data, alone):\n"
+    "  OUT/top_LAYER.npy         float32 (channels, N): each channel's peaks on its top images, best first\n"
+    "  OUT/top_LAYER.json        per channel: image, peak, position and receptive-field box in input pixels\n"
+    "  OUT/top_LAYER.html        the crops, a row per channel; OUT/top_images/ each photo with its boxes\n"
     "Builds without OpenCV write the NPY files and images.txt only (images given as .npy).\n"
     "More: docs/dump_acts.md, docs/heatmaps.md";
 
@@ -80,6 +84,13 @@ void add_explain_options(CLI::App& app, acts::DumpConfig& c) {
   app.add_option("--seed", c.seed, "Seed of the filters' start noise and SmoothGrad's noise")
       ->default_val(1)
       ->check(acts::cli::whole_number(0, 4294967295LL));  // as train_gpu's
+  app.add_option("--top", c.top,
+                 "The N images of --data that excite each channel most, with the crop its receptive field covers "
+                 "(top_LAYER.html, .npy, .json); layers: --layer/--all, else the conv layers")
+      ->check(acts::cli::whole_number(1, 1000));
+  app.add_option("--data", c.data,
+                 "--top's images: a split of the run's data (train, validation, test; default train) or a folder "
+                 "(images, class sub-folders, or x.npy)");
   app.add_option("--misclassified", c.misclassified,
                  "Predict every photo of a split of the run's data (test, validation, train) or of a folder with "
                  "one sub-folder per class; the misclassified ones get heatmaps and misclassified.html");

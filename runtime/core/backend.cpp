@@ -38,6 +38,11 @@ void Backend::add_channel_sums(const std::string& layer, std::vector<double>& ac
   add_channel_sums_of(size_t(&nd - graph_.nodes().data()), channels, acc.data());
 }
 
+void Backend::channel_peaks(const std::string& layer, std::vector<float>& peak, std::vector<int>& where) const {
+  const Node& nd = graph_.nodes()[computed_node(layer, "channel_peaks")];
+  channel_peaks_of(size_t(&nd - graph_.nodes().data()), nd.out_shape.back(), peak, where);
+}
+
 size_t Backend::computed_node(const std::string& layer, const char* what) const {
   const int i = graph_.find(layer);
   if (i < 0) fail("no layer named '", layer, "'; valid layers: ", graph_.layer_names());

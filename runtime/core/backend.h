@@ -149,6 +149,12 @@ class Backend {
   // other position a row), ADDED into `acc`: 4 * channels doubles, [sum | sum of squares | zeros |
   // max] (kernels/cpu/channel_stats.h). The CUDA backend sums on the device: only `acc` crosses.
   void add_channel_sums(const std::string& layer, std::vector<double>& acc) const;
+  // Each image's peak per channel of a layer's output from the last forward (dump_acts --top):
+  // the largest value over the image's positions and the first position holding it
+  // (kernels/cpu/channel_peaks.h), into `peak` and `where`, (n, channels) each, resized. A 1-D
+  // layer's units are its channels, at position 0. The CUDA backend finds them on the device:
+  // only these cross.
+  void channel_peaks(const std::string& layer, std::vector<float>& peak, std::vector<int>& where) const;
   // The head's outputs of the last forward: (n) sigmoid outputs P(class 1), or (n, N) softmax
   // probabilities.
   std::vector<float> predictions() const { return activation(graph_.nodes().back().spec.name); }
@@ -183,6 +189,8 @@ class Backend {
   virtual std::unique_ptr<OpClock> make_op_clock() const = 0;
   // add_channel_sums() for a computed node whose output has `channels` channels.
   virtual void add_channel_sums_of(size_t node, int channels, double* acc) const = 0;
+  // channel_peaks() for a computed node whose output has `channels` channels.
+  virtual void channel_peaks_of(size_t node, int channels, std::vector<float>& peak, std::vector<int>& where) const = 0;
   // Called by the passes after each op is issued; costs a branch unless a profile is running.
   void mark(const std::string& layer, const char* what) {
     if (clock_) clock_->mark(layer.empty() ? what : layer + " " + what);

@@ -31,4 +31,14 @@ inline Window1d window_1d(Padding p, int in, int k, int stride) {
   return w;
 }
 
+// What one output position of a layer sees of the layer's input along each spatial axis (the
+// receptive fields of dump_acts --top: runtime/core/receptive_field.h). A window of `size`
+// positions starting at out * stride - pad_before (the node's pad_top/pad_left), or, `whole`, the
+// entire input (Flatten, Dense, the global poolings: every output depends on every position).
+// The default, size 1 and stride 1, is a pointwise layer (activations, BatchNormalization, ...).
+struct Reach {
+  bool whole = false;
+  int size = 1, stride = 1;
+};
+
 }  // namespace acts

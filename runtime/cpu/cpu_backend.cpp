@@ -9,6 +9,7 @@
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/cce.h"
+#include "kernels/cpu/channel_peaks.h"
 #include "kernels/cpu/channel_stats.h"
 #include "kernels/cpu/rescale.h"
 #include "kernels/cpu/rmsprop.h"
@@ -212,6 +213,14 @@ Metrics CpuBackend::take_metrics() {
 void CpuBackend::activation(const std::string& layer, std::vector<float>& out) const {
   const size_t i = computed_node(layer, "activation");
   out.assign(out_[i].begin(), out_[i].end());
+}
+
+void CpuBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak,
+                                  std::vector<int>& where) const {
+  peak.resize(size_t(n_) * size_t(channels));
+  where.resize(peak.size());
+  cpu::channel_peaks(out_[node].data(), n_, graph_.nodes()[node].out_size / size_t(channels), channels, peak.data(),
+                     where.data());
 }
 
 void CpuBackend::add_channel_sums_of(size_t node, int channels, double* acc) const {

@@ -39,6 +39,7 @@ class CpuBackend final : public Backend {
  protected:
   std::unique_ptr<OpClock> make_op_clock() const override { return std::make_unique<HostOpClock>(); }
   void add_channel_sums_of(size_t node, int channels, double* acc) const override;
+  void channel_peaks_of(size_t node, int channels, std::vector<float>& peak, std::vector<int>& where) const override;
 
  private:
   void forward_nodes(const Batch& b, bool training, size_t count);  // nodes [0, count)

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "event_op_clock.h"
+#include "kernels/cuda/channel_peaks.cuh"
 #include "kernels/cuda/channel_stats.cuh"
 #include "kernels/cuda/gather_rows.cuh"
 #include "kernels/cuda/objective_seed.cuh"
@@ -310,6 +311,20 @@ void CudaBackend::add_channel_sums_of(size_t node, int channels, double* acc) co
   gpu::channel_sums(out_[node], size_t(n_) * graph_.nodes()[node].out_size / size_t(channels), channels, sums.get(),
                     ctx_.stream());
   sums.copy_to_host(acc, count, ctx_.stream());
+}
+
+void CudaBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak,
+                                   std::vector<int>& where) const {
+  const size_t count = size_t(n_) * size_t(channels);
+  const std::string& name = graph_.nodes()[node].spec.name;
+  DeviceBuffer<float> d_peak(count, "per-image channel peaks of " + name);
+  DeviceBuffer<int> d_where(count, "per-image channel peak positions of " + name);
+  gpu::channel_peaks(out_[node], n_, graph_.nodes()[node].out_size / size_t(channels), channels, d_peak.get(),
+                     d_where.get(), ctx_.stream());
+  peak.resize(count);
+  where.resize(count);
+  d_peak.copy_to_host(peak.data(), count, ctx_.stream());
+  d_where.copy_to_host(where.data(), count, ctx_.stream());
 }
 
 std::vector<float> CudaBackend::logits() const {

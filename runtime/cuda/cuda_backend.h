@@ -81,6 +81,7 @@ class CudaBackend final : public Backend {
  protected:
   std::unique_ptr<OpClock> make_op_clock() const override;
   void add_channel_sums_of(size_t node, int channels, double* acc) const override;
+  void channel_peaks_of(size_t node, int channels, std::vector<float>& peak, std::vector<int>& where) const override;
 
  private:
   enum class Input { Images, Augmented, Floats };

@@ -26,6 +26,7 @@
 #include "runtime/keras/keras_file.h"
 #include "runtime/ops/op.h"
 #include "sources.h"
+#include "top_images.h"
 
 namespace acts {
 namespace fs = std::filesystem;
@@ -219,6 +220,19 @@ struct Request {
   std::string dir_of(const std::string& out, size_t i) const { return in.size() == 1 ? out : out + "/" + in.stems[i]; }
 };
 
+// How images are read: as in training, at the model's size with the run's interpolation; a bad
+// photo is skipped with a warning.
+LoadOptions load_options(const Request& r) {
+  LoadOptions lo;
+  lo.height = r.graph->spec().height;
+  lo.width = r.graph->spec().width;
+  lo.classes = head_classes(*r.graph);  // --misclassified: a folder per class of the head
+  const auto interp = r.ckpt.meta.find("interpolation");
+  if (interp != r.ckpt.meta.end()) lo.interpolation = interp->second;
+  lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
+  return lo;
+}
+
 // Checks the rest of the request (layers, channels, images, output folder) before anything is
 // written, so a bad one leaves the output folder as it was.
 void prepare(const DumpConfig& c, Request& r) {
@@ -244,16 +258,10 @@ void prepare(const DumpConfig& c, Request& r) {
     }
   assign_channels(r.targets, c.channels);
 
-  LoadOptions lo;  // as in training: the model's size, the run's interpolation
-  lo.height = g.spec().height;
-  lo.width = g.spec().width;
-  lo.classes = head_classes(g);  // --misclassified: a folder per class of the head
-  const auto interp = r.ckpt.meta.find("interpolation");
-  if (interp != r.ckpt.meta.end()) lo.interpolation = interp->second;
-  lo.warn = [](const std::string& m) { std::fprintf(stderr, "warning: %s\n", m.c_str()); };
+  const LoadOptions lo = load_options(r);
   if (!c.misclassified.empty()) {
     r.misclassified = true;
-    r.split = load_split(misclassified_folder(c.misclassified, r.ckpt.meta, r.ckpt_path), lo);
+    r.split = load_split(split_folder("--misclassified", c.misclassified, r.ckpt.meta, r.ckpt_path), lo);
   } else if (!r.filters_only(c)) {
     const std::vector<ImageRef> refs =
         c.images.empty() ? std::vector<ImageRef>{default_image(r.ckpt.meta, r.ckpt_path)} : expand_image_args(c.images);
@@ -536,6 +544,74 @@ void finish_dump(const DumpConfig& c, Request& r) {
               r.misclassified ? "misclassified.html" : "index.html");
 }
 
+// --top's layers: --layer/--all, else every layer with a kernel and an (H, W, C) output (the conv
+// layers: the pass the benchmark names).
+std::vector<const Node*> top_layers(const DumpConfig& c, const Graph& g) {
+  std::vector<const Node*> layers;
+  if (!c.layers.empty() || c.all) {
+    for (int i : select_layers(g, c.layers, c.all)) layers.push_back(&g.nodes()[size_t(i)]);
+  } else {
+    for (const Node& nd : g.nodes())
+      if (nd.kernel >= 0 && nd.out_shape.size() == 3) layers.push_back(&nd);
+    if (layers.empty()) throw BadRequest("--top: the model has no conv layer; name the layers with --layer");
+  }
+  for (const Node* nd : layers)
+    if (!is_valid_layer_name(nd->spec.name))  // it names files, as in prepare()
+      fail(nd->spec.name, ": not a valid layer name (Keras' rule ", kLayerNameRule, ") and cannot name its files");
+  return layers;
+}
+
+// dump_acts --top N (top_images.h): one pass over a dataset, then the numbers, crops and pages.
+void dump_top(const DumpConfig& c, Request& r) {
+  if (!c.images.empty() || !c.compare.empty() || !c.misclassified.empty() || !c.cams.empty() || c.saliency ||
+      c.smoothgrad > 0 || !c.filters.empty() || !c.channels.empty())
+    throw BadRequest("--top runs over a whole dataset (--data) on its own; run --image, --compare, --channel, "
+                     "--misclassified, the heatmaps and --filters without it");
+  if (c.batch_size <= 0) fail("--batch-size must be positive");
+  const std::vector<const Node*> layers = top_layers(c, *r.graph);
+  const std::string folder = split_folder("--data", c.data.empty() ? "train" : c.data, r.ckpt.meta, r.ckpt_path);
+  if (!fs::is_directory(folder))
+    fail(folder, ": no such folder (--data: train, validation, test or a folder of images, in class sub-folders "
+         "or not, or of x.npy)");
+  const std::vector<ImageRef> refs = fs::exists(folder + "/x.npy") ? std::vector<ImageRef>{{folder + "/x.npy", -1, folder}}
+                                                                   : expand_image_args({folder});
+  r.in = load_inputs(refs, load_options(r));  // decoded up front: height x width x 3 bytes a photo
+  prepare_out(c.out, r.made);
+  const SignalScope signals(c.handle_signals);
+  const std::unique_ptr<Backend> be = start_backend(c, r, r.ckpt.params, "Model", r.model_text);
+  const size_t n = r.in.size();
+  std::printf("Top %d images per channel of %zu layer%s over %zu images of %s\n", c.top, layers.size(),
+              layers.size() == 1 ? "" : "s", n, folder.c_str());
+  std::fflush(stdout);
+  size_t shown = 0;
+  const std::vector<TopN> tops = find_top_images(*be, r.in, r.scale, layers, c.top, [&](size_t done) {
+    pause_point("dump-batch");  // the signal tests' hook
+    throw_if_stopped(c.out, done, n);
+    if (done == n || done >= shown + std::max<size_t>(n / 10, 1)) {
+      std::printf("  %zu/%zu images\n", done, n);
+      std::fflush(stdout);
+      shown = done;
+    }
+  });
+  TopOutput o;
+  o.out = c.out;
+  o.model = r.model_text;
+  o.data = folder;
+  o.graph = r.graph.get();
+  o.in = &r.in;
+  o.layers = layers;
+  o.tops = &tops;
+  o.painter = c.painter;
+  write_top_images(o);
+  r.made.keep();
+  if (c.painter)
+    std::printf("Wrote the top images of %zu layer%s to %s/: open %s/index.html\n", layers.size(),
+                layers.size() == 1 ? "" : "s", c.out.c_str(), c.out.c_str());
+  else
+    std::printf("Wrote the top images of %zu layer%s to %s/ as NPY and JSON (built without OpenCV: no crops, no "
+                "pages)\n", layers.size(), layers.size() == 1 ? "" : "s", c.out.c_str());
+}
+
 }  // namespace
 
 void dump_activations(const DumpConfig& c) {
@@ -545,6 +621,7 @@ void dump_activations(const DumpConfig& c) {
     std::printf("Layers of %s:\n%s", r.ckpt_path.c_str(), layer_table(*r.graph).c_str());
     return;
   }
+  if (c.top > 0) return dump_top(c, r);
   prepare(c, r);
   open_compare(c, r);
   const SignalScope signals(c.handle_signals);  // from here on folders and files are being written

@@ -12,6 +12,7 @@
 //                     the three side by side on each index.html
 //   heatmaps, saliency, filter patterns, misclassified.html: heatmap_dump.h (--cam, --saliency,
 //                     --filters, --misclassified)
+//   --top N:          top_LAYER.npy/.json, top_LAYER.html, top_images/, index.html: top_images.h
 #pragma once
 #include <string>
 #include <vector>
@@ -53,6 +54,10 @@ struct DumpConfig {
   double filter_eps = 0;                 // added to the gradient's RMS; the book's 1e-5 (filter_patterns.h)
   unsigned long long seed = 1;           // the noise of SmoothGrad and of the filters' start images
   std::string misclassified;             // --misclassified: a split of the run's data, or a folder
+  // --top N (top_images.h): every channel's N top images over a dataset, with receptive-field
+  // crops; alone (no --image, heatmaps or --compare). Layers: --layer/--all, else the conv layers.
+  int top = 0;
+  std::string data;  // --data: a split of the run's data (train, validation, test) or a folder; "" = train
   // null: the batch NPY files only (builds without OpenCV)
   HeatmapPainter* heatmap_painter = nullptr;
   // SIGINT/SIGTERM/SIGHUP while the folders and files are written end the dump between batches by

@@ -82,6 +82,11 @@ std::string image_page_html(const ImagePage& p);
 std::string overview_page_html(const OverviewPage& p);
 std::string misclassified_page_html(const MisclassifiedPage& p);
 
+// The pages' shared pieces: the document head with the house style, and a relative path as a
+// quoted src/href value (url_path, then html_escape).
+std::string page_head(const std::string& title);
+std::string quoted_url(const std::string& path);
+
 // A relative path for href/src (each byte outside [A-Za-z0-9-._~/] percent-encoded, so stems
 // with spaces or '#' still link). html_escape(): runtime/core/html_escape.h.
 std::string url_path(const std::string& s);

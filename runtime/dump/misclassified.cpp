@@ -10,12 +10,12 @@
 
 namespace acts {
 
-std::string misclassified_folder(const std::string& split, const std::map<std::string, std::string>& meta,
-                                 const std::string& ckpt) {
+std::string split_folder(const char* flag, const std::string& split, const std::map<std::string, std::string>& meta,
+                         const std::string& ckpt) {
   if (split != "test" && split != "validation" && split != "train") return split;
   const auto d = meta.find("data");
   if (d == meta.end())
-    throw BadRequest("--misclassified " + split + ": " + ckpt +
+    throw BadRequest(std::string(flag) + " " + split + ": " + ckpt +
                      " does not say which data it was trained on; pass a folder with one sub-folder per class");
   return d->second + "/" + split;
 }

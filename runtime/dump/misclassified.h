@@ -13,10 +13,10 @@
 namespace acts {
 
 // SPLIT "test", "validation" or "train": that split of the checkpoint's data folder (its "data"
-// metadata; `ckpt` names it in errors); anything else: a folder with one sub-folder per class (or
-// x.npy and y.npy), as train_gpu reads a split.
-std::string misclassified_folder(const std::string& split, const std::map<std::string, std::string>& meta,
-                                 const std::string& ckpt);
+// metadata; `ckpt` names it in errors, `flag` the option that gave SPLIT); anything else: a folder
+// with one sub-folder per class (or x.npy and y.npy), as train_gpu reads a split.
+std::string split_folder(const char* flag, const std::string& split, const std::map<std::string, std::string>& meta,
+                         const std::string& ckpt);
 
 struct Misclassified {
   std::string folder;                  // where the photos came from

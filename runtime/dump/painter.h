@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/receptive_field.h"
+
 namespace acts {
 
 // One image's output of one layer. shape is per sample: (H, W, C) or (features).
@@ -28,6 +30,8 @@ class Painter {
   virtual void layer(const std::string& path, const LayerPicture& p) = 0;
   // Channel k of an (H, W, C) layer alone, enlarged, raw values min-max scaled (plt.matshow).
   virtual void channel(const std::string& path, const LayerPicture& p, int k) = 0;
+  // The pixels `box` of an (H, W, 3) RGB image as they are (dump_acts --top's receptive-field crops).
+  virtual void crop(const std::string& path, const uint8_t* rgb, int height, int width, const PixelBox& box) = 0;
 };
 
 }  // namespace acts

@@ -201,6 +201,12 @@ class OpenCvPainter final : public Painter {
   }
   void layer(const std::string& path, const LayerPicture& p) override { write_png(path, draw_layer(p)); }
   void channel(const std::string& path, const LayerPicture& p, int k) override { write_png(path, draw_channel(p, k)); }
+  void crop(const std::string& path, const uint8_t* rgb, int height, int width, const PixelBox& b) override {
+    const cv::Mat view(height, width, CV_8UC3, const_cast<uint8_t*>(rgb));
+    cv::Mat bgr;
+    cv::cvtColor(view(cv::Rect(b.left, b.top, b.right - b.left, b.bottom - b.top)), bgr, cv::COLOR_RGB2BGR);
+    write_png(path, bgr);
+  }
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "runtime/core/graph.h"
+#include "runtime/core/window.h"
 #include "runtime/ops/keras_config.h"
 
 namespace acts {
@@ -31,6 +32,10 @@ class Op {
   virtual void write(const LayerSpec& s, nlohmann::json& config) const = 0;
   // Shape inference: the output shape and the parameter tensors, in Keras' order and layouts.
   virtual void infer(NodeShapes& io) const = 0;
+  // How far one output position reaches into the input (runtime/core/window.h): pointwise unless
+  // the op overrides it. Layers with windows (Conv2D, the poolings) and those that mix every
+  // position (Flatten, Dense, the global poolings) say so here, never by a switch on the type.
+  virtual Reach reach(const Node&) const { return {}; }
 };
 
 // True when the model's first layer, random image layers aside, is a Rescaling (runtime/ops/rescaling):

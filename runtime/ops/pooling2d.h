@@ -7,6 +7,7 @@
 
 #include "kernels/pool2d_shape.h"
 #include "runtime/core/graph.h"
+#include "runtime/core/window.h"
 #include "runtime/ops/keras_config.h"
 
 namespace acts {
@@ -31,5 +32,8 @@ inline Pool2dShape pool2d_shape_of(const Node& nd, int n) {
   return pool2d_shape(nd.spec.padding, n, nd.in_shape[0], nd.in_shape[1], nd.in_shape[2], nd.spec.pool,
                       pool2d_stride(nd.spec));
 }
+
+// The pooling window's reach (Op::reach): pool x pool, moved by the stride.
+inline Reach pool2d_reach(const Node& nd) { return {false, nd.spec.pool, pool2d_stride(nd.spec)}; }
 
 }  // namespace acts

@@ -19,6 +19,7 @@ class AveragePooling2DOp final : public Op {
   void write(const LayerSpec& s, nlohmann::json& cfg) const override { write_pool2d(s, cfg); }
 
   void infer(NodeShapes& io) const override { infer_pool2d(io, "AveragePooling2D"); }
+  Reach reach(const Node& n) const override { return pool2d_reach(n); }
 };
 
 }  // namespace

@@ -63,6 +63,8 @@ class Conv2DOp final : public Op {
     io.add_param("kernel", {s.kernel, s.kernel, in[2], s.filters});
     if (conv_use_bias(s)) io.add_param("bias", {s.filters});
   }
+
+  Reach reach(const Node& n) const override { return {false, n.spec.kernel, n.spec.stride}; }
 };
 
 }  // namespace

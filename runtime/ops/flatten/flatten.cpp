@@ -23,6 +23,9 @@ class FlattenOp final : public Op {
       io.fail("the flattened output has over 2^31 elements; use a smaller --image-size");
     io.set_out({int(total)});
   }
+  // Every output is one input position, but what follows (Dense) mixes them all: from here on
+  // a unit sees the whole input.
+  Reach reach(const Node&) const override { return {true, 0, 0}; }
 };
 
 }  // namespace

@@ -18,6 +18,7 @@ class GlobalAveragePooling2DOp final : public Op {
   }
   void write(const LayerSpec& s, nlohmann::json& cfg) const override { write_global_pool2d(s, cfg); }
   void infer(NodeShapes& io) const override { infer_global_pool2d(io, keras_class()); }
+  Reach reach(const Node&) const override { return {true, 0, 0}; }  // every position, every output
 };
 
 }  // namespace
