@@ -574,6 +574,36 @@ TEST_F(CudaBackendTest, ChannelSumsMatchCpu) {
   EXPECT_THROW(gpu.add_channel_sums("conv2d_1", wrong), Error);
 }
 
+// Each image's channel peaks found on the device (dump_acts --top) against the CPU backend's of
+// the same batch: the values to float's rounding of the two forwards, the positions exactly where
+// the runner-up is not within that rounding.
+TEST_F(CudaBackendTest, ChannelPeaksMatchCpu) {
+  const auto batches = well_conditioned_batches(graph, options(), 2, 1);
+  ASSERT_EQ(batches.size(), 1u);
+  CpuBackend cpu(graph, options());
+  CudaBackend gpu(graph, options());
+  cpu.forward(batches[0].view(), false);
+  gpu.forward(batches[0].view(), false);
+  for (const char* layer : {"conv2d_1", "max_pooling2d_3", "dense_1"}) {
+    std::vector<float> pc, pg, act = cpu.activation(layer);
+    std::vector<int> wc, wg;
+    cpu.channel_peaks(layer, pc, wc);
+    gpu.channel_peaks(layer, pg, wg);
+    ASSERT_EQ(pg.size(), pc.size()) << layer;
+    ASSERT_EQ(wg.size(), wc.size()) << layer;
+    const int C = graph.node(layer).out_shape.back();
+    const size_t positions = graph.node(layer).out_size / size_t(C);
+    for (size_t k = 0; k < pc.size(); ++k) {
+      EXPECT_NEAR(pg[k], pc[k], 1e-5f * std::max(1.f, std::fabs(pc[k]))) << layer << " peak " << k;
+      if (wg[k] == wc[k]) continue;
+      // Another position: only fine when the CPU's value there ties the peak within rounding.
+      const size_t i = k / size_t(C), c = k % size_t(C);
+      const float there = act[(i * positions + size_t(wg[k])) * size_t(C) + c];
+      EXPECT_NEAR(there, pc[k], 1e-5f * std::max(1.f, std::fabs(pc[k]))) << layer << " position " << k;
+    }
+  }
+}
+
 TEST_F(CudaBackendTest, FullSizeForwardMatchesCpu) {
   Graph full(tutorial_model(150));
   BackendOptions o = options();

@@ -4,10 +4,12 @@
 // relu, dropout) are held to 1e-6, i.e. a few ulp: by construction they agree bit for bit.
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/bce.h"
+#include "kernels/cpu/channel_peaks.h"
 #include "kernels/cpu/channel_stats.h"
 #include "kernels/cpu/max_pooling2d.h"
 #include "kernels/cpu/rescale.h"
@@ -16,6 +18,7 @@
 #include "kernels/cuda/activations.cuh"
 #include "kernels/cuda/bce.cuh"
 #include "kernels/cuda/bias_grad.cuh"
+#include "kernels/cuda/channel_peaks.cuh"
 #include "kernels/cuda/channel_stats.cuh"
 #include "kernels/cuda/dropout.cuh"
 #include "kernels/cuda/gather_rows.cuh"
@@ -59,6 +62,36 @@ TEST_F(CudaKernels, ChannelSumsMatchCpuAndRepeat) {
     for (size_t i = 0; i < ref.size(); ++i)
       EXPECT_NEAR(runs[0][i], ref[i], 1e-12 * std::max(1.0, std::fabs(ref[i]))) << what << " sum " << i;
     EXPECT_EQ(runs[0], runs[1]) << what << ": not repeatable";
+  }
+}
+
+// Each image's peak per channel (dump_acts --top) against the CPU reference, ties included: a
+// channel whose maximum repeats at several positions (spread over the kernel's lanes) must report
+// the first one, as the CPU does; a channel of NaNs peaks at -inf, position 0.
+TEST_F(CudaKernels, ChannelPeaksMatchCpu) {
+  for (auto [n, positions, channels] : {std::tuple<int, size_t, int>{1, 1, 1}, {3, 37, 7}, {2, 9 * 9, 40},
+                                        {5, 17 * 17, 64}}) {
+    std::vector<float> x = random_floats(size_t(n) * positions * size_t(channels), 9, -1.f, 2.f);
+    for (int i = 0; i < n; ++i)
+      for (size_t p = 0; p < positions; ++p) {
+        float* row = x.data() + (size_t(i) * positions + p) * size_t(channels);
+        if (channels > 1 && p % 3 == 1) row[1] = 5.f;  // channel 1: its maximum at every third position
+        if (channels > 2) row[2] = NAN;
+      }
+    const size_t count = size_t(n) * size_t(channels);
+    std::vector<float> ref_peak(count);
+    std::vector<int> ref_where(count);
+    cpu::channel_peaks(x.data(), n, positions, channels, ref_peak.data(), ref_where.data());
+    auto d_x = upload(x);
+    auto d_peak = poisoned(count);
+    DeviceBuffer<int> d_where(count, "test peak positions");
+    d_where.poison(stream());
+    gpu::channel_peaks(d_x.get(), n, positions, channels, d_peak.get(), d_where.get(), stream());
+    const std::string what = std::to_string(n) + " x " + std::to_string(positions) + " x " + std::to_string(channels);
+    EXPECT_EQ(download(d_peak, count), ref_peak) << what;
+    EXPECT_EQ(download(d_where, count), ref_where) << what;
+    if (channels > 1 && positions > 1) EXPECT_EQ(ref_where[1], 1) << what << ": the first of the tied maxima";
+    if (channels > 2) EXPECT_EQ(ref_peak[2], -INFINITY) << what;
   }
 }
 

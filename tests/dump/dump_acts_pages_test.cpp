@@ -38,6 +38,10 @@ struct RecordingPainter : acts::Painter {
   void channel(const std::string& path, const acts::LayerPicture& p, int k) override {
     touch(path, "channel " + p.name + " " + std::to_string(k));
   }
+  void crop(const std::string& path, const uint8_t*, int, int, const acts::PixelBox& b) override {
+    touch(path, "crop " + std::to_string(b.top) + "," + std::to_string(b.left) + "," + std::to_string(b.bottom) + "," +
+                    std::to_string(b.right));
+  }
 };
 
 void expect_links_exist(const fs::path& html) {
