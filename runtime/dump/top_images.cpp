@@ -131,7 +131,7 @@ void draw_layer(const TopOutput& o, const Node& nd, const TopN& top, const Recep
     for (size_t r = 0; r < top.channel(c).size(); ++r) {
       const TopHit& h = top.channel(c)[r];
       const std::string id = name + "-c" + std::to_string(c) + "-" + std::to_string(r + 1);
-      row.push_back({crop_name(name, c, r), "top_images/" + o.in->stems[h.image] + ".html#" + id,
+      row.push_back({crop_name(name, c, r), "top_images/" + o.in->stems[h.image] + ".html", id,
                      o.in->sources[h.image], h.value});
       char label[300];
       std::snprintf(label, sizeof label, "%s channel %d: #%zu, peak %.4g at (%d, %d)", name.c_str(), c, r + 1,
@@ -179,8 +179,11 @@ void write_top_images(const TopOutput& o) {
     const ReceptiveField f = receptive_field(*o.graph, size_t(&nd - o.graph->nodes().data()));
     write_layer_numbers(o, nd, top, f);
     const std::string base = "top_" + nd.spec.name;
-    index.layers.push_back({nd.spec.name, keras_shape(nd.out_shape), field_text(f), o.painter ? base + ".html" : "",
-                            base + ".npy", base + ".json", top.channels()});
+    TopIndexLayer entry{nd.spec.name, keras_shape(nd.out_shape), field_text(f), o.painter ? base + ".html" : "",
+                        base + ".npy", base + ".json", top.channels(), {}};
+    for (int ch = 0; ch < std::min(top.channels(), 8) && o.painter; ++ch)
+      if (!top.channel(ch).empty()) entry.preview.push_back(crop_name(nd.spec.name, ch, 0));
+    index.layers.push_back(std::move(entry));
     if (o.painter) draw_layer(o, nd, top, f, marks);
   }
   if (!o.painter) return;

@@ -32,9 +32,12 @@ std::string top_layer_page_html(const TopLayerPage& p) {
     << quoted_url(p.npy) << ">" << html_escape(p.npy) << "</a>, <a href=" << quoted_url(p.json) << ">"
     << html_escape(p.json) << "</a></p>\n";
   for (size_t c = 0; c < p.channels.size(); ++c) {
-    h << "<div class=\"top\" id=\"c" << c << "\"><span class=\"k\">channel " << c << "</span>\n";
+    // A channel that is never above 0 on any image (a dead relu) has no top images worth the name.
+    const bool dead = p.channels[c].empty() || !(p.channels[c][0].value > 0);
+    h << "<div class=\"top\" id=\"c" << c << "\"><span class=\"k\">channel " << c
+      << (dead ? "<br>never above 0" : "") << "</span>\n";
     for (const TopCell& t : p.channels[c]) {
-      h << "<figure><a href=" << quoted_url(t.link) << " title=\"" << html_escape(t.source) << "\">";
+      h << "<figure><a href=\"" << html_escape(url_path(t.page)) << "#" << html_escape(url_path(t.anchor)) << "\" title=\"" << html_escape(t.source) << "\">";
       if (!t.crop.empty()) h << "<img src=" << quoted_url(t.crop) << " alt=\"" << html_escape(t.source) << "\">";
       h << "</a><figcaption>" << number(t.value) << "</figcaption></figure>\n";
     }
@@ -48,13 +51,14 @@ std::string top_image_page_html(const TopImagePage& p) {
   h << page_head("dump_acts --top: " + p.source) << kTopStyle
     << "<nav><a href=\"../index.html\">&larr; all layers</a></nav>\n<h1>" << html_escape(p.source) << "</h1>\n"
     << "<p class=\"meta\">The photo as the model sees it (" << p.height << " x " << p.width
-    << "), and the pixels seen by each unit whose channel it tops.</p>\n";
+    << "), and the pixels seen by each unit whose channel it tops.</p>\n<img src=" << quoted_url(p.png)
+    << " alt=\"the photo\" style=\"width:300px\">\n";
   for (const TopMark& m : p.marks) {
     const PixelBox& b = m.box;
     h << "<figure class=\"mark\" id=\"" << html_escape(m.id) << "\"><svg viewBox=\"0 0 " << p.width << " "
       << p.height << "\" role=\"img\"><image href=" << quoted_url(p.png) << " width=\"" << p.width << "\" height=\""
       << p.height << "\"/><rect x=\"" << b.left << "\" y=\"" << b.top << "\" width=\"" << b.right - b.left
-      << "\" height=\"" << b.bottom - b.top << "\" fill=\"none\" stroke=\"#e33\" stroke-width=\"1.5\"/></svg>"
+      << "\" height=\"" << b.bottom - b.top << "\" fill=\"none\" stroke=\"#e33\" stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"/></svg>"
       << "<figcaption>" << html_escape(m.label) << "</figcaption></figure>\n";
   }
   return h.str() + "</body>\n</html>\n";
@@ -65,7 +69,7 @@ std::string top_index_html(const TopIndexPage& p) {
   h << page_head("dump_acts --top") << "<h1>Top " << p.top << " images per channel</h1>\n<p class=\"meta\">Model: "
     << html_escape(p.model) << "<br>Data: " << html_escape(p.data) << " (" << p.images << " images, "
     << "<a href=\"images.txt\">images.txt</a>)</p>\n<table>\n<tr><th>layer</th><th>output</th><th>channels</th>"
-       "<th>receptive field</th><th>numbers</th></tr>\n";
+       "<th>receptive field</th><th>numbers</th><th>the first channels' best</th></tr>\n";
   for (const TopIndexLayer& l : p.layers) {
     h << "<tr><td>";
     if (!l.page.empty())
@@ -74,7 +78,9 @@ std::string top_index_html(const TopIndexPage& p) {
       h << html_escape(l.layer);
     h << "</td><td class=\"shape\">" << html_escape(l.shape) << "</td><td>" << l.channels << "</td><td>"
       << html_escape(l.field) << "</td><td><a href=" << quoted_url(l.npy) << ">npy</a> <a href=" << quoted_url(l.json)
-      << ">json</a></td></tr>\n";
+      << ">json</a></td><td class=\"top\">";
+    for (const std::string& png : l.preview) h << "<img src=" << quoted_url(png) << " alt=\"\">";
+    h << "</td></tr>\n";
   }
   return h.str() + "</table>\n</body>\n</html>\n";
 }

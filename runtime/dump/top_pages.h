@@ -13,8 +13,8 @@
 namespace acts {
 
 struct TopCell {
-  std::string crop;  // the crop's picture, relative to the page
-  std::string link;  // the photo's page and anchor, relative
+  std::string crop;          // the crop's picture, relative to the page
+  std::string page, anchor;  // the photo's page, relative, and the box's anchor there
   std::string source;
   float value = 0;
 };
@@ -41,6 +41,7 @@ struct TopImagePage {
 struct TopIndexLayer {
   std::string layer, shape, field, page, npy, json;
   int channels = 0;
+  std::vector<std::string> preview;  // the first channels' best crops, relative
 };
 
 struct TopIndexPage {
