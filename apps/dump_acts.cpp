@@ -128,6 +128,9 @@ void add_options(CLI::App& app, acts::DumpConfig& c, bool& version) {
   app.add_option("--compare", c.compare,
                  "A second checkpoint of the same model (B: another epoch, e.g. runs/X/epochs/epoch_010.safetensors, "
                  "or another run): each layer under B and B - A beside --model's (NAME_b, NAME_diff)");
+  app.add_flag("--animate", c.animate,
+               "Also draw each layer under every epoch the run kept (train_gpu --keep-every N) as one animated "
+               "picture, NAME_epochs.webp");
   app.add_option("--out", c.out, "Output folder (created if missing)")->default_val("acts");
   acts::cli::add_device(app, c.device, "auto (GPU if present, else CPU with a warning), cuda or cpu");
   app.add_option("--batch-size", c.batch_size, "Images per forward pass")

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "heatmap_dump.h"
 #include "html.h"
@@ -197,6 +199,7 @@ struct Request {
   MadeFolders made;  // first: destroyed last, once the NPY streams have removed their temporaries
   std::string ckpt_path, model_text;  // model_text: the path and, for runs/latest, the real file
   Checkpoint ckpt;
+  std::vector<std::pair<int, std::string>> epochs;  // --animate: (epoch, checkpoint) the run kept
   std::string compare_text;  // --compare: model B's file, and its weights
   std::vector<float> compare_params;
   std::unique_ptr<Graph> graph;
@@ -336,6 +339,43 @@ void run_batches(const DumpConfig& c, Request& r, Backend& be, Backend* b_be) {
   }
 }
 
+// --animate: the same images through every kept epoch's weights; each layer's grid per image a
+// frame of NAME_epochs.webp. The backend keeps the last epoch's weights after.
+void animate_epochs(const DumpConfig& c, Request& r, Backend& be) {
+  const size_t n = r.in.size(), T = r.targets.size(), batch = size_t(be.options().max_batch);
+  std::vector<std::unique_ptr<LayerAnimation>> anims(n * T);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t t = 0; t < T; ++t)
+      anims[i * T + t] = c.painter->animation(r.dir_of(c.out, i) + "/" + r.targets[t].node->spec.name + "_epochs.webp");
+  std::printf("Animating over %zu kept epochs (%d ... %d)\n", r.epochs.size(), r.epochs.front().first,
+              r.epochs.back().first);
+  for (const auto& [epoch, path] : r.epochs) {
+    const Checkpoint ck = load_checkpoint(path);
+    check_same_architecture(ck, *r.graph, path);
+    be.set_params(ck.params);
+    const std::string caption = "epoch " + std::to_string(epoch) + " (" + fs::path(path).filename().string() + ")";
+    for (size_t first = 0; first < n; first += batch) {
+      pause_point("dump-batch");
+      throw_if_stopped(c.out, first, n);
+      Batch b;
+      b.n = int(std::min(n - first, batch));
+      b.images = r.in.image(first);
+      b.scale = r.scale;
+      be.forward(b, false);
+      for (size_t t = 0; t < T; ++t) {
+        Target& tg = r.targets[t];
+        be.activation(tg.node->spec.name, tg.host);
+        cpu_fast::parallel_for(b.n, [&](int j, int) {
+          const LayerPicture pic{tg.node->spec.name, layer_type_name(tg.node->spec.type), tg.node->out_shape,
+                                 tg.host.data() + size_t(j) * tg.node->out_size};
+          anims[(first + size_t(j)) * T + t]->add(pic, caption);
+        });
+      }
+    }
+  }
+  cpu_fast::parallel_for(int(anims.size()), [&](int k, int) { anims[size_t(k)]->commit(); });
+}
+
 // misclassified.html: each misclassified photo with its true class, prediction and heatmaps.
 void write_misclassified_page(const DumpConfig& c, const Request& r) {
   MisclassifiedPage p;
@@ -406,6 +446,12 @@ void write_pages(const DumpConfig& c, const Request& r) {
       l.png = name + ".png";
       l.npy = up + name + ".npy";
       for (int k : t.channels) l.channels.push_back({k, name + "_ch" + std::to_string(k) + ".png"});
+      if (!r.epochs.empty()) {
+        l.animation = name + "_epochs.webp";
+        l.animation_text = "over the run's " + std::to_string(r.epochs.size()) + " kept epochs (" +
+                           std::to_string(r.epochs.front().first) + " ... " + std::to_string(r.epochs.back().first) +
+                           "), a frame each";
+      }
       if (!r.compare_text.empty()) {
         l.compare_png = name + "_b.png";
         l.diff_png = name + "_diff.png";
@@ -449,6 +495,35 @@ void open_compare(const DumpConfig& c, Request& r) {
   check_same_architecture(b, *r.graph, path);
   r.compare_params = b.params;
   r.compare_text = path;
+}
+
+// --animate: the run's kept epochs (RUN/epochs/epoch_NNN.safetensors, RUN being the folder of
+// --model's checkpoint, or the run whose epochs/ holds it), checked before anything is written.
+void open_animation(const DumpConfig& c, Request& r) {
+  if (!c.animate) return;
+  if (r.plan.any() || r.misclassified || !r.compare_text.empty())
+    throw BadRequest("--animate draws the layers over a run's epochs; run the heatmaps, filters, --misclassified and "
+                     "--compare without it");
+  if (r.targets.empty()) throw BadRequest("--animate needs layers: give --layer or --all");
+  if (!c.painter) throw BadRequest("--animate draws pictures, which this build cannot (built without OpenCV)");
+  if (!c.painter->animation(c.out + "/probe.webp"))
+    throw BadRequest("--animate: this build cannot write animations (built without libwebp); install libwebp-dev "
+                     "and rebuild");
+  fs::path run = fs::path(r.ckpt_path).parent_path();
+  if (run.filename() == "epochs") run = run.parent_path();
+  const fs::path dir = (run.empty() ? fs::path(".") : run) / "epochs";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    std::smatch m;
+    static const std::regex kKept("epoch_([0-9]{3,9})\\.safetensors");  // Run::save_kept's names
+    if (std::regex_match(name, m, kKept))
+      r.epochs.push_back({std::stoi(m[1].str()), e.path().string()});
+  }
+  std::sort(r.epochs.begin(), r.epochs.end());
+  if (r.epochs.size() < 2)
+    fail(dir.string(), ": ", r.epochs.size(), " kept epoch", r.epochs.size() == 1 ? "" : "s",
+         "; --animate needs at least 2: train with --keep-every N (train_gpu --help)");
 }
 
 // The checkpoint (--model, runs/latest by default) and its graph; model_text names the real
@@ -575,7 +650,10 @@ void dump_top(const DumpConfig& c, Request& r) {
          "or not, or of x.npy)");
   const std::vector<ImageRef> refs = fs::exists(folder + "/x.npy") ? std::vector<ImageRef>{{folder + "/x.npy", -1, folder}}
                                                                    : expand_image_args({folder});
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   r.in = load_inputs(refs, load_options(r));  // decoded up front: height x width x 3 bytes a photo
+  const double decode_s = std::chrono::duration<double>(Clock::now() - t0).count();
   prepare_out(c.out, r.made);
   const SignalScope signals(c.handle_signals);
   const std::unique_ptr<Backend> be = start_backend(c, r, r.ckpt.params, "Model", r.model_text);
@@ -584,6 +662,7 @@ void dump_top(const DumpConfig& c, Request& r) {
               layers.size() == 1 ? "" : "s", n, folder.c_str());
   std::fflush(stdout);
   size_t shown = 0;
+  const auto t1 = Clock::now();
   const std::vector<TopN> tops = find_top_images(*be, r.in, r.scale, layers, c.top, [&](size_t done) {
     pause_point("dump-batch");  // the signal tests' hook
     throw_if_stopped(c.out, done, n);
@@ -593,6 +672,9 @@ void dump_top(const DumpConfig& c, Request& r) {
       shown = done;
     }
   });
+  const double pass_s = std::chrono::duration<double>(Clock::now() - t1).count();
+  std::printf("Decoded %zu images in %.1f s; the pass took %.1f s (%.0f images/s)\n", n, decode_s, pass_s,
+              double(n) / std::max(pass_s, 1e-9));
   TopOutput o;
   o.out = c.out;
   o.model = r.model_text;
@@ -624,6 +706,7 @@ void dump_activations(const DumpConfig& c) {
   if (c.top > 0) return dump_top(c, r);
   prepare(c, r);
   open_compare(c, r);
+  open_animation(c, r);
   const SignalScope signals(c.handle_signals);  // from here on folders and files are being written
   const std::unique_ptr<Backend> be = start_backend(c, r, r.ckpt.params, "Model", r.model_text);
   const std::unique_ptr<Backend> b_be =
@@ -636,6 +719,7 @@ void dump_activations(const DumpConfig& c) {
   open_outputs(c, r);
   run_batches(c, r, *be, b_be.get());
   throw_if_stopped(c.out, r.in.size(), r.in.size());
+  if (!r.epochs.empty()) animate_epochs(c, r, *be);
   const auto stop_before = [&](const std::string& layer) {
     pause_point("dump-filters");  // the signal tests' hook
     if (stop_requested())

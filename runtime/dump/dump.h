@@ -10,6 +10,7 @@
 //                     per image, and index.html: an overview linking the per-image pages
 //   --compare B:      NAME_b.npy/.png (the layer under model B) and NAME_diff.npy/.png (B - A) too,
 //                     the three side by side on each index.html
+//   --animate:        NAME_epochs.webp beside NAME.png: the grid under each kept epoch of the run
 //   heatmaps, saliency, filter patterns, misclassified.html: heatmap_dump.h (--cam, --saliency,
 //                     --filters, --misclassified)
 //   --top N:          top_LAYER.npy/.json, top_LAYER.html, top_images/, index.html: top_images.h
@@ -36,6 +37,9 @@ struct DumpConfig {
   // --compare: a second checkpoint of the same model (another epoch, a fine-tune): each layer's
   // output under it (NAME_b.npy, NAME_b.png) and the difference B - A (NAME_diff.npy, .png)
   std::string compare;
+  // --animate: each layer's grid under every epoch the run kept (train_gpu --keep-every N), one
+  // animated picture per layer and image, NAME_epochs.webp (needs libwebp at build time)
+  bool animate = false;
   std::string out = "acts";
   std::string device = "auto";
   int batch_size = 32;         // images per forward pass

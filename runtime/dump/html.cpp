@@ -122,6 +122,9 @@ std::string image_page_html(const ImagePage& p) {
         << "</div>\n";
     else if (!l.png.empty())
       h << "<img src=" << quoted_url(l.png) << " alt=\"" << html_escape(l.name) << " channels\">\n";
+    if (!l.animation.empty())
+      h << "<figure><img src=" << quoted_url(l.animation) << " alt=\"" << html_escape(l.name)
+        << " channels over the epochs\"><figcaption>" << html_escape(l.animation_text) << "</figcaption></figure>\n";
     if (!l.channels.empty()) {
       h << "<div class=\"channels\">\n";
       for (const auto& [k, png] : l.channels)

@@ -16,6 +16,8 @@ struct PageLayer {
   std::vector<std::pair<int, std::string>> channels;  // (k, relative NAME_chK.png)
   // --compare: the other model's grid and the difference's (NAME_b.png, NAME_diff.png) and NPYs
   std::string compare_png, diff_png, compare_npy, diff_npy;
+  // --animate: the grid under each kept epoch of the run (NAME_epochs.webp) and its caption
+  std::string animation, animation_text;
 };
 
 // One map of a class (heatmap_dump.h): its overlay and NPY, relative to the page.

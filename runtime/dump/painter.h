@@ -18,6 +18,15 @@ struct LayerPicture {
   const float* data;  // (H, W, C) or (features), row-major as Keras returns it
 };
 
+// One layer's picture frame after frame (dump_acts --animate: its grid under each of a run's kept
+// epochs), written as one animated file by commit().
+class LayerAnimation {
+ public:
+  virtual ~LayerAnimation() = default;
+  virtual void add(const LayerPicture& p, const std::string& caption) = 0;  // the next frame, captioned
+  virtual void commit() = 0;                                                 // atomic; throws naming the file
+};
+
 // Implementations must allow calls from several threads at once (dump_acts draws its images in
 // parallel, each call with its own path).
 class Painter {
@@ -32,6 +41,8 @@ class Painter {
   virtual void channel(const std::string& path, const LayerPicture& p, int k) = 0;
   // The pixels `box` of an (H, W, 3) RGB image as they are (dump_acts --top's receptive-field crops).
   virtual void crop(const std::string& path, const uint8_t* rgb, int height, int width, const PixelBox& box) = 0;
+  // An animation of a layer's grid at `path`; null when this build cannot write one.
+  virtual std::unique_ptr<LayerAnimation> animation(const std::string& /*path*/) { return nullptr; }
 };
 
 }  // namespace acts

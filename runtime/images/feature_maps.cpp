@@ -9,6 +9,7 @@
 
 #include "runtime/core/atomic_file.h"
 #include "runtime/core/errors.h"
+#include "webp_animation.h"
 
 namespace acts {
 
@@ -191,6 +192,32 @@ void write_png(const std::string& path, const cv::Mat& bgr) {
 
 namespace {
 
+constexpr int kCaptionHeight = 28;
+constexpr int kFrameMs = 700;
+
+// The grid of each frame with its caption ("epoch 3") in a strip below, into an animated WebP.
+class WebpLayerAnimation final : public LayerAnimation {
+ public:
+  explicit WebpLayerAnimation(std::string path) : path_(std::move(path)) {}
+  void add(const LayerPicture& p, const std::string& caption) override {
+    const cv::Mat grid = draw_layer(p);
+    cv::Mat frame(grid.rows + kCaptionHeight, grid.cols, CV_8UC3, cv::Scalar(255, 255, 255));
+    grid.copyTo(frame(cv::Rect(0, 0, grid.cols, grid.rows)));
+    cv::putText(frame, caption, {10, grid.rows + kCaptionHeight - 9}, cv::FONT_HERSHEY_SIMPLEX, 0.6,
+                cv::Scalar(30, 30, 30), 1, cv::LINE_AA);
+    if (!webp_) webp_ = std::make_unique<WebpAnimation>(path_, frame.cols, frame.rows, kFrameMs);
+    webp_->add(frame);
+  }
+  void commit() override {
+    if (!webp_) fail(path_, ": an animation without frames (internal error)");
+    webp_->commit();
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<WebpAnimation> webp_;
+};
+
 class OpenCvPainter final : public Painter {
  public:
   void input(const std::string& path, const uint8_t* rgb, int height, int width) override {
@@ -201,6 +228,10 @@ class OpenCvPainter final : public Painter {
   }
   void layer(const std::string& path, const LayerPicture& p) override { write_png(path, draw_layer(p)); }
   void channel(const std::string& path, const LayerPicture& p, int k) override { write_png(path, draw_channel(p, k)); }
+  std::unique_ptr<LayerAnimation> animation(const std::string& path) override {
+    if (!have_webp_animation()) return nullptr;
+    return std::make_unique<WebpLayerAnimation>(path);
+  }
   void crop(const std::string& path, const uint8_t* rgb, int height, int width, const PixelBox& b) override {
     const cv::Mat view(height, width, CV_8UC3, const_cast<uint8_t*>(rgb));
     cv::Mat bgr;
