@@ -31,8 +31,8 @@ packages=(build-essential cmake ninja-build pkg-config libopencv-dev libgtest-de
 # back to im2col + OpenBLAS convolutions and says so. nlohmann-json and CLI11 as packages where
 # they can be had; without them CMake takes the copies in third_party/ and says so. HDF5 and
 # libzip for Keras' .h5/.keras files; without them the apps refuse those files in one line naming
-# the packages, and CMake says so.
-optional=(libdnnl-dev nlohmann-json3-dev libcli11-dev libhdf5-dev libzip-dev)
+# the packages, and CMake says so. libwebp for dump_acts --animate (refused without it).
+optional=(libdnnl-dev nlohmann-json3-dev libcli11-dev libhdf5-dev libzip-dev libwebp-dev)
 missing=()
 only_optional=1
 for p in "${packages[@]}" "${optional[@]}"; do

@@ -11,5 +11,9 @@ namespace acts::gpu {
 // x: n * positions * channels floats (channels last); peak, where: n * channels each on the device.
 void channel_peaks(const float* x, int n, size_t positions, int channels, float* peak, int* where,
                    cudaStream_t stream);
+// The same through Thrust's reduce_by_key (channel_peaks_thrust.cu): the comparison the device
+// script's bench makes. The backend calls channel_peaks().
+void channel_peaks_thrust(const float* x, int n, size_t positions, int channels, float* peak, int* where,
+                          cudaStream_t stream);
 
 }  // namespace acts::gpu

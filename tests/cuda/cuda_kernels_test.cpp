@@ -65,7 +65,8 @@ TEST_F(CudaKernels, ChannelSumsMatchCpuAndRepeat) {
   }
 }
 
-// Each image's peak per channel (dump_acts --top) against the CPU reference, ties included: a
+// Each image's peak per channel (dump_acts --top) against the CPU reference, by the hand-written
+// kernel and by the Thrust segmented reduction, ties included: a
 // channel whose maximum repeats at several positions (spread over the kernel's lanes) must report
 // the first one, as the CPU does; a channel of NaNs peaks at -inf, position 0.
 TEST_F(CudaKernels, ChannelPeaksMatchCpu) {
@@ -90,6 +91,15 @@ TEST_F(CudaKernels, ChannelPeaksMatchCpu) {
     const std::string what = std::to_string(n) + " x " + std::to_string(positions) + " x " + std::to_string(channels);
     EXPECT_EQ(download(d_peak, count), ref_peak) << what;
     EXPECT_EQ(download(d_where, count), ref_where) << what;
+#ifdef ACTS_HAVE_THRUST
+    // The Thrust version (reduce_by_key). In the emulated suite Thrust's host back end runs its
+    // calls and functors; its CUDA kernels run only on a GPU.
+    d_peak.poison(stream());
+    d_where.poison(stream());
+    gpu::channel_peaks_thrust(d_x.get(), n, positions, channels, d_peak.get(), d_where.get(), stream());
+    EXPECT_EQ(download(d_peak, count), ref_peak) << what << " (Thrust)";
+    EXPECT_EQ(download(d_where, count), ref_where) << what << " (Thrust)";
+#endif
     if (channels > 1 && positions > 1) EXPECT_EQ(ref_where[1], 1) << what << ": the first of the tied maxima";
     if (channels > 2) EXPECT_EQ(ref_peak[2], -INFINITY) << what;
   }
