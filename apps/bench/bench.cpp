@@ -8,6 +8,8 @@
 //   dump_1000   the same for 1,000 images in batches of 32 (dump_acts' default batch)
 //   stats_32    one record of train_gpu's per-channel statistics: 32 probe photos through the
 //               network and every layer's channels summed where they lie (no peer does this)
+//   top9        dump_acts --top 9's pass over 2,000 photos, every conv layer (top9_thrust: the
+//               GPU's peaks by Thrust instead of the hand-written kernel)
 // --explain times instead the heatmap and filter-pattern rows of bench_explain.h (their peers:
 // scripts/bench/bench_explain_peers.py; side by side: scripts/bench/bench_explain.py).
 // Input is random uint8 images held in memory (no decoding, no disk, no shuffling), rescaled
@@ -34,6 +36,7 @@
 #include "runtime/core/backend.h"
 #include "runtime/core/errors.h"
 #include "runtime/core/graph.h"
+#include "runtime/dump/top_images.h"
 #include "runtime/backends/version.h"
 #include "runtime/train/channel_stats.h"
 
@@ -78,6 +81,7 @@ struct Ctx {
   const Settings& s;
   Clock& clock;
   std::function<std::unique_ptr<Backend>(int max_batch)> make;
+  std::function<std::unique_ptr<Backend>(int max_batch)> make_thrust_peaks;  // BackendOptions::peaks_thrust
 };
 
 // Median ms per step over `repeats` timed runs of `per_repeat` steps, after `warmup` steps.
@@ -169,6 +173,31 @@ void time_stats(Row& row, const Ctx& c, const StepPlan& p) {
   for (int r = 0; r < p.repeats; ++r) {
     c.clock.start();
     stats.record(*be, row.batch, 2, r);
+    ms.push_back(c.clock.stop_ms());
+  }
+  row.ms = median(ms);
+  row.repeats = p.repeats;
+}
+
+// dump_acts --top 9's pass (find_top_images) over the plan's images, every conv layer, batches
+// of 32; a run is the whole pass.
+void time_top(Row& row, const Ctx& c, const StepPlan& p, bool thrust) {
+  auto be = (thrust ? c.make_thrust_peaks : c.make)(row.batch);
+  const Pool pool(int(row.images), c.graph.input_size(), 23);
+  const Batch all = pool.batch(0, int(row.images));
+  Inputs in;
+  in.height = c.graph.spec().height;
+  in.width = c.graph.spec().width;
+  in.pixels.assign(all.images, all.images + size_t(row.images) * c.graph.input_size());
+  in.sources.assign(size_t(row.images), "");
+  std::vector<const Node*> layers;
+  for (const Node& nd : c.graph.nodes())
+    if (nd.kernel >= 0 && nd.out_shape.size() == 3) layers.push_back(&nd);
+  for (int i = 0; i < p.warmup; ++i) find_top_images(*be, in, 1.f / 255.f, layers, 9, nullptr);
+  std::vector<double> ms;
+  for (int r = 0; r < p.repeats; ++r) {
+    c.clock.start();
+    find_top_images(*be, in, 1.f / 255.f, layers, 9, nullptr);
     ms.push_back(c.clock.stop_ms());
   }
   row.ms = median(ms);
@@ -274,6 +303,12 @@ int main(int argc, char** argv) {
             auto be = gpu ? make_cuda_backend(graph, b) : make_cpu_backend(graph, b);
             if (rep.backend.empty()) rep.backend = be->name();
             return be;
+          },
+          [&](int max_batch) {
+            BackendOptions b = bo;
+            b.max_batch = max_batch;
+            b.peaks_thrust = true;
+            return gpu ? make_cuda_backend(graph, b) : make_cpu_backend(graph, b);
           }};
     if (explain) {
       const ExplainPlan ep = make_explain_plan(gpu, o);
@@ -317,6 +352,7 @@ int main(int argc, char** argv) {
           else if (row.id == "eval_b20") time_steps(row, c, row.batch, false, s.steps(row.id));
           else if (row.id == "schedule") time_schedule(row, c);
           else if (row.id == "stats_32") time_stats(row, c, s.steps(row.id));
+          else if (row.id == "top9" || row.id == "top9_thrust") time_top(row, c, s.steps(row.id), row.id == "top9_thrust");
           else time_dump(row, c, int(row.images), s.steps(row.id));
         } catch (const Error& e) {  // e.g. the CUDA backend cannot run this case: say why, go on
           row.skipped = true;

@@ -15,6 +15,7 @@ const StepPlan& Settings::steps(const std::string& id) const {
   if (id == "dump_1") return dump_1;
   if (id == "dump_1000") return dump_1000;
   if (id == "stats_32") return stats_32;
+  if (id == "top9" || id == "top9_thrust") return top9;
   fail("bench: no step plan for row '", id, "'");
 }
 
@@ -29,6 +30,7 @@ Settings make_settings(bool gpu, const Options& o) {
     s.dump_1 = {5, 20, 1};
     s.dump_1000 = {1, 3, 1};
     s.stats_32 = {3, 10, 1};
+    s.top9 = {1, 3, 1};
   } else {
     s.train_b20 = {1, 5, 1};
     s.train_b256 = {1, 3, 1};
@@ -36,23 +38,26 @@ Settings make_settings(bool gpu, const Options& o) {
     s.dump_1 = {2, 10, 1};
     s.dump_1000 = {1, 3, 1};
     s.stats_32 = {1, 5, 1};
+    s.top9 = {0, 1, 1};
   }
   if (small) {
     s.b256_skip = "skipped on the CPU by default (--full runs it)";
     s.schedule = {1, 10, 5, 20};
     s.dump_images = 96;
+    s.top_images = 200;
   }
   if (o.quick) {
-    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000, &s.stats_32}) {
+    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000, &s.stats_32, &s.top9}) {
       p->warmup = std::min(p->warmup, 3);
       p->repeats = std::min(p->repeats, 3);
       p->per_repeat = std::min(p->per_repeat, 5);
     }
     s.schedule = gpu ? SchedulePlan{2, 10, 5, 20} : SchedulePlan{1, 3, 2, 20};
     s.dump_images = gpu ? 100 : 32;
+    s.top_images = gpu ? 200 : 32;
   }
   if (o.repeats > 0)
-    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000, &s.stats_32})
+    for (StepPlan* p : {&s.train_b20, &s.train_b256, &s.eval_b20, &s.dump_1, &s.dump_1000, &s.stats_32, &s.top9})
       p->repeats = o.repeats;
   const SchedulePlan full;
   if (s.schedule.epochs != full.epochs || s.schedule.train_steps != full.train_steps ||
@@ -63,6 +68,7 @@ Settings make_settings(bool gpu, const Options& o) {
     s.schedule_note = os.str();
   }
   if (s.dump_images != 1000) s.dump_note = "SCALED DOWN: " + std::to_string(s.dump_images) + " of 1000 images";
+  if (s.top_images != 2000) s.top_note = "SCALED DOWN: " + std::to_string(s.top_images) + " of 2000 images";
   return s;
 }
 
@@ -80,6 +86,8 @@ nlohmann::json settings_json(const Settings& s, const Options& o) {
           {"dump_1", step(s.dump_1)},
           {"dump_1000", step(s.dump_1000)},
           {"stats_32", step(s.stats_32)},
+          {"top9", step(s.top9)},
+          {"top_images", s.top_images},
           {"schedule", {{"epochs", s.schedule.epochs}, {"train_steps", s.schedule.train_steps},
                         {"val_steps", s.schedule.val_steps}, {"batch", s.schedule.batch}}},
           {"dump_images", s.dump_images},
@@ -114,6 +122,14 @@ std::vector<Row> planned_rows(const Settings& s) {
   // train_gpu's per-channel statistics (runtime/train/channel_stats.h): one record of the default
   // probe set; main() adds its share of a tutorial epoch to the note.
   add("stats_32", "channel statistics, 32 probe photos", 20, 32, "record", kForwardFlopPerImage, "");
+  // dump_acts --top 9 over the training photos, every conv layer (runtime/dump/top_images.h): the
+  // forward passes to conv2d_4, each layer's channel peaks and the running top 9. main() adds
+  // the images per second to the note. top9_thrust: the same with the CUDA backend's peaks by
+  // Thrust's reduce_by_key instead of the hand-written kernel (GPU only).
+  add("top9", "--top 9 pass, 4 conv layers", 32, s.top_images, "run", kForwardFlopPerImage, s.top_note);
+  add("top9_thrust", "--top 9 pass, peaks by Thrust", 32, s.top_images, "run", kForwardFlopPerImage,
+      s.gpu ? s.top_note : "GPU only (the CUDA backend's peaks by Thrust instead of its kernel)");
+  if (!s.gpu) rows.back().skipped = true;
   return rows;
 }
 

@@ -30,10 +30,11 @@ struct SchedulePlan {
 
 struct Settings {
   bool gpu = false;
-  StepPlan train_b20, train_b256, eval_b20, dump_1, dump_1000, stats_32;
+  StepPlan train_b20, train_b256, eval_b20, dump_1, dump_1000, stats_32, top9;
   SchedulePlan schedule;
   int dump_images = 1000, dump_batch = 32;
-  std::string b256_skip, schedule_note, dump_note;  // empty: full size
+  int top_images = 2000;  // top9's dataset: the tutorial's training photos (random pixels here)
+  std::string b256_skip, schedule_note, dump_note, top_note;  // empty: full size
   const StepPlan& steps(const std::string& id) const;
 };
 

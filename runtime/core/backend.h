@@ -80,6 +80,8 @@ struct BackendOptions {
   bool cuda_graphs = true;     // GPU: replay train_step() as a captured CUDA graph (env ACTS_CUDA_GRAPHS=0: off)
   bool cpu_reference = false;  // CPU: plain reference loops of kernels/cpu (the test oracle)
                                // instead of the im2col + OpenBLAS fast path
+  bool peaks_thrust = false;   // GPU: channel_peaks() by Thrust's reduce_by_key instead of the
+                               // hand-written kernel (bench's top9_thrust row)
 };
 
 class Backend {

@@ -319,8 +319,9 @@ void CudaBackend::channel_peaks_of(size_t node, int channels, std::vector<float>
   const std::string& name = graph_.nodes()[node].spec.name;
   DeviceBuffer<float> d_peak(count, "per-image channel peaks of " + name);
   DeviceBuffer<int> d_where(count, "per-image channel peak positions of " + name);
-  gpu::channel_peaks(out_[node], n_, graph_.nodes()[node].out_size / size_t(channels), channels, d_peak.get(),
-                     d_where.get(), ctx_.stream());
+  const auto peaks = opt_.peaks_thrust ? gpu::channel_peaks_thrust : gpu::channel_peaks;
+  peaks(out_[node], n_, graph_.nodes()[node].out_size / size_t(channels), channels, d_peak.get(), d_where.get(),
+        ctx_.stream());
   peak.resize(count);
   where.resize(count);
   d_peak.copy_to_host(peak.data(), count, ctx_.stream());
