@@ -2,7 +2,7 @@
 """dump_acts' pages in a real browser (issue 20): headless Chromium opens every page a small
 sample run makes (one image, several images with heatmaps, saliency, filter grids and
 activations, misclassified.html; train_gpu's stats.html of the run and two of its epochs side by side
-with --compare, the --top pages of issue 22) and checks that every image loads (naturalWidth > 0), that
+with --compare, an --animate page and the --top pages of issue 22) and checks that every image loads (naturalWidth > 0), that
 nothing is logged as an error (console, exceptions, failed loads) and that no URL leaves the
 output folder (no http(s) or protocol-relative src/href, no request other than file:).
 
@@ -62,10 +62,12 @@ def make_pages(dump_acts, train_gpu, sample, work):
     run(base[:2] + [os.path.join(run_dir, "epochs", "epoch_001.safetensors"), "--device", "cpu", "--compare",
                     os.path.join(run_dir, "epochs", "epoch_002.safetensors"), "--image", cat, "--layer",
                     "conv2d_1,dense_2", "--out", epochs])
+    anim = os.path.join(work, "anim")
+    run(base + ["--image", cat, "--animate", "--layer", "conv2d_1,dense_2", "--out", anim])
     top = os.path.join(work, "top")
     run(base + ["--top", "3", "--data", "validation", "--layer", "conv2d_2,dense_1", "--out", top])
     first_photo = sorted(pathlib.Path(top, "top_images").glob("*.html"))[0]
-    return [os.path.join(top, "index.html"), os.path.join(top, "top_conv2d_2.html"), str(first_photo),
+    return [os.path.join(anim, "index.html"), os.path.join(top, "index.html"), os.path.join(top, "top_conv2d_2.html"), str(first_photo),
             os.path.join(many, "index.html"), os.path.join(one, "index.html"), os.path.join(wrong, "index.html"),
             os.path.join(wrong, "misclassified.html"), os.path.join(run_dir, "stats.html"),
             os.path.join(epochs, "index.html")]
