@@ -3,6 +3,7 @@
 # into build/: with the CUDA backend where the CUDA toolkit (nvcc, cuDNN, cuBLAS) is installed,
 # the CPU-only product where it is not. Idempotent: installs only what is missing.
 # Usage: scripts/setup.sh [extra cmake args...]   (-DACTS_WITH_CUDA=ON|OFF|AUTO overrides the choice)
+#        ACTS_BUILD_TARGETS="a b" builds only those targets (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,4 +66,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 build_dir=${ACTS_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda_args[@]}" "$@" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+# ACTS_BUILD_TARGETS="train_gpu dump_acts ...": only those (docker/Dockerfile's ACTS_TESTS=0); default all.
+# shellcheck disable=SC2086  # the target list is split on purpose
+cmake --build "$build_dir" -j"$(nproc)" ${ACTS_BUILD_TARGETS:+--target $ACTS_BUILD_TARGETS}
