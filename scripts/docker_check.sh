@@ -66,18 +66,24 @@ if ! docker info >/dev/null 2>&1; then
   say "started dockerd (--bridge=none --iptables=false)"
 fi
 
-mapfile -t bases < <(scripts/docker/standins.sh) || cannot "could not build the stand-in base images"
+# The previous run's images and their dangling layers go (each run rebuilds from the source):
+# the disk a repeated check takes stays bounded. The tagged stand-ins stay as the cache.
+docker image rm -f acts:check-gpu acts:check-cpu >/dev/null 2>&1 || true
+docker image prune -f >/dev/null 2>&1 || true
+standins=$(scripts/docker/standins.sh) || cannot "could not build the stand-in base images (the messages above say why)"
+mapfile -t bases <<< "$standins"
 [ ${#bases[@]} -eq 3 ] || fail "scripts/docker/standins.sh printed ${#bases[@]} images, not 3"
 say "stand-ins: ${bases[*]} ($(( SECONDS - t_start )) s so far)"
 
 # One image: build (apps only: the test command ran on this machine just before), then run it.
 user=4242  # neither root nor the image's acts (10001)
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 check_image() {
   local label=$1 tag=$2
   shift 2
   local t0=$SECONDS
   say "building $tag ($label)"
-  docker build --network host --build-arg ACTS_TESTS=0 "$@" -t "$tag" . > "/tmp/acts-docker-$label.log" 2>&1 ||
+  docker build --network host --build-arg ACTS_TESTS=0 --build-arg ACTS_COMMIT="$commit" "$@" -t "$tag" . > "/tmp/acts-docker-$label.log" 2>&1 ||
     { tail -30 "/tmp/acts-docker-$label.log"; fail "docker build of the $label image (log: /tmp/acts-docker-$label.log)"; }
   say "built $tag in $(( SECONDS - t0 )) s; size $(docker image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.2f GB", $1 / 1e9}')"
   local runs
@@ -86,6 +92,7 @@ check_image() {
   local run=(docker run --rm --network none --user "$user:$user" -v "$PWD/data/sample:/data:ro" -v "$runs:/runs" "$tag")
   "${run[@]}" train_gpu --version > "$runs.version" 2>&1 || { cat "$runs.version"; fail "$label: train_gpu --version"; }
   head -1 "$runs.version"
+  grep -q "commit $commit" "$runs.version" || fail "$label: --version does not name commit $commit"
   "${run[@]}" train_gpu --data /data --out /runs/sample --image-size 48 --epochs 1 --steps-per-epoch 2 \
       --validation-steps 1 --device auto > "$runs.train" 2>&1 || { tail -20 "$runs.train"; fail "$label: train_gpu"; }
   grep -q "no usable GPU" "$runs.train" || { tail -20 "$runs.train"; fail "$label: --device auto gave no CPU warning"; }
