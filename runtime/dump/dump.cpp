@@ -643,6 +643,8 @@ void dump_top(const DumpConfig& c, Request& r) {
     throw BadRequest("--top runs over a whole dataset (--data) on its own; run --image, --compare, --channel, "
                      "--misclassified, the heatmaps and --filters without it");
   if (c.batch_size <= 0) fail("--batch-size must be positive");
+  if (r.graph->spec().channels != 3)  // as prepare() refuses it for the other dumps
+    fail(r.ckpt_path, ": the model takes ", r.graph->spec().channels, " channels; dump_acts feeds RGB photos (3)");
   const std::vector<const Node*> layers = top_layers(c, *r.graph);
   const std::string folder = split_folder("--data", c.data.empty() ? "train" : c.data, r.ckpt.meta, r.ckpt_path);
   if (!fs::is_directory(folder))

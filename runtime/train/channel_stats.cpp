@@ -142,6 +142,13 @@ std::string layer_timeline(const ChannelStats::Layer& l, const std::vector<std::
   return s.str();
 }
 
+// The dead and collapsed channels of one record (channels x kStatFields), appended to the layer's counts.
+void count_states(ChannelStats::Layer& L, const std::vector<float>& record) {
+  const std::vector<ChannelState> st = channel_states(record);
+  L.dead.push_back(int(std::count(st.begin(), st.end(), ChannelState::kDead)));
+  L.collapsed.push_back(int(std::count(st.begin(), st.end(), ChannelState::kCollapsed)));
+}
+
 }  // namespace
 
 std::vector<float> stats_from_sums(const std::vector<double>& sums, double rows, const std::vector<float>& previous) {
@@ -224,9 +231,7 @@ void ChannelStats::record(Backend& be, int max_batch, int epoch, int step) {
     const double rows = double(probe_n_) * double(be.graph().nodes()[size_t(L.node)].out_size) / L.channels;
     const std::vector<float> now = stats_from_sums(sums[l], rows, previous);
     L.records.insert(L.records.end(), now.begin(), now.end());
-    const std::vector<ChannelState> st = channel_states(now);
-    L.dead.push_back(int(std::count(st.begin(), st.end(), ChannelState::kDead)));
-    L.collapsed.push_back(int(std::count(st.begin(), st.end(), ChannelState::kCollapsed)));
+    count_states(L, now);
   }
   marks_.emplace_back(epoch, step);
 }
@@ -253,12 +258,9 @@ void ChannelStats::resume(const std::string& dir, int epoch, int step) {
       const std::vector<float> all = a.to_float();
       const size_t per_record = size_t(L.channels) * kStatFields;
       L.records.assign(all.begin(), all.begin() + ptrdiff_t(marks.size() * per_record));
-      for (size_t r = 0; r < marks.size(); ++r) {
-        const std::vector<ChannelState> st = channel_states(std::vector<float>(
-            L.records.begin() + ptrdiff_t(r * per_record), L.records.begin() + ptrdiff_t((r + 1) * per_record)));
-        L.dead.push_back(int(std::count(st.begin(), st.end(), ChannelState::kDead)));
-        L.collapsed.push_back(int(std::count(st.begin(), st.end(), ChannelState::kCollapsed)));
-      }
+      for (size_t r = 0; r < marks.size(); ++r)
+        count_states(L, std::vector<float>(L.records.begin() + ptrdiff_t(r * per_record),
+                                           L.records.begin() + ptrdiff_t((r + 1) * per_record)));
     }
     layers_ = std::move(layers);
     marks_ = std::move(marks);
