@@ -81,8 +81,7 @@ void Run::save_last(const State& s, bool is_best) {
 }
 
 void Run::save_kept(const State& s) {
-  auto c = std::make_shared<Checkpoint>(snapshot(s));
-  c->opt_state.clear();
+  auto c = std::make_shared<Checkpoint>(snapshot(s, /*with_optimizer=*/false));
   char name[64];
   std::snprintf(name, sizeof name, "/epochs/epoch_%03d.safetensors", s.epoch);
   const std::string path = dir + name, folder = dir + "/epochs";
@@ -101,11 +100,11 @@ void Run::save_final(const State& s) {
   });
 }
 
-Checkpoint Run::snapshot(const State& s) {
+Checkpoint Run::snapshot(const State& s, bool with_optimizer) {
   Checkpoint c;
   c.model = graph->spec();
   c.params = backend->params();
-  c.opt_state = backend->opt_state();
+  if (with_optimizer) c.opt_state = backend->opt_state();
   c.meta = {{"train_config", identity(cfg).dump()},
             {"epoch", std::to_string(s.epoch)},
             {"step", std::to_string(s.step)},

@@ -94,7 +94,9 @@ struct Run {
   // last.safetensors (and best.safetensors first, when `is_best` or an earlier best is still
   // pending) as one job of the writer.
   void save_last(const State& s, bool is_best = false);
-  Checkpoint snapshot(const State& s);
+  // Host copies of the weights (and, `with_optimizer`, the optimizer state: a GPU copy of 13.8 MB
+  // the kept epochs do without) and the run's metadata.
+  Checkpoint snapshot(const State& s, bool with_optimizer = true);
 };
 
 }  // namespace acts::training
