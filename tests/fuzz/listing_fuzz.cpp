@@ -23,18 +23,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One scratch folder per process, removed at exit.
+// One scratch folder per process, removed at exit. The path is never destroyed: the atexit
+// handler, registered before the static below finishes its construction, runs after the
+// static's destructor would have (a destroyed path removed nothing, and a folder per run stayed).
 const fs::path& scratch() {
-  static const fs::path dir = [] {
+  static const fs::path* const dir = [] {
     std::string tmpl = (fs::temp_directory_path() / "acts_listing_fuzz.XXXXXX").string();
     if (!mkdtemp(tmpl.data())) std::abort();
+    const fs::path* p = new fs::path(tmpl);
     std::atexit([] {
       std::error_code ec;
       fs::remove_all(scratch(), ec);
     });
-    return fs::path(tmpl);
+    return p;
   }();
-  return dir;
+  return *dir;
 }
 
 // "a//b/./c" -> "a/b/c"; empty when the line cannot name anything inside the root.
