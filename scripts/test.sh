@@ -22,6 +22,6 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
 fi
 (cd "${ACTS_BUILD_DIR:-build}" && ctest --output-on-failure -j"$(nproc)")
 # The Docker images built from docker/Dockerfile and docker/Dockerfile.cpu and run as a user would
-# (issue 23; about 25 minutes on 2 cores with a cold cache). Not from inside `docker build`
+# (issue 23; on 2 cores about 15 minutes, 3 more the first time on a machine). Not from inside `docker build`
 # (ACTS_IN_DOCKER_BUILD) nor with ACTS_DOCKER_CHECK=0; under CI=true it must run.
 scripts/docker_check.sh
