@@ -21,7 +21,7 @@ stress=$!
 trap 'kill "$stress" 2>/dev/null; wait "$stress" 2>/dev/null || true' EXIT
 echo "stress_check: stress-ng keeps all $cores cores busy (pid $stress)"
 start=$(date +%s)
-scripts/test.sh
+ACTS_DOCKER_CHECK=0 scripts/test.sh  # the tests under load; the Docker images are not what this checks
 echo "stress_check: the test command passed under full load in $(( $(date +%s) - start )) s"
 start=$(date +%s)
 (cd "${ACTS_BUILD_DIR:-build}" && ctest -L signals --repeat until-fail:"$repeats" -j"$cores" --output-on-failure)
