@@ -32,12 +32,15 @@ WebpAnimation::WebpAnimation(std::string path, int width, int height, int frame_
   m.width = width;
   m.height = height;
   m.frame_ms = frame_ms;
+  if (width > WEBP_MAX_DIMENSION || height > WEBP_MAX_DIMENSION)
+    fail(m.path, ": a ", width, " x ", height, " picture is larger than WebP allows (", WEBP_MAX_DIMENSION,
+         " pixels a side); animate a smaller --image-size model's layers, or use the PNG grids");
   WebPAnimEncoderOptions o;
   if (!WebPAnimEncoderOptionsInit(&o) || !WebPConfigInit(&m.config))
     fail(m.path, ": libwebp's version does not match its headers (internal error)");
   o.anim_params.loop_count = 0;  // forever
   o.allow_mixed = 0;
-  m.config.lossless = 0;  // lossy at quality 90: a 30-frame grid of the tutorial's conv2d_1 stays a few MB
+  m.config.lossless = 0;  // lossy at quality 90: within a few levels of the PNG grids (the test's bound: 6)
   m.config.quality = 90;
   m.enc = WebPAnimEncoderNew(width, height, &o);
   if (!m.enc) fail(m.path, ": cannot start a ", width, " x ", height, " WebP animation (out of memory?)");
