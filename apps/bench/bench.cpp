@@ -190,9 +190,7 @@ void time_top(Row& row, const Ctx& c, const StepPlan& p, bool thrust) {
   in.width = c.graph.spec().width;
   in.pixels.assign(all.images, all.images + size_t(row.images) * c.graph.input_size());
   in.sources.assign(size_t(row.images), "");
-  std::vector<const Node*> layers;
-  for (const Node& nd : c.graph.nodes())
-    if (nd.kernel >= 0 && nd.out_shape.size() == 3) layers.push_back(&nd);
+  const std::vector<const Node*> layers = conv_layers(c.graph);
   for (int i = 0; i < p.warmup; ++i) find_top_images(*be, in, 1.f / 255.f, layers, 9, nullptr);
   std::vector<double> ms;
   for (int r = 0; r < p.repeats; ++r) {

@@ -316,16 +316,17 @@ void CudaBackend::add_channel_sums_of(size_t node, int channels, double* acc) co
 void CudaBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak,
                                    std::vector<int>& where) const {
   const size_t count = size_t(n_) * size_t(channels);
-  const std::string& name = graph_.nodes()[node].spec.name;
-  DeviceBuffer<float> d_peak(count, "per-image channel peaks of " + name);
-  DeviceBuffer<int> d_where(count, "per-image channel peak positions of " + name);
+  if (peak_.size() < count) {
+    peak_ = DeviceBuffer<float>(count, "per-image channel peaks");
+    peak_at_ = DeviceBuffer<int>(count, "per-image channel peak positions");
+  }
   const auto peaks = opt_.peaks_thrust ? gpu::channel_peaks_thrust : gpu::channel_peaks;
-  peaks(out_[node], n_, graph_.nodes()[node].out_size / size_t(channels), channels, d_peak.get(), d_where.get(),
+  peaks(out_[node], n_, graph_.nodes()[node].out_size / size_t(channels), channels, peak_.get(), peak_at_.get(),
         ctx_.stream());
   peak.resize(count);
   where.resize(count);
-  d_peak.copy_to_host(peak.data(), count, ctx_.stream());
-  d_where.copy_to_host(where.data(), count, ctx_.stream());
+  peak_.copy_to_host(peak.data(), count, ctx_.stream());
+  peak_at_.copy_to_host(where.data(), count, ctx_.stream());
 }
 
 std::vector<float> CudaBackend::logits() const {

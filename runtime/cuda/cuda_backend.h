@@ -137,6 +137,10 @@ class CudaBackend final : public Backend {
   DeviceBuffer<uint64_t> opt_scalars_;     // [optimizer iterations | Adam's alpha of the step (a float)]
   DeviceBuffer<unsigned char> arena_;      // activations, gradient ping-pong, batch, metrics
   DeviceBuffer<unsigned char> workspace_;  // cuDNN
+  // channel_peaks(): its results, kept from call to call (dump_acts --top calls it per batch and
+  // layer) and grown when a layer needs more
+  mutable DeviceBuffer<float> peak_;
+  mutable DeviceBuffer<int> peak_at_;
   size_t input_size_ = 0;                  // floats per image
 
   // Pointers into arena_.

@@ -619,15 +619,13 @@ void finish_dump(const DumpConfig& c, Request& r) {
               r.misclassified ? "misclassified.html" : "index.html");
 }
 
-// --top's layers: --layer/--all, else every layer with a kernel and an (H, W, C) output (the conv
-// layers: the pass the benchmark names).
+// --top's layers: --layer/--all, else the conv layers (conv_layers, top_images.h).
 std::vector<const Node*> top_layers(const DumpConfig& c, const Graph& g) {
   std::vector<const Node*> layers;
   if (!c.layers.empty() || c.all) {
     for (int i : select_layers(g, c.layers, c.all)) layers.push_back(&g.nodes()[size_t(i)]);
   } else {
-    for (const Node& nd : g.nodes())
-      if (nd.kernel >= 0 && nd.out_shape.size() == 3) layers.push_back(&nd);
+    layers = conv_layers(g);
     if (layers.empty()) throw BadRequest("--top: the model has no conv layer; name the layers with --layer");
   }
   for (const Node* nd : layers)

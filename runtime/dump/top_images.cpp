@@ -36,6 +36,13 @@ void TopN::add(const float* peak, const int* where, int images, size_t first, in
   }
 }
 
+std::vector<const Node*> conv_layers(const Graph& g) {
+  std::vector<const Node*> layers;
+  for (const Node& nd : g.nodes())
+    if (nd.kernel >= 0 && nd.out_shape.size() == 3) layers.push_back(&nd);
+  return layers;
+}
+
 std::vector<TopN> find_top_images(Backend& be, const Inputs& in, float scale, const std::vector<const Node*>& layers,
                                   int n, const std::function<void(size_t)>& between_batches) {
   std::vector<TopN> tops;

@@ -40,6 +40,10 @@ class TopN {
   std::vector<std::vector<TopHit>> hits_;
 };
 
+// --top's default layers, and bench's top9 row's: every layer with a kernel and an (H, W, C)
+// output (the conv layers), in model order.
+std::vector<const Node*> conv_layers(const Graph& g);
+
 // Runs every image of `in` through `be` (batches of its max_batch, the inputs times `scale`) as
 // far as the deepest of `layers` and returns each layer's TopN, in the order of `layers`.
 // `between_batches(done)` is called before each batch with the images done so far (progress,

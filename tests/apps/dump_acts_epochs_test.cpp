@@ -27,7 +27,7 @@ namespace fs = acts::test::fs;
 namespace {
 
 const std::string kBin = ACTS_DUMP_ACTS;
-const std::string kSample = fs::canonical(std::string(ACTS_TEST_DATA) + "/../../data/sample").string();
+const std::string kSample = acts::test::sample_photos();
 
 // A run folder as train_gpu --keep-every 1 leaves it: three kept epochs of different weights and
 // the final checkpoint, data/sample as its data.

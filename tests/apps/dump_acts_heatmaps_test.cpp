@@ -23,7 +23,7 @@ namespace fs = acts::test::fs;
 namespace {
 
 const std::string kBin = ACTS_DUMP_ACTS;
-const std::string kSample = fs::canonical(std::string(ACTS_TEST_DATA) + "/../../data/sample").string();
+const std::string kSample = acts::test::sample_photos();
 const std::string kCat = kSample + "/test/cats/cat.1500.jpg", kDog = kSample + "/test/dogs/dog.1500.jpg";
 
 // The fixture's 48x48 tutorial checkpoint, trained (so to say) on data/sample.

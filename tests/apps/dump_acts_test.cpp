@@ -20,7 +20,7 @@ namespace fs = acts::test::fs;
 namespace {
 
 const std::string kBin = ACTS_DUMP_ACTS;
-const std::string kSample = fs::canonical(std::string(ACTS_TEST_DATA) + "/../../data/sample").string();
+const std::string kSample = acts::test::sample_photos();
 
 // A folder laid out as train_gpu leaves it: runs/<stamp>/final.safetensors, runs/latest -> it,
 // the checkpoint naming data/sample as its data folder.

@@ -55,6 +55,9 @@ struct DumpFixture {
   std::string out() const { return (dir / "acts").string(); }
 };
 
+// data/sample, the bundled photos the app tests run dump_acts on (ACTS_TEST_DATA is tests/fixtures).
+inline std::string sample_photos() { return fs::canonical(std::string(ACTS_TEST_DATA) + "/../../data/sample").string(); }
+
 inline std::string slurp(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream s;
