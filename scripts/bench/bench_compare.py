@@ -47,7 +47,7 @@ def run(cmd, deadline):
     print("bench_compare: " + " ".join(cmd), file=sys.stderr, flush=True)
     limit = None if deadline is None else max(5.0, deadline - time.monotonic() - 10)
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # a side cut off still leaves its progress lines
-    name = os.path.basename(cmd[1] if cmd[0] == sys.executable else cmd[0])
+    name = os.path.basename(cmd[1] if cmd[1:2] and cmd[1].endswith(".py") else cmd[0])
     try:  # their tables go to stderr; stdout gets the merged report
         r = subprocess.run(cmd, stdout=sys.stderr, env=env, timeout=limit)
     except subprocess.TimeoutExpired:
@@ -107,6 +107,8 @@ def main():
                     help="ours: time cuDNN's algorithms at start (PyTorch's side always runs with cudnn.benchmark)")
     ap.add_argument("--no-install", action="store_true", help="never pip-install a missing torch or tensorflow")
     ap.add_argument("--peers", default="pytorch", help="pytorch, keras or both (comma-separated)")
+    ap.add_argument("--torch-python", default=sys.executable, help="the Python that runs PyTorch's side (default: this one)")
+    ap.add_argument("--keras-python", default=sys.executable, help="the Python that runs Keras' side (default: this one)")
     ap.add_argument("--deadline-s", type=float, default=0,
                     help="end the whole comparison within this many seconds, reporting what finished (0: no limit)")
     a = ap.parse_args()
@@ -130,7 +132,8 @@ def main():
                 ours_runs.append(json.load(f))
         for p in peers:
             pj = os.path.join(a.out, p + ".json")
-            why = run([sys.executable, os.path.join(HERE, PEER_SCRIPTS[p])] + common + ["--json", pj] +
+            python = a.torch_python if p == "pytorch" else a.keras_python
+            why = run([python, os.path.join(HERE, PEER_SCRIPTS[p])] + common + ["--json", pj] +
                       (["--variants", a.variants] if a.variants and p == "pytorch" else []) +
                       (["--no-install"] if a.no_install else []), deadline)
             if why:

@@ -312,7 +312,10 @@ TEST(CpuFast, BackendNamesItsPath) {
   const std::string fast = CpuBackend(g, BackendOptions{}).name();
   if (cpu_fast::available()) EXPECT_NE(fast.find("OpenBLAS"), std::string::npos) << fast;
   else EXPECT_NE(fast.find("without OpenBLAS"), std::string::npos) << fast;
-  if (cpu_fast::conv_path() == cpu_fast::ConvPath::onednn) EXPECT_NE(fast.find("oneDNN"), std::string::npos) << fast;
+  if (cpu_fast::conv_paths().forward == cpu_fast::ConvPath::onednn)
+    EXPECT_NE(fast.find("oneDNN"), std::string::npos) << fast;
+  if (cpu_fast::conv_paths().backward != cpu_fast::conv_paths().forward)
+    EXPECT_NE(fast.find("backward: im2col"), std::string::npos) << fast;
 }
 
 }  // namespace

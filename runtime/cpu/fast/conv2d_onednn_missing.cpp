@@ -1,6 +1,6 @@
 // Built instead of conv2d_onednn.cpp when CMake found no oneDNN (libdnnl-dev): the fast path's
 // convolutions stay on im2col + OpenBLAS (conv2d_gemm.cpp). The entry points exist only so
-// everything links; reaching one is a bug (conv_path() never picks oneDNN here).
+// everything links; reaching one is a bug (conv_paths() never picks oneDNN here).
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/core/errors.h"
 
@@ -12,6 +12,7 @@ bool available(std::string* why) {
 }
 
 std::string version() { return "no oneDNN"; }
+bool has_avx512() { return false; }
 
 void conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
                     std::vector<float>&) {

@@ -29,7 +29,7 @@ std::string describe();
 void single_threaded_blas();
 
 // x (N, H, W, C)  k (KH, KW, C, F)  b (F) or null  ->  y (N, OH, OW, F), relu'd when `relu`.
-// Runs conv_path()'s implementation.
+// Runs conv_paths().forward's implementation; the backward, conv_paths().backward's.
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     float* y, std::vector<float>& scratch);
 // dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F) (skipped when
@@ -45,9 +45,17 @@ void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const fl
 //   onednn: oneDNN's direct kernels (conv2d_onednn.cpp), a training step ~1.5x faster on a
 //           2-core AVX-512 Xeon; only in builds with oneDNN (libdnnl-dev).
 enum class ConvPath { gemm, onednn };
-// onednn where the build has it, else gemm; ACTS_CPU_CONV=gemm or =onednn chooses (for A/B).
-ConvPath conv_path();
-// "oneDNN 2.6.3 convolutions" or "im2col convolutions"
+// Which path each pass runs, fixed per process by the build and the CPU, never by timing (so a
+// machine always gives the same bits): the forward on oneDNN where the build has it; the backward
+// on oneDNN where the CPU has AVX-512, else on im2col + OpenBLAS, since oneDNN 2.6's AVX2
+// backward-weights kernels are the slower of the two there (docs/benchmarks.md, "CPU results").
+// ACTS_CPU_CONV=gemm or =onednn puts both passes on one path (for A/B).
+struct ConvPaths {
+  ConvPath forward, backward;
+};
+ConvPaths conv_paths();
+// "oneDNN 2.6.3 convolutions", "im2col convolutions" or
+// "oneDNN 2.6.3 convolutions (backward: im2col, no AVX-512)"
 std::string conv_path_name();
 
 namespace gemm {
@@ -61,6 +69,8 @@ namespace onednn {
 // True when this build has oneDNN; `why` says why not.
 bool available(std::string* why = nullptr);
 std::string version();  // "oneDNN 2.6.3"
+// True when oneDNN JITs AVX-512 (avx512_core or better) kernels on this CPU.
+bool has_avx512();
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     float* y, std::vector<float>& scratch);
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
