@@ -79,6 +79,10 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
       ->expected(0, 1);
   app.add_flag("--force", c.force, "Reuse a non-empty --out folder, overwriting its files");
   app.add_flag("--summary", summary, "Print the model summary and exit");
+  app.add_option("--precision", c.precision,
+                 "fp32, or bf16: Keras' mixed_bfloat16 policy (bf16 layers, float32 weights, optimizer state and "
+                 "loss); on the CPU in software, with float32 speed (docs/mixed-precision.md)")
+      ->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16", "float32", "mixed_bfloat16"}));
   app.add_flag("--tf32", c.tf32, "GPU: TF32 tensor-core math (faster, ~1e-3 relative error) instead of strict fp32");
   app.add_flag("--deterministic,!--no-deterministic", c.deterministic,
                "GPU: reproducible algorithms only (default on)");

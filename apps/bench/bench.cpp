@@ -10,6 +10,7 @@
 //               network and every layer's channels summed where they lie (no peer does this)
 //   top9        dump_acts --top 9's pass over 2,000 photos, every conv layer (top9_thrust: the
 //               GPU's peaks by Thrust instead of the hand-written kernel)
+// --scaling times instead a training step at batch 1..256 and input 150..600 px (bench_scaling.h).
 // --explain times instead the heatmap and filter-pattern rows of bench_explain.h (their peers:
 // scripts/bench/bench_explain_peers.py; side by side: scripts/bench/bench_explain.py).
 // Input is random uint8 images held in memory (no decoding, no disk, no shuffling), rescaled
@@ -32,6 +33,7 @@
 #include "bench_plan.h"
 #include "bench_profile.h"
 #include "bench_report.h"
+#include "bench_scaling.h"
 #include "bench_timer.h"
 #include "runtime/core/backend.h"
 #include "runtime/core/errors.h"
@@ -105,6 +107,55 @@ void time_steps(Row& row, const Ctx& c, int batch, bool train, const StepPlan& p
   }
   row.ms = median(ms);
   row.repeats = p.repeats * p.per_repeat;
+}
+
+// MemAvailable of /proc/meminfo in bytes; 0 where there is none.
+size_t available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  size_t kb = 0;
+  while (in >> key >> kb)
+    if (key == "MemAvailable:") return kb * 1024;
+    else in.ignore(1 << 10, '\n');
+  return 0;
+}
+
+std::string gib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(1ULL << 30));
+  return buf;
+}
+
+// One --scaling cell: the tutorial CNN at the cell's size, training steps at its batch. A cell
+// that would not fit in the host memory available is skipped naming what it needs (CPU); on the
+// GPU a failed allocation is the row's note (the CUDA backend's out-of-memory line).
+void time_scaling_cell(Row& row, const ScalingCell& cell, const BackendOptions& bo, bool gpu, const Settings& s,
+                       Clock& clock, const StepPlan& p, std::string& backend_name) {
+  const Graph graph(tutorial_model(cell.size));
+  const size_t need = training_bytes(graph, cell.batch, bo.precision == Precision::kMixedBf16);
+  row.note = "~" + gib(need) + " of activations, gradients and weights";
+  if (!gpu) {
+    const size_t have = available_bytes();
+    if (have && need > have) {
+      row.skipped = true;
+      row.note = "does not fit: needs ~" + gib(need) + ", " + gib(have) + " available";
+      return;
+    }
+  }
+  const Ctx c{graph, s, clock, [&](int max_batch) {
+                BackendOptions b = bo;
+                b.max_batch = max_batch;
+                auto be = gpu ? make_cuda_backend(graph, b) : make_cpu_backend(graph, b);
+                if (backend_name.empty()) backend_name = be->name();
+                return be;
+              },
+              nullptr};
+  try {
+    time_steps(row, c, cell.batch, true, p);
+  } catch (const Error& e) {
+    row.skipped = true;
+    row.note = e.what();
+  }
 }
 
 // forward + every layer's activation copied to the host, as dump_acts does before writing.
@@ -236,6 +287,10 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", o.tf32, "GPU: allow TF32 tensor-core math (default strict fp32, as PyTorch's side)");
   app.add_flag("--nondeterministic", o.nondeterministic, "GPU: allow non-reproducible (faster) algorithms");
   app.add_flag("--cpu-reference", o.cpu_reference, "CPU: the reference loops instead of the OpenBLAS path");
+  app.add_option("--precision", o.precision,
+                 "fp32, or bf16 (Keras' mixed_bfloat16; on the CPU in software: float32 kernels on bf16-rounded "
+                 "tensors)")
+      ->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--cudnn-benchmark", o.conv_search,
                "GPU: time cuDNN's convolution algorithms at start and take the fastest allowed (as "
                "torch.backends.cudnn.benchmark; default: cuDNN's heuristics, the same choice every run)");
@@ -251,6 +306,10 @@ int main(int argc, char** argv) {
                  "--explain: gradient-ascent steps per filters_128 run (default the book's 40; fewer: the row "
                  "says SCALED DOWN, each step being the same work)")
       ->check(CLI::PositiveNumber);
+  bool scaling = false;
+  app.add_flag("--scaling", scaling,
+               "Instead of the rows: a training step at batch 1, 8, 20, 64, 256 (150x150) and at 300 and 600 px "
+               "(batch 8); --rows picks among step_b<batch>_<size>");
   bool profile = false;
   app.add_flag("--profile", profile,
                "Instead of the rows: one training step op by op (batch 20, and 256 on the GPU), median of "
@@ -275,6 +334,7 @@ int main(int argc, char** argv) {
     bo.deterministic = !o.nondeterministic;
     bo.cpu_reference = o.cpu_reference;
     bo.conv_search = o.conv_search;
+    bo.precision = parse_precision(o.precision);
     std::string gpu_problem;  // --device cuda without a usable GPU: every row says why it did not run
     if (gpu && !cuda_available(&gpu_problem)) gpu_problem = "no usable GPU: " + gpu_problem;
     if (profile) {
@@ -308,6 +368,22 @@ int main(int argc, char** argv) {
             b.peaks_thrust = true;
             return gpu ? make_cuda_backend(graph, b) : make_cpu_backend(graph, b);
           }};
+    if (scaling) {
+      rep.settings["scaling"] = scaling_plan_json(gpu, o);
+      const std::vector<Row> rows = scaling_rows();
+      for (size_t k = 0; k < rows.size(); ++k) {
+        Row row = rows[k];
+        if (!wanted(o, row.id)) continue;
+        if (!gpu_problem.empty()) {
+          row.skipped = true;
+          row.note = gpu_problem;
+        } else {
+          std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
+          time_scaling_cell(row, scaling_cells()[k], bo, gpu, s, *clock, scaling_plan(gpu, o), rep.backend);
+        }
+        rep.rows.push_back(row);
+      }
+    }
     if (explain) {
       const ExplainPlan ep = make_explain_plan(gpu, o);
       rep.settings["explain"] = explain_plan_json(ep);
@@ -337,7 +413,7 @@ int main(int argc, char** argv) {
         rep.rows.push_back(row);
       }
     }
-    for (Row row : explain ? std::vector<Row>{} : planned_rows(s)) {
+    for (Row row : explain || scaling ? std::vector<Row>{} : planned_rows(s)) {
       if (!wanted(o, row.id)) continue;
       if (!gpu_problem.empty()) {
         row.skipped = true;

@@ -80,6 +80,7 @@ nlohmann::json settings_json(const Settings& s, const Options& o) {
           {"deterministic", !o.nondeterministic},
           {"cudnn_benchmark", o.conv_search},
           {"cpu_reference", o.cpu_reference},
+          {"precision", o.precision},
           {"train_b20", step(s.train_b20)},
           {"train_b256", step(s.train_b256)},
           {"eval_b20", step(s.eval_b20)},

@@ -14,6 +14,7 @@ namespace acts::bench {
 struct Options {
   std::string device = "auto", json, rows;
   bool quick = false, full = false, tf32 = false, nondeterministic = false, cpu_reference = false, conv_search = false;
+  std::string precision = "fp32";  // fp32 | bf16 (BackendOptions::precision)
   int repeats = 0;  // 0: the plan's default
   int filter_steps = 0;  // --explain's filters_128: steps per run (0: the book's 40; fewer: SCALED DOWN)
 };

@@ -40,15 +40,15 @@ std::string table(const Report& r) {
   os << r.tool << " on " << r.device << ": " << r.backend << "\n";
   os << "timing: " << r.clock << "; medians over the repeats; " << r.date << "\n";
   char line[1024];
-  std::snprintf(line, sizeof line, "%-11s %-16s %-34s %11s %10s %8s  %s\n", "row", "impl", "case", "ms/unit",
+  std::snprintf(line, sizeof line, "%-13s %-16s %-34s %11s %10s %8s  %s\n", "row", "impl", "case", "ms/unit",
                 "images/s", "TFLOP/s", "note");
   os << line;
   for (const Row& w : r.rows) {
     if (w.skipped) {
-      std::snprintf(line, sizeof line, "%-11s %-16s %-34s %11s %10s %8s  skipped: %s\n", w.id.c_str(),
+      std::snprintf(line, sizeof line, "%-13s %-16s %-34s %11s %10s %8s  skipped: %s\n", w.id.c_str(),
                     w.impl.c_str(), w.what.c_str(), "-", "-", "-", w.note.c_str());
     } else {
-      std::snprintf(line, sizeof line, "%-11s %-16s %-34s %11.3f %10.1f %8.3f  %s%s\n", w.id.c_str(),
+      std::snprintf(line, sizeof line, "%-13s %-16s %-34s %11.3f %10.1f %8.3f  %s%s\n", w.id.c_str(),
                     w.impl.c_str(), w.what.c_str(), w.ms, w.images_per_s(), w.tflops(),
                     (w.unit + ", n=" + std::to_string(w.repeats)).c_str(),
                     w.note.empty() ? "" : ("; " + w.note).c_str());

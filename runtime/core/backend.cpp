@@ -1,4 +1,4 @@
-// The Backend interface's shared half: batch checks and the op profile.
+// The Backend interface's shared half: batch checks, the op profile and the precision names.
 #include "runtime/core/backend.h"
 
 #include <algorithm>
@@ -7,6 +7,14 @@
 #include "runtime/core/head.h"
 
 namespace acts {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32" || name == "float32") return Precision::kFloat32;
+  if (name == "bf16" || name == "mixed_bfloat16") return Precision::kMixedBf16;
+  fail("precision '", name, "' is not one of fp32 (float32) or bf16 (Keras' mixed_bfloat16)");
+}
+
+const char* precision_name(Precision p) { return p == Precision::kMixedBf16 ? "bf16" : "fp32"; }
 
 void Backend::check_batch(const Batch& b, bool need_labels) const {
   if (b.n <= 0 || b.n > opt_.max_batch)

@@ -64,6 +64,18 @@ enum class Optimizer { kRmsprop, kAdam };
 // RMSprop its accumulator a; Adam m, then v.
 inline size_t opt_slots(Optimizer o) { return o == Optimizer::kAdam ? 2 : 1; }
 
+// Keras' dtype policy for the layers. kMixedBf16 is 'mixed_bfloat16': the weights, the optimizer
+// state and the loss stay float32, each layer computes in bfloat16: its input, its weights (cast
+// from the float32 ones when read) and its output are bf16 tensors, and so are the gradients
+// flowing back through it and its weight gradients (cast to float32 for the update). Products of
+// bf16 numbers are summed in float32, as oneDNN's, cuDNN's and cuBLAS' bf16 kernels do. The head's
+// output before its activation (the logit) is bf16; the sigmoid/softmax and the loss take it in
+// float32. docs/mixed-precision.md says what runs where.
+enum class Precision { kFloat32, kMixedBf16 };
+// "fp32" | "bf16" (also Keras' "float32" | "mixed_bfloat16"); anything else fails naming the choices.
+Precision parse_precision(const std::string& name);
+const char* precision_name(Precision p);  // "fp32" | "bf16"
+
 struct BackendOptions {
   int max_batch = 20;          // activation buffers are allocated once for this many images
   float lr = 1e-4f;            // RMSprop as Keras: a = rho a + (1 - rho) g^2; w -= lr g / (sqrt(a) + eps)
@@ -82,6 +94,7 @@ struct BackendOptions {
                                // instead of the im2col + OpenBLAS fast path
   bool peaks_thrust = false;   // GPU: channel_peaks() by Thrust's reduce_by_key instead of the
                                // hand-written kernel (bench's top9_thrust row)
+  Precision precision = Precision::kFloat32;  // the layers' dtype policy (above)
 };
 
 class Backend {

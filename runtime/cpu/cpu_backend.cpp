@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/adam.h"
 #include "kernels/cpu/augment.h"
+#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/bce.h"
 #include "kernels/cpu/cce.h"
 #include "kernels/cpu/channel_peaks.h"
@@ -27,29 +28,62 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
     : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f),
       acc_(opt_slots(o.optimizer) * g.param_count(), 0.f),
-      out_(g.nodes().size()), fast_(!o.cpu_reference && cpu_fast::available()) {
+      bf16_(o.precision == Precision::kMixedBf16), out_(g.nodes().size()),
+      fast_(!o.cpu_reference && cpu_fast::available()) {
+  if (bf16_) wc_.resize(w_.size());
+  std::vector<float>& read = bf16_ ? wc_ : w_;  // never reallocated: the pointers stay valid
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& nd = g.nodes()[i];
     ops_.push_back(make_cpu_op(nd, CpuOpEnv{fast_, o.seed, uint32_t(i)}));
     NodeParams p;
     for (int k : nd.params) {
-      p.w.push_back(&w_[g.params()[size_t(k)].offset]);
-      p.g.push_back(&g_[g.params()[size_t(k)].offset]);
+      const size_t at = g.params()[size_t(k)].offset;
+      p.w.push_back(&read[at]);
+      p.state.push_back(&w_[at]);
+      p.g.push_back(&g_[at]);
     }
     params_.push_back(std::move(p));
   }
 }
 
 std::string CpuBackend::name() const {
-  if (fast_) return "cpu (" + cpu_fast::describe() + ")";
+  // No bf16 kernel runs here yet: say that the numbers are bf16's and the speed float32's.
+  const std::string bf16 = bf16_ ? "; mixed bf16 in software: float32 kernels on bf16-rounded tensors" : "";
+  if (fast_) return "cpu (" + cpu_fast::describe() + bf16 + ")";
   std::string why;
-  if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + ")";
-  return "cpu (reference kernels)";
+  if (!opt_.cpu_reference && !cpu_fast::available(&why))
+    return "cpu (reference kernels; fast path " + why + bf16 + ")";
+  return "cpu (reference kernels" + bf16 + ")";
+}
+
+void CpuBackend::to_bf16(float* p, size_t n) const {
+  if (!bf16_) return;
+  if (fast_)  // elementwise: the split across threads changes nothing
+    cpu_fast::parallel_ranges(n, size_t(1) << 16, [&](size_t i0, size_t i1) { cpu::round_bf16(p + i0, p + i0, i1 - i0); });
+  else
+    cpu::round_bf16(p, p, n);
+}
+
+void CpuBackend::round_gradients(size_t i, bool with_dx) {
+  if (!bf16_) return;
+  if (with_dx) to_bf16(d_.data(), size_t(n_) * graph_.nodes()[i - 1].out_size);
+  for (int k : graph_.nodes()[i].params) {
+    const auto& p = graph_.params()[size_t(k)];
+    to_bf16(&g_[p.offset], p.size);
+  }
+}
+
+void CpuBackend::refresh_compute_weights() {
+  if (!bf16_ || !wc_stale_) return;
+  std::copy(w_.begin(), w_.end(), wc_.begin());
+  to_bf16(wc_.data(), wc_.size());
+  wc_stale_ = false;
 }
 
 void CpuBackend::set_params(const std::vector<float>& w) {
   if (w.size() != w_.size()) fail("parameter vector has ", w.size(), " values, the model needs ", w_.size());
   std::copy(w.begin(), w.end(), w_.begin());  // in place: the ops' parameter pointers stay valid
+  wc_stale_ = true;
 }
 
 void CpuBackend::set_opt_state(const std::vector<float>& a) {
@@ -71,6 +105,8 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
   if (b.inputs) std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
   else if (b.affine) cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
   else cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
+  to_bf16(x_.data(), x_.size());  // the first layer's input, cast to its compute dtype
+  refresh_compute_weights();
   mark("", "input rescale");
 
   const size_t last = g.nodes().size() - 1;
@@ -85,12 +121,15 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
     f.x = input_of(i);
     f.y = out_[i].data();
     f.w = params_[i].w.data();
-    f.state = params_[i].w.data();
+    f.state = params_[i].state.data();
     f.logits = i == last ? logits_.data() : nullptr;  // the loss head: the loss takes its sigmoid/softmax
     f.scratch = &scratch_;
     ops_[i]->forward(f);
+    to_bf16(out_[i].data(), out_[i].size());
+    if (f.logits) to_bf16(f.logits, size_t(n_) * nd.out_size);
     mark(nd.spec.name, "forward");
   }
+  if (training && bf16_) wc_stale_ = true;  // moving statistics may have changed in w_
   computed_ = count;
 }
 
@@ -127,6 +166,7 @@ void CpuBackend::backward(const Batch& b) {
   const size_t last = g.nodes().size() - 1;
   d_.assign(size_t(n_) * g.nodes()[last].out_size, 0.f);
   add_loss(b, d_.data());  // d_ = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
+  to_bf16(d_.data(), d_.size());  // the loss is float32; its gradient enters the bf16 logit
   mark("", "loss");
   bool act_done = true;  // the loss took the head's activation
   for (size_t i = last + 1; i-- > 0;) {
@@ -136,6 +176,7 @@ void CpuBackend::backward(const Batch& b) {
     const bool input_relu = i > 0 && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
     if (i > 0) d2_.resize(size_t(n_) * g.nodes()[i - 1].out_size);
     if (ops_[i]->backward(backward_args(i, true, i > 0, act_done, input_relu)) && i > 0) std::swap(d_, d2_);
+    round_gradients(i, i > 0);
     act_done = input_relu;
     mark(nd.spec.name, "backward");
   }
@@ -154,6 +195,7 @@ void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wr
   };
   d_.resize(size_t(n_) * g.nodes()[p.from].out_size);
   objective_seed(o, n_, d_.data());
+  to_bf16(d_.data(), d_.size());
   bool act_done = o.pre_activation;
   for (size_t i = p.from + 1; i-- > p.stop;) {
     if (p.keep[i]) take(int(i));
@@ -162,12 +204,14 @@ void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wr
     d2_.resize(size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
     // Input gradients only: no parameter gradient is computed.
     if (ops_[i]->backward(backward_args(i, false, want_dx, act_done, input_relu)) && want_dx) std::swap(d_, d2_);
+    if (want_dx) to_bf16(d_.data(), size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
     act_done = input_relu;
   }
   take(int(p.stop) - 1);  // the lowest wrt layer (o.layer itself when none below), or -1: the input
 }
 
 void CpuBackend::update() {
+  wc_stale_ = true;  // bf16: the layers read the new weights, rounded again, at the next forward
   if (opt_.optimizer == Optimizer::kAdam) {
     const size_t n = w_.size();
     const float alpha = adam_alpha(opt_.lr, float(opt_.adam.beta1), float(opt_.adam.beta2), iterations_ + 1);

@@ -1,7 +1,9 @@
 // The CPU backend: runs the graph node by node in float through each layer's CpuOp
 // (runtime/cpu/cpu_op.h), either with the reference kernels of kernels/cpu
 // (options().cpu_reference: the oracle for the CUDA backend) or, by default, with the
-// oneDNN/OpenBLAS path of runtime/cpu/fast, the fallback when no GPU is present.
+// oneDNN/OpenBLAS path of runtime/cpu/fast, the fallback when no GPU is present. Under mixed bf16
+// both round every layer's inputs, weights, outputs and gradients to bf16 in software and compute
+// in float32 between (see BackendOptions::precision; no oneDNN bf16 kernels yet).
 #pragma once
 #include <vector>
 
@@ -47,12 +49,22 @@ class CpuBackend final : public Backend {
   // Node i's backward arguments: dy in d_, dx into d2_ (with_dx), parameter gradients into g_ (with_dw).
   CpuBackward backward_args(size_t i, bool with_dw, bool with_dx, bool act_done, bool input_relu);
   const float* input_of(size_t node) const { return node == 0 ? x_.data() : out_[node - 1].data(); }
-  struct NodeParams {  // pointers into w_ and g_, one per parameter tensor of the node
-    std::vector<float*> w, g;
+  struct NodeParams {  // one pointer per parameter tensor of the node
+    std::vector<float*> w;      // what the layer reads: into w_, or wc_ under bf16
+    std::vector<float*> state;  // into w_: where a training forward writes (moving statistics)
+    std::vector<float*> g;      // into g_
   };
+  // Mixed bf16 (BackendOptions::precision): rounds n floats to bf16 in place, on the pool's threads
+  // on the fast path. Does nothing under fp32.
+  void to_bf16(float* p, size_t n) const;
+  void refresh_compute_weights();  // wc_ = bf16(w_) when stale
+  void round_gradients(size_t i, bool with_dx);  // node i's dx (in d_) and parameter gradients
 
   std::vector<float> w_, g_, acc_;          // parameters, gradients (never reallocated), optimizer state
                                             // (opt_slots() slots: RMSprop's a; Adam's m then v)
+  std::vector<float> wc_;                   // bf16: the weights rounded to bf16, as the layers read them
+  bool wc_stale_ = true;                    // w_ changed since wc_ was made
+  bool bf16_ = false;                       // BackendOptions::precision is kMixedBf16
   uint64_t iterations_ = 0;                 // optimizer updates (Keras' iterations)
   std::vector<float> x_;                    // rescaled input (n, H, W, C)
   std::vector<std::vector<float>> out_;     // per node, its output (n, out_shape)

@@ -378,6 +378,7 @@ void start_backend(Run& r, const Checkpoint* ckpt) {
   bo.seed = cfg.seed;
   bo.deterministic = cfg.deterministic;
   bo.tf32 = cfg.tf32;
+  bo.precision = parse_precision(cfg.precision);
   bo.conv_search = cfg.cudnn_benchmark;
   std::string warning;
   r.backend = make_backend(cfg.device, *r.graph, bo, &warning);

@@ -77,13 +77,17 @@ def add_common_args(ap, peer):
     ap.add_argument("--full", action="store_true", help="on the CPU too, run every case at full size")
     ap.add_argument("--repeats", type=int, default=0)
     ap.add_argument("--no-install", action="store_true", help="never pip-install a missing %s" % peer)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="bf16: mixed precision (Keras' mixed_bfloat16, torch.autocast bfloat16)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="instead of the rows: a training step at batch 1..256 (150 px) and 150..600 px (batch 8)")
 
 
-def run_rows(rep, s, impl, wanted, why, time_row, label):
-    """Times the planned rows in `wanted` into rep["rows"]: time_row(r) fills one row. A row that
-    cannot run (`why`, or time_row raising: torch.compile or a capture failing for one case) is
-    kept as skipped with the reason, and the others go on."""
-    for r in planned_rows(s, impl):
+def run_rows(rep, s, impl, wanted, why, time_row, label, rows=None):
+    """Times the planned rows (or `rows`) in `wanted` into rep["rows"]: time_row(r) fills one row.
+    A row that cannot run (`why`, or time_row raising: torch.compile or a capture failing for one
+    case, an allocation failing) is kept as skipped with the reason, and the others go on."""
+    for r in planned_rows(s, impl) if rows is None else rows:
         if r["id"] not in wanted:
             continue
         if why and not r["skipped"]:
@@ -130,14 +134,14 @@ def table(rep):
     """The same layout as table() in apps/bench/bench_report.cpp."""
     out = ["%s on %s: %s" % (rep["tool"], rep["device"], rep["backend"]),
            "timing: %s; medians over the repeats; %s" % (rep["clock"], rep["date"]),
-           "%-11s %-16s %-34s %11s %10s %8s  %s" % ("row", "impl", "case", "ms/unit", "images/s", "TFLOP/s", "note")]
+           "%-13s %-16s %-34s %11s %10s %8s  %s" % ("row", "impl", "case", "ms/unit", "images/s", "TFLOP/s", "note")]
     for w in rep["rows"]:
         if w["skipped"]:
-            out.append("%-11s %-16s %-34s %11s %10s %8s  skipped: %s" % (w["id"], w["impl"], w["what"], "-", "-", "-",
+            out.append("%-13s %-16s %-34s %11s %10s %8s  skipped: %s" % (w["id"], w["impl"], w["what"], "-", "-", "-",
                                                                         w["note"]))
         else:
             note = "%s, n=%d" % (w["unit"], w["repeats"]) + ("; " + w["note"] if w["note"] else "")
-            out.append("%-11s %-16s %-34s %11.3f %10.1f %8.3f  %s" % (w["id"], w["impl"], w["what"], w["ms"],
+            out.append("%-13s %-16s %-34s %11.3f %10.1f %8.3f  %s" % (w["id"], w["impl"], w["what"], w["ms"],
                                                                       w["images_per_s"], w["tflops"], note))
     return "\n".join(out) + "\n"
 
@@ -150,6 +154,45 @@ def write_json(rep, path):
         json.dump(rep, f, indent=2)
         f.write("\n")
     os.replace(tmp, path)
+
+
+# bench --scaling (apps/bench/bench_scaling.h): a training step against batch and input size, the
+# plan mirroring scaling_plan() in apps/bench/bench_scaling.cpp.
+SCALING_CELLS = [(1, 150), (8, 150), (20, 150), (64, 150), (256, 150), (8, 300), (8, 600)]
+
+
+def scaling_id(batch, size):
+    return "step_b%d_%d" % (batch, size)
+
+
+SCALING_IDS = [scaling_id(b, z) for b, z in SCALING_CELLS]
+
+
+def scaling_plan(gpu, quick=False, repeats=0):
+    """The same numbers as scaling_plan() in apps/bench/bench_scaling.cpp."""
+    w, r, p = (3, 10, 5) if gpu else (1, 3, 1)
+    if quick:
+        w, r, p = 1, 1, 1
+    if repeats > 0:
+        r = repeats
+    return {"warmup": w, "repeats": r, "per_repeat": p, "cells": [list(c) for c in SCALING_CELLS]}
+
+
+def tutorial_forward_flop(size):
+    """tutorial_forward_flop() of apps/bench/bench_scaling.cpp: 0.472 GFLOP at 150 px."""
+    macs, s, c = 0, size, 3
+    for f in (32, 64, 128, 128):
+        s -= 2
+        macs += s * s * f * 9 * c
+        s //= 2
+        c = f
+    return 2.0 * (macs + s * s * c * 512 + 512)
+
+
+def scaling_rows(impl):
+    return [{"id": scaling_id(b, z), "what": "training step, batch %d, %dx%d" % (b, z, z), "impl": impl, "batch": b,
+             "images": b, "unit": "step", "gflop": b * 3 * tutorial_forward_flop(z) / 1e9, "repeats": 0,
+             "skipped": False, "note": "", "size": z} for b, z in SCALING_CELLS]
 
 
 # bench --explain (apps/bench/bench_explain.h): the heatmap and filter-pattern rows, their plan

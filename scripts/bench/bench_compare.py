@@ -72,19 +72,19 @@ def merge(reports):
 
 
 def ratios(ours, theirs):
-    lines = ["%-11s %-34s %12s %-16s %12s %10s" % ("row", "case", "acts ms", "peer", "peer ms", "acts/pt")]
+    lines = ["%-13s %-34s %12s %-16s %12s %10s" % ("row", "case", "acts ms", "peer", "peer ms", "acts/pt")]
     table = []
     for o in ours["rows"]:
         for t in [t for t in theirs["rows"] if t["id"] == o["id"]]:
             if o["skipped"] or t["skipped"]:
                 why = o["note"] if o["skipped"] else t["note"]
-                lines.append("%-11s %-34s %12s %-16s %12s %10s  skipped: %s" % (o["id"], o["what"], "-", t["impl"], "-",
+                lines.append("%-13s %-34s %12s %-16s %12s %10s  skipped: %s" % (o["id"], o["what"], "-", t["impl"], "-",
                                                                                "-", why))
                 table.append({"id": o["id"], "peer": t["impl"], "ratio": None, "why": why})
                 continue
             # time per image, so a plan difference between the two sides cannot skew the ratio
             ratio = (o["ms"] / o["images"]) / (t["ms"] / t["images"])
-            lines.append("%-11s %-34s %12.3f %-16s %12.3f %10.2f" % (o["id"], o["what"], o["ms"], t["impl"], t["ms"],
+            lines.append("%-13s %-34s %12.3f %-16s %12.3f %10.2f" % (o["id"], o["what"], o["ms"], t["impl"], t["ms"],
                                                                      ratio))
             table.append({"id": o["id"], "peer": t["impl"], "acts_ms": o["ms"], "peer_ms": t["ms"], "ratio": ratio})
     return "\n".join(lines) + "\n", table
@@ -102,6 +102,11 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--tf32", action="store_true")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="every side: bf16 = mixed precision (ours --precision bf16, Keras mixed_bfloat16, "
+                         "torch.autocast bfloat16)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="every side: a training step at batch 1..256 (150 px) and 150..600 px (batch 8) instead of the rows")
     ap.add_argument("--nondeterministic", action="store_true", help="ours: non-reproducible cuDNN algorithms allowed")
     ap.add_argument("--cudnn-benchmark", action="store_true",
                     help="ours: time cuDNN's algorithms at start (PyTorch's side always runs with cudnn.benchmark)")
@@ -119,7 +124,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     common = ["--device", a.device] + (["--rows", a.rows] if a.rows else []) + (["--quick"] if a.quick else []) + \
              (["--full"] if a.full else []) + (["--tf32"] if a.tf32 else []) + \
-             (["--repeats", str(a.repeats)] if a.repeats else [])
+             (["--repeats", str(a.repeats)] if a.repeats else []) + ["--precision", a.precision] + \
+             (["--scaling"] if a.scaling else [])
     ours_runs, peer_runs, failures = [], {p: [] for p in peers}, []
     for k in range(a.rounds):
         aj = os.path.join(a.out, "acts.json")

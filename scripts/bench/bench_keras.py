@@ -51,10 +51,12 @@ def import_keras(allow_install):
         return None, None, why + "; pip install tensorflow-cpu failed: " + tail[0][:200]
 
 
-def make_model(keras, jit):
-    """The tutorial's model (Chollet 5.2) with the host-side rescale moved into the model."""
+def make_model(keras, jit, size=150, precision="fp32"):
+    """The tutorial's model (Chollet 5.2) with the host-side rescale moved into the model, at
+    size x size; bf16: under Keras' mixed_bfloat16 policy (bf16 layers, float32 variables)."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bf16" else "float32")
     L = keras.layers
-    layers = [keras.Input((150, 150, 3)), L.Rescaling(1.0 / 255)]
+    layers = [keras.Input((size, size, 3)), L.Rescaling(1.0 / 255)]
     for filters in (32, 64, 128, 128):
         layers += [L.Conv2D(filters, 3, activation="relu"), L.MaxPooling2D(2)]
     layers += [L.Flatten(), L.Dense(512, activation="relu"), L.Dense(1, activation="sigmoid")]
@@ -68,11 +70,11 @@ def make_model(keras, jit):
 
 
 class Pool:
-    """Random uint8 images (count, 150, 150, 3) and 0/1 labels in host memory."""
+    """Random uint8 images (count, size, size, 3) and 0/1 labels in host memory."""
 
-    def __init__(self, np, count, seed):
+    def __init__(self, np, count, seed, size=150):
         rng = np.random.default_rng(seed)
-        self.x = rng.integers(0, 256, (count, 150, 150, 3), dtype=np.uint8)
+        self.x = rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
         self.y = rng.integers(0, 2, (count, 1)).astype(np.float32)
         self.count = count
 
@@ -85,8 +87,8 @@ def step_fn(model, kind):
     return model.train_on_batch if kind == "train" else model.test_on_batch
 
 
-def time_steps(r, np, model, kind, batch, p):
-    pool, step, nxt = Pool(np, 4 * batch, 7), step_fn(model, kind), [0]
+def time_steps(r, np, model, kind, batch, p, size=150):
+    pool, step, nxt = Pool(np, 4 * batch, 7, size), step_fn(model, kind), [0]
 
     def one():
         step(*pool.batch(nxt[0], batch))
@@ -140,8 +142,9 @@ def time_schedule(r, np, model, sc):
 def describe(tf, keras, model, gpu):
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1 (default)")
     where = "GPU" if gpu else "CPU (%d cores, oneDNN opts %s)" % (os.cpu_count(), onednn)
-    return "keras %s, tensorflow %s %s, jit_compile=%s" % (keras.__version__, tf.__version__, where,
-                                                             getattr(model, "jit_compile", "?"))
+    return "keras %s, tensorflow %s %s, jit_compile=%s, dtype policy %s" % (
+        keras.__version__, tf.__version__, where, getattr(model, "jit_compile", "?"),
+        keras.mixed_precision.global_policy().name)
 
 
 def main():
@@ -163,12 +166,12 @@ def main():
     model = dump = None
     if not why:
         import numpy as np
-        model, dump = make_model(keras, a.jit)
+        model, dump = make_model(keras, a.jit, precision=a.precision)
     rows_wanted = set(a.rows.split(",")) if a.rows else set(bc.ROW_IDS)
     rep = {"tool": "keras bench", "device": "cuda" if on_gpu else "cpu (%s)" % bc.cpu_model(),
            "backend": describe(tf, keras, model, gpu) if model is not None else "keras (not run)",
            "clock": "time.perf_counter around calls returning host values", "version": sys.version.split()[0],
-           "date": bc.utc_now(), "settings": dict(s, jit=a.jit, quick=a.quick, full=a.full),
+           "date": bc.utc_now(), "settings": dict(s, jit=a.jit, quick=a.quick, full=a.full, precision=a.precision),
            "flop_per_image": {"forward": bc.FORWARD_FLOP, "train": bc.TRAIN_FLOP}, "rows": []}
 
     def time_row(r):
@@ -178,7 +181,20 @@ def main():
             time_schedule(r, np, model, s["schedule"])
         else:
             time_dump(r, np, dump, r["images"], s["dump_batch"], s[r["id"]])
-    bc.run_rows(rep, s, "keras", rows_wanted, why, time_row, "bench_keras")
+    if a.scaling:
+        sp = bc.scaling_plan(on_gpu, a.quick, a.repeats)
+        rep["settings"]["scaling"] = sp
+        models = {150: model}
+
+        def time_cell(r):
+            if r["size"] not in models:
+                models.clear()  # one size's model at a time: the 600 px one holds 80 M weights
+                models[r["size"]] = make_model(keras, a.jit, r["size"], a.precision)[0]
+            time_steps(r, np, models[r["size"]], "train", r["batch"], sp, r["size"])
+        wanted = set(a.rows.split(",")) if a.rows else set(bc.SCALING_IDS)
+        bc.run_rows(rep, s, "keras", wanted, why, time_cell, "bench_keras", bc.scaling_rows("keras"))
+    else:
+        bc.run_rows(rep, s, "keras", rows_wanted, why, time_row, "bench_keras")
     sys.stdout.write(bc.table(rep))
     if a.json:
         bc.write_json(rep, a.json)

@@ -18,6 +18,7 @@ Usage: bench_pytorch.py [--device auto|cuda|cpu] [--json FILE] [--quick] [--full
                         [--rows train_b20,...] [--variants eager,graphs,compile] [--tf32] [--profile]
 """
 import argparse
+import contextlib
 import subprocess
 import sys
 import time
@@ -71,7 +72,14 @@ class Clock:
         return (time.perf_counter() - self.t0) * 1e3
 
 
-def make_model(torch):
+def flat_size(size):
+    """conv2d_4's pooled output flattened, at size x size (6272 at 150 px)."""
+    for _ in range(4):
+        size = (size - 2) // 2
+    return size * size * 128
+
+
+def make_model(torch, size=150):
     nn, F = torch.nn, torch.nn.functional
 
     class Tutorial(nn.Module):
@@ -80,7 +88,7 @@ def make_model(torch):
         def __init__(self):
             super().__init__()
             self.convs = nn.ModuleList([nn.Conv2d(a, b, 3) for a, b in [(3, 32), (32, 64), (64, 128), (128, 128)]])
-            self.fc1 = nn.Linear(6272, 512)
+            self.fc1 = nn.Linear(flat_size(size), 512)
             self.fc2 = nn.Linear(512, 1)
 
         def forward(self, u8, keep: bool = False):
@@ -106,11 +114,16 @@ def make_model(torch):
 class Runner:
     """One model + optimizer per variant; makes the step callables the rows time."""
 
-    def __init__(self, torch, dev, variant):
-        self.torch, self.dev, self.variant = torch, dev, variant
+    def __init__(self, torch, dev, variant, size=150, precision="fp32"):
+        self.torch, self.dev, self.variant, self.size = torch, dev, variant, size
         self.F = torch.nn.functional
+        # bf16: torch.autocast around the forward and the loss, as PyTorch's mixed-precision recipe
+        # (bf16 convolutions and linear layers, float32 weights and optimizer); the loss takes the
+        # logit in float32.
+        self.autocast = (lambda: torch.autocast(device_type=dev, dtype=torch.bfloat16)) if precision == "bf16" else \
+            contextlib.nullcontext
         torch.manual_seed(1)
-        self.model = make_model(torch)().to(dev, memory_format=torch.channels_last)
+        self.model = make_model(torch, size)().to(dev, memory_format=torch.channels_last)
         self.opt = torch.optim.RMSprop(self.model.parameters(), lr=1e-4, alpha=0.9, eps=1e-8,
                                        capturable=(variant == "graphs"))
         self.sums = torch.zeros(2, device=dev)  # running [loss sum, correct], read once per epoch
@@ -120,7 +133,9 @@ class Runner:
         self.fwd = fwd
 
     def _loss(self, x, y):
-        z, _ = self.fwd(x)
+        with self.autocast():
+            z, _ = self.fwd(x)
+        z = z.float()
         loss = self.F.binary_cross_entropy_with_logits(z, y)
         self.sums += self.torch.stack([loss.detach() * x.shape[0], ((z > 0) == (y > 0.5)).sum().float()])
         return loss
@@ -136,7 +151,7 @@ class Runner:
             self._loss(x, y)
 
     def _dump(self, x):
-        with self.torch.no_grad():
+        with self.torch.no_grad(), self.autocast():
             return self.fwd(x, True)[1]
 
     def take_metrics(self):
@@ -166,7 +181,7 @@ class Runner:
             return run
         # Whole-step capture (PyTorch's "whole network capture" recipe): warm up on a side stream,
         # capture once, then each step copies the batch into the static inputs and replays.
-        sx = torch.zeros((n, 150, 150, 3), dtype=torch.uint8, device=self.dev)
+        sx = torch.zeros((n, self.size, self.size, 3), dtype=torch.uint8, device=self.dev)
         sy = torch.zeros((n,), device=self.dev)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -190,11 +205,11 @@ class Runner:
 
 
 class Pool:
-    """Random uint8 images (count, 150, 150, 3) and 0/1 labels in (pinned) host memory."""
+    """Random uint8 images (count, size, size, 3) and 0/1 labels in (pinned) host memory."""
 
-    def __init__(self, torch, count, seed, pin):
+    def __init__(self, torch, count, seed, pin, size=150):
         gen = torch.Generator().manual_seed(seed)
-        self.x = torch.randint(0, 256, (count, 150, 150, 3), dtype=torch.uint8, generator=gen)
+        self.x = torch.randint(0, 256, (count, size, size, 3), dtype=torch.uint8, generator=gen)
         self.y = torch.randint(0, 2, (count,), generator=gen).float()
         if pin:
             self.x, self.y = self.x.pin_memory(), self.y.pin_memory()
@@ -206,7 +221,7 @@ class Pool:
 
 
 def time_steps(r, runner, clock, kind, batch, p, pin):
-    pool = Pool(runner.torch, 4 * batch, 7, pin)
+    pool = Pool(runner.torch, 4 * batch, 7, pin, runner.size)
     step = runner.step_fn(kind, batch)
     nxt = [0]
 
@@ -320,7 +335,7 @@ def main():
     rep = {"tool": "pytorch bench", "device": "cuda" if on_gpu else "cpu (%s)" % bc.cpu_model(),
            "backend": describe(torch, gpu) if torch is not None and not why else "pytorch (not run)",
            "clock": "", "version": sys.version.split()[0], "date": bc.utc_now(),
-           "settings": dict(s, tf32=a.tf32, quick=a.quick, full=a.full, variants=variants),
+           "settings": dict(s, tf32=a.tf32, quick=a.quick, full=a.full, variants=variants, precision=a.precision),
            "flop_per_image": {"forward": bc.FORWARD_FLOP, "train": bc.TRAIN_FLOP}, "rows": []}
     clock = Clock(torch, gpu) if torch is not None and not why else None
     rep["clock"] = clock.describe() if clock else "none"
@@ -341,7 +356,7 @@ def main():
                 runner_error = "CUDA graphs need a GPU"
             else:
                 try:
-                    runner = Runner(torch, dev, variant)
+                    runner = Runner(torch, dev, variant, precision=a.precision)
                 except Exception as e:  # e.g. an unknown variant's setup failing: report, go on
                     runner_error = "%s: %s" % (type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
 
@@ -353,7 +368,22 @@ def main():
                 time_schedule(r, runner, clock, s["schedule"], gpu)
             else:
                 time_dump(r, runner, clock, r["images"], s["dump_batch"], s[r["id"]], gpu)
-        bc.run_rows(rep, s, "pytorch " + variant, rows_wanted, runner_error, time_row, "bench_pytorch " + variant)
+        if a.scaling:
+            sp = bc.scaling_plan(on_gpu, a.quick, a.repeats)
+            rep["settings"]["scaling"] = sp
+            runners = {150: runner}
+
+            def time_cell(r, variant=variant):
+                if r["size"] not in runners:
+                    runners.clear()  # one size's model at a time: the 600 px one holds 80 M weights
+                    runners[r["size"]] = Runner(torch, dev, variant, r["size"], a.precision)
+                time_steps(r, runners[r["size"]], clock, "train", r["batch"], sp, gpu)
+            wanted = set(a.rows.split(",")) if a.rows else set(bc.SCALING_IDS)
+            bc.run_rows(rep, s, "pytorch " + variant, wanted, runner_error, time_cell, "bench_pytorch " + variant,
+                        bc.scaling_rows("pytorch " + variant))
+        else:
+            bc.run_rows(rep, s, "pytorch " + variant, rows_wanted, runner_error, time_row,
+                        "bench_pytorch " + variant)
     sys.stdout.write(bc.table(rep))
     if a.json:
         bc.write_json(rep, a.json)

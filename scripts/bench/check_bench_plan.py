@@ -2,7 +2,7 @@
 """Checks that scripts/bench/bench_common.py's plan() mirrors apps/bench/bench_plan.cpp, so PyTorch and this
 toolkit time the same work: runs `bench --rows none` (no row runs; the JSON still carries the
 plan) for the GPU and CPU plans with and without --quick/--full/--repeats, and compares every
-number; the same for `bench --explain` and explain_plan(). Usage: check_bench_plan.py path/to/bench"""
+number; the same for `bench --explain` and explain_plan(), `bench --scaling` and scaling_plan(). Usage: check_bench_plan.py path/to/bench"""
 import json
 import os
 import subprocess
@@ -60,7 +60,25 @@ def main():
                     if got[k] != want[k]:
                         print("explain %s %s: %s is %s in bench, %s in bench_common" % (device, flags, k, got[k], want[k]))
                         bad += 1
-    print("bench plan: %s" % ("mirrors bench_common.plan() and explain_plan()" if not bad else "%d differences" % bad))
+        # bench --scaling's plan against bench_common.scaling_plan()
+        for device in ["cuda", "cpu"]:
+            for flags in [[], ["--quick"], ["--repeats", "7"]]:
+                path = os.path.join(d, "scaling.json")
+                r = subprocess.run([bench, "--scaling", "--device", device, "--rows", "none", "--json", path] + flags,
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    print("bench --scaling %s %s failed: %s" % (device, flags, r.stderr.strip()))
+                    bad += 1
+                    continue
+                with open(path) as f:
+                    got = json.load(f)["settings"]["scaling"]
+                repeats = int(flags[flags.index("--repeats") + 1]) if "--repeats" in flags else 0
+                want = bc.scaling_plan(device == "cuda", "--quick" in flags, repeats)
+                if got != want:
+                    print("scaling %s %s: bench has %s, bench_common %s" % (device, flags, got, want))
+                    bad += 1
+    print("bench plan: %s" % ("mirrors bench_common.plan(), explain_plan() and scaling_plan()" if not bad else
+                              "%d differences" % bad))
     return 1 if bad else 0
 
 
