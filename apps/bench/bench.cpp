@@ -114,9 +114,10 @@ size_t available_bytes() {
   std::ifstream in("/proc/meminfo");
   std::string key;
   size_t kb = 0;
-  while (in >> key >> kb)
+  while (in >> key >> kb) {
     if (key == "MemAvailable:") return kb * 1024;
-    else in.ignore(1 << 10, '\n');
+    in.ignore(1 << 10, '\n');  // the unit
+  }
   return 0;
 }
 

@@ -6,12 +6,14 @@
 namespace acts::bench {
 
 const std::vector<ScalingCell>& scaling_cells() {
-  static const std::vector<ScalingCell> cells = {{1, 150}, {8, 150}, {20, 150}, {64, 150}, {256, 150},
-                                                 {8, 300}, {8, 600}};
+  static const std::vector<ScalingCell> cells = {{1, 150},   {8, 150}, {20, 150}, {64, 150},
+                                                 {256, 150}, {8, 300}, {8, 600}};
   return cells;
 }
 
-std::string scaling_id(const ScalingCell& c) { return "step_b" + std::to_string(c.batch) + "_" + std::to_string(c.size); }
+std::string scaling_id(const ScalingCell& c) {
+  return "step_b" + std::to_string(c.batch) + "_" + std::to_string(c.size);
+}
 
 StepPlan scaling_plan(bool gpu, const Options& o) {
   StepPlan p = gpu ? StepPlan{3, 10, 5} : StepPlan{1, 3, 1};

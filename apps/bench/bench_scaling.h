@@ -4,10 +4,9 @@
 // scripts/bench/bench_common.py mirrors the plan (scaling_plan()), check_bench_plan.py checks it.
 #pragma once
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bench_plan.h"
 #include "bench_report.h"

@@ -7,8 +7,8 @@
 
 #include "kernels/cpu/adam.h"
 #include "kernels/cpu/augment.h"
-#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/bce.h"
+#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/cce.h"
 #include "kernels/cpu/channel_peaks.h"
 #include "kernels/cpu/channel_stats.h"
@@ -51,15 +51,15 @@ std::string CpuBackend::name() const {
   const std::string bf16 = bf16_ ? "; mixed bf16 in software: float32 kernels on bf16-rounded tensors" : "";
   if (fast_) return "cpu (" + cpu_fast::describe() + bf16 + ")";
   std::string why;
-  if (!opt_.cpu_reference && !cpu_fast::available(&why))
-    return "cpu (reference kernels; fast path " + why + bf16 + ")";
+  if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + bf16 + ")";
   return "cpu (reference kernels" + bf16 + ")";
 }
 
 void CpuBackend::to_bf16(float* p, size_t n) const {
   if (!bf16_) return;
   if (fast_)  // elementwise: the split across threads changes nothing
-    cpu_fast::parallel_ranges(n, size_t(1) << 16, [&](size_t i0, size_t i1) { cpu::round_bf16(p + i0, p + i0, i1 - i0); });
+    cpu_fast::parallel_ranges(n, size_t(1) << 16,
+                              [&](size_t i0, size_t i1) { cpu::round_bf16(p + i0, p + i0, i1 - i0); });
   else
     cpu::round_bf16(p, p, n);
 }
@@ -106,8 +106,11 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
   else if (b.affine) cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
   else cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
   to_bf16(x_.data(), x_.size());  // the first layer's input, cast to its compute dtype
-  refresh_compute_weights();
   mark("", "input rescale");
+  if (bf16_ && wc_stale_) {
+    refresh_compute_weights();
+    mark("", "bf16 weights");
+  }
 
   const size_t last = g.nodes().size() - 1;
   logits_.resize(size_t(n_) * g.nodes()[last].out_size);

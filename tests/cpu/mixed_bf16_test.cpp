@@ -6,6 +6,8 @@
 //     step (2^-8 relative) that flips between them, carried through 11 layers, allows;
 //   - bf16 against fp32 on the same path: the rounding happens (outputs differ), stays within
 //     bf16's error, the weights stay float32 and 30 training steps follow fp32's loss.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -15,8 +17,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "kernels/cpu/bf16.h"
 #include "runtime/core/errors.h"
@@ -84,15 +84,17 @@ TEST(Bf16Round, NearestNeighbourOnRandomFloats) {
     const float lo = from_bits(u & 0xFFFF0000u);
     const int exp = int((u >> 23) & 0xFF);
     const double ulp = std::ldexp(1.0, std::max(exp, 1) - 127 - 7);  // spacing of bf16 at x's exponent
-    const double hi = std::fabs(double(lo)) + ulp;                      // may be 2^128: inf
+    const double hi = std::fabs(double(lo)) + ulp;                   // may be 2^128: inf
     const double dlo = std::fabs(double(x)) - std::fabs(double(lo)), dhi = hi - std::fabs(double(x));
     const bool lo_even = ((u >> 16) & 1u) == 0;
     const bool up = dhi < dlo || (dhi == dlo && !lo_even);
     const double want = up ? hi : std::fabs(double(lo));
     const float got = cpu::round_bf16(x);
     ASSERT_EQ(bits(got) & 0xFFFFu, 0u) << std::hex << u;
-    if (want >= std::ldexp(1.0, 128)) ASSERT_TRUE(std::isinf(got)) << std::hex << u;
-    else ASSERT_EQ(std::fabs(double(got)), want) << std::hex << u;
+    if (want >= std::ldexp(1.0, 128))
+      ASSERT_TRUE(std::isinf(got)) << std::hex << u;
+    else
+      ASSERT_EQ(std::fabs(double(got)), want) << std::hex << u;
     ASSERT_EQ(std::signbit(got), std::signbit(x)) << std::hex << u;
     ++checked;
   }
@@ -207,9 +209,10 @@ TEST(MixedBf16, FastPathMatchesReference) {
   };
   for (size_t i = 0; i < g.nodes().size(); ++i) compare("output " + g.nodes()[i].spec.name, fast.acts[i], ref.acts[i]);
   for (const ParamRef& p : g.params())
-    compare("gradient " + p.name,
-            std::vector<float>(fast.grads.begin() + ptrdiff_t(p.offset), fast.grads.begin() + ptrdiff_t(p.offset + p.size)),
-            std::vector<float>(ref.grads.begin() + ptrdiff_t(p.offset), ref.grads.begin() + ptrdiff_t(p.offset + p.size)));
+    compare(
+        "gradient " + p.name,
+        std::vector<float>(fast.grads.begin() + ptrdiff_t(p.offset), fast.grads.begin() + ptrdiff_t(p.offset + p.size)),
+        std::vector<float>(ref.grads.begin() + ptrdiff_t(p.offset), ref.grads.begin() + ptrdiff_t(p.offset + p.size)));
   EXPECT_NEAR(fast.loss, ref.loss, 1e-3);
 }
 

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/core/errors.h"
+#include "runtime/cpu/fast/cpu_fast.h"
 
 namespace acts::cpu_fast {
 namespace {
