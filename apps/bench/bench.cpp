@@ -109,6 +109,30 @@ void time_steps(Row& row, const Ctx& c, int batch, bool train, const StepPlan& p
   row.repeats = p.repeats * p.per_repeat;
 }
 
+// Times each row that --rows wants with time_row(row) into rep.rows. Without the GPU asked for,
+// every row says why it did not run; a row whose timing fails (acts::Error: the CUDA backend
+// cannot run this case, out of memory) is kept, skipped, with the reason, and the others go on.
+void run_rows(const std::vector<Row>& rows, const Options& o, const std::string& gpu_problem, Report& rep,
+              const std::function<void(Row&)>& time_row) {
+  for (Row row : rows) {
+    if (!wanted(o, row.id)) continue;
+    if (!gpu_problem.empty()) {
+      row.skipped = true;
+      row.note = gpu_problem;
+    }
+    if (!row.skipped) {
+      std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
+      try {
+        time_row(row);
+      } catch (const Error& e) {
+        row.skipped = true;
+        row.note = e.what();
+      }
+    }
+    rep.rows.push_back(row);
+  }
+}
+
 // MemAvailable of /proc/meminfo in bytes; 0 where there is none.
 size_t available_bytes() {
   std::ifstream in("/proc/meminfo");
@@ -129,7 +153,8 @@ std::string gib(size_t bytes) {
 
 // One --scaling cell: the tutorial CNN at the cell's size, training steps at its batch. A cell
 // that would not fit in the host memory available is skipped naming what it needs (CPU); on the
-// GPU a failed allocation is the row's note (the CUDA backend's out-of-memory line).
+// GPU a failed allocation throws, and run_rows() makes the CUDA backend's out-of-memory line the
+// row's note.
 void time_scaling_cell(Row& row, const ScalingCell& cell, const BackendOptions& bo, bool gpu, const Settings& s,
                        Clock& clock, const StepPlan& p, std::string& backend_name) {
   const Graph graph(tutorial_model(cell.size));
@@ -151,12 +176,7 @@ void time_scaling_cell(Row& row, const ScalingCell& cell, const BackendOptions& 
                 return be;
               },
               nullptr};
-  try {
-    time_steps(row, c, cell.batch, true, p);
-  } catch (const Error& e) {
-    row.skipped = true;
-    row.note = e.what();
-  }
+  time_steps(row, c, cell.batch, true, p);
 }
 
 // forward + every layer's activation copied to the host, as dump_acts does before writing.
@@ -371,19 +391,11 @@ int main(int argc, char** argv) {
           }};
     if (scaling) {
       rep.settings["scaling"] = scaling_plan_json(gpu, o);
-      const std::vector<Row> rows = scaling_rows();
-      for (size_t k = 0; k < rows.size(); ++k) {
-        Row row = rows[k];
-        if (!wanted(o, row.id)) continue;
-        if (!gpu_problem.empty()) {
-          row.skipped = true;
-          row.note = gpu_problem;
-        } else {
-          std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
-          time_scaling_cell(row, scaling_cells()[k], bo, gpu, s, *clock, scaling_plan(gpu, o), rep.backend);
-        }
-        rep.rows.push_back(row);
-      }
+      run_rows(scaling_rows(), o, gpu_problem, rep, [&](Row& row) {
+        for (const ScalingCell& cell : scaling_cells())
+          if (scaling_id(cell) == row.id)
+            time_scaling_cell(row, cell, bo, gpu, s, *clock, scaling_plan(gpu, o), rep.backend);
+      });
     }
     if (explain) {
       const ExplainPlan ep = make_explain_plan(gpu, o);
@@ -397,45 +409,18 @@ int main(int argc, char** argv) {
         return 2;
       }
       rep.settings["photos"] = photos_note;
-      for (Row row : explain_rows(ep, photos_note)) {
-        if (!wanted(o, row.id)) continue;
-        if (!gpu_problem.empty()) {
-          row.skipped = true;
-          row.note = gpu_problem;
-        } else {
-          std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
-          try {
-            time_explain(row, graph, ep, px, *clock, c.make);
-          } catch (const Error& e) {
-            row.skipped = true;
-            row.note = e.what();
-          }
-        }
-        rep.rows.push_back(row);
-      }
+      run_rows(explain_rows(ep, photos_note), o, gpu_problem, rep,
+               [&](Row& row) { time_explain(row, graph, ep, px, *clock, c.make); });
     }
-    for (Row row : explain || scaling ? std::vector<Row>{} : planned_rows(s)) {
-      if (!wanted(o, row.id)) continue;
-      if (!gpu_problem.empty()) {
-        row.skipped = true;
-        row.note = gpu_problem;
-      }
-      if (!row.skipped) {
-        std::fprintf(stderr, "bench: %s ...\n", row.what.c_str());
-        try {
-          if (row.id == "train_b20" || row.id == "train_b256") time_steps(row, c, row.batch, true, s.steps(row.id));
-          else if (row.id == "eval_b20") time_steps(row, c, row.batch, false, s.steps(row.id));
-          else if (row.id == "schedule") time_schedule(row, c);
-          else if (row.id == "stats_32") time_stats(row, c, s.steps(row.id));
-          else if (row.id == "top9" || row.id == "top9_thrust") time_top(row, c, s.steps(row.id), row.id == "top9_thrust");
-          else time_dump(row, c, int(row.images), s.steps(row.id));
-        } catch (const Error& e) {  // e.g. the CUDA backend cannot run this case: say why, go on
-          row.skipped = true;
-          row.note = e.what();
-        }
-      }
-      rep.rows.push_back(row);
-    }
+    if (!explain && !scaling)
+      run_rows(planned_rows(s), o, gpu_problem, rep, [&](Row& row) {
+        if (row.id == "train_b20" || row.id == "train_b256") time_steps(row, c, row.batch, true, s.steps(row.id));
+        else if (row.id == "eval_b20") time_steps(row, c, row.batch, false, s.steps(row.id));
+        else if (row.id == "schedule") time_schedule(row, c);
+        else if (row.id == "stats_32") time_stats(row, c, s.steps(row.id));
+        else if (row.id == "top9" || row.id == "top9_thrust") time_top(row, c, s.steps(row.id), row.id == "top9_thrust");
+        else time_dump(row, c, int(row.images), s.steps(row.id));
+      });
     note_stats_share(rep.rows);
     if (rep.backend.empty()) rep.backend = gpu ? "cuda backend (not constructed)" : "cpu backend";
     std::fputs(table(rep).c_str(), stdout);

@@ -15,21 +15,29 @@ import bench_common as bc  # noqa: E402
 KEYS = ["train_b20", "train_b256", "eval_b20", "dump_1", "dump_1000", "schedule", "dump_images", "dump_batch"]
 
 
+def plan_of(bench, d, mode, device, flags):
+    """The JSON report of `bench [mode] --device D --rows none FLAGS` (no row runs; the plan is in
+    its settings), or None after printing why bench failed."""
+    path = os.path.join(d, "plan.json")
+    r = subprocess.run([bench] + mode + ["--device", device, "--rows", "none", "--json", path] + flags,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print("bench %s %s %s failed: %s" % (" ".join(mode), device, flags, r.stderr.strip()))
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def main():
     bench = sys.argv[1]
     bad = 0
     with tempfile.TemporaryDirectory() as d:
         for device in ["cuda", "cpu"]:
             for flags in [[], ["--quick"], ["--full"], ["--repeats", "7"], ["--quick", "--repeats", "2"]]:
-                path = os.path.join(d, "plan.json")
-                r = subprocess.run([bench, "--device", device, "--rows", "none", "--json", path] + flags,
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    print("bench %s %s failed: %s" % (device, flags, r.stderr.strip()))
+                got = plan_of(bench, d, [], device, flags)
+                if got is None:
                     bad += 1
                     continue
-                with open(path) as f:
-                    got = json.load(f)
                 repeats = int(flags[flags.index("--repeats") + 1]) if "--repeats" in flags else 0
                 want = bc.plan(device == "cuda", "--quick" in flags, "--full" in flags, repeats)
                 for k in KEYS:
@@ -45,15 +53,11 @@ def main():
         # bench --explain's plan against bench_common.explain_plan()
         for device in ["cuda", "cpu"]:
             for flags in [[], ["--quick"], ["--repeats", "7"], ["--filter-steps", "5"], ["--quick", "--repeats", "2"]]:
-                path = os.path.join(d, "explain.json")
-                r = subprocess.run([bench, "--explain", "--device", device, "--rows", "none", "--json", path] + flags,
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    print("bench --explain %s %s failed: %s" % (device, flags, r.stderr.strip()))
+                got = plan_of(bench, d, ["--explain"], device, flags)
+                if got is None:
                     bad += 1
                     continue
-                with open(path) as f:
-                    got = json.load(f)["settings"]["explain"]
+                got = got["settings"]["explain"]
                 arg = lambda k: int(flags[flags.index(k) + 1]) if k in flags else 0  # noqa: E731
                 want = bc.explain_plan(device == "cuda", "--quick" in flags, arg("--repeats"), arg("--filter-steps"))
                 for k in bc.EXPLAIN_IDS + ["filter_steps", "scorecam_batch"]:
@@ -63,15 +67,11 @@ def main():
         # bench --scaling's plan against bench_common.scaling_plan()
         for device in ["cuda", "cpu"]:
             for flags in [[], ["--quick"], ["--repeats", "7"]]:
-                path = os.path.join(d, "scaling.json")
-                r = subprocess.run([bench, "--scaling", "--device", device, "--rows", "none", "--json", path] + flags,
-                                   capture_output=True, text=True)
-                if r.returncode != 0:
-                    print("bench --scaling %s %s failed: %s" % (device, flags, r.stderr.strip()))
+                got = plan_of(bench, d, ["--scaling"], device, flags)
+                if got is None:
                     bad += 1
                     continue
-                with open(path) as f:
-                    got = json.load(f)["settings"]["scaling"]
+                got = got["settings"]["scaling"]
                 repeats = int(flags[flags.index("--repeats") + 1]) if "--repeats" in flags else 0
                 want = bc.scaling_plan(device == "cuda", "--quick" in flags, repeats)
                 if got != want:
