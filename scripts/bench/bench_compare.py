@@ -9,7 +9,8 @@ machine's drift from favouring either side. --peers pytorch,keras adds Keras its
 Usage: bench_compare.py [--bench build/apps/bench] [--device auto|cuda|cpu] [--out DIR]
                         [--quick] [--full] [--rows ...] [--variants ...] [--rounds N] [--tf32]
                         [--nondeterministic] [--cudnn-benchmark] [--no-install] [--peers pytorch,keras]
-                        [--deadline-s S]
+                        [--deadline-s S] [--precision fp32|bf16] [--scaling]
+                        [--torch-python PY] [--keras-python PY]
 Writes DIR/acts.json, DIR/<peer>.json (last round), DIR/compare.json and DIR/compare.txt.
 A side that fails or runs out of time (--deadline-s: the whole comparison ends within S seconds,
 each program getting what is left) does not stop the others: the report shows what finished and

@@ -15,7 +15,7 @@ model returning the 11 layer outputs as numpy arrays. Timing: time.perf_counter 
 that return host values (every step ends synchronised).
 
 Usage: bench_keras.py [--device auto|cpu] [--json FILE] [--quick] [--full] [--rows train_b20,...]
-                      [--repeats N] [--jit auto|on|off] [--no-install]
+                      [--repeats N] [--jit auto|on|off] [--no-install] [--precision fp32|bf16] [--scaling]
 Installs tensorflow-cpu with pip when TensorFlow is missing (unless --no-install).
 """
 import argparse

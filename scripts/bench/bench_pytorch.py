@@ -16,6 +16,7 @@ batch 20 (and 256 on the GPU): the peer of `bench --profile`, to tell which of o
 
 Usage: bench_pytorch.py [--device auto|cuda|cpu] [--json FILE] [--quick] [--full]
                         [--rows train_b20,...] [--variants eager,graphs,compile] [--tf32] [--profile]
+                        [--precision fp32|bf16] [--scaling]
 """
 import argparse
 import contextlib
@@ -117,9 +118,9 @@ class Runner:
     def __init__(self, torch, dev, variant, size=150, precision="fp32"):
         self.torch, self.dev, self.variant, self.size = torch, dev, variant, size
         self.F = torch.nn.functional
-        # bf16: torch.autocast around the forward and the loss, as PyTorch's mixed-precision recipe
-        # (bf16 convolutions and linear layers, float32 weights and optimizer); the loss takes the
-        # logit in float32.
+        # bf16: torch.autocast around the forward, as PyTorch's mixed-precision recipe (bf16
+        # convolutions and linear layers, float32 weights and optimizer); the loss takes the logit
+        # in float32.
         self.autocast = (lambda: torch.autocast(device_type=dev, dtype=torch.bfloat16)) if precision == "bf16" else \
             contextlib.nullcontext
         torch.manual_seed(1)
