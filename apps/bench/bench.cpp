@@ -153,8 +153,8 @@ std::string gib(size_t bytes) {
 
 // One --scaling cell: the tutorial CNN at the cell's size, training steps at its batch. A cell
 // that would not fit in the host memory available is skipped naming what it needs (CPU); on the
-// GPU a failed allocation throws, and run_rows() makes the CUDA backend's out-of-memory line the
-// row's note.
+// GPU a failed allocation throws, and run_rows() makes the CUDA backend's out-of-memory line, with
+// what the cell needs, the row's note.
 void time_scaling_cell(Row& row, const ScalingCell& cell, const BackendOptions& bo, bool gpu, const Settings& s,
                        Clock& clock, const StepPlan& p, std::string& backend_name) {
   const Graph graph(tutorial_model(cell.size));
@@ -176,7 +176,11 @@ void time_scaling_cell(Row& row, const ScalingCell& cell, const BackendOptions& 
                 return be;
               },
               nullptr};
-  time_steps(row, c, cell.batch, true, p);
+  try {
+    time_steps(row, c, cell.batch, true, p);
+  } catch (const Error& e) {  // e.g. out of GPU memory: say what the cell would need
+    fail(e.what(), " (the cell needs ~", gib(need), ")");
+  }
 }
 
 // forward + every layer's activation copied to the host, as dump_acts does before writing.
