@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "event_op_clock.h"
+#include "kernels/cuda/bf16_round.cuh"
 #include "kernels/cuda/channel_peaks.cuh"
 #include "kernels/cuda/channel_stats.cuh"
 #include "kernels/cuda/gather_rows.cuh"
@@ -46,12 +47,17 @@ CudaBackend::CudaBackend(const Graph& g, const BackendOptions& o)
   params_.zero(s);  // zero gradients, optimizer state and the padding between tensors
   opt_scalars_ = DeviceBuffer<uint64_t>(2, "the optimizer's iteration count");
   opt_scalars_.zero(s);
+  if (bf16_) {
+    compute_ = DeviceBuffer<float>(layout_.total(), "the bf16 copy of the weights");
+    compute_.zero(s);  // the padding between tensors stays zero, as in params_
+  }
   allocate_activations();
   for (const Node& nd : g.nodes()) {
     NodeParams p;
     for (int k : nd.params) {
       p.w.push_back(weights(k));
       p.g.push_back(gradients(k));
+      p.c.push_back(bf16_ ? compute_.get() + layout_.offset(k) : weights(k));
     }
     node_params_.push_back(std::move(p));
   }
@@ -78,7 +84,12 @@ CudaBackend::~CudaBackend() {
 
 std::string CudaBackend::name() const {
   return "cuda (" + ctx_.device_name() + ", " + cudnn_version_text() + ", " + (ctx_.tf32() ? "TF32" : "strict fp32") +
-         (use_graphs_ ? ", CUDA graphs" : "") + ")";
+         (use_graphs_ ? ", CUDA graphs" : "") +
+         (bf16_ ? ", mixed bf16 emulated: float32 cuDNN/cuBLAS on bf16-rounded tensors" : "") + ")";
+}
+
+void CudaBackend::to_bf16(float* p, size_t n) const {
+  if (bf16_) gpu::round_bf16(p, p, n, ctx_.stream());
 }
 
 void CudaBackend::allocate_activations() {
@@ -227,6 +238,7 @@ void CudaBackend::gradient(const Objective& o, const std::vector<std::string>& w
   const float* weight_dev = reinterpret_cast<const float*>(objective_ + size_t(opt_.max_batch) * sizeof(int));
   gpu::objective_seed(grad_[0], n, nd.out_size, size_t(nd.out_shape.back()),
                       o.kind == Objective::Kind::kChannelMean, target_dev, weight_dev, s);
+  to_bf16(grad_[0], size_t(n) * nd.out_size);
   out.assign(wrt.size(), {});
   gradient_pass(n, p, o.pre_activation, wrt, out);
   ctx_.sync();  // the copies into `out` are done, and `host` has been read
@@ -402,6 +414,8 @@ std::string CudaBackend::conv_algorithms() const {
 
 std::unique_ptr<OpClock> CudaBackend::make_op_clock() const { return std::make_unique<EventOpClock>(ctx_.stream()); }
 
-size_t CudaBackend::device_bytes() const { return params_.bytes() + arena_.bytes() + workspace_.bytes(); }
+size_t CudaBackend::device_bytes() const {
+  return params_.bytes() + compute_.bytes() + arena_.bytes() + workspace_.bytes();
+}
 
 }  // namespace acts

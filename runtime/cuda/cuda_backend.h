@@ -20,6 +20,13 @@
 // for the GPU: take_metrics(), activation(), predictions(), params(), grads(), opt_state(),
 // set_params(), set_opt_state(), set_learning_rate().
 //
+// Mixed bf16 (options().precision, Keras' mixed_bfloat16), as CpuBackend does it: the layers
+// compute with a bf16-rounded copy of the float32 master weights (refreshed at every forward, a
+// 14 MB pass) and every tensor they hand on (input, outputs, logits, the gradients flowing down,
+// the parameter gradients) is rounded to bf16 in place; the loss, the optimizer and its state
+// stay float32. The convolutions and GEMMs themselves are still float32 cuDNN/cuBLAS calls on
+// bf16-valued tensors: bf16's numbers, not yet its tensor-core speed.
+//
 // CUDA graph: with options().cuda_graphs (and env ACTS_CUDA_GRAPHS not "0"), train_step() and
 // eval_step() run the first step of each (step kind, batch size, input kind) eagerly, capture the
 // second and replay the capture from then on. forward()/backward()/update() always run eagerly.
@@ -127,8 +134,11 @@ class CudaBackend final : public Backend {
   float* weights(int param) const { return params_.get() + layout_.offset(param); }
   float* gradients(int param) const { return params_.get() + layout_.total() + layout_.offset(param); }
   struct NodeParams {  // device pointers, one per parameter tensor of the node
-    std::vector<float*> w, g;
+    std::vector<float*> w, g;  // float32 master weights (and state), gradients
+    std::vector<float*> c;     // the weights the layer computes with: w, or their bf16 copy
   };
+  // Rounds n floats at p to bf16 in place, in mixed bf16 only (enqueued on the stream).
+  void to_bf16(float* p, size_t n) const;
   const float* input_of(size_t node) const { return node == 0 ? x_ : out_[node - 1]; }
 
   CudaContext ctx_;
@@ -137,6 +147,8 @@ class CudaBackend final : public Backend {
   DeviceBuffer<uint64_t> opt_scalars_;     // [optimizer iterations | Adam's alpha of the step (a float)]
   DeviceBuffer<unsigned char> arena_;      // activations, gradient ping-pong, batch, metrics
   DeviceBuffer<unsigned char> workspace_;  // cuDNN
+  const bool bf16_ = opt_.precision == Precision::kMixedBf16;
+  DeviceBuffer<float> compute_;            // mixed bf16: the weights rounded, layout_.total() (else empty)
   // channel_peaks(): its results, kept from call to call (dump_acts --top calls it per batch and
   // layer) and grown when a layer needs more
   mutable DeviceBuffer<float> peak_;

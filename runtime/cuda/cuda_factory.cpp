@@ -25,10 +25,6 @@ bool cuda_available(std::string* why) {
 std::unique_ptr<Backend> make_cuda_backend(const Graph& g, const BackendOptions& o) {
   std::string why;
   if (!cuda_available(&why)) fail("--device cuda: ", why, "; use --device cpu (or auto) on this machine");
-  // Not yet written: cuDNN's and cuBLAS' bf16 paths. Refused rather than run in float32 unsaid.
-  if (o.precision != Precision::kFloat32)
-    fail("--precision ", precision_name(o.precision), " runs only on the CPU backend so far (no cuDNN/cuBLAS bf16 "
-         "path yet); use --device cpu, or --precision fp32 on the GPU");
   return std::make_unique<CudaBackend>(g, o);
 }
 

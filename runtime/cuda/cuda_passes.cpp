@@ -4,6 +4,7 @@
 // touch host memory, so the whole training step can be captured as one CUDA graph.
 #include "cuda_backend.h"
 #include "kernels/cuda/bce.cuh"
+#include "kernels/cuda/bf16_round.cuh"
 #include "kernels/cuda/cce.cuh"
 #include "kernels/cuda/rescale_augment.cuh"
 #include "kernels/cuda/adam.cuh"
@@ -18,7 +19,12 @@ void CudaBackend::forward_pass(int n, Input in, bool training, size_t count) {
   if (in == Input::Images) gpu::rescale_u8(images_, x_, size_t(n) * input_size_, scale_dev(), s);
   if (in == Input::Augmented) gpu::augment_rescale(images_, affine_dev(), n, H, W, C, scale_dev(), x_, s);
   // Input::Floats was uploaded straight into x_.
+  to_bf16(x_, size_t(n) * input_size_);  // the first layer's input, cast to its compute dtype
   mark("", "input rescale");
+  if (bf16_) {  // every forward: a captured step must read the weights its previous update wrote
+    gpu::round_bf16(params_.get(), compute_.get(), layout_.total(), s);
+    mark("", "bf16 weights");
+  }
 
   const size_t last = graph_.nodes().size() - 1;
   for (size_t i = 0; i <= last && i < count; ++i) {
@@ -27,13 +33,15 @@ void CudaBackend::forward_pass(int n, Input in, bool training, size_t count) {
     f.training = training;
     f.x = input_of(i);
     f.y = out_[i];
-    f.w = node_params_[i].w.data();
-    f.state = node_params_[i].w.data();
+    f.w = node_params_[i].c.data();
+    f.state = node_params_[i].w.data();  // moving statistics go to the float32 master copy
     f.logits = i == last ? logits_ : nullptr;  // the loss head: the loss takes its sigmoid/softmax
     f.step = step_dev();
     f.workspace = workspace_.get();
     f.workspace_bytes = workspace_.bytes();
     ops_[i]->forward(f);
+    to_bf16(f.y, size_t(n) * graph_.nodes()[i].out_size);
+    if (f.logits) to_bf16(f.logits, size_t(n) * graph_.nodes()[i].out_size);
     mark(graph_.nodes()[i].spec.name, "forward");
   }
 }
@@ -53,7 +61,7 @@ CudaBackward CudaBackend::backward_args(size_t i, int n, bool with_dw, float* dy
   b.training = last_forward_training_;
   b.x = input_of(i);
   b.y = out_[i];
-  b.w = node_params_[i].w.data();
+  b.w = node_params_[i].c.data();
   b.dw = with_dw ? node_params_[i].g.data() : nullptr;
   b.dy = dy;
   b.dx = dx;
@@ -72,6 +80,7 @@ void CudaBackend::backward_pass(int n) {
   float* d = grad_[0];      // dL/d(output of node i), (n, out_shape)
   float* other = grad_[1];  // receives dL/d(input of node i)
   loss_pass(n, true);       // d = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
+  to_bf16(d, size_t(n) * graph_.nodes().back().out_size);  // the float32 loss's gradient enters a bf16 logit
   mark("", "loss");
   const size_t last = graph_.nodes().size() - 1;
   bool act_done = true;  // the loss took the head's activation
@@ -79,10 +88,14 @@ void CudaBackend::backward_pass(int n) {
     // A node whose output is a relu's, followed by a max pooling: the pooling's backward applies
     // the relu's derivative (a window passes its gradient only if its max is > 0), saving a pass.
     const bool input_relu = i > 0 && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
-    if (ops_[i]->backward(backward_args(i, n, true, d, i > 0 ? other : nullptr, act_done, input_relu)))
+    if (ops_[i]->backward(backward_args(i, n, true, d, i > 0 ? other : nullptr, act_done, input_relu))) {
       std::swap(d, other);
+      if (i > 0) to_bf16(d, size_t(n) * graph_.nodes()[i - 1].out_size);
+    }
     act_done = input_relu;
   }
+  // Every parameter gradient at once: no layer reads another's, and the padding stays zero.
+  to_bf16(params_.get() + layout_.total(), layout_.total());
 }
 
 void CudaBackend::gradient_pass(int n, const GradientPlan& p, bool pre_activation,
@@ -104,8 +117,11 @@ void CudaBackend::gradient_pass(int n, const GradientPlan& p, bool pre_activatio
     const bool input_relu = i > 0 && !p.keep[i - 1] && ops_[i]->takes_input_relu() && ops_[i - 1]->output_relu();
     const bool want_dx = i > 0 || p.want_input;
     // Input gradients only: no parameter gradient is computed or written.
-    if (ops_[i]->backward(backward_args(i, n, false, d, want_dx ? other : nullptr, act_done, input_relu)) && want_dx)
+    if (ops_[i]->backward(backward_args(i, n, false, d, want_dx ? other : nullptr, act_done, input_relu)) &&
+        want_dx) {
       std::swap(d, other);
+      to_bf16(d, size_t(n) * (i > 0 ? graph_.nodes()[i - 1].out_size : input_size_));
+    }
     act_done = input_relu;
   }
   take(int(p.stop) - 1, d);  // the lowest wrt layer (o.layer itself when none below), or -1: the input

@@ -21,7 +21,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -640,6 +642,102 @@ TEST_F(CudaBackendTest, Tf32StaysNearStrictReference) {
     }
     EXPECT_LE(std::sqrt(num / std::max(den, 1e-30)), 0.25) << "tf32 gradient " << p.name;
   }
+}
+
+bool all_bf16(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    return (u & 0xFFFFu) == 0;
+  });
+}
+
+// Mixed bf16 (cuda_backend.h) against CpuBackend's reference loops in mixed bf16, one training
+// step. Both round at the same points, but their float32 sums differ in the last bits, so a
+// rounding can go one bf16 step (2^-8 relative) either way and feed the next layers: the bounds
+// of tests/cpu/mixed_bf16_test.cpp (FastPathMatchesReference), per element 2^-7 relative plus 2^-7
+// of the tensor's largest value, and 2^-14 of it on average. A flipped rounding can also break a
+// bf16 tie in a max-pool window the other way and move a whole gradient entry (as TF32 does
+// above), so parameter gradients are held to their relative L2 distance, 5%, and on average to
+// 2^-12 of their largest value. Measured on the emulator (whose sums are the reference's, so
+// hardly any rounding flips): outputs at most 2e-4 of the largest value apart, gradients 4e-8
+// relative L2. The layers computing with the float32 weights instead of their bf16 copy are
+// 1.5e-4 to 1.4e-3 apart on average, and their gradients 13-23% relative L2: caught.
+TEST_F(CudaBackendTest, MixedBf16StepMatchesCpuReferenceInBf16) {
+  BackendOptions o = options();
+  o.precision = Precision::kMixedBf16;
+  BackendOptions ref_options = o;
+  ref_options.cpu_reference = true;
+  CpuBackend cpu(graph, ref_options);
+  CudaBackend gpu(graph, o);
+  EXPECT_NE(gpu.name().find("bf16"), std::string::npos) << gpu.name();
+  const HostBatch hb = make_batch(graph, 3, 93);
+  cpu.forward(hb.view(), true);
+  gpu.forward(hb.view(), true);
+  auto compare = [](const std::string& name, const std::vector<float>& got, const std::vector<float>& want) {
+    const double scale = max_abs(want);
+    ASSERT_GT(scale, 0.0) << name << ": all zero, the comparison would be vacuous";
+    expect_close(name, got, want, 1.0 / 128, scale / 128);
+    double sum = 0;
+    for (size_t i = 0; i < want.size(); ++i) sum += std::fabs(double(got[i]) - want[i]);
+    EXPECT_LT(sum / double(want.size()), scale / 16384) << name << ": mean difference";
+  };
+  for (const Node& nd : graph.nodes()) {
+    const auto got = gpu.activation(nd.spec.name);
+    EXPECT_TRUE(all_bf16(got)) << nd.spec.name << "'s output is not bf16";
+    compare("bf16 output " + nd.spec.name, got, cpu.activation(nd.spec.name));
+  }
+  EXPECT_TRUE(all_bf16(gpu.logits())) << "logits";
+  compare("bf16 logits", gpu.logits(), cpu.logits());
+  cpu.backward(hb.view());
+  gpu.backward(hb.view());
+  const auto gg = gpu.grads(), gc = cpu.grads();
+  EXPECT_TRUE(all_bf16(gg)) << "weight gradients";
+  for (const ParamRef& p : graph.params()) {
+    double num = 0, den = 0, sum = 0, scale = 0;
+    for (size_t i = p.offset; i < p.offset + p.size; ++i) {
+      num += (double(gg[i]) - gc[i]) * (double(gg[i]) - gc[i]);
+      den += double(gc[i]) * gc[i];
+      sum += std::fabs(double(gg[i]) - gc[i]);
+      scale = std::max(scale, std::fabs(double(gc[i])));
+    }
+    ASSERT_GT(den, 0.0) << p.name << ": all zero, the comparison would be vacuous";
+    EXPECT_LE(std::sqrt(num / den), 0.05) << "bf16 gradient " << p.name;
+    EXPECT_LT(sum / double(p.size), scale / 4096) << "bf16 gradient " << p.name << ": mean difference";
+  }
+  const Metrics mc = cpu.take_metrics(), mg = gpu.take_metrics();
+  EXPECT_NEAR(mg.loss_sum, mc.loss_sum, 1e-2 * std::fabs(mc.loss_sum));
+  const auto w0 = cpu.params();
+  cpu.update();
+  gpu.update();
+  // float32 master weights: the update's lr-sized steps are kept, not rounded away
+  EXPECT_FALSE(all_bf16(gpu.params())) << "the master weights were rounded";
+  expect_params(graph, "bf16 weights", gpu.params(), cpu.params(), &w0, 2e-6, 1.0 / 32);
+}
+
+// The rounding kernels are part of the captured step: replayed graphs give eager launches' bits,
+// the bf16 copy of the weights is refreshed inside the replay (a stale copy would freeze the
+// forward at the first step's weights), and the run is not the float32 one.
+TEST_F(CudaBackendTest, MixedBf16GraphReplayEqualsEagerBitForBit) {
+  BackendOptions o = options();
+  o.precision = Precision::kMixedBf16;
+  CudaBackend graphed(graph, o), eager(graph, o), fp32(graph, options());
+  graphed.set_use_graphs(true);
+  eager.set_use_graphs(false);
+  fp32.set_use_graphs(false);
+  for (uint32_t seed = 60; seed < 65; ++seed) {
+    const HostBatch hb = make_batch(graph, 3, seed);
+    graphed.train_step(hb.view());
+    eager.train_step(hb.view());
+    fp32.train_step(hb.view());
+  }
+  EXPECT_EQ(graphed.graphs_captured(), 1u);
+  EXPECT_EQ(graphed.params(), eager.params()) << "replay must equal eager launches exactly";
+  EXPECT_EQ(graphed.predictions(), eager.predictions());
+  EXPECT_TRUE(all_bf16(graphed.predictions())) << "the last step's sigmoid outputs";
+  EXPECT_NE(graphed.params(), fp32.params()) << "bf16 trained exactly as float32";
+  const Metrics mg = graphed.take_metrics(), me = eager.take_metrics();
+  EXPECT_EQ(mg.loss_sum, me.loss_sum);
 }
 
 TEST_F(CudaBackendTest, ErrorsAreActionable) {

@@ -2,13 +2,18 @@
 // non-zero data, several shapes including odd ones, with every output NaN-poisoned first.
 // Kernels written with the CPU's rounding order (rescale, augmentation, RMSprop, max pooling,
 // relu, dropout) are held to 1e-6, i.e. a few ulp: by construction they agree bit for bit.
+#include <cuda_bf16.h>
+
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <random>
 #include <tuple>
 
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/augment.h"
 #include "kernels/cpu/bce.h"
+#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/channel_peaks.h"
 #include "kernels/cpu/channel_stats.h"
 #include "kernels/cpu/max_pooling2d.h"
@@ -17,6 +22,7 @@
 #include "kernels/cpu/rmsprop.h"
 #include "kernels/cuda/activations.cuh"
 #include "kernels/cuda/bce.cuh"
+#include "kernels/cuda/bf16_round.cuh"
 #include "kernels/cuda/bias_grad.cuh"
 #include "kernels/cuda/channel_peaks.cuh"
 #include "kernels/cuda/channel_stats.cuh"
@@ -35,6 +41,81 @@ using namespace acts::test;
 namespace {
 
 class CudaKernels : public CudaTest {};
+
+uint32_t bits_of(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+// Inputs for the bf16 rounding tests: hand-picked edges (ties to even at several exponents, the
+// carry into the exponent, the overflow boundary, subnormals, zeros, infinities, NaNs), then a
+// million random bit patterns (every exponent, and NaNs and infinities among them).
+std::vector<float> bf16_test_floats() {
+  const uint32_t edges[] = {0x3F800000u, 0x3F808000u, 0x3F818000u, 0x3F808001u, 0x3F807FFFu, 0xBF808001u,
+                            0x3FFFFFFFu, 0x7F7F7FFFu, 0x7F7F8000u, 0x7F7FFFFFu, 0x7F7EFFFFu, 0x00008000u,
+                            0x00018000u, 0x00007FFFu, 0x80018000u, 0x00000000u, 0x80000000u, 0x7F800000u,
+                            0xFF800000u, 0x7FC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x4B7FFF80u, 0xC3008000u};
+  std::vector<float> v;
+  for (uint32_t u : edges) {
+    float x;
+    std::memcpy(&x, &u, sizeof x);
+    v.push_back(x);
+  }
+  std::mt19937 rng(2026);
+  for (int i = 0; i < (1 << 20); ++i) {
+    const uint32_t u = rng();
+    float x;
+    std::memcpy(&x, &u, sizeof x);
+    v.push_back(x);
+  }
+  return v;
+}
+
+// got[i] is in[i] rounded as the CPU reference rounds it: the same bits, or a NaN for a NaN (the
+// CUDA conversion gives the one NaN 0x7FFF, the reference keeps the input's sign and payload).
+void expect_bf16_of(const std::string& what, const std::vector<float>& in, const std::vector<float>& got) {
+  ASSERT_EQ(got.size(), in.size()) << what;
+  size_t wrong = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const bool ok = std::isnan(in[i]) ? std::isnan(got[i]) : bits_of(got[i]) == bits_of(cpu::round_bf16(in[i]));
+    if (!ok && ++wrong <= 5)
+      ADD_FAILURE() << what << ": input 0x" << std::hex << bits_of(in[i]) << " gave 0x" << bits_of(got[i])
+                    << ", the reference 0x" << bits_of(cpu::round_bf16(in[i]));
+  }
+  EXPECT_EQ(wrong, 0u) << what << ": values rounded differently";
+}
+
+// The CPU reference's rounding (kernels/cpu/bf16.h) is the toolkit's own float -> bf16 conversion,
+// the one the GPU kernel calls. Needs no GPU: __float2bfloat16_rn also has a host build (under
+// the emulator, the stand-in's conversion is the one held to the reference).
+TEST(Bf16Conversion, TheToolkitsConversionIsTheCpuReference) {
+  const std::vector<float> in = bf16_test_floats();
+  std::vector<float> got(in.size());
+  for (size_t i = 0; i < in.size(); ++i) got[i] = __bfloat162float(__float2bfloat16_rn(in[i]));
+  expect_bf16_of("host __float2bfloat16_rn", in, got);
+}
+
+TEST_F(CudaKernels, RoundBf16MatchesCpuBitForBit) {
+  const std::vector<float> in = bf16_test_floats();
+  auto d_in = upload(in);
+  auto d_out = poisoned(in.size());
+  gpu::round_bf16(d_in.get(), d_out.get(), in.size(), stream());
+  expect_bf16_of("out of place", in, download(d_out, in.size()));
+  const std::vector<float> after = download(d_in, in.size());
+  EXPECT_EQ(std::memcmp(after.data(), in.data(), in.size() * sizeof(float)), 0) << "the input changed";
+  gpu::round_bf16(d_in.get(), d_in.get(), in.size(), stream());  // in place, as the backend calls it
+  expect_bf16_of("in place", in, download(d_in, in.size()));
+  // Odd counts: the grid-stride tail, and nothing written past n.
+  for (size_t n : {size_t(1), size_t(257)}) {
+    auto d_short = poisoned(n + 1);
+    gpu::round_bf16(d_in.get(), d_short.get(), n, stream());
+    std::vector<float> got = download(d_short, n + 1);
+    EXPECT_TRUE(std::isnan(got[n])) << n << " elements: wrote past the end";
+    got.pop_back();
+    expect_bf16_of(std::to_string(n) + " elements", std::vector<float>(in.begin(), in.begin() + long(n)), got);
+  }
+}
 
 // Per-channel sums (issue 22's statistics): the GPU's against the CPU reference on relu-like data
 // (a third exact zeros, one channel all zero, one constant), channel counts below, at and above a
