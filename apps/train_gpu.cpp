@@ -81,7 +81,7 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
   app.add_flag("--summary", summary, "Print the model summary and exit");
   app.add_option("--precision", c.precision,
                  "fp32, or bf16: Keras' mixed_bfloat16 policy (bf16 layers, float32 weights, optimizer state and "
-                 "loss); on the CPU in software, with float32 speed (docs/mixed-precision.md)")
+                 "loss); on the CPU and the GPU in software, with float32 speed (docs/mixed-precision.md)")
       ->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16", "float32", "mixed_bfloat16"}));
   app.add_flag("--tf32", c.tf32, "GPU: TF32 tensor-core math (faster, ~1e-3 relative error) instead of strict fp32");
   app.add_flag("--deterministic,!--no-deterministic", c.deterministic,
@@ -110,7 +110,7 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
 }
 
 // A run keeps what defines it (its run.json): only --epochs (to extend it), --data (where its
-// data lies now) and how it runs (device, threads, GPU math) may be given again. Returns 2 after
+// data lies now) and how it runs (device, threads, GPU math, precision) may be given again. Returns 2 after
 // saying which flag may not, else -1.
 int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
   if (app.count("--out") || app.count("--force")) {
@@ -128,6 +128,7 @@ int check_resume_flags(const CLI::App& app, acts::TrainConfig& c) {
       return 2;
     }
   if (!app.count("--epochs")) c.epochs = 0;  // keep the run's own epoch count
+  if (!app.count("--precision")) c.precision.clear();  // go on in the run's own precision
   return -1;
 }
 

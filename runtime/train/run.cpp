@@ -38,7 +38,8 @@ json identity(const TrainConfig& c) {
           {"class_mode", c.class_mode},
           {"stats_probe", c.stats_probe},
           {"stats_every", c.stats_every},
-          {"keep_every", c.keep_every}};
+          {"keep_every", c.keep_every},
+          {"precision", c.precision}};
 }
 
 Batch to_batch(const HostBatch& h, float scale, int set) {

@@ -71,6 +71,15 @@ void restore_identity(TrainConfig& c, const json& j) {
   c.optimizer = j.value("optimizer", "rmsprop");  // runs from before Adam trained with RMSprop
   optimizer_kind(c.optimizer);
   if (c.epochs <= 0) c.epochs = j.at("epochs");  // --epochs on resume may extend the run
+  // How the run computes: its own precision unless the resume names one (runs from before the
+  // option computed in fp32). A change is said, and the next checkpoints record it.
+  const std::string was = precision_name(parse_precision(j.value("precision", "fp32")));
+  if (c.precision.empty()) {
+    c.precision = was;
+  } else if (precision_name(parse_precision(c.precision)) != was) {
+    std::printf("Precision: %s from here on (the run computed in %s until now)\n",
+                precision_name(parse_precision(c.precision)), was.c_str());
+  }
 }
 
 // Where a resumed run stands, from its last checkpoint (c) and its settings (cfg, restored).

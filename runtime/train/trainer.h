@@ -40,7 +40,8 @@ struct TrainConfig {
   // How to run (not part of the run's identity; may change on resume).
   std::string device = "auto";
   bool deterministic = true, tf32 = false, cudnn_benchmark = false;
-  std::string precision = "fp32";        // fp32 or bf16 (Keras' mixed_bfloat16; BackendOptions::precision)
+  std::string precision = "fp32";        // fp32 or bf16 (Keras' mixed_bfloat16; BackendOptions::precision);
+                                         // empty on resume: the run's own (run.json)
   int threads = 0;
   std::string out;                       // empty: runs/<timestamp>
   bool force = false;

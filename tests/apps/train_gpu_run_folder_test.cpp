@@ -132,6 +132,33 @@ TEST(TrainGpuRunFolder, ResumeNeverShortensARunAndSaysWhenItIsFinished) {
   EXPECT_EQ(read_file(out + "/results.json"), results);
 }
 
+// --precision is how a run computes, not what it is: recorded in run.json and the checkpoints, a
+// resume goes on in it unless told otherwise, and a change is said and recorded for the next.
+TEST(TrainGpuRunFolder, ResumeGoesOnInTheRunsPrecisionUnlessToldOtherwise) {
+  SKIP_WITHOUT_PHOTO_DECODING();
+  const std::string out = tmpdir("precision");
+  auto r = run(kBin + " --data " + kSample + " --epochs 1 --precision bf16 --out " + out + kQuick);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "mixed bf16")) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(read_file(out + "/run.json")).at("precision"), "bf16");
+  auto recorded = [&] {
+    const acts::Checkpoint c = acts::load_checkpoint(out + "/last.safetensors");
+    return nlohmann::json::parse(c.meta.at("train_config")).at("precision").get<std::string>();
+  };
+  EXPECT_EQ(recorded(), "bf16");
+
+  r = run(kBin + " --resume " + out + " --epochs 2 --device cpu");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "mixed bf16")) << "the resume left bf16 unasked:\n" << r.out;
+  EXPECT_FALSE(contains(r.out, "Precision:")) << r.out;
+
+  r = run(kBin + " --resume " + out + " --epochs 3 --device cpu --precision fp32");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "Precision: fp32 from here on (the run computed in bf16 until now)")) << r.out;
+  EXPECT_FALSE(contains(r.out, "mixed bf16")) << r.out;
+  EXPECT_EQ(recorded(), "fp32");
+}
+
 TEST(TrainGpuRunFolder, NoValidationStepsTrainsWithoutValidationAndSaysSo) {
   SKIP_WITHOUT_PHOTO_DECODING();
   const std::string out = tmpdir("no_val");
