@@ -5,7 +5,6 @@
 // tensor's largest magnitude.
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/cpu/fast/thread_pool.h"
 #include "tests/compare.h"
+#include "tests/random_batch.h"
 
 using namespace acts;
 
@@ -37,15 +37,8 @@ TEST(CpuFastBackend, TrainStepMatchesReference) {
   CpuBackend fast(g, fast_opt), ref(g, ref_opt);
   ASSERT_EQ(fast.params(), ref.params());  // same seed, same initial weights
 
-  const int n = 5;
-  std::mt19937 rng(42);
-  std::vector<uint8_t> images(size_t(n) * g.input_size());
-  for (auto& p : images) p = uint8_t(rng() % 256);
-  const std::vector<float> labels = {1, 0, 0, 1, 1};
-  Batch b;
-  b.n = n;
-  b.images = images.data();
-  b.labels = labels.data();
+  const test::RandomBatch batch = test::random_batch(g, {1, 0, 0, 1, 1}, 42);
+  const Batch b = batch.view();
 
   for (Backend* be : {static_cast<Backend*>(&fast), static_cast<Backend*>(&ref)}) be->forward(b, true);
   for (const Node& nd : g.nodes())
@@ -80,14 +73,8 @@ TEST(CpuFastBackend, TheThreadCountChangesNoBit) {
   Graph g(tutorial_model(51));
   BackendOptions o;
   o.max_batch = 5;
-  std::mt19937 rng(7);
-  std::vector<uint8_t> images(size_t(5) * g.input_size());
-  for (auto& p : images) p = uint8_t(rng() % 256);
-  const std::vector<float> labels = {0, 1, 1, 0, 1};
-  Batch b;
-  b.n = 5;
-  b.images = images.data();
-  b.labels = labels.data();
+  const test::RandomBatch batch = test::random_batch(g, {0, 1, 1, 0, 1}, 7);
+  const Batch b = batch.view();
   std::vector<std::vector<float>> params;
   for (int threads : {1, 3}) {
     cpu_fast::set_thread_count(threads);

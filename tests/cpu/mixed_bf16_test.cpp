@@ -23,6 +23,7 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "tests/compare.h"
+#include "tests/random_batch.h"
 
 using namespace acts;
 
@@ -146,14 +147,8 @@ struct Step {
 Step train_step(const Graph& g, BackendOptions o) {
   o.max_batch = 5;
   CpuBackend be(g, o);
-  std::mt19937 rng(42);
-  std::vector<uint8_t> images(size_t(5) * g.input_size());
-  for (auto& p : images) p = uint8_t(rng() % 256);
-  const std::vector<float> labels = {1, 0, 0, 1, 1};
-  Batch b;
-  b.n = 5;
-  b.images = images.data();
-  b.labels = labels.data();
+  const test::RandomBatch batch = test::random_batch(g, {1, 0, 0, 1, 1}, 42);
+  const Batch b = batch.view();
   Step s;
   be.forward(b, true);
   for (const Node& nd : g.nodes()) s.acts.push_back(be.activation(nd.spec.name));
@@ -233,16 +228,9 @@ TEST(MixedBf16, DiffersFromFp32ByBf16sError) {
 
 TEST(MixedBf16, TrainingFollowsFp32) {
   Graph g(tutorial_model(51));
-  std::mt19937 rng(3);
   const int n = 8;
-  std::vector<uint8_t> images(size_t(n) * g.input_size());
-  for (auto& p : images) p = uint8_t(rng() % 256);
-  std::vector<float> labels(n);
-  for (int i = 0; i < n; ++i) labels[size_t(i)] = float(i % 2);
-  Batch b;
-  b.n = n;
-  b.images = images.data();
-  b.labels = labels.data();
+  const test::RandomBatch batch = test::random_batch(g, {0, 1, 0, 1, 0, 1, 0, 1}, 3);
+  const Batch b = batch.view();
   std::vector<double> loss[2];
   for (int k = 0; k < 2; ++k) {
     BackendOptions o = k ? bf16_options(false) : BackendOptions{};
