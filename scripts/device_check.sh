@@ -11,7 +11,7 @@
 #   failure here: there IS a GPU) -> memcheck + racecheck of our own kernels -> the 30-epoch
 #   tutorial + dump_acts GPU vs CPU (scripts/device/device_tutorial.sh, when device-data/ was carried)
 #   -> benchmark vs PyTorch (strict fp32; then the heatmap/filter-pattern rows vs PyTorch autograd) -> benchmark with TF32, with the timed cuDNN
-#   algorithm search and against batch and input size -> per-op profiles -> PyTorch's torch.compile mode -> memcheck of the
+#   algorithm search, against batch and input size and in mixed bf16 -> per-op profiles -> PyTorch's torch.compile mode -> memcheck of the
 #   cuDNN/cuBLAS layers and the backend (slow under the sanitizer: last).
 # A sanitizer that cannot attach on this machine (reported for gVisor-based GPU machines) makes
 # its stages "n/a", not failures: a short probe run decides before they start.
@@ -77,7 +77,7 @@ ALL_STAGES="tests kernel-sanitizer tutorial bench bench-more profile bench-compi
 # (its caps; a stage that ran and failed plans for the time it took).
 declare -A MIN_S=([tests]=60 [kernel-sanitizer]=40 [tutorial]=60 [bench]=90 [bench-more]=60 [profile]=40
                   [bench-compile]=100 [layer-sanitizer]=40)
-declare -A PLAN_S=([tests]=90 [kernel-sanitizer]=60 [tutorial]=120 [bench]=210 [bench-more]=180 [profile]=100
+declare -A PLAN_S=([tests]=90 [kernel-sanitizer]=60 [tutorial]=120 [bench]=210 [bench-more]=225 [profile]=100
                    [bench-compile]=150 [layer-sanitizer]=200)
 declare -A USED_S=()
 for st in ${STAGES//,/ }; do
@@ -325,13 +325,15 @@ if stage bench "Benchmark: ours vs PyTorch on the same GPU, strict fp32" && need
   else ok "benchmark explain"; fi
 fi
 
-if stage bench-more "Benchmark: TF32, and our timed algorithm search" && need_bench; then
+if stage bench-more "Benchmark: TF32, our timed algorithm search, batch and input size, mixed bf16" && need_bench; then
   echo "-- TF32 and non-deterministic algorithms on both sides, ours with --cudnn-benchmark (the step rows)"
   compare tf32 60 --rows train_b20,train_b256,eval_b20 --tf32 --nondeterministic --cudnn-benchmark
   echo "-- strict fp32, ours with --cudnn-benchmark (the step rows)"
   compare strict-search 60 --rows train_b20,train_b256,eval_b20 --cudnn-benchmark
   echo "-- a training step against batch (1-256 at 150 px) and input size (150-600 px at batch 8), vs PyTorch eager"
   compare scaling 60 --scaling --variants eager
+  echo "-- mixed bf16: ours (rounded in software around float32 cuDNN/cuBLAS) vs PyTorch's autocast bf16"
+  compare bf16 45 --rows train_b20,train_b256 --precision bf16 --variants eager
 fi
 
 if stage profile "Per-op profile of one training step (device events, eager)" && need_bench; then
