@@ -618,6 +618,17 @@ TEST_F(CudaBackendTest, FullSizeForwardMatchesCpu) {
   expect_activations(full, gpu, cpu, kTol, "150x150");
 }
 
+// |got - want| / |want| in L2 over n elements, both taken as changes from base (when given).
+double relative_l2(const float* got, const float* want, const float* base, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double b = base ? base[i] : 0.0, d = double(got[i]) - want[i], r = double(want[i]) - b;
+    num += d * d;
+    den += r * r;
+  }
+  return den > 0 ? std::sqrt(num / den) : (num > 0 ? INFINITY : 0.0);
+}
+
 TEST_F(CudaBackendTest, Tf32StaysNearStrictReference) {
   // TF32 rounds every matmul input to 10 mantissa bits: activations within 5e-3 of each tensor's
   // largest value (CPU simulation: <= 8.5e-4). Its forward noise also flips near-tie max-pool
@@ -634,14 +645,8 @@ TEST_F(CudaBackendTest, Tf32StaysNearStrictReference) {
   cpu.backward(hb.view());
   gpu.backward(hb.view());
   const auto gg = gpu.grads(), gc = cpu.grads();
-  for (const ParamRef& p : graph.params()) {
-    double num = 0, den = 0;
-    for (size_t i = p.offset; i < p.offset + p.size; ++i) {
-      num += (double(gg[i]) - gc[i]) * (double(gg[i]) - gc[i]);
-      den += double(gc[i]) * gc[i];
-    }
-    EXPECT_LE(std::sqrt(num / std::max(den, 1e-30)), 0.25) << "tf32 gradient " << p.name;
-  }
+  for (const ParamRef& p : graph.params())
+    EXPECT_LE(relative_l2(&gg[p.offset], &gc[p.offset], nullptr, p.size), 0.25) << "tf32 gradient " << p.name;
 }
 
 bool all_bf16(const std::vector<float>& v) {
@@ -694,15 +699,13 @@ TEST_F(CudaBackendTest, MixedBf16StepMatchesCpuReferenceInBf16) {
   const auto gg = gpu.grads(), gc = cpu.grads();
   EXPECT_TRUE(all_bf16(gg)) << "weight gradients";
   for (const ParamRef& p : graph.params()) {
-    double num = 0, den = 0, sum = 0, scale = 0;
+    double sum = 0, scale = 0;
     for (size_t i = p.offset; i < p.offset + p.size; ++i) {
-      num += (double(gg[i]) - gc[i]) * (double(gg[i]) - gc[i]);
-      den += double(gc[i]) * gc[i];
       sum += std::fabs(double(gg[i]) - gc[i]);
       scale = std::max(scale, std::fabs(double(gc[i])));
     }
-    ASSERT_GT(den, 0.0) << p.name << ": all zero, the comparison would be vacuous";
-    EXPECT_LE(std::sqrt(num / den), 0.05) << "bf16 gradient " << p.name;
+    ASSERT_GT(scale, 0.0) << p.name << ": all zero, the comparison would be vacuous";
+    EXPECT_LE(relative_l2(&gg[p.offset], &gc[p.offset], nullptr, p.size), 0.05) << "bf16 gradient " << p.name;
     EXPECT_LT(sum / double(p.size), scale / 4096) << "bf16 gradient " << p.name << ": mean difference";
   }
   const Metrics mc = cpu.take_metrics(), mg = gpu.take_metrics();
@@ -711,8 +714,13 @@ TEST_F(CudaBackendTest, MixedBf16StepMatchesCpuReferenceInBf16) {
   cpu.update();
   gpu.update();
   // float32 master weights: the update's lr-sized steps are kept, not rounded away
-  EXPECT_FALSE(all_bf16(gpu.params())) << "the master weights were rounded";
-  expect_params(graph, "bf16 weights", gpu.params(), cpu.params(), &w0, 2e-6, 1.0 / 32);
+  const auto wg = gpu.params(), wc = cpu.params();
+  EXPECT_FALSE(all_bf16(wg)) << "the master weights were rounded";
+  // Each tensor's step within 5% relative L2 of the CPU's. RMSprop's first step is steep in a
+  // gradient near zero (about lr g / (0.32 |g| + eps)), so one moved gradient entry moves its
+  // weight's step by much of a step: an element-wise bound would depend on where ties fell.
+  for (const ParamRef& p : graph.params())
+    EXPECT_LE(relative_l2(&wg[p.offset], &wc[p.offset], &w0[p.offset], p.size), 0.05) << "bf16 step of " << p.name;
 }
 
 // The rounding kernels are part of the captured step: replayed graphs give eager launches' bits,
