@@ -1,5 +1,7 @@
 // Stand-in for the part of cuDNN runtime/ops/conv2d/conv2d_cuda_layer.cpp uses (see ../cuda_emu.h), written
 // from cuDNN's documented semantics: 4-D float tensors in NHWC, filters in NHWC = (K, R, S, C),
+// or bf16 ones (x, w and y all bf16, a float compute type: cuDNN's PSEUDO_BFLOAT16 configuration;
+// the result rounded to bf16 when stored),
 // 2-D cross-correlation, y = alpha * op + beta * y (y not read when beta = 0), a workspace
 // smaller than the chosen algorithm's size refused with CUDNN_STATUS_BAD_PARAM. Math in double;
 // a descriptor whose math type is not CUDNN_FMA_MATH rounds the operands to TF32 first (what
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cuda_bf16.h"
 #include "cuda_runtime_api.h"
 
 #define CUDNN_MAJOR 0
@@ -29,7 +32,7 @@ enum cudnnStatus_t {  // cuDNN 9's values: a category (thousands) plus a specifi
   CUDNN_STATUS_EXECUTION_FAILED_CUDART = 5003,
 };
 #define CUDNN_STATUS_CATEGORY(full_error_code) ((full_error_code) / 1000 * 1000)
-enum cudnnDataType_t { CUDNN_DATA_FLOAT = 0 };
+enum cudnnDataType_t { CUDNN_DATA_FLOAT = 0, CUDNN_DATA_BFLOAT16 = 9 };  // cuDNN's values
 enum cudnnTensorFormat_t { CUDNN_TENSOR_NCHW = 0, CUDNN_TENSOR_NHWC = 1 };
 enum cudnnConvolutionMode_t { CUDNN_CONVOLUTION = 0, CUDNN_CROSS_CORRELATION = 1 };
 enum cudnnMathType_t {
@@ -89,15 +92,18 @@ struct cudnnContext {
 struct cudnnTensorStruct {
   int n = 0, c = 0, h = 0, w = 0;
   cudnnTensorFormat_t format = CUDNN_TENSOR_NCHW;
+  cudnnDataType_t type = CUDNN_DATA_FLOAT;
 };
 struct cudnnFilterStruct {
   int k = 0, c = 0, h = 0, w = 0;
   cudnnTensorFormat_t format = CUDNN_TENSOR_NCHW;
+  cudnnDataType_t type = CUDNN_DATA_FLOAT;
 };
 struct cudnnConvolutionStruct {
   int pad_h = 0, pad_w = 0, u = 1, v = 1, dil_h = 1, dil_w = 1;
   cudnnConvolutionMode_t mode = CUDNN_CONVOLUTION;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+  cudnnDataType_t compute = CUDNN_DATA_FLOAT;
 };
 using cudnnHandle_t = cudnnContext*;
 using cudnnTensorDescriptor_t = cudnnTensorStruct*;
@@ -139,24 +145,25 @@ inline cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor
 inline cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d) {
   return delete d, CUDNN_STATUS_SUCCESS;
 }
-inline cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t,
+inline cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f, cudnnDataType_t t,
                                                 int n, int c, int h, int w) {
   if (n <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
   // The legacy API's limit: 2 giga-elements per tensor (int32 element offsets).
   if (int64_t(n) * c * h * w > INT32_MAX) return CUDNN_STATUS_NOT_SUPPORTED_SHAPE;
-  *d = {n, c, h, w, f};
+  *d = {n, c, h, w, f, t};
   return CUDNN_STATUS_SUCCESS;
 }
-inline cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t, cudnnTensorFormat_t f,
+inline cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t, cudnnTensorFormat_t f,
                                                 int k, int c, int h, int w) {
   if (k <= 0 || c <= 0 || h <= 0 || w <= 0) return CUDNN_STATUS_BAD_PARAM;
-  *d = {k, c, h, w, f};
+  *d = {k, c, h, w, f, t};
   return CUDNN_STATUS_SUCCESS;
 }
 inline cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int pad_h, int pad_w, int u, int v,
                                                      int dil_h, int dil_w, cudnnConvolutionMode_t mode,
-                                                     cudnnDataType_t) {
+                                                     cudnnDataType_t compute) {
   d->pad_h = pad_h, d->pad_w = pad_w, d->u = u, d->v = v, d->dil_h = dil_h, d->dil_w = dil_w, d->mode = mode;
+  d->compute = compute;
   return CUDNN_STATUS_SUCCESS;
 }
 inline cudnnStatus_t cudnnSetConvolutionMathType(cudnnConvolutionDescriptor_t d, cudnnMathType_t m) {
@@ -177,10 +184,11 @@ namespace acts_emu::dnn {
 constexpr size_t kFftWorkspace = size_t(3) << 20, kGemmWorkspace = size_t(1) << 20;
 
 // The convolutions this stand-in computes: NHWC, (K, R, S, C) filters, cuDNN's symmetric zero
-// padding and strides, no dilation. Output (oh, ow) reads input (oh * u - pad_h + r, ow * v - pad_w + s).
+// padding and strides, no dilation, x, w and y of one type (float, or bf16) and a float compute
+// type. Output (oh, ow) reads input (oh * u - pad_h + r, ow * v - pad_w + s).
 inline bool supported(cudnnTensorDescriptor_t x, cudnnFilterDescriptor_t w, cudnnConvolutionDescriptor_t c,
                       cudnnTensorDescriptor_t y) {
-  return x->format == CUDNN_TENSOR_NHWC && w->format == CUDNN_TENSOR_NHWC && y->format == CUDNN_TENSOR_NHWC &&
+  return x->type == w->type && x->type == y->type && c->compute == CUDNN_DATA_FLOAT && x->format == CUDNN_TENSOR_NHWC && w->format == CUDNN_TENSOR_NHWC && y->format == CUDNN_TENSOR_NHWC &&
          c->mode == CUDNN_CROSS_CORRELATION && c->pad_h >= 0 && c->pad_w >= 0 && c->u >= 1 && c->v >= 1 &&
          c->dil_h == 1 && c->dil_w == 1 && x->n == y->n && x->c == w->c && y->c == w->k &&
          y->h == (x->h + 2 * c->pad_h - w->h) / c->u + 1 && y->w == (x->w + 2 * c->pad_w - w->w) / c->v + 1;
@@ -306,14 +314,26 @@ inline cudnnStatus_t cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnnHandle_
 }
 
 namespace acts_emu::dnn {
-// The operands as double (TF32-rounded under tensor-op math): every element read once, here.
-inline std::vector<double> operands(const float* p, size_t n, bool tensor_op) {
+// The operands as double (TF32-rounded under tensor-op math; a bf16 value is a TF32 one): every
+// element read once, here.
+inline std::vector<double> operands(const void* p, cudnnDataType_t type, size_t n, bool tensor_op) {
   std::vector<double> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = operand(p[i], tensor_op);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = type == CUDNN_DATA_BFLOAT16 ? double(__bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]))
+                                       : operand(static_cast<const float*>(p)[i], tensor_op);
   return v;
 }
-inline void store(float* out, const std::vector<double>& acc, float alpha, float beta) {
-  for (size_t i = 0; i < acc.size(); ++i) out[i] = float(alpha * acc[i] + (beta != 0 ? beta * double(out[i]) : 0.0));
+// out = alpha acc + beta out, in float, then rounded to bf16 for a bf16 tensor.
+inline void store(void* out, cudnnDataType_t type, const std::vector<double>& acc, float alpha, float beta) {
+  for (size_t i = 0; i < acc.size(); ++i) {
+    if (type == CUDNN_DATA_BFLOAT16) {
+      __nv_bfloat16& o = static_cast<__nv_bfloat16*>(out)[i];
+      o = __float2bfloat16_rn(float(alpha * acc[i] + (beta != 0 ? beta * double(__bfloat162float(o)) : 0.0)));
+    } else {
+      float& o = static_cast<float*>(out)[i];
+      o = float(alpha * acc[i] + (beta != 0 ? beta * double(o) : 0.0));
+    }
+  }
 }
 inline size_t count(const cudnnTensorStruct& t) { return size_t(t.n) * t.h * t.w * t.c; }
 inline size_t count(const cudnnFilterStruct& f) { return size_t(f.k) * f.h * f.w * f.c; }
@@ -333,11 +353,8 @@ inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha,
   const cudnnFilterStruct F = *wd;
   const cudnnConvolutionStruct CV = *cd;
   const bool tc = cd->math != CUDNN_FMA_MATH;
-  const auto* xp_ = static_cast<const float*>(xp);
-  const auto* wp_ = static_cast<const float*>(wp);
-  auto* y = static_cast<float*>(yp);
   acts_emu::submit(h->stream, [=] {
-    const std::vector<double> x = operands(xp_, count(X), tc), w = operands(wp_, count(F), tc);
+    const std::vector<double> x = operands(xp, X.type, count(X), tc), w = operands(wp, F.type, count(F), tc);
     std::vector<double> acc(count(Y), 0.0);
     for (int n = 0; n < Y.n; ++n)
       for (int oh = 0; oh < Y.h; ++oh)
@@ -354,7 +371,7 @@ inline cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha,
               }
             acc[((size_t(n) * Y.h + oh) * Y.w + ow) * Y.c + k] = sum;
           }
-    store(y, acc, a, b);
+    store(yp, Y.type, acc, a, b);
   });
   return CUDNN_STATUS_SUCCESS;
 }
@@ -374,11 +391,8 @@ inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* a
   const cudnnFilterStruct F = *wd;
   const cudnnConvolutionStruct CV = *cd;
   const bool tc = cd->math != CUDNN_FMA_MATH;
-  const auto* wp_ = static_cast<const float*>(wp);
-  const auto* dyp_ = static_cast<const float*>(dyp);
-  auto* dx = static_cast<float*>(dxp);
   acts_emu::submit(h->stream, [=] {
-    const std::vector<double> w = operands(wp_, count(F), tc), dy = operands(dyp_, count(Y), tc);
+    const std::vector<double> w = operands(wp, F.type, count(F), tc), dy = operands(dyp, Y.type, count(Y), tc);
     std::vector<double> acc(count(X), 0.0);
     for (int n = 0; n < Y.n; ++n)
       for (int oh = 0; oh < Y.h; ++oh)
@@ -394,7 +408,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* a
                 for (int c = 0; c < X.c; ++c) out[c] += wr[c] * g;
               }
             }
-    store(dx, acc, a, b);
+    store(dxp, X.type, acc, a, b);
   });
   return CUDNN_STATUS_SUCCESS;
 }
@@ -414,11 +428,8 @@ inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void*
   const cudnnFilterStruct F = *dwd;
   const cudnnConvolutionStruct CV = *cd;
   const bool tc = cd->math != CUDNN_FMA_MATH;
-  const auto* xp_ = static_cast<const float*>(xp);
-  const auto* dyp_ = static_cast<const float*>(dyp);
-  auto* dw = static_cast<float*>(dwp);
   acts_emu::submit(h->stream, [=] {
-    const std::vector<double> x = operands(xp_, count(X), tc), dy = operands(dyp_, count(Y), tc);
+    const std::vector<double> x = operands(xp, X.type, count(X), tc), dy = operands(dyp, Y.type, count(Y), tc);
     std::vector<double> acc(count(F), 0.0);
     for (int n = 0; n < Y.n; ++n)
       for (int oh = 0; oh < Y.h; ++oh)
@@ -434,7 +445,7 @@ inline cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void*
                 for (int c = 0; c < X.c; ++c) out[c] += xr[c] * g;
               }
           }
-    store(dw, acc, a, b);
+    store(dwp, F.type, acc, a, b);
   });
   return CUDNN_STATUS_SUCCESS;
 }
