@@ -332,7 +332,7 @@ if stage bench-more "Benchmark: TF32, our timed algorithm search, batch and inpu
   compare strict-search 60 --rows train_b20,train_b256,eval_b20 --cudnn-benchmark
   echo "-- a training step against batch (1-256 at 150 px) and input size (150-600 px at batch 8), vs PyTorch eager"
   compare scaling 60 --scaling --variants eager
-  echo "-- mixed bf16: ours (rounded in software around float32 cuDNN/cuBLAS) vs PyTorch's autocast bf16"
+  echo "-- mixed bf16: ours (Conv2D and Dense on cuDNN and cuBLAS bf16 tensor cores) vs PyTorch autocast bf16"
   compare bf16 45 --rows train_b20,train_b256 --precision bf16 --variants eager
 fi
 

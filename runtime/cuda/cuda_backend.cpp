@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "event_op_clock.h"
-#include "kernels/cuda/bf16_round.cuh"
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/channel_peaks.cuh"
 #include "kernels/cuda/channel_stats.cuh"
 #include "kernels/cuda/gather_rows.cuh"
@@ -85,7 +85,7 @@ CudaBackend::~CudaBackend() {
 std::string CudaBackend::name() const {
   return "cuda (" + ctx_.device_name() + ", " + cudnn_version_text() + ", " + (ctx_.tf32() ? "TF32" : "strict fp32") +
          (use_graphs_ ? ", CUDA graphs" : "") +
-         (bf16_ ? ", mixed bf16 emulated: float32 cuDNN/cuBLAS on bf16-rounded tensors" : "") + ")";
+         (bf16_ ? ", mixed bf16: Conv2D and Dense on cuDNN's and cuBLAS' bf16 tensor cores" : "") + ")";
 }
 
 void CudaBackend::to_bf16(float* p, size_t n) const {

@@ -24,8 +24,9 @@
 // compute with a bf16-rounded copy of the float32 master weights (refreshed at every forward, a
 // 14 MB pass) and every tensor they hand on (input, outputs, logits, the gradients flowing down,
 // the parameter gradients) is rounded to bf16 in place; the loss, the optimizer and its state
-// stay float32. The convolutions and GEMMs themselves are still float32 cuDNN/cuBLAS calls on
-// bf16-valued tensors: bf16's numbers, not yet its tensor-core speed.
+// stay float32. Conv2D and Dense hand bf16 copies to cuDNN's and cuBLAS' bf16 paths (tensor
+// cores, float32 accumulation; runtime/ops/conv2d/conv2d_cuda.cpp, runtime/ops/dense/dense_cuda.cpp);
+// the other ops compute in float32 on the bf16-valued tensors.
 //
 // CUDA graph: with options().cuda_graphs (and env ACTS_CUDA_GRAPHS not "0"), train_step() and
 // eval_step() run the first step of each (step kind, batch size, input kind) eagerly, capture the

@@ -4,7 +4,7 @@
 // touch host memory, so the whole training step can be captured as one CUDA graph.
 #include "cuda_backend.h"
 #include "kernels/cuda/bce.cuh"
-#include "kernels/cuda/bf16_round.cuh"
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/cce.cuh"
 #include "kernels/cuda/rescale_augment.cuh"
 #include "kernels/cuda/adam.cuh"

@@ -676,6 +676,12 @@ TEST_F(CudaBackendTest, MixedBf16StepMatchesCpuReferenceInBf16) {
   CpuBackend cpu(graph, ref_options);
   CudaBackend gpu(graph, o);
   EXPECT_NE(gpu.name().find("bf16"), std::string::npos) << gpu.name();
+  // cuDNN sees bf16 tensors (the float32 path would give the same numbers on the emulator, whose
+  // convolutions sum in double; Dense's bf16 GEMM reads its operands as bf16 or fails the numbers).
+  const std::string algorithms = gpu.algorithms();
+  for (const Node& nd : graph.nodes())
+    if (nd.spec.type == LayerType::Conv2D)
+      EXPECT_NE(algorithms.find(nd.spec.name + ": bf16 tensors: "), std::string::npos) << algorithms;
   const HostBatch hb = make_batch(graph, 3, 93);
   cpu.forward(hb.view(), true);
   gpu.forward(hb.view(), true);

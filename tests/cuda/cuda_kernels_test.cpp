@@ -22,7 +22,7 @@
 #include "kernels/cpu/rmsprop.h"
 #include "kernels/cuda/activations.cuh"
 #include "kernels/cuda/bce.cuh"
-#include "kernels/cuda/bf16_round.cuh"
+#include "kernels/cuda/bf16.cuh"
 #include "kernels/cuda/bias_grad.cuh"
 #include "kernels/cuda/channel_peaks.cuh"
 #include "kernels/cuda/channel_stats.cuh"
@@ -96,7 +96,7 @@ TEST(Bf16Conversion, TheToolkitsConversionIsTheCpuReference) {
   expect_bf16_of("host __float2bfloat16_rn", in, got);
 }
 
-TEST_F(CudaKernels, RoundBf16MatchesCpuBitForBit) {
+TEST_F(CudaKernels, Bf16RoundPackWidenMatchCpuBitForBit) {
   const std::vector<float> in = bf16_test_floats();
   auto d_in = upload(in);
   auto d_out = poisoned(in.size());
@@ -104,6 +104,12 @@ TEST_F(CudaKernels, RoundBf16MatchesCpuBitForBit) {
   expect_bf16_of("out of place", in, download(d_out, in.size()));
   const std::vector<float> after = download(d_in, in.size());
   EXPECT_EQ(std::memcmp(after.data(), in.data(), in.size() * sizeof(float)), 0) << "the input changed";
+  // Packed to 2 bytes and widened back (what the bf16 convolutions and GEMMs read and write).
+  DeviceBuffer<__nv_bfloat16> packed(in.size(), "packed bf16");
+  auto d_widened = poisoned(in.size());
+  gpu::pack_bf16(d_in.get(), packed.get(), in.size(), stream());
+  gpu::widen_bf16(packed.get(), d_widened.get(), in.size(), stream());
+  expect_bf16_of("packed and widened", in, download(d_widened, in.size()));
   gpu::round_bf16(d_in.get(), d_in.get(), in.size(), stream());  // in place, as the backend calls it
   expect_bf16_of("in place", in, download(d_in, in.size()));
   // Odd counts: the grid-stride tail, and nothing written past n.

@@ -94,7 +94,7 @@ bool refused_at_execution(cudnnStatus_t s) {
 // bit-exact reruns do not). None: an error that lists why each entry was refused.
 template <typename Perf, typename Candidate, typename Workspace>
 std::vector<Candidate> candidates(const std::string& where, const char* direction, const std::vector<Perf>& perfs,
-                                  bool deterministic, bool tf32, size_t limit, bool (*plain)(int),
+                                  bool deterministic, bool tensor_ops, size_t limit, bool (*plain)(int),
                                   const char* (*name)(int), decltype(Perf::algo) fallback,
                                   const Workspace& workspace_of) {
   std::vector<Candidate> out;
@@ -108,7 +108,7 @@ std::vector<Candidate> candidates(const std::string& where, const char* directio
   Perf p{};
   while (!rest.empty()) {  // pick() returns the first that passes; drop everything up to it
     std::string why;
-    if (!pick(rest, deterministic, !tf32, limit, plain, name, &p, &why)) {
+    if (!pick(rest, deterministic, !tensor_ops, limit, plain, name, &p, &why)) {
       if (out.empty()) tried = why;
       break;
     }
@@ -122,12 +122,12 @@ std::vector<Candidate> candidates(const std::string& where, const char* directio
   });
   Perf d{};
   d.algo = fallback;
-  d.mathType = tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+  d.mathType = tensor_ops ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
   if (!refused && workspace_of(fallback, &d.memory) == CUDNN_STATUS_SUCCESS && d.memory <= limit) add(d, true);
   if (deterministic) {
     rest = perfs;
     std::string ignored;
-    while (pick(rest, false, !tf32, limit, plain, name, &p, &ignored)) {
+    while (pick(rest, false, !tensor_ops, limit, plain, name, &p, &ignored)) {
       if (p.determinism != CUDNN_DETERMINISTIC) add(p, false);
       rest.erase(rest.begin(),
                  std::find_if(rest.begin(), rest.end(), [&](const Perf& q) { return q.algo == p.algo; }) + 1);
@@ -135,7 +135,7 @@ std::vector<Candidate> candidates(const std::string& where, const char* directio
   }
   if (out.empty())
     fail(where, ": cuDNN offers no usable ", direction, " algorithm (", deterministic ? "deterministic, " : "",
-         tf32 ? "TF32" : "strict fp32", ", workspace up to ", mib(limit), "): ", tried);
+         tensor_ops ? "tensor-op math" : "strict fp32", ", workspace up to ", mib(limit), "): ", tried);
   if (deterministic && !out.front().deterministic)
     std::fprintf(stderr,
                  "warning: %s: cuDNN has no deterministic %s algorithm here; using %s, so reruns may differ "
@@ -147,14 +147,19 @@ std::vector<Candidate> candidates(const std::string& where, const char* directio
 }  // namespace
 
 ConvLayer::ConvLayer(const CudaContext& ctx, const std::string& name, const ConvShape& s, bool deterministic,
-                     bool search, size_t workspace_limit)
-    : ctx_(ctx), s_(s), search_(search), deterministic_(deterministic) {
+                     bool search, size_t workspace_limit, cudnnDataType_t type)
+    : ctx_(ctx),
+      s_(s),
+      search_(search),
+      deterministic_(deterministic),
+      type_(type),
+      tensor_ops_(ctx.tf32() || type == CUDNN_DATA_BFLOAT16) {
   where_ =
       name + " (Conv2D, input (" + std::to_string(s.n) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) +
       ", " + std::to_string(s.c) + "), kernel " + std::to_string(s.k) + "x" + std::to_string(s.k) + ", " +
       std::to_string(s.f) + " filters" + (s.stride != 1 ? ", stride " + std::to_string(s.stride) : std::string()) +
       (s.pad_h || s.pad_w ? ", padding " + std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w) : std::string()) +
-      ")";
+      (type == CUDNN_DATA_BFLOAT16 ? ", bf16" : "") + ")";
   if (s.n <= 0 || s.c <= 0 || s.f <= 0 || s.k <= 0 || s.stride <= 0 || s.pad_h < 0 || s.pad_w < 0 ||
       s.h + 2 * s.pad_h < s.k || s.w + 2 * s.pad_w < s.k)
     fail(where_, ": the kernel does not fit the input, or a dimension is not positive");
@@ -208,22 +213,22 @@ void ConvLayer::build(bool deterministic, size_t limit) {
   CUDNN_CHECK_IN(where_, cudnnCreateTensorDescriptor(&y_desc_));
   CUDNN_CHECK_IN(where_, cudnnCreateFilterDescriptor(&w_desc_));
   CUDNN_CHECK_IN(where_,
-                 cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s_.n, s_.c, s_.h, s_.w));
-  CUDNN_CHECK_IN(where_,
-                 cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s_.f, s_.c, s_.k, s_.k));
+                 cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NHWC, type_, s_.n, s_.c, s_.h, s_.w));
+  CUDNN_CHECK_IN(where_, cudnnSetFilter4dDescriptor(w_desc_, type_, CUDNN_TENSOR_NHWC, s_.f, s_.c, s_.k, s_.k));
   for (cudnnConvolutionDescriptor_t* d : {&fwd_.desc, &data_.desc, &filter_.desc}) {
     CUDNN_CHECK_IN(where_, cudnnCreateConvolutionDescriptor(d));
     CUDNN_CHECK_IN(where_, cudnnSetConvolution2dDescriptor(*d, s_.pad_h, s_.pad_w, s_.stride, s_.stride, 1, 1,
                                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    // Strict: FMA kernels only. TF32: tensor cores allowed (never fp16 down-conversion).
-    CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(*d, ctx_.tf32() ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+    // Strict: FMA kernels only. TF32 and bf16: tensor cores allowed (never fp16 down-conversion).
+    // The compute type is float32 for bf16 tensors too (float32 accumulation).
+    CUDNN_CHECK_IN(where_, cudnnSetConvolutionMathType(*d, tensor_ops_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
   }
   int n = 0, c = 0, h = 0, w = 0;
   CUDNN_CHECK_IN(where_, cudnnGetConvolution2dForwardOutputDim(fwd_.desc, x_desc_, w_desc_, &n, &c, &h, &w));
   if (n != s_.n || c != s_.f || h != s_.oh() || w != s_.ow())
     fail(where_, ": cuDNN computes an output of (", n, ", ", h, ", ", w, ", ", c, "), the graph expects (", s_.n, ", ",
          s_.oh(), ", ", s_.ow(), ", ", s_.f, ")");
-  CUDNN_CHECK_IN(where_, cudnnSetTensor4dDescriptor(y_desc_, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, n, c, h, w));
+  CUDNN_CHECK_IN(where_, cudnnSetTensor4dDescriptor(y_desc_, CUDNN_TENSOR_NHWC, type_, n, c, h, w));
   choose_forward(deterministic, limit);
   choose_backward_data(deterministic, limit);
   choose_backward_filter(deterministic, limit);
@@ -304,7 +309,7 @@ void ConvLayer::choose_forward(bool deterministic, size_t limit) {
                                                    cudnnConvolutionFwdAlgo_t(a), ws);
   };
   fwd_.candidates = candidates<cudnnConvolutionFwdAlgoPerf_t, Candidate>(
-      where_, fwd_.pass, perfs, deterministic, ctx_.tf32(), limit, plain_fwd, fwd_name,
+      where_, fwd_.pass, perfs, deterministic, tensor_ops_, limit, plain_fwd, fwd_name,
       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
       [&](cudnnConvolutionFwdAlgo_t a, size_t* ws) { return fwd_.workspace_of(int(a), ws); });
   adopt(fwd_, SIZE_MAX);
@@ -326,7 +331,7 @@ void ConvLayer::choose_backward_data(bool deterministic, size_t limit) {
                                                         cudnnConvolutionBwdDataAlgo_t(a), ws);
   };
   data_.candidates = candidates<cudnnConvolutionBwdDataAlgoPerf_t, Candidate>(
-      where_, data_.pass, perfs, deterministic, ctx_.tf32(), limit, plain_data, data_name,
+      where_, data_.pass, perfs, deterministic, tensor_ops_, limit, plain_data, data_name,
       CUDNN_CONVOLUTION_BWD_DATA_ALGO_1,
       [&](cudnnConvolutionBwdDataAlgo_t a, size_t* ws) { return data_.workspace_of(int(a), ws); });
   adopt(data_, SIZE_MAX);
@@ -349,7 +354,7 @@ void ConvLayer::choose_backward_filter(bool deterministic, size_t limit) {
                                                           cudnnConvolutionBwdFilterAlgo_t(a), ws);
   };
   filter_.candidates = candidates<cudnnConvolutionBwdFilterAlgoPerf_t, Candidate>(
-      where_, filter_.pass, perfs, deterministic, ctx_.tf32(), limit, plain_filter, filter_name,
+      where_, filter_.pass, perfs, deterministic, tensor_ops_, limit, plain_filter, filter_name,
       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1,
       [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* ws) { return filter_.workspace_of(int(a), ws); });
   adopt(filter_, SIZE_MAX);
@@ -363,14 +368,14 @@ std::string ConvLayer::algorithms() const {
     const char* label = d == &fwd_ ? "fwd " : d == &data_ ? ", bwd-data " : ", bwd-filter ";
     out += label + (d->exhausted() ? std::string("none left") : d->text(d->at));
   }
-  return out;
+  return type_ == CUDNN_DATA_BFLOAT16 ? "bf16 tensors: " + out : out;
 }
 
 void ConvLayer::check_workspace(size_t need, size_t have) const {
   if (have < need) fail(where_, ": needs ", need, " bytes of workspace, was given ", have);
 }
 
-void ConvLayer::forward(const float* x, const float* w, float* y, void* ws, size_t ws_bytes) {
+void ConvLayer::forward(const void* x, const void* w, void* y, void* ws, size_t ws_bytes) {
   const float one = 1.f, zero = 0.f;
   execute(fwd_, ws_bytes, "cudnnConvolutionForward", __LINE__, [&](int algo) {
     return cudnnConvolutionForward(ctx_.cudnn(), &one, x_desc_, x, w_desc_, w, fwd_.desc,
@@ -378,7 +383,7 @@ void ConvLayer::forward(const float* x, const float* w, float* y, void* ws, size
   });
 }
 
-void ConvLayer::backward_data(const float* w, const float* dy, float* dx, void* ws, size_t ws_bytes) {
+void ConvLayer::backward_data(const void* w, const void* dy, void* dx, void* ws, size_t ws_bytes) {
   const float one = 1.f, zero = 0.f;
   execute(data_, ws_bytes, "cudnnConvolutionBackwardData", __LINE__, [&](int algo) {
     return cudnnConvolutionBackwardData(ctx_.cudnn(), &one, w_desc_, w, y_desc_, dy, data_.desc,
@@ -386,7 +391,7 @@ void ConvLayer::backward_data(const float* w, const float* dy, float* dx, void* 
   });
 }
 
-void ConvLayer::backward_filter(const float* x, const float* dy, float* dw, void* ws, size_t ws_bytes) {
+void ConvLayer::backward_filter(const void* x, const void* dy, void* dw, void* ws, size_t ws_bytes) {
   const float one = 1.f, zero = 0.f;
   execute(filter_, ws_bytes, "cudnnConvolutionBackwardFilter", __LINE__, [&](int algo) {
     return cudnnConvolutionBackwardFilter(ctx_.cudnn(), &one, x_desc_, x, y_desc_, dy, filter_.desc,

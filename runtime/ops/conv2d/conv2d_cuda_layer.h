@@ -39,9 +39,10 @@ struct ConvShape {
 
 class ConvLayer {
  public:
-  // workspace_limit: the most workspace any one chosen algorithm may use.
+  // workspace_limit: the most workspace any one chosen algorithm may use; type: the element type of
+  // x, w and y (CUDNN_DATA_FLOAT or CUDNN_DATA_BFLOAT16).
   ConvLayer(const CudaContext& ctx, const std::string& name, const ConvShape& s, bool deterministic, bool search,
-            size_t workspace_limit);
+            size_t workspace_limit, cudnnDataType_t type = CUDNN_DATA_FLOAT);
   ~ConvLayer();
   ConvLayer(const ConvLayer&) = delete;
   ConvLayer& operator=(const ConvLayer&) = delete;
@@ -49,14 +50,15 @@ class ConvLayer {
   const ConvShape& shape() const { return s_; }
   // The most workspace the three chosen algorithms need.
   size_t workspace_bytes() const;
-  // "fwd IMPLICIT_PRECOMP_GEMM (FMA), bwd-data ALGO_1 (FMA), bwd-filter ALGO_1 (FMA)"
+  // "fwd IMPLICIT_PRECOMP_GEMM (FMA), bwd-data ALGO_1 (FMA), bwd-filter ALGO_1 (FMA)", after
+  // "bf16 tensors: " for a bf16 layer
   std::string algorithms() const;
 
-  // Each overwrites its output (beta = 0). ws: at least workspace_bytes(); a fallback candidate
-  // must fit in ws_bytes too.
-  void forward(const float* x, const float* w, float* y, void* ws, size_t ws_bytes);
-  void backward_data(const float* w, const float* dy, float* dx, void* ws, size_t ws_bytes);
-  void backward_filter(const float* x, const float* dy, float* dw, void* ws, size_t ws_bytes);
+  // Each overwrites its output (beta = 0); every tensor is of the layer's type. ws: at least
+  // workspace_bytes(); a fallback candidate must fit in ws_bytes too.
+  void forward(const void* x, const void* w, void* y, void* ws, size_t ws_bytes);
+  void backward_data(const void* w, const void* dy, void* dx, void* ws, size_t ws_bytes);
+  void backward_filter(const void* x, const void* dy, void* dw, void* ws, size_t ws_bytes);
 
   // The largest batch of shape s (any n) whose input and output fit cuDNN's tensor limit.
   static long max_batch(const ConvShape& s);
@@ -101,6 +103,8 @@ class ConvLayer {
   ConvShape s_;
   bool search_ = false;
   bool deterministic_ = true;
+  cudnnDataType_t type_ = CUDNN_DATA_FLOAT;
+  bool tensor_ops_ = false;  // TF32 or bf16: tensor-op math and every algorithm allowed, not strict fp32
   std::string where_;  // "conv2d_1 (Conv2D, input (20, 150, 150, 3), kernel 3x3, 32 filters)"
   cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
   cudnnFilterDescriptor_t w_desc_ = nullptr;
