@@ -29,19 +29,6 @@ nlohmann::json scaling_plan_json(bool gpu, const Options& o) {
   return {{"warmup", p.warmup}, {"repeats", p.repeats}, {"per_repeat", p.per_repeat}, {"cells", cells}};
 }
 
-double tutorial_forward_flop(int size) {
-  double macs = 0;
-  int s = size, c = 3;
-  for (int f : {32, 64, 128, 128}) {
-    s -= 2;  // 3x3 'valid'
-    macs += double(s) * s * f * 9 * c;
-    s /= 2;  // 2x2 max pooling floors
-    c = f;
-  }
-  macs += double(s) * s * c * 512 + 512;
-  return 2 * macs;
-}
-
 std::vector<Row> scaling_rows() {
   std::vector<Row> rows;
   for (const ScalingCell& c : scaling_cells()) {

@@ -24,9 +24,6 @@ std::string scaling_id(const ScalingCell& c);  // "step_b8_300"
 // after 1 warm-up; --repeats N: N repeats.
 StepPlan scaling_plan(bool gpu, const Options& o);
 nlohmann::json scaling_plan_json(bool gpu, const Options& o);
-// Forward FLOPs of one size x size image through the tutorial CNN (convolutions and dense layers,
-// 2 per multiply-add): 0.472 GFLOP at 150 px; a training step counts 3x.
-double tutorial_forward_flop(int size);
 std::vector<Row> scaling_rows();
 // What a training step at `batch` holds in memory on the CPU backend, bytes: every layer's
 // output, two gradient buffers of the largest, the input, and the weights with their gradients

@@ -7,8 +7,21 @@ import os
 import sys
 import tempfile
 
-# Per image, one multiply-add = 2 FLOPs; derivation from the layer shapes in apps/bench/bench_report.h.
-FORWARD_FLOP = 0.472190976e9
+
+def tutorial_forward_flop(size):
+    """tutorial_forward_flop() of apps/bench/bench_report.h: forward FLOPs of one size x size image
+    (one multiply-add = 2), 0.472190976e9 at 150 px."""
+    macs, s, c = 0, size, 3
+    for f in (32, 64, 128, 128):
+        s -= 2
+        macs += s * s * f * 9 * c
+        s //= 2
+        c = f
+    return 2.0 * (macs + s * s * c * 512 + 512)
+
+
+# Per image at 150 px; the derivation from the layer shapes is in apps/bench/bench_report.h.
+FORWARD_FLOP = tutorial_forward_flop(150)
 TRAIN_FLOP = 3 * FORWARD_FLOP
 
 ROW_IDS = ["train_b20", "train_b256", "eval_b20", "schedule", "dump_1", "dump_1000"]
@@ -178,21 +191,30 @@ def scaling_plan(gpu, quick=False, repeats=0):
     return {"warmup": w, "repeats": r, "per_repeat": p, "cells": [list(c) for c in SCALING_CELLS]}
 
 
-def tutorial_forward_flop(size):
-    """tutorial_forward_flop() of apps/bench/bench_scaling.cpp: 0.472 GFLOP at 150 px."""
-    macs, s, c = 0, size, 3
-    for f in (32, 64, 128, 128):
-        s -= 2
-        macs += s * s * f * 9 * c
-        s //= 2
-        c = f
-    return 2.0 * (macs + s * s * c * 512 + 512)
-
 
 def scaling_rows(impl):
     return [{"id": scaling_id(b, z), "what": "training step, batch %d, %dx%d" % (b, z, z), "impl": impl, "batch": b,
              "images": b, "unit": "step", "gflop": b * 3 * tutorial_forward_flop(z) / 1e9, "repeats": 0,
              "skipped": False, "note": "", "size": z} for b, z in SCALING_CELLS]
+
+
+def run_scaling(rep, s, impl, rows_arg, why, first, make, time_train, label, gpu, quick=False, repeats=0):
+    """A peer's `--scaling`: the scaling plan into rep["settings"], then each wanted cell (--rows,
+    else every one) timed by time_train(r, model, plan) on a model of the cell's size: `first` (the
+    150 px one the peer made already), or make(size). One size's model is held at a time: the
+    600 px one holds 80 M weights. A cell that cannot run (`why`, or an exception) is skipped with
+    the reason, as run_rows() does."""
+    sp = scaling_plan(gpu, quick, repeats)
+    rep["settings"]["scaling"] = sp
+    models = {150: first}
+
+    def time_cell(r):
+        if r["size"] not in models:
+            models.clear()
+            models[r["size"]] = make(r["size"])
+        time_train(r, models[r["size"]], sp)
+    wanted = set(rows_arg.split(",")) if rows_arg else set(SCALING_IDS)
+    run_rows(rep, s, impl, wanted, why, time_cell, label, scaling_rows(impl))
 
 
 # bench --explain (apps/bench/bench_explain.h): the heatmap and filter-pattern rows, their plan

@@ -182,17 +182,9 @@ def main():
         else:
             time_dump(r, np, dump, r["images"], s["dump_batch"], s[r["id"]])
     if a.scaling:
-        sp = bc.scaling_plan(on_gpu, a.quick, a.repeats)
-        rep["settings"]["scaling"] = sp
-        models = {150: model}
-
-        def time_cell(r):
-            if r["size"] not in models:
-                models.clear()  # one size's model at a time: the 600 px one holds 80 M weights
-                models[r["size"]] = make_model(keras, a.jit, r["size"], a.precision)[0]
-            time_steps(r, np, models[r["size"]], "train", r["batch"], sp, r["size"])
-        wanted = set(a.rows.split(",")) if a.rows else set(bc.SCALING_IDS)
-        bc.run_rows(rep, s, "keras", wanted, why, time_cell, "bench_keras", bc.scaling_rows("keras"))
+        bc.run_scaling(rep, s, "keras", a.rows, why, model, lambda size: make_model(keras, a.jit, size, a.precision)[0],
+                       lambda r, m, sp: time_steps(r, np, m, "train", r["batch"], sp, r["size"]), "bench_keras",
+                       on_gpu, a.quick, a.repeats)
     else:
         bc.run_rows(rep, s, "keras", rows_wanted, why, time_row, "bench_keras")
     sys.stdout.write(bc.table(rep))

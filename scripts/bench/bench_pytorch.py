@@ -370,18 +370,10 @@ def main():
             else:
                 time_dump(r, runner, clock, r["images"], s["dump_batch"], s[r["id"]], gpu)
         if a.scaling:
-            sp = bc.scaling_plan(on_gpu, a.quick, a.repeats)
-            rep["settings"]["scaling"] = sp
-            runners = {150: runner}
-
-            def time_cell(r, variant=variant):
-                if r["size"] not in runners:
-                    runners.clear()  # one size's model at a time: the 600 px one holds 80 M weights
-                    runners[r["size"]] = Runner(torch, dev, variant, r["size"], a.precision)
-                time_steps(r, runners[r["size"]], clock, "train", r["batch"], sp, gpu)
-            wanted = set(a.rows.split(",")) if a.rows else set(bc.SCALING_IDS)
-            bc.run_rows(rep, s, "pytorch " + variant, wanted, runner_error, time_cell, "bench_pytorch " + variant,
-                        bc.scaling_rows("pytorch " + variant))
+            bc.run_scaling(rep, s, "pytorch " + variant, a.rows, runner_error, runner,
+                           lambda size, variant=variant: Runner(torch, dev, variant, size, a.precision),
+                           lambda r, rn, sp: time_steps(r, rn, clock, "train", r["batch"], sp, gpu),
+                           "bench_pytorch " + variant, on_gpu, a.quick, a.repeats)
         else:
             bc.run_rows(rep, s, "pytorch " + variant, rows_wanted, runner_error, time_row,
                         "bench_pytorch " + variant)
