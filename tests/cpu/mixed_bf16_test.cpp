@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -22,6 +21,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/fast/cpu_fast.h"
+#include "tests/bf16_util.h"
 #include "tests/compare.h"
 #include "tests/random_batch.h"
 
@@ -29,17 +29,9 @@ using namespace acts;
 
 namespace {
 
-uint32_t bits(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
-
-float from_bits(uint32_t u) {
-  float x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-}
+using test::all_bf16;
+using test::from_bits;
+uint32_t bits(float x) { return test::float_bits(x); }
 
 TEST(Bf16Round, HandWorkedBitPatterns) {
   struct Case {
@@ -125,10 +117,6 @@ TEST(Precision, ParsesNamesAndRefusesOthers) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("fp16"), std::string::npos) << e.what();
   }
-}
-
-bool all_bf16(const std::vector<float>& v) {
-  return std::all_of(v.begin(), v.end(), [](float x) { return (bits(x) & 0xFFFFu) == 0; });
 }
 
 float largest(const std::vector<float>& v) {

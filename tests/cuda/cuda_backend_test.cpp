@@ -23,7 +23,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -33,6 +32,7 @@
 #include "kernels/cpu/rescale.h"
 #include "kernels/cuda/activations.cuh"
 #include "runtime/cpu/cpu_backend.h"
+#include "tests/bf16_util.h"
 #include "tests/compare.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/test_models.h"
@@ -648,14 +648,6 @@ TEST_F(CudaBackendTest, Tf32StaysNearStrictReference) {
   const auto gg = gpu.grads(), gc = cpu.grads();
   for (const ParamRef& p : graph.params())
     EXPECT_LE(relative_l2(&gg[p.offset], &gc[p.offset], nullptr, p.size), 0.25) << "tf32 gradient " << p.name;
-}
-
-bool all_bf16(const std::vector<float>& v) {
-  return std::all_of(v.begin(), v.end(), [](float x) {
-    uint32_t u;
-    std::memcpy(&u, &x, sizeof u);
-    return (u & 0xFFFFu) == 0;
-  });
 }
 
 // Mixed bf16 (cuda_backend.h) against CpuBackend's reference loops in mixed bf16: one training

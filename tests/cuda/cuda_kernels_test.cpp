@@ -32,6 +32,7 @@
 #include "kernels/cuda/rescale_augment.cuh"
 #include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/rmsprop.cuh"
+#include "tests/bf16_util.h"
 #include "tests/compare.h"
 #include "tests/cuda/cuda_test_util.h"
 
@@ -42,11 +43,8 @@ namespace {
 
 class CudaKernels : public CudaTest {};
 
-uint32_t bits_of(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
+using test::from_bits;
+uint32_t bits_of(float x) { return test::float_bits(x); }
 
 // Inputs for the bf16 rounding tests: hand-picked edges (ties to even at several exponents, the
 // carry into the exponent, the overflow boundary, subnormals, zeros, infinities, NaNs), then a
@@ -57,18 +55,9 @@ std::vector<float> bf16_test_floats() {
                             0x00018000u, 0x00007FFFu, 0x80018000u, 0x00000000u, 0x80000000u, 0x7F800000u,
                             0xFF800000u, 0x7FC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x4B7FFF80u, 0xC3008000u};
   std::vector<float> v;
-  for (uint32_t u : edges) {
-    float x;
-    std::memcpy(&x, &u, sizeof x);
-    v.push_back(x);
-  }
+  for (uint32_t u : edges) v.push_back(from_bits(u));
   std::mt19937 rng(2026);
-  for (int i = 0; i < (1 << 20); ++i) {
-    const uint32_t u = rng();
-    float x;
-    std::memcpy(&x, &u, sizeof x);
-    v.push_back(x);
-  }
+  for (int i = 0; i < (1 << 20); ++i) v.push_back(from_bits(uint32_t(rng())));
   return v;
 }
 
