@@ -74,7 +74,6 @@ void CpuBackend::round_gradients(size_t i, bool with_dx) {
 }
 
 void CpuBackend::refresh_compute_weights() {
-  if (!bf16_ || !wc_stale_) return;
   std::copy(w_.begin(), w_.end(), wc_.begin());
   to_bf16(wc_.data(), wc_.size());
   wc_stale_ = false;

@@ -57,7 +57,7 @@ class CpuBackend final : public Backend {
   // Mixed bf16 (BackendOptions::precision): rounds n floats to bf16 in place, on the pool's threads
   // on the fast path. Does nothing under fp32.
   void to_bf16(float* p, size_t n) const;
-  void refresh_compute_weights();  // wc_ = bf16(w_) when stale
+  void refresh_compute_weights();  // wc_ = bf16(w_) (bf16 only; forward_nodes calls it when stale)
   void round_gradients(size_t i, bool with_dx);  // node i's dx (in d_) and parameter gradients
 
   std::vector<float> w_, g_, acc_;          // parameters, gradients (never reallocated), optimizer state

@@ -74,12 +74,10 @@ void restore_identity(TrainConfig& c, const json& j) {
   // How the run computes: its own precision unless the resume names one (runs from before the
   // option computed in fp32). A change is said, and the next checkpoints record it.
   const std::string was = precision_name(parse_precision(j.value("precision", "fp32")));
-  if (c.precision.empty()) {
-    c.precision = was;
-  } else if (precision_name(parse_precision(c.precision)) != was) {
-    std::printf("Precision: %s from here on (the run computed in %s until now)\n",
-                precision_name(parse_precision(c.precision)), was.c_str());
-  }
+  if (c.precision.empty()) c.precision = was;
+  const std::string now = precision_name(parse_precision(c.precision));
+  if (now != was)
+    std::printf("Precision: %s from here on (the run computed in %s until now)\n", now.c_str(), was.c_str());
 }
 
 // Where a resumed run stands, from its last checkpoint (c) and its settings (cfg, restored).

@@ -10,7 +10,9 @@
 // the larger gradient there and it is cropped into dx. The buffer is allocated in plan().
 // Mixed bf16: cuDNN convolves bf16 copies of x (padded first where TensorFlow's padding asks),
 // the kernel and dy (bf16_scratch.h), writing bf16 y, dx and dw that are widened into the float32
-// buffers the other ops read; bias, activation and their gradients stay float32.
+// buffers the other ops read; bias, activation and their gradients stay float32. The backward
+// reads the x and kernel copies its forward made (a backward always follows its own forward, with
+// the weights unchanged: the update comes after it), so only dy is packed there.
 #include <map>
 #include <utility>
 #include <vector>
@@ -103,9 +105,8 @@ class Conv2DCuda final : public CudaOp {
         gpu::bias_grad(b.dy, rows(b.n), nd_.spec.filters, b.dw[1], b.scratch, b.scratch_floats, s);
         env_.mark("bias gradient");
       }
-      if (bf16_) {
-        conv.backward_filter(packed(kX, input(b.x, b.n), input_size(b.n)), dy, bf16_scratch_.get(kDw), b.workspace,
-                             b.workspace_bytes);
+      if (bf16_) {  // x as the forward packed it (kX holds it until this layer's next forward)
+        conv.backward_filter(bf16_scratch_.get(kX), dy, bf16_scratch_.get(kDw), b.workspace, b.workspace_bytes);
         gpu::widen_bf16(bf16_scratch_.get(kDw), b.dw[0], kernel_size(), s);
       } else {
         conv.backward_filter(input(b.x, b.n), dy, b.dw[0], b.workspace, b.workspace_bytes);
@@ -115,9 +116,8 @@ class Conv2DCuda final : public CudaOp {
     if (b.dx) {
       // The gradient of what cuDNN convolved: x itself, or its padded copy, cropped into dx after.
       float* dx = asymmetric() ? padded_.get() : b.dx;
-      if (bf16_) {
-        conv.backward_data(packed(kW, b.w[0], kernel_size()), dy, bf16_scratch_.get(kDx), b.workspace,
-                           b.workspace_bytes);
+      if (bf16_) {  // the kernel as the forward packed it, the weights it computed with
+        conv.backward_data(bf16_scratch_.get(kW), dy, bf16_scratch_.get(kDx), b.workspace, b.workspace_bytes);
         gpu::widen_bf16(bf16_scratch_.get(kDx), dx, input_size(b.n), s);
       } else {
         conv.backward_data(b.w[0], dy, dx, b.workspace, b.workspace_bytes);

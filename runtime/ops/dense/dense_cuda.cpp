@@ -40,8 +40,10 @@ class DenseCuda final : public CudaOp {
     const LayerSpec& sp = nd_.spec;
     cuda_activation_backward(env_, b, sp.activation, size_t(b.n) * nd_.out_size, sp.units);
     if (b.dw) gpu::bias_grad(b.dy, size_t(b.n), sp.units, b.dw[1], b.scratch, b.scratch_floats, env_.ctx.stream());
-    dense_backward(env_.ctx, sp.name, b.dw ? operand(kX, b.x, size_t(b.n) * in()) : nullptr, b.n, in(),
-                   b.dx ? operand(kW, b.w[0], size_t(in()) * sp.units) : nullptr, sp.units,
+    // bf16: x and the kernel as the forward packed them (only dy is new), as in conv2d_cuda.cpp.
+    const bool bf16 = type_ == GemmType::kBf16;
+    dense_backward(env_.ctx, sp.name, bf16 ? bf16_.get(kX) : static_cast<const void*>(b.x), b.n, in(),
+                   bf16 ? bf16_.get(kW) : static_cast<const void*>(b.w[0]), sp.units,
                    operand(kDy, b.dy, size_t(b.n) * sp.units), b.dx, b.dw ? b.dw[0] : nullptr, type_);
     env_.mark("backward");
     return b.dx != nullptr;
