@@ -30,4 +30,15 @@ inline void round_bf16(const float* x, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = round_bf16(x[i]);
 }
 
+// y[i] = the 16 bits of round_bf16(x[i]): a real bf16 array, for kernels that read bf16
+// (oneDNN's). On a bf16 value (low bits zero) it drops the zero half, so nothing is rounded.
+inline void pack_bf16(const float* x, uint16_t* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t u;
+    const float r = round_bf16(x[i]);
+    std::memcpy(&u, &r, sizeof u);
+    y[i] = uint16_t(u >> 16);
+  }
+}
+
 }  // namespace acts::cpu

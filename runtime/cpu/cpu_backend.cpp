@@ -34,7 +34,7 @@ CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
   std::vector<float>& read = bf16_ ? wc_ : w_;  // never reallocated: the pointers stay valid
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& nd = g.nodes()[i];
-    ops_.push_back(make_cpu_op(nd, CpuOpEnv{fast_, o.seed, uint32_t(i)}));
+    ops_.push_back(make_cpu_op(nd, CpuOpEnv{fast_, o.seed, uint32_t(i), bf16_}));
     NodeParams p;
     for (int k : nd.params) {
       const size_t at = g.params()[size_t(k)].offset;
@@ -47,8 +47,10 @@ CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
 }
 
 std::string CpuBackend::name() const {
-  // No bf16 kernel runs here yet: say that the numbers are bf16's and the speed float32's.
-  const std::string bf16 = bf16_ ? "; mixed bf16 in software: float32 kernels on bf16-rounded tensors" : "";
+  // Say where bf16 is computed in bf16 and where its numbers come from float32 kernels.
+  std::string bf16 = bf16_ ? "; mixed bf16 in software: float32 kernels on bf16-rounded tensors" : "";
+  if (bf16_ && fast_ && cpu_fast::conv_bf16())
+    bf16 = "; mixed bf16: Conv2D on " + cpu_fast::conv_bf16_name() + ", the rest float32 kernels on bf16-rounded tensors";
   if (fast_) return "cpu (" + cpu_fast::describe() + bf16 + ")";
   std::string why;
   if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + bf16 + ")";

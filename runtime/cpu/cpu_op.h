@@ -16,6 +16,8 @@ struct CpuOpEnv {
   bool fast = false;    // the fast path (else the reference loops)
   uint64_t seed = 1;    // BackendOptions::seed (dropout masks)
   uint32_t index = 0;   // the node's position in the graph
+  bool bf16 = false;    // mixed bf16: the backend rounds every input, weight and gradient the op
+                        // reads to bf16, so a fast kernel may read them as bf16 (Conv2D does)
 };
 
 struct CpuForward {

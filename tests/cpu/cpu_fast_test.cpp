@@ -1,6 +1,7 @@
 // The CPU fast path (runtime/cpu/fast: oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense
 // layers, vectorised maxpool) against the reference kernels of kernels/cpu; both convolution
-// paths are checked where the build has both. The oracle runs in double, so the bound is on the fast
+// paths are checked where the build has both, and oneDNN's bf16 kernels where the CPU has them
+// (on bf16 operands, the products are exact, so the same bounds hold). The oracle runs in double, so the bound is on the fast
 // float path alone: |fast - ref| <= 1e-5 |ref| + 1e-5 max|ref|, i.e. relative error 1e-5 per
 // element, measured against the tensor's scale where a sum cancels to near zero (float GEMMs
 // sum in a different order than the loops, so exact equality is not expected; maxpool, which
@@ -11,6 +12,7 @@
 #include <array>
 #include <tuple>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -24,6 +26,7 @@
 #include "runtime/core/errors.h"
 #include "runtime/core/window.h"
 #include "kernels/cpu/activations.h"
+#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/max_pooling2d.h"
@@ -77,14 +80,25 @@ struct ConvImpl {
   std::string name;
   decltype(&cpu_fast::gemm::conv2d_forward) forward;
   decltype(&cpu_fast::gemm::conv2d_backward) backward;
+  bool bf16 = false;  // reads x, k and dy as bf16: give it bf16 values
 };
 
-// The paths this build has (the GEMM one always when OpenBLAS is there).
+// The paths this build and CPU have (the GEMM one always when OpenBLAS is there); oneDNN's bf16
+// kernels where oneDNN has them (from AVX-512 up; Conv2dBf16KernelsAreAmongTheChecked says).
 std::vector<ConvImpl> conv_impls() {
   std::vector<ConvImpl> out{{"gemm", cpu_fast::gemm::conv2d_forward, cpu_fast::gemm::conv2d_backward}};
   if (cpu_fast::onednn::available())
     out.push_back({"onednn", cpu_fast::onednn::conv2d_forward, cpu_fast::onednn::conv2d_backward});
+  if (cpu_fast::onednn::bf16_available())
+    out.push_back({"onednn bf16", cpu_fast::onednn::conv2d_forward_bf16, cpu_fast::onednn::conv2d_backward_bf16, true});
   return out;
+}
+
+// random_vec's values, rounded to bf16 for an implementation that reads bf16.
+std::vector<float> operand(const ConvImpl& impl, size_t n, uint32_t seed) {
+  std::vector<float> v = random_vec(n, seed);
+  if (impl.bf16) cpu::round_bf16(v.data(), v.data(), n);
+  return v;
 }
 
 // The fast convolution (relu fused in when `relu`) against the double reference, which applies
@@ -94,7 +108,7 @@ void check_conv(const ConvImpl& impl, const ConvCase& s, bool want_dx, bool relu
   const int OH = g.OH, OW = g.OW;
   const size_t xs = size_t(s.N) * s.H * s.W * s.C, ks = size_t(s.KH) * s.KW * s.C * s.F,
                ys = size_t(s.N) * OH * OW * s.F;
-  const auto x = random_vec(xs, 1), k = random_vec(ks, 2), b = random_vec(s.F, 3), dy = random_vec(ys, 4);
+  const auto x = operand(impl, xs, 1), k = operand(impl, ks, 2), b = random_vec(s.F, 3), dy = operand(impl, ys, 4);
   std::vector<float> scratch;
   const std::string at = " (" + impl.name + ", " + std::to_string(s.N) + "x" + std::to_string(s.H) + "x" +
                          std::to_string(s.W) + "x" + std::to_string(s.C) + ", " + std::to_string(s.KH) + "x" +
@@ -123,6 +137,19 @@ void check_conv(const ConvImpl& impl, const ConvCase& s, bool want_dx, bool relu
     expect_rel("conv2d db" + at, db, db_ref);
   else
     for (float v : db) EXPECT_TRUE(std::isnan(v)) << "no bias, yet db written" << at;
+}
+
+// The tests above and below run oneDNN's bf16 convolutions on bf16 operands against the
+// reference, wherever oneDNN has them; this one says when they could not.
+TEST(CpuFast, Conv2dBf16KernelsAreAmongTheChecked) {
+  SKIP_WITHOUT_BLAS();
+  std::string why;
+  if (!cpu_fast::onednn::bf16_available(&why)) GTEST_SKIP() << "oneDNN's bf16 convolutions not checked: " << why;
+  const auto impls = conv_impls();
+  EXPECT_TRUE(std::any_of(impls.begin(), impls.end(), [](const ConvImpl& i) { return i.bf16; }));
+  if (!std::getenv("ACTS_CPU_BF16") && !std::getenv("ACTS_CPU_CONV"))
+    EXPECT_EQ(cpu_fast::conv_bf16(), !cpu_fast::onednn::native_bf16().empty())
+        << "the backend takes the bf16 kernels exactly where the CPU has bf16 instructions";
 }
 
 TEST(CpuFast, Conv2dOddShapes) {
@@ -265,8 +292,9 @@ std::vector<std::vector<float>> fast_outputs() {
           ConvCase{45, 7, 9, 3, 3, 3, 8}, ConvCase{1, 40, 13, 6, 3, 3, 16, 2, Padding::Same}}) {
       const cpu::ConvGeometry g = s.geometry();
       const size_t xs = size_t(s.N) * g.in_size(), ys = size_t(s.N) * g.out_size();
-      const auto x = random_vec(xs, 1), k = random_vec(size_t(s.KH) * s.KW * s.C * s.F, 2), b = random_vec(s.F, 3);
-      auto dy = random_vec(ys, 4);
+      const auto x = operand(impl, xs, 1), k = operand(impl, size_t(s.KH) * s.KW * s.C * s.F, 2),
+                 b = random_vec(s.F, 3);
+      auto dy = operand(impl, ys, 4);
       std::vector<float> y(ys), dx(xs), dk(k.size()), db(b.size());
       impl.forward(x.data(), s.N, g, k.data(), b.data(), true, y.data(), scratch);
       impl.backward(x.data(), s.N, g, k.data(), dy.data(), y.data(), dx.data(), dk.data(), db.data(), scratch);
@@ -316,6 +344,14 @@ TEST(CpuFast, BackendNamesItsPath) {
     EXPECT_NE(fast.find("oneDNN"), std::string::npos) << fast;
   if (cpu_fast::conv_paths().backward != cpu_fast::conv_paths().forward)
     EXPECT_NE(fast.find("backward: im2col"), std::string::npos) << fast;
+  // mixed bf16 says which convolutions compute it
+  BackendOptions bf16;
+  bf16.precision = Precision::kMixedBf16;
+  const std::string mixed = CpuBackend(g, bf16).name();
+  if (cpu_fast::available() && cpu_fast::conv_bf16())
+    EXPECT_NE(mixed.find("Conv2D on " + cpu_fast::onednn::version() + " bf16"), std::string::npos) << mixed;
+  else
+    EXPECT_NE(mixed.find("mixed bf16 in software"), std::string::npos) << mixed;
 }
 
 }  // namespace

@@ -177,10 +177,13 @@ TEST(MixedBf16, EveryLayerOutputAndGradientIsBf16) {
 // on average. Bounds: 2^-7 relative plus 2^-7 of the largest value per element (two bf16 steps),
 // and 2^-14 of the largest value on average. The fast path without its bf16 rounding (float32
 // against this bf16 reference) is 3e-4 to 4e-2 of the largest value apart on average: caught.
+// The fast path's convolutions are oneDNN's bf16 kernels where the CPU has AVX512-BF16 or AMX
+// (cpu_fast::conv_bf16()), float32 kernels on the same bf16 values elsewhere.
 TEST(MixedBf16, FastPathMatchesReference) {
   std::string why;
   if (!cpu_fast::available(&why)) GTEST_SKIP() << why;
   Graph g(tutorial_model(51));
+  SCOPED_TRACE(CpuBackend(g, bf16_options(false)).name());
   const Step fast = train_step(g, bf16_options(false)), ref = train_step(g, bf16_options(true));
   auto compare = [](const std::string& name, const std::vector<float>& got, const std::vector<float>& want) {
     const float scale = largest(want);

@@ -1,6 +1,8 @@
 // Which convolution each pass of the fast path runs (cpu_fast.h, conv_paths()): oneDNN's where
 // the build has it, the backward on im2col + OpenBLAS where the CPU lacks AVX-512; ACTS_CPU_CONV
-// overriding for A/B comparisons. Read once per process.
+// overriding for A/B comparisons. And whether bf16 operands run on oneDNN's bf16 kernels
+// (conv_bf16()): where the CPU has AVX512-BF16 or AMX; ACTS_CPU_BF16 overriding. Read once per
+// process.
 #include <cstdlib>
 #include <string>
 
@@ -27,6 +29,24 @@ ConvPaths choose() {
   fail("ACTS_CPU_CONV=", want, " is not a convolution path: use gemm or onednn (or unset it)");
 }
 
+// The bf16 kernels only where they are faster than float32's (native bf16 instructions): oneDNN
+// emulates bf16 on plain AVX-512, which costs more than the float32 kernels on rounded values.
+bool choose_bf16() {
+  const char* env = std::getenv("ACTS_CPU_BF16");
+  const std::string want = env ? env : "";
+  const bool onednn_convs = conv_paths().forward == ConvPath::onednn;
+  if (want.empty()) return onednn_convs && !onednn::native_bf16().empty();
+  if (want == "software") return false;
+  if (want == "onednn") {
+    std::string why;
+    if (!onednn_convs) fail("ACTS_CPU_BF16=onednn, but the convolutions run on im2col + OpenBLAS (", conv_path_name(),
+                            "); unset ACTS_CPU_CONV or ACTS_CPU_BF16");
+    if (!onednn::bf16_available(&why)) fail("ACTS_CPU_BF16=onednn, but ", why, "; unset it");
+    return true;
+  }
+  fail("ACTS_CPU_BF16=", want, " is not a bf16 path: use onednn or software (or unset it)");
+}
+
 }  // namespace
 
 ConvPaths conv_paths() {
@@ -40,14 +60,31 @@ std::string conv_path_name() {
   return onednn::version() + " convolutions" + (p.backward == ConvPath::gemm ? " (backward: im2col, no AVX-512)" : "");
 }
 
+bool conv_bf16() {
+  static const bool bf16 = choose_bf16();
+  return bf16;
+}
+
+std::string conv_bf16_name() {
+  if (conv_bf16()) {
+    const std::string isa = onednn::native_bf16();
+    return onednn::version() + " bf16 convolutions (" + (isa.empty() ? "emulated on AVX-512" : isa) + ")";
+  }
+  if (conv_paths().forward != ConvPath::onednn) return "float32 convolutions on bf16-rounded tensors";
+  return "float32 convolutions on bf16-rounded tensors: " +
+         std::string(onednn::has_avx512() ? "no AVX512-BF16 or AMX" : "no AVX-512");
+}
+
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
-                    float* y, std::vector<float>& scratch) {
+                    bool bf16, float* y, std::vector<float>& scratch) {
+  if (bf16 && conv_bf16()) return onednn::conv2d_forward_bf16(x, N, g, k, b, relu, y, scratch);
   const bool onednn = conv_paths().forward == ConvPath::onednn;
   (onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, g, k, b, relu, y, scratch);
 }
 
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
-                     float* dx, float* dk, float* db, std::vector<float>& scratch) {
+                     bool bf16, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+  if (bf16 && conv_bf16()) return onednn::conv2d_backward_bf16(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
   const bool onednn = conv_paths().backward == ConvPath::onednn;
   (onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
 }

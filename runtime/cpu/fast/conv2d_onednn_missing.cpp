@@ -13,6 +13,8 @@ bool available(std::string* why) {
 
 std::string version() { return "no oneDNN"; }
 bool has_avx512() { return false; }
+std::string native_bf16() { return ""; }
+bool bf16_available(std::string* why) { return available(why); }
 
 void conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
                     std::vector<float>&) {
@@ -21,6 +23,14 @@ void conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, c
 void conv2d_backward(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*, float*,
                      float*, std::vector<float>&) {
   fail("cpu_fast::onednn::conv2d_backward called in a build without oneDNN");
+}
+void conv2d_forward_bf16(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
+                         std::vector<float>&) {
+  fail("cpu_fast::onednn::conv2d_forward_bf16 called in a build without oneDNN");
+}
+void conv2d_backward_bf16(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*,
+                          float*, float*, std::vector<float>&) {
+  fail("cpu_fast::onednn::conv2d_backward_bf16 called in a build without oneDNN");
 }
 
 }  // namespace acts::cpu_fast::onednn

@@ -30,15 +30,18 @@ void single_threaded_blas();
 
 // x (N, H, W, C)  k (KH, KW, C, F)  b (F) or null  ->  y (N, OH, OW, F), relu'd when `relu`.
 // Runs conv_paths().forward's implementation; the backward, conv_paths().backward's.
+// `bf16`: x, k and dy hold bf16 values (float32s with zero low halves: the mixed-precision
+// backend rounds them so); where conv_bf16() is true they go to oneDNN's bf16 kernels, elsewhere
+// to the float32 ones; the products are exact either way and the outputs float32.
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
-                    float* y, std::vector<float>& scratch);
+                    bool bf16, float* y, std::vector<float>& scratch);
 // dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F) (skipped when
 // null: an input gradient alone), db (F) (skipped when null: no bias, or no dk); all
 // overwritten; dk and db are sums over the batch, as in the reference. With `relu_y` (the
 // forward's relu'd output y), dy is the gradient at relu's output and is first taken through the
 // relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
-                     float* dx, float* dk, float* db, std::vector<float>& scratch);
+                     bool bf16, float* dx, float* dk, float* db, std::vector<float>& scratch);
 
 // The two convolutions behind those (same signatures, same contract):
 //   gemm:   im2col + OpenBLAS sgemm (conv2d_gemm.cpp);
@@ -57,6 +60,13 @@ ConvPaths conv_paths();
 // "oneDNN 2.6.3 convolutions", "im2col convolutions" or
 // "oneDNN 2.6.3 convolutions (backward: im2col, no AVX-512)"
 std::string conv_path_name();
+// Whether bf16 operands (above) run on oneDNN's bf16 kernels, fixed per process: where the CPU
+// has bf16 dot-product instructions (onednn::native_bf16()) and the convolutions are oneDNN's.
+// ACTS_CPU_BF16=software keeps the float32 kernels; =onednn asks for the bf16 kernels wherever
+// oneDNN has them (emulated on AVX-512 without AVX512-BF16: for tests, not speed).
+bool conv_bf16();
+// "oneDNN 2.6.3 bf16 convolutions (AVX512-BF16)", or why the float32 ones run bf16 operands.
+std::string conv_bf16_name();
 
 namespace gemm {
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
@@ -71,10 +81,21 @@ bool available(std::string* why = nullptr);
 std::string version();  // "oneDNN 2.6.3"
 // True when oneDNN JITs AVX-512 (avx512_core or better) kernels on this CPU.
 bool has_avx512();
+// The bf16 dot-product instructions oneDNN uses here: "AMX", "AVX512-BF16", or "" for none.
+std::string native_bf16();
+// True when oneDNN has bf16 convolutions on this CPU: from AVX-512 up (below AVX512-BF16
+// emulated, slower than float32); `why` says why not.
+bool bf16_available(std::string* why = nullptr);
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     float* y, std::vector<float>& scratch);
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
                      float* dx, float* dk, float* db, std::vector<float>& scratch);
+// The same on bf16 operands (x, k and dy bf16 values; y, dx, dk and db float32), through
+// oneDNN's bf16 kernels; only where bf16_available().
+void conv2d_forward_bf16(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
+                         float* y, std::vector<float>& scratch);
+void conv2d_backward_bf16(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
+                          const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace onednn
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)

@@ -14,12 +14,13 @@ namespace {
 class Conv2DCpu final : public CpuOp {
  public:
   Conv2DCpu(const Node& node, const CpuOpEnv& env)
-      : nd_(node), fast_(env.fast), geo_(conv_geometry(node)), bias_(conv_use_bias(node.spec)) {}
+      : nd_(node), fast_(env.fast), bf16_(env.bf16), geo_(conv_geometry(node)), bias_(conv_use_bias(node.spec)) {}
 
   void forward(const CpuForward& f) override {
     const float* bias = bias_ ? f.w[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, f.y, *f.scratch);
+      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, f.y,
+                               *f.scratch);
     else
       cpu::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
@@ -34,8 +35,8 @@ class Conv2DCpu final : public CpuOp {
     float* dk = b.dw ? b.dw[0] : nullptr;  // null: input gradient only
     float* db = b.dw && bias_ ? b.dw[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, fused_relu() && !b.act_done ? b.y : nullptr, b.dx, dk, db,
-                                *b.scratch);
+      cpu_fast::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, fused_relu() && !b.act_done ? b.y : nullptr, bf16_, b.dx,
+                                dk, db, *b.scratch);
     else
       cpu::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, b.dx, dk, db);
     return b.dx != nullptr;
@@ -47,6 +48,7 @@ class Conv2DCpu final : public CpuOp {
   bool fused_relu() const { return fast_ && nd_.spec.activation == Act::Relu; }
   const Node& nd_;
   bool fast_;
+  bool bf16_;  // mixed bf16: x, the kernel and dy hold bf16 values
   cpu::ConvGeometry geo_;
   bool bias_;
 };
