@@ -81,8 +81,8 @@ void add_options(CLI::App& app, acts::TrainConfig& c, std::string& pipeline, std
   app.add_flag("--summary", summary, "Print the model summary and exit");
   app.add_option("--precision", c.precision,
                  "fp32, or bf16: Keras' mixed_bfloat16 policy (bf16 layers, float32 weights, optimizer state and "
-                 "loss); GPU: Conv2D and Dense on bf16 tensor cores; CPU: rounded in software, float32 speed "
-                 "(docs/mixed-precision.md)")
+                 "loss); GPU: Conv2D and Dense on bf16 tensor cores; CPU: Conv2D on oneDNN's bf16 kernels where "
+                 "the CPU has AVX512-BF16 or AMX, the rest rounded in software (docs/mixed-precision.md)")
       ->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16", "float32", "mixed_bfloat16"}));
   app.add_flag("--tf32", c.tf32, "GPU: TF32 tensor-core math (faster, ~1e-3 relative error) instead of strict fp32");
   app.add_flag("--deterministic,!--no-deterministic", c.deterministic,

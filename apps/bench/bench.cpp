@@ -314,7 +314,8 @@ int main(int argc, char** argv) {
   app.add_flag("--cpu-reference", o.cpu_reference, "CPU: the reference loops instead of the OpenBLAS path");
   app.add_option("--precision", o.precision,
                  "fp32, or bf16 (Keras' mixed_bfloat16; GPU: Conv2D and Dense on bf16 tensor cores; CPU: "
-                 "float32 kernels on bf16-rounded tensors)")
+                 "Conv2D on oneDNN's bf16 kernels with AVX512-BF16 or AMX, else float32 kernels on "
+                 "bf16-rounded tensors)")
       ->default_val("fp32")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--cudnn-benchmark", o.conv_search,
                "GPU: time cuDNN's convolution algorithms at start and take the fastest allowed (as "

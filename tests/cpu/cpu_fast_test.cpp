@@ -220,6 +220,47 @@ TEST(CpuFast, Conv2dSamePaddingStridesAndNoBias) {
   }
 }
 
+// The backward passes on oneDNN's Winograd F(4x4, 3x3) (3x3, stride 1, channels in multiples of
+// 16, on AVX-512): the same bounds as the direct sums (measured on the tutorial's shapes: at
+// most 2e-6 of the largest value apart from them), on groups of about 5 images (20 images: 4
+// groups; 7: 4 groups of 1-2; 1), 'same' padding, relu, no bias, no dx.
+TEST(CpuFast, Conv2dWinograd) {
+  SKIP_WITHOUT_BLAS();
+  const ConvCase cases[] = {{20, 12, 11, 16, 3, 3, 32}, {7, 17, 17, 32, 3, 3, 16},
+                            {1, 21, 9, 16, 3, 3, 16},   {3, 10, 13, 32, 3, 3, 32, 1, Padding::Same},
+                            {5, 8, 8, 16, 3, 3, 48, 1, Padding::Same, false}};
+  std::string why;
+  if (!cpu_fast::onednn::available(&why)) GTEST_SKIP() << why;
+  if (!cpu_fast::onednn::runs_winograd(cases[0].geometry()))
+    GTEST_SKIP() << "no Winograd convolutions here: " << cpu_fast::conv_path_name()
+                 << (cpu_fast::onednn::has_avx512() ? "" : " (oneDNN has them only from AVX-512 up)");
+  std::vector<ConvImpl> impls{{"onednn winograd", cpu_fast::onednn::conv2d_forward, cpu_fast::onednn::conv2d_backward}};
+  if (cpu_fast::onednn::bf16_available())  // bf16 operands: the forward on bf16 kernels, the backward on Winograd
+    impls.push_back({"onednn bf16 + winograd", cpu_fast::onednn::conv2d_forward_bf16,
+                     cpu_fast::onednn::conv2d_backward_bf16, true});
+  for (const ConvCase& c : cases) {
+    EXPECT_TRUE(cpu_fast::onednn::runs_winograd(c.geometry())) << c.N << "x" << c.H << "x" << c.W << "x" << c.C;
+    for (const ConvImpl& impl : impls)
+      for (bool relu : {false, true}) check_conv(impl, c, true, relu);
+  }
+  const ConvImpl& onednn = impls[0];
+  check_conv(onednn, cases[0], false, true);
+  // The forward stays direct: equal input patches give equal outputs, so max pooling sees the
+  // exact ties Keras sees (Winograd's tiles would break them). A constant image, 'valid' padding:
+  // every output pixel equal to the first, channel by channel, bit for bit.
+  const ConvCase flat{2, 14, 14, 16, 3, 3, 32};
+  const cpu::ConvGeometry fg = flat.geometry();
+  const std::vector<float> fx(size_t(flat.N) * fg.in_size(), 0.37f), fk = random_vec(size_t(9) * 16 * 32, 2),
+                           fb = random_vec(32, 3);
+  std::vector<float> fy(size_t(flat.N) * fg.out_size(), kNaN), scratch;
+  cpu_fast::conv2d_forward(fx.data(), flat.N, fg, fk.data(), fb.data(), false, false, fy.data(), scratch);
+  for (size_t i = 0; i < fy.size(); ++i) ASSERT_EQ(fy[i], fy[i % 32]) << "output " << i << " of a flat image";
+  // not for Winograd: 3 channels in, a stride, a 5x5 kernel
+  EXPECT_FALSE(cpu_fast::onednn::runs_winograd(ConvCase{2, 12, 12, 3, 3, 3, 32}.geometry()));
+  EXPECT_FALSE(cpu_fast::onednn::runs_winograd(ConvCase{2, 12, 12, 16, 3, 3, 16, 2}.geometry()));
+  EXPECT_FALSE(cpu_fast::onednn::runs_winograd(ConvCase{2, 12, 12, 16, 5, 5, 16}.geometry()));
+}
+
 TEST(CpuFast, DenseOddShapes) {
   SKIP_WITHOUT_BLAS();
   for (const auto& [N, I, O] : std::vector<std::tuple<int, int, int>>{{7, 53, 11}, {1, 6, 1}, {20, 301, 64}}) {
@@ -289,7 +330,8 @@ std::vector<std::vector<float>> fast_outputs() {
   for (const ConvImpl& impl : conv_impls())
     for (const ConvCase& s :
          {ConvCase{5, 61, 61, 64, 3, 3, 9}, ConvCase{3, 20, 20, 32, 3, 3, 7}, ConvCase{1, 39, 13, 6, 3, 3, 16},
-          ConvCase{45, 7, 9, 3, 3, 3, 8}, ConvCase{1, 40, 13, 6, 3, 3, 16, 2, Padding::Same}}) {
+          ConvCase{45, 7, 9, 3, 3, 3, 8}, ConvCase{1, 40, 13, 6, 3, 3, 16, 2, Padding::Same},
+          ConvCase{20, 12, 11, 16, 3, 3, 32}, ConvCase{2, 21, 9, 16, 3, 3, 16}}) {  // Winograd's groups, bands
       const cpu::ConvGeometry g = s.geometry();
       const size_t xs = size_t(s.N) * g.in_size(), ys = size_t(s.N) * g.out_size();
       const auto x = operand(impl, xs, 1), k = operand(impl, size_t(s.KH) * s.KW * s.C * s.F, 2),

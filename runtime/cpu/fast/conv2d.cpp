@@ -3,6 +3,7 @@
 // overriding for A/B comparisons. And whether bf16 operands run on oneDNN's bf16 kernels
 // (conv_bf16()): where the CPU has AVX512-BF16 or AMX; ACTS_CPU_BF16 overriding. Read once per
 // process.
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -12,19 +13,28 @@
 namespace acts::cpu_fast {
 namespace {
 
+bool choose_winograd() {
+  const char* env = std::getenv("ACTS_CPU_WINOGRAD");
+  const std::string want = env ? env : "";
+  if (want.empty() || want == "1") return true;
+  if (want == "0") return false;
+  fail("ACTS_CPU_WINOGRAD=", want, " is not 0 or 1 (or unset)");
+}
+
 ConvPaths choose() {
   std::string why;
   const bool onednn_ok = onednn::available(&why);
   const char* env = std::getenv("ACTS_CPU_CONV");
   const std::string want = env ? env : "";
+  const bool wino = choose_winograd();
   if (want.empty()) {
-    if (!onednn_ok) return {ConvPath::gemm, ConvPath::gemm};
-    return {ConvPath::onednn, onednn::has_avx512() ? ConvPath::onednn : ConvPath::gemm};
+    if (!onednn_ok) return {ConvPath::gemm, ConvPath::gemm, false};
+    return {ConvPath::onednn, onednn::has_avx512() ? ConvPath::onednn : ConvPath::gemm, wino};
   }
-  if (want == "gemm") return {ConvPath::gemm, ConvPath::gemm};
+  if (want == "gemm") return {ConvPath::gemm, ConvPath::gemm, false};
   if (want == "onednn") {
     if (!onednn_ok) fail("ACTS_CPU_CONV=onednn, but this binary was ", why, "; unset it to use im2col + OpenBLAS");
-    return {ConvPath::onednn, ConvPath::onednn};
+    return {ConvPath::onednn, ConvPath::onednn, wino};
   }
   fail("ACTS_CPU_CONV=", want, " is not a convolution path: use gemm or onednn (or unset it)");
 }
@@ -57,8 +67,17 @@ ConvPaths conv_paths() {
 std::string conv_path_name() {
   const ConvPaths p = conv_paths();
   if (p.forward == ConvPath::gemm) return "im2col convolutions";
-  return onednn::version() + " convolutions" + (p.backward == ConvPath::gemm ? " (backward: im2col, no AVX-512)" : "");
+  const bool wino = p.winograd && onednn::has_avx512();  // oneDNN has Winograd only there
+  return onednn::version() + " convolutions" + (wino ? " (3x3 stride-1 backward: Winograd)" : "") +
+         (p.backward == ConvPath::gemm ? " (backward: im2col, no AVX-512)" : "");
 }
+
+namespace {
+std::atomic<bool> g_winograd_allowed{true};
+}  // namespace
+
+void set_winograd(bool allowed) { g_winograd_allowed = allowed; }
+bool winograd_allowed() { return conv_paths().winograd && g_winograd_allowed; }
 
 bool conv_bf16() {
   static const bool bf16 = choose_bf16();

@@ -15,6 +15,7 @@ std::string version() { return "no oneDNN"; }
 bool has_avx512() { return false; }
 std::string native_bf16() { return ""; }
 bool bf16_available(std::string* why) { return available(why); }
+bool runs_winograd(const cpu::ConvGeometry&) { return false; }
 
 void conv2d_forward(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
                     std::vector<float>&) {

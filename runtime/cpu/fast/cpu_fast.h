@@ -53,10 +53,20 @@ enum class ConvPath { gemm, onednn };
 // on oneDNN where the CPU has AVX-512, else on im2col + OpenBLAS, since oneDNN 2.6's AVX2
 // backward-weights kernels are the slower of the two there (docs/benchmarks.md, "CPU results").
 // ACTS_CPU_CONV=gemm or =onednn puts both passes on one path (for A/B).
+// winograd: the backward passes of oneDNN's 3x3 stride-1 convolutions (float32 operands) run as
+// Winograd F(4x4, 3x3) where oneDNN has it (AVX-512, channels in multiples of 16): 2x faster,
+// gradients float32-accurate but not the direct sums' (the forward stays direct:
+// conv2d_onednn.cpp says why); ACTS_CPU_WINOGRAD=0 turns it off.
 struct ConvPaths {
   ConvPath forward, backward;
+  bool winograd = true;
 };
 ConvPaths conv_paths();
+// For tests and benchmarks: false keeps every backward direct from now on; true goes back to
+// ConvPaths::winograd.
+void set_winograd(bool allowed);
+// ConvPaths::winograd, unless set_winograd(false) said otherwise.
+bool winograd_allowed();
 // "oneDNN 2.6.3 convolutions", "im2col convolutions" or
 // "oneDNN 2.6.3 convolutions (backward: im2col, no AVX-512)"
 std::string conv_path_name();
@@ -81,6 +91,8 @@ bool available(std::string* why = nullptr);
 std::string version();  // "oneDNN 2.6.3"
 // True when oneDNN JITs AVX-512 (avx512_core or better) kernels on this CPU.
 bool has_avx512();
+// True when this layer's float32 backward passes run as Winograd here (ConvPaths::winograd).
+bool runs_winograd(const cpu::ConvGeometry& g);
 // The bf16 dot-product instructions oneDNN uses here: "AMX", "AVX512-BF16", or "" for none.
 std::string native_bf16();
 // True when oneDNN has bf16 convolutions on this CPU: from AVX-512 up (below AVX512-BF16
