@@ -297,9 +297,15 @@ class Cache {
   template <typename Make>
   const T& get(const Shape& s, Make make) {
     const T* t = find(s, make);
-    if (!t)
+    if (!t) {
+      std::string why;
+      {
+        std::lock_guard<std::mutex> lock(m_);
+        why = why_.at(s);
+      }
       fail("oneDNN cannot set up the convolution of ", s.n, "x", s.h, "x", s.w, "x", s.c, " by ", s.kh, "x", s.kw, "x",
-           s.f, ": ", why_[s], "; ACTS_CPU_CONV=gemm runs it as im2col + OpenBLAS instead");
+           s.f, ": ", why, "; ACTS_CPU_CONV=gemm runs it as im2col + OpenBLAS instead");
+    }
     return *t;
   }
   // Null where oneDNN has no kernel for the shape on this CPU (asked once per shape).
