@@ -168,9 +168,11 @@ static void train48(bool reference, bool trajectory) {
 // and Winograd's (up to ~2e-6, Train48WinogradMatchesPyTorchFloat64) do not quite: 11 of the
 // sampled weights moved past the tight bound with it.
 TEST_P(GoldenOnBothCpuPaths, Train48LossGradientsAndRmspropStepsMatchPyTorchFloat64) {
-  cpu_fast::set_winograd(false);
+  struct DirectOnly {  // back to the default even when train48 throws
+    DirectOnly() { cpu_fast::set_winograd(false); }
+    ~DirectOnly() { cpu_fast::set_winograd(true); }
+  } direct;
   train48(GetParam(), true);
-  cpu_fast::set_winograd(true);
 }
 
 // The fast path's default backward where the CPU has AVX-512: conv2d_2..4 on Winograd. Its

@@ -13,9 +13,14 @@
 namespace acts::cpu_fast {
 namespace {
 
+// The variable's value, "" when unset.
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
 bool choose_winograd() {
-  const char* env = std::getenv("ACTS_CPU_WINOGRAD");
-  const std::string want = env ? env : "";
+  const std::string want = env("ACTS_CPU_WINOGRAD");
   if (want.empty() || want == "1") return true;
   if (want == "0") return false;
   fail("ACTS_CPU_WINOGRAD=", want, " is not 0 or 1 (or unset)");
@@ -24,8 +29,7 @@ bool choose_winograd() {
 ConvPaths choose() {
   std::string why;
   const bool onednn_ok = onednn::available(&why);
-  const char* env = std::getenv("ACTS_CPU_CONV");
-  const std::string want = env ? env : "";
+  const std::string want = env("ACTS_CPU_CONV");
   const bool wino = choose_winograd();
   if (want.empty()) {
     if (!onednn_ok) return {ConvPath::gemm, ConvPath::gemm, false};
@@ -42,8 +46,7 @@ ConvPaths choose() {
 // The bf16 kernels only where they are faster than float32's (native bf16 instructions): oneDNN
 // emulates bf16 on plain AVX-512, which costs more than the float32 kernels on rounded values.
 bool choose_bf16() {
-  const char* env = std::getenv("ACTS_CPU_BF16");
-  const std::string want = env ? env : "";
+  const std::string want = env("ACTS_CPU_BF16");
   const bool onednn_convs = conv_paths().forward == ConvPath::onednn;
   if (want.empty()) return onednn_convs && !onednn::native_bf16().empty();
   if (want == "software") return false;
