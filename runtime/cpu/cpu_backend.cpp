@@ -26,9 +26,12 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 }
 
 CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
-    : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f),
+    : Backend(g, o),
+      w_(init_params(g, o.seed)),
+      g_(g.param_count(), 0.f),
       acc_(opt_slots(o.optimizer) * g.param_count(), 0.f),
-      bf16_(o.precision == Precision::kMixedBf16), out_(g.nodes().size()),
+      bf16_(o.precision == Precision::kMixedBf16),
+      out_(g.nodes().size()),
       fast_(!o.cpu_reference && cpu_fast::available()) {
   if (bf16_) wc_.resize(w_.size());
   std::vector<float>& read = bf16_ ? wc_ : w_;  // never reallocated: the pointers stay valid
@@ -50,7 +53,8 @@ std::string CpuBackend::name() const {
   // Say where bf16 is computed in bf16 and where its numbers come from float32 kernels.
   std::string bf16 = bf16_ ? "; mixed bf16 in software: float32 kernels on bf16-rounded tensors" : "";
   if (bf16_ && fast_ && cpu_fast::conv_bf16())
-    bf16 = "; mixed bf16: Conv2D on " + cpu_fast::conv_bf16_name() + ", the rest float32 kernels on bf16-rounded tensors";
+    bf16 =
+        "; mixed bf16: Conv2D on " + cpu_fast::conv_bf16_name() + ", the rest float32 kernels on bf16-rounded tensors";
   if (fast_) return "cpu (" + cpu_fast::describe() + bf16 + ")";
   std::string why;
   if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + bf16 + ")";
@@ -68,7 +72,7 @@ void CpuBackend::to_bf16(float* p, size_t n) const {
 
 void CpuBackend::round_gradients(size_t i, bool with_dx) {
   if (!bf16_) return;
-  if (with_dx) to_bf16(d_.data(), size_t(n_) * graph_.nodes()[i - 1].out_size);
+  if (with_dx && !ops_[i]->keeps_bf16()) to_bf16(d_.data(), size_t(n_) * graph_.nodes()[i - 1].out_size);
   for (int k : graph_.nodes()[i].params) {
     const auto& p = graph_.params()[size_t(k)];
     to_bf16(&g_[p.offset], p.size);
@@ -103,9 +107,12 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
   n_ = b.n;
   const int H = g.spec().height, W = g.spec().width, C = g.spec().channels;
   x_.resize(size_t(n_) * g.input_size());
-  if (b.inputs) std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
-  else if (b.affine) cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
-  else cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
+  if (b.inputs)
+    std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
+  else if (b.affine)
+    cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
+  else
+    cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
   to_bf16(x_.data(), x_.size());  // the first layer's input, cast to its compute dtype
   mark("", "input rescale");
   if (bf16_ && wc_stale_) {
@@ -129,7 +136,7 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
     f.logits = i == last ? logits_.data() : nullptr;  // the loss head: the loss takes its sigmoid/softmax
     f.scratch = &scratch_;
     ops_[i]->forward(f);
-    to_bf16(out_[i].data(), out_[i].size());
+    if (!ops_[i]->keeps_bf16()) to_bf16(out_[i].data(), out_[i].size());
     if (f.logits) to_bf16(f.logits, size_t(n_) * nd.out_size);
     mark(nd.spec.name, "forward");
   }
@@ -140,8 +147,8 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
 void CpuBackend::add_loss(const Batch& b, float* dlogits) {
   const Node& head = graph_.nodes().back();
   if (head_kind(graph_) == HeadKind::kSoftmax)
-    metrics_.loss_sum += cpu::softmax_ce_from_logits(logits_.data(), b.labels, b.n, head.spec.units, dlogits,
-                                                     &metrics_.correct);
+    metrics_.loss_sum +=
+        cpu::softmax_ce_from_logits(logits_.data(), b.labels, b.n, head.spec.units, dlogits, &metrics_.correct);
   else
     metrics_.loss_sum += cpu::bce_from_logits(logits_.data(), b.labels, b.n, dlogits, &metrics_.correct);
   metrics_.count += b.n;
@@ -169,7 +176,7 @@ void CpuBackend::backward(const Batch& b) {
   const Graph& g = graph_;
   const size_t last = g.nodes().size() - 1;
   d_.assign(size_t(n_) * g.nodes()[last].out_size, 0.f);
-  add_loss(b, d_.data());  // d_ = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
+  add_loss(b, d_.data());         // d_ = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
   to_bf16(d_.data(), d_.size());  // the loss is float32; its gradient enters the bf16 logit
   mark("", "loss");
   bool act_done = true;  // the loss took the head's activation
@@ -208,7 +215,8 @@ void CpuBackend::gradient(const Objective& o, const std::vector<std::string>& wr
     d2_.resize(size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
     // Input gradients only: no parameter gradient is computed.
     if (ops_[i]->backward(backward_args(i, false, want_dx, act_done, input_relu)) && want_dx) std::swap(d_, d2_);
-    if (want_dx) to_bf16(d_.data(), size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
+    if (want_dx && !ops_[i]->keeps_bf16())
+      to_bf16(d_.data(), size_t(n_) * (i > 0 ? g.nodes()[i - 1].out_size : g.input_size()));
     act_done = input_relu;
   }
   take(int(p.stop) - 1);  // the lowest wrt layer (o.layer itself when none below), or -1: the input
@@ -236,8 +244,7 @@ void CpuBackend::update() {
   }
   if (fast_)  // elementwise: the split across threads changes nothing
     cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {
-      cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps,
-                          opt_.rmsprop_rule);
+      cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
     });
   else
     cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
@@ -263,8 +270,7 @@ void CpuBackend::activation(const std::string& layer, std::vector<float>& out) c
   out.assign(out_[i].begin(), out_[i].end());
 }
 
-void CpuBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak,
-                                  std::vector<int>& where) const {
+void CpuBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak, std::vector<int>& where) const {
   peak.resize(size_t(n_) * size_t(channels));
   where.resize(peak.size());
   cpu::channel_peaks(out_[node].data(), n_, graph_.nodes()[node].out_size / size_t(channels), channels, peak.data(),

@@ -5,25 +5,32 @@
 //     layer hands on is bf16 on both sides, and the two agree within what one bf16 rounding
 //     step (2^-8 relative) that flips between them, carried through 11 layers, allows;
 //   - bf16 against fp32 on the same path: the rounding happens (outputs differ), stays within
-//     bf16's error, the weights stay float32 and 30 training steps follow fp32's loss.
+//     bf16's error, the weights stay float32 and 30 training steps follow fp32's loss;
+//   - the ops whose outputs the backend does not round again (CpuOp::keeps_bf16()) give bf16
+//     outputs from bf16 inputs, ties and NaNs included, and the one that does not claim it
+//     (max pooling with overlapping windows) indeed would not.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/bf16.h"
 #include "runtime/core/errors.h"
 #include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/cpu_op.h"
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "tests/bf16_util.h"
 #include "tests/compare.h"
 #include "tests/random_batch.h"
+#include "tests/test_models.h"
 
 using namespace acts;
 
@@ -200,6 +207,89 @@ TEST(MixedBf16, FastPathMatchesReference) {
         std::vector<float>(fast.grads.begin() + ptrdiff_t(p.offset), fast.grads.begin() + ptrdiff_t(p.offset + p.size)),
         std::vector<float>(ref.grads.begin() + ptrdiff_t(p.offset), ref.grads.begin() + ptrdiff_t(p.offset + p.size)));
   EXPECT_NEAR(fast.loss, ref.loss, 1e-3);
+}
+
+// bf16 values, of mixed magnitudes, drawn from few enough that max pooling meets ties and
+// all-zero windows (a relu's output), with a NaN now and then.
+std::vector<float> bf16_values(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> v(n);
+  for (float& x : v) {
+    const uint32_t r = rng();
+    x = (r % 5 == 0) ? 0.f : std::ldexp(float(int(r >> 8) % 255 - 127), int(r >> 20) % 9 - 8);
+    if (r % 97 == 0) x = std::numeric_limits<float>::quiet_NaN();
+  }
+  return v;
+}
+
+// Runs node i's op of g alone (reference loops or fast path, optionally applying the relu before
+// it in its backward) on bf16 x and dy; returns y and where the op left dx.
+std::pair<std::vector<float>, std::vector<float>> run_alone(const Graph& g, size_t i, bool fast, bool input_relu,
+                                                            bool* keeps) {
+  const Node& nd = g.nodes()[i];
+  const int n = 3;
+  const size_t in_size = i == 0 ? g.input_size() : g.nodes()[i - 1].out_size;
+  const std::unique_ptr<CpuOp> op = make_cpu_op(nd, CpuOpEnv{fast, 1, uint32_t(i), true});
+  *keeps = op->keeps_bf16();
+  std::vector<float> x = bf16_values(n * in_size, uint32_t(7 + i)), y(n * nd.out_size, 0.1f);
+  if (input_relu)
+    for (float& v : x) v = v > 0 ? v : 0.f;  // NaN too: a relu's output has none
+  std::vector<float> scratch;
+  CpuForward f;
+  f.n = n;
+  f.x = x.data();
+  f.y = y.data();
+  f.scratch = &scratch;
+  op->forward(f);
+  std::vector<float> dy = bf16_values(y.size(), uint32_t(70 + i)), dx(x.size(), 0.1f);
+  CpuBackward b;
+  b.n = n;
+  b.x = x.data();
+  b.y = y.data();
+  b.dy = dy.data();
+  b.dx = dx.data();
+  b.input_relu = input_relu;
+  b.scratch = &scratch;
+  return {y, op->backward(b) ? dx : dy};
+}
+
+// The pools (tiling, overlapping, 'same'), Flatten and global max pooling, each run alone.
+TEST(MixedBf16, OpsThatSkipRoundingKeepBf16) {
+  ModelSpec m;
+  m.height = 14;
+  m.width = 12;
+  using test::layer_spec;
+  m.layers = {layer_spec(LayerType::MaxPooling2D), layer_spec(LayerType::MaxPooling2D),
+              layer_spec(LayerType::MaxPooling2D), layer_spec(LayerType::Flatten),
+              layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
+  m.layers[1].attrs["strides"] = 1;  // 7x6 -> 6x5, overlapping 2x2 windows
+  m.layers[2].padding = Padding::Same;
+  m.layers[2].pool = 3;  // 6x5 -> 2x2, the last column's window cut by the edge
+  ModelSpec gm = m;
+  gm.layers = {layer_spec(LayerType::GlobalMaxPooling2D), layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
+  int kept = 0;
+  for (const ModelSpec& spec : {m, gm}) {
+    const Graph g(spec);
+    for (size_t i = 0; i + 1 < g.nodes().size(); ++i)
+      for (const bool fast : {false, true}) {
+        if (fast && !cpu_fast::available()) continue;
+        for (const bool relu : {false, true}) {
+          SCOPED_TRACE(g.nodes()[i].spec.name + (fast ? " fast" : " reference") + (relu ? " after a relu" : ""));
+          bool keeps = false;
+          const auto [y, dx] = run_alone(g, i, fast, relu, &keeps);
+          const bool overlapping = spec.layers[i].attrs.count("strides") > 0;
+          EXPECT_EQ(keeps, !overlapping);
+          if (!keeps) {  // dx sums the gradients of the windows that share a max: not bf16 in general
+            EXPECT_FALSE(all_bf16(dx)) << "the claim's exception is never exercised";
+            continue;
+          }
+          ++kept;
+          EXPECT_TRUE(all_bf16(y)) << "output";
+          EXPECT_TRUE(all_bf16(dx)) << "input gradient";
+        }
+      }
+  }
+  EXPECT_GE(kept, 8);  // the tiling and 'same' pools, Flatten, the global pool, on both paths where fast runs
 }
 
 TEST(MixedBf16, DiffersFromFp32ByBf16sError) {

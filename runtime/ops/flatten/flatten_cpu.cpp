@@ -11,6 +11,7 @@ class FlattenCpu final : public CpuOp {
   explicit FlattenCpu(const Node& node) : nd_(node) {}
   void forward(const CpuForward& f) override { std::copy(f.x, f.x + size_t(f.n) * nd_.out_size, f.y); }
   bool backward(const CpuBackward&) override { return false; }
+  bool keeps_bf16() const override { return true; }  // a copy
 
  private:
   const Node& nd_;

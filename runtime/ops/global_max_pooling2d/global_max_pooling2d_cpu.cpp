@@ -65,6 +65,8 @@ class GlobalMaxPooling2DCpu final : public CpuOp {
     return true;
   }
 
+  bool keeps_bf16() const override { return true; }  // y: one of x's values; dx: dy or 0
+
  private:
   const Node& nd_;
   bool fast_;

@@ -36,6 +36,8 @@ class MaxPooling2DCpu final : public CpuOp {
   }
 
   bool takes_input_relu() const override { return fast_; }
+  // The max of bf16 values is one of them; dx is dy or 0, but where windows overlap, dy's sum.
+  bool keeps_bf16() const override { return pool2d_stride(nd_.spec) >= nd_.spec.pool; }
 
  private:
   // Windows that tile the input without padding or overlap: the fast path's quicker loops.
