@@ -7,6 +7,8 @@
 // derivative is applied here too: a window passes its gradient only if its max is > 0, which is
 // exactly relu_backward on dx afterwards (dx is non-zero only at the max), without that pass over
 // the whole input (the GPU backend does the same).
+// A training forward may also record each window's argmax and sign (a byte per output, the
+// `ws` calls): the backward then reads that and dy instead of x and y, 4x less than x.
 // Any other pool, stride or padding (overlapping windows, 'same') takes the general loops below:
 // the same vectorised channel loop, its backward one image per task, accumulating.
 // Output rows (image, oh) are split across the pool's threads (thread_pool.h); each writes only
@@ -16,8 +18,10 @@
 // backward 4-6x slower).
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
+#include "runtime/core/errors.h"
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/cpu/fast/thread_pool.h"
 
@@ -45,10 +49,42 @@ void forward_rows(const float* x, int H, int W, int C, int P, float* y, size_t r
   }
 }
 
+// forward_rows() that also records each output's window position i * P + j of its first maximum
+// (a strict > only moves past ties; a NaN first element stays the max, at 0, as backward_rows()
+// routes it) and, in bit 7, whether that max is > 0. Kept in ints while the window is scanned,
+// so the channel loop's selects are all 32-bit and vectorise (with bytes they did not: 7x slower).
+void forward_rows_ws(const float* x, int H, int W, int C, int P, float* y, uint8_t* ws, size_t r0, size_t r1) {
+  const int OH = H / P, OW = W / P;
+  std::vector<int> where_buf(static_cast<size_t>(C));
+  int* __restrict where = where_buf.data();
+  for (size_t r = r0; r < r1; ++r) {
+    const size_t n = r / OH, oh = r % OH;
+    for (int ow = 0; ow < OW; ++ow) {
+      float* __restrict out = y + (r * OW + ow) * C;
+      const float* first = x + ((n * H + oh * P) * W + size_t(ow) * P) * C;
+      std::copy(first, first + C, out);
+      std::fill(where, where + C, 0);
+      for (int i = 0; i < P; ++i)
+        for (int j = i == 0 ? 1 : 0; j < P; ++j) {
+          const float* __restrict in = first + (size_t(i) * W + j) * C;
+          const int k = i * P + j;
+          for (int c = 0; c < C; ++c) {  // as masks: a select on `where` was not if-converted
+            const float v = in[c], o = out[c];
+            const int more = -int(v > o);
+            out[c] = v > o ? v : o;
+            where[c] = (where[c] & ~more) | (k & more);
+          }
+        }
+      uint8_t* __restrict at = ws + (r * OW + ow) * C;
+      for (int c = 0; c < C; ++c) at[c] = uint8_t(where[c] | (out[c] > 0.f ? 0x80 : 0));
+    }
+  }
+}
+
 // Output rows [r0, r1): their windows' dx, and the input rows below and right of them that no
 // window covers.
-void backward_rows(const float* x, const float* y, int H, int W, int C, int P, const float* dy, bool relu,
-                   float* dx, size_t r0, size_t r1) {
+void backward_rows(const float* x, const float* y, int H, int W, int C, int P, const float* dy, bool relu, float* dx,
+                   size_t r0, size_t r1) {
   const int OH = H / P, OW = W / P;
   std::vector<int> found_buf(static_cast<size_t>(C));  // int, not char: a char* may alias the floats
   std::vector<float> relu_dy(relu ? static_cast<size_t>(C) : 0);
@@ -58,8 +94,10 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
     // Columns cut by the floor get no gradient; nor do the rows below the last window.
     for (size_t h = oh * P; h < (oh + 1 == size_t(OH) ? size_t(H) : (oh + 1) * P); ++h) {
       float* row = dx + (n * H + h) * W * C;
-      if (h >= size_t(OH) * P) std::fill(row, row + size_t(W) * C, 0.f);
-      else std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
+      if (h >= size_t(OH) * P)
+        std::fill(row, row + size_t(W) * C, 0.f);
+      else
+        std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
     }
     for (int ow = 0; ow < OW; ++ow) {
       const size_t first = ((n * H + oh * P) * W + size_t(ow) * P) * C;
@@ -76,7 +114,7 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
           const float* __restrict in = x + first + (size_t(i) * W + j) * C;
           float* __restrict d = dx + first + (size_t(i) * W + j) * C;
           for (int c = 0; c < C; ++c) {  // the first element equal to the window's max takes it
-            const float gc = g[c];  // loaded unconditionally, so the select below vectorises
+            const float gc = g[c];       // loaded unconditionally, so the select below vectorises
             const int hit = (found[c] == 0) & (in[c] == m[c]);
             d[c] = hit ? gc : 0.f;
             found[c] |= hit;
@@ -88,6 +126,41 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
         const float gc = g[c];
         d0[c] = found[c] ? d0[c] : gc;
       }
+    }
+  }
+}
+
+// backward_rows() from forward_rows_ws()'s record instead of x and y (widened to ints per window,
+// as there).
+void backward_rows_ws(const uint8_t* ws, int H, int W, int C, int P, const float* dy, bool relu, float* dx, size_t r0,
+                      size_t r1) {
+  const int OH = H / P, OW = W / P;
+  const int mask = relu ? 0xFF : 0x7F;  // with relu, the positive bit must be set too
+  std::vector<int> where_buf(static_cast<size_t>(C));
+  int* __restrict where = where_buf.data();
+  for (size_t r = r0; r < r1; ++r) {
+    const size_t n = r / OH, oh = r % OH;
+    for (size_t h = oh * P; h < (oh + 1 == size_t(OH) ? size_t(H) : (oh + 1) * P); ++h) {
+      float* row = dx + (n * H + h) * W * C;
+      if (h >= size_t(OH) * P)
+        std::fill(row, row + size_t(W) * C, 0.f);
+      else
+        std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
+    }
+    for (int ow = 0; ow < OW; ++ow) {
+      const size_t first = ((n * H + oh * P) * W + size_t(ow) * P) * C;
+      const uint8_t* __restrict at = ws + (r * OW + ow) * C;
+      const float* __restrict g = dy + (r * OW + ow) * C;
+      for (int c = 0; c < C; ++c) where[c] = at[c] & mask;
+      for (int i = 0; i < P; ++i)
+        for (int j = 0; j < P; ++j) {
+          float* __restrict d = dx + first + (size_t(i) * W + j) * C;
+          const int want = (i * P + j) | (relu ? 0x80 : 0);
+          for (int c = 0; c < C; ++c) {
+            const float gc = g[c];  // loaded unconditionally, so the select vectorises
+            d[c] = where[c] == want ? gc : 0.f;
+          }
+        }
     }
   }
 }
@@ -178,6 +251,21 @@ void maxpool_backward(const float* x, const float* y, const Pool2dShape& g, cons
 void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y) {
   parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P),
                   [=](size_t r0, size_t r1) { forward_rows(x, H, W, C, P, y, r0, r1); });
+}
+
+void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y, uint8_t* ws) {
+  if (P * P > kMaxWsWindow) fail("maxpool_forward: a ", P, "x", P, " window is too large for its uint8 record");
+  parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P),
+                  [=](size_t r0, size_t r1) { forward_rows_ws(x, H, W, C, P, y, ws, r0, r1); });
+}
+
+void maxpool_backward(const uint8_t* ws, int N, int H, int W, int C, int P, const float* dy, bool relu, float* dx) {
+  if (H / P == 0) {
+    std::fill(dx, dx + size_t(N) * H * W * C, 0.f);
+    return;
+  }
+  parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P),
+                  [=](size_t r0, size_t r1) { backward_rows_ws(ws, H, W, C, P, dy, relu, dx, r0, r1); });
 }
 
 void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy, bool relu,
