@@ -63,9 +63,10 @@ class CpuOp {
   virtual bool output_relu() const { return false; }
   virtual bool takes_input_relu() const { return false; }
 
-  // True when bf16 values in (x, dy) give bf16 values out (y, dx) exactly, because the op only
-  // selects, moves or zeroes them (max pooling without overlapping windows, Flatten): the mixed
-  // bf16 backend then skips rounding its outputs again, a pass over the tensor each way (at the
+  // True when, in mixed bf16, the op's outputs (y, dx) are bf16 already: because the op only
+  // selects, moves or zeroes bf16 values (max pooling without overlapping windows, Flatten), or
+  // because it rounds them itself where that is cheaper (the fast Conv2D, piece by piece while
+  // each is in cache). The backend then skips its own rounding pass over them, each way (at the
   // tutorial's max_pooling2d_1, 14 M values backward).
   virtual bool keeps_bf16() const { return false; }
 };

@@ -223,7 +223,7 @@ std::vector<float> bf16_values(size_t n, uint32_t seed) {
 }
 
 // Runs node i's op of g alone (reference loops or fast path, optionally applying the relu before
-// it in its backward) on bf16 x and dy; returns y and where the op left dx.
+// it in its backward) on bf16 x, dy and parameters; returns y and where the op left dx.
 std::pair<std::vector<float>, std::vector<float>> run_alone(const Graph& g, size_t i, bool fast, bool input_relu,
                                                             bool* keeps) {
   const Node& nd = g.nodes()[i];
@@ -234,18 +234,37 @@ std::pair<std::vector<float>, std::vector<float>> run_alone(const Graph& g, size
   std::vector<float> x = bf16_values(n * in_size, uint32_t(7 + i)), y(n * nd.out_size, 0.1f);
   if (input_relu)
     for (float& v : x) v = v > 0 ? v : 0.f;  // NaN too: a relu's output has none
+  std::vector<std::vector<float>> params, grads;
+  for (int k : nd.params) {
+    const size_t size = g.params()[size_t(k)].size;
+    params.push_back(bf16_values(size, uint32_t(700 + k)));
+    for (float& v : params.back()) v = std::isnan(v) ? 0.5f : v;
+    grads.emplace_back(size);
+  }
+  std::vector<const float*> w;
+  std::vector<float*> state, dw;
+  for (auto& p : params) {
+    w.push_back(p.data());
+    state.push_back(p.data());
+  }
+  for (auto& d : grads) dw.push_back(d.data());
   std::vector<float> scratch;
   CpuForward f;
   f.n = n;
   f.x = x.data();
   f.y = y.data();
+  f.w = w.data();
+  f.state = state.data();
   f.scratch = &scratch;
   op->forward(f);
   std::vector<float> dy = bf16_values(y.size(), uint32_t(70 + i)), dx(x.size(), 0.1f);
+  for (float& v : dy) v = std::isnan(v) ? 0.25f : v;  // a NaN gradient would make every sum NaN
   CpuBackward b;
   b.n = n;
   b.x = x.data();
   b.y = y.data();
+  b.w = w.data();
+  b.dw = dw.data();
   b.dy = dy.data();
   b.dx = dx.data();
   b.input_relu = input_relu;
@@ -253,34 +272,43 @@ std::pair<std::vector<float>, std::vector<float>> run_alone(const Graph& g, size
   return {y, op->backward(b) ? dx : dy};
 }
 
-// The pools (tiling, overlapping, 'same'), Flatten and global max pooling, each run alone.
+// The pools (tiling, overlapping, 'same'), Flatten, global max pooling and Conv2D (relu, linear,
+// sigmoid), each run alone. An op that claims keeps_bf16() must give bf16 outputs; the ones that
+// do not claim it here (the overlapping pool, the sigmoid conv, the reference Conv2D) indeed give
+// values bf16 cannot hold, so the backend's rounding is needed there.
 TEST(MixedBf16, OpsThatSkipRoundingKeepBf16) {
-  ModelSpec m;
-  m.height = 14;
-  m.width = 12;
   using test::layer_spec;
-  m.layers = {layer_spec(LayerType::MaxPooling2D), layer_spec(LayerType::MaxPooling2D),
-              layer_spec(LayerType::MaxPooling2D), layer_spec(LayerType::Flatten),
-              layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
-  m.layers[1].attrs["strides"] = 1;  // 7x6 -> 6x5, overlapping 2x2 windows
-  m.layers[2].padding = Padding::Same;
-  m.layers[2].pool = 3;  // 6x5 -> 2x2, the last column's window cut by the edge
-  ModelSpec gm = m;
-  gm.layers = {layer_spec(LayerType::GlobalMaxPooling2D), layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
+  ModelSpec pools;
+  pools.height = 14;
+  pools.width = 12;
+  pools.layers = {layer_spec(LayerType::MaxPooling2D), layer_spec(LayerType::MaxPooling2D),
+                  layer_spec(LayerType::MaxPooling2D), layer_spec(LayerType::Flatten),
+                  layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
+  pools.layers[1].attrs["strides"] = 1;  // 7x6 -> 6x5, overlapping 2x2 windows
+  pools.layers[2].padding = Padding::Same;
+  pools.layers[2].pool = 3;  // 6x5 -> 2x2, the last column's window cut by the edge
+  ModelSpec global = pools;
+  global.layers = {layer_spec(LayerType::GlobalMaxPooling2D), layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
+  ModelSpec convs = pools;
+  convs.layers = {layer_spec(LayerType::Conv2D, 16, Act::Relu), layer_spec(LayerType::Conv2D, 16),
+                  layer_spec(LayerType::Conv2D, 4, Act::Sigmoid), layer_spec(LayerType::Flatten),
+                  layer_spec(LayerType::Dense, 1, Act::Sigmoid)};
   int kept = 0;
-  for (const ModelSpec& spec : {m, gm}) {
+  for (const ModelSpec& spec : {pools, global, convs}) {
     const Graph g(spec);
     for (size_t i = 0; i + 1 < g.nodes().size(); ++i)
       for (const bool fast : {false, true}) {
         if (fast && !cpu_fast::available()) continue;
         for (const bool relu : {false, true}) {
+          const LayerSpec& l = spec.layers[i];
           SCOPED_TRACE(g.nodes()[i].spec.name + (fast ? " fast" : " reference") + (relu ? " after a relu" : ""));
           bool keeps = false;
           const auto [y, dx] = run_alone(g, i, fast, relu, &keeps);
-          const bool overlapping = spec.layers[i].attrs.count("strides") > 0;
-          EXPECT_EQ(keeps, !overlapping);
-          if (!keeps) {  // dx sums the gradients of the windows that share a max: not bf16 in general
-            EXPECT_FALSE(all_bf16(dx)) << "the claim's exception is never exercised";
+          const bool conv = l.type == LayerType::Conv2D;
+          const bool expected = conv ? fast && l.activation != Act::Sigmoid : l.attrs.count("strides") == 0;
+          EXPECT_EQ(keeps, expected);
+          if (!keeps) {
+            EXPECT_FALSE(all_bf16(y) && all_bf16(dx)) << "the claim's exception is never exercised";
             continue;
           }
           ++kept;
@@ -289,7 +317,9 @@ TEST(MixedBf16, OpsThatSkipRoundingKeepBf16) {
         }
       }
   }
-  EXPECT_GE(kept, 8);  // the tiling and 'same' pools, Flatten, the global pool, on both paths where fast runs
+  // The tiling and 'same' pools, the two Flattens, the global pool (both paths) and the relu and
+  // linear convs (fast path), with and without a relu before each.
+  EXPECT_EQ(kept, cpu_fast::available() ? 24 : 10);
 }
 
 TEST(MixedBf16, DiffersFromFp32ByBf16sError) {

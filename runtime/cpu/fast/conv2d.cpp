@@ -7,11 +7,18 @@
 #include <cstdlib>
 #include <string>
 
+#include "kernels/cpu/bf16.h"
 #include "runtime/core/errors.h"
 #include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/cpu/fast/thread_pool.h"
 
 namespace acts::cpu_fast {
 namespace {
+
+// p[0, n) rounded to bf16 in place, across the pool (elementwise: the split changes nothing).
+void round_bf16(float* p, size_t n) {
+  parallel_ranges(n, size_t(1) << 16, [&](size_t i0, size_t i1) { cpu::round_bf16(p + i0, p + i0, i1 - i0); });
+}
 
 // The variable's value, "" when unset.
 std::string env(const char* name) {
@@ -52,8 +59,9 @@ bool choose_bf16() {
   if (want == "software") return false;
   if (want == "onednn") {
     std::string why;
-    if (!onednn_convs) fail("ACTS_CPU_BF16=onednn, but the convolutions run on im2col + OpenBLAS (", conv_path_name(),
-                            "); unset ACTS_CPU_CONV or ACTS_CPU_BF16");
+    if (!onednn_convs)
+      fail("ACTS_CPU_BF16=onednn, but the convolutions run on im2col + OpenBLAS (", conv_path_name(),
+           "); unset ACTS_CPU_CONV or ACTS_CPU_BF16");
     if (!onednn::bf16_available(&why)) fail("ACTS_CPU_BF16=onednn, but ", why, "; unset it");
     return true;
   }
@@ -99,16 +107,18 @@ std::string conv_bf16_name() {
 
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     bool bf16, float* y, std::vector<float>& scratch) {
-  if (bf16 && conv_bf16()) return onednn::conv2d_forward_bf16(x, N, g, k, b, relu, y, scratch);
+  if (bf16 && conv_bf16()) return onednn::conv2d_forward_bf16_rounded(x, N, g, k, b, relu, y, scratch);
   const bool onednn = conv_paths().forward == ConvPath::onednn;
   (onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, g, k, b, relu, y, scratch);
+  if (bf16) round_bf16(y, size_t(N) * g.out_size());
 }
 
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
                      bool bf16, float* dx, float* dk, float* db, std::vector<float>& scratch) {
-  if (bf16 && conv_bf16()) return onednn::conv2d_backward_bf16(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
+  if (bf16 && conv_bf16()) return onednn::conv2d_backward_bf16_rounded(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
   const bool onednn = conv_paths().backward == ConvPath::onednn;
   (onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
+  if (bf16 && dx) round_bf16(dx, size_t(N) * g.in_size());
 }
 
 }  // namespace acts::cpu_fast

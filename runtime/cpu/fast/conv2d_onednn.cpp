@@ -506,8 +506,10 @@ void stage_out(const Staging& st, const memory& written, void* p, float* pad, dn
                               {DNNL_ARG_SCRATCHPAD, wrap(st.pd.scratchpad_desc(), pad)}});
 }
 
+// round: y rounded to bf16 piece by piece, while the piece is in cache (the mixed-precision
+// backend's rounding point, one pass over y fewer).
 void forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu, bool bf16,
-             float* y, std::vector<float>& scratch) {
+             bool round, float* y, std::vector<float>& scratch) {
   const int H = g.H, W = g.W, C = g.C, F = g.F, OH = g.OH, OW = g.OW;
   const auto plan = pieces(N, OH, forward_bands(N, OH), kMaxGroups);
   std::vector<const Forward*> prim(plan.size());
@@ -549,6 +551,7 @@ void forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, 
                             {DNNL_ARG_BIAS, bias},
                             {DNNL_ARG_DST, wrap(f.pd.dst_desc(), out)},
                             {DNNL_ARG_SCRATCHPAD, wrap(f.pd.scratchpad_desc(), pads[size_t(worker)])}});
+    if (round) cpu::round_bf16(out, out, size_t(pc.n) * pc.rows * OW * F);  // a band's rows, or whole images
   });
 }
 
@@ -556,8 +559,9 @@ void forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, 
 // as they are (float32-accurate sums of the same products, and faster than oneDNN's bf16 direct
 // kernels: conv2d_2..4's backward at batch 20, 2 threads, 45 against 51 ms); elsewhere they are
 // packed for the bf16 kernels.
+// round: dx rounded to bf16 piece by piece, as forward()'s y.
 void backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
-              bool bf16_operands, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+              bool bf16_operands, bool round, float* dx, float* dk, float* db, std::vector<float>& scratch) {
   const int H = g.H, W = g.W, C = g.C, KH = g.KH, KW = g.KW, F = g.F, OH = g.OH, OW = g.OW;
   const bool has_dx = dx != nullptr;
   std::vector<Piece> plan;
@@ -638,6 +642,7 @@ void backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k,
                                {DNNL_ARG_DIFF_SRC, diff_src},
                                {DNNL_ARG_SCRATCHPAD, wrap(bw.data_pd.scratchpad_desc(), w.pad)}});
       stage_out(bw.dx, diff_src, dx + x0, w.pad, stream);
+      if (round) cpu::round_bf16(dx + x0, dx + x0, xn);
     }
     if (!dk) return;  // an input gradient alone
     // dy staged once when both passes read the same layout
@@ -669,22 +674,32 @@ bool runs_winograd(const cpu::ConvGeometry& g) {
 
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     float* y, std::vector<float>& scratch) {
-  forward(x, N, g, k, b, relu, false, y, scratch);
+  forward(x, N, g, k, b, relu, false, false, y, scratch);
 }
 
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
                      float* dx, float* dk, float* db, std::vector<float>& scratch) {
-  backward(x, N, g, k, dy, relu_y, false, dx, dk, db, scratch);
+  backward(x, N, g, k, dy, relu_y, false, false, dx, dk, db, scratch);
 }
 
 void conv2d_forward_bf16(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                          float* y, std::vector<float>& scratch) {
-  forward(x, N, g, k, b, relu, true, y, scratch);
+  forward(x, N, g, k, b, relu, true, false, y, scratch);
+}
+
+void conv2d_forward_bf16_rounded(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b,
+                                 bool relu, float* y, std::vector<float>& scratch) {
+  forward(x, N, g, k, b, relu, true, true, y, scratch);
 }
 
 void conv2d_backward_bf16(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
                           const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
-  backward(x, N, g, k, dy, relu_y, true, dx, dk, db, scratch);
+  backward(x, N, g, k, dy, relu_y, true, false, dx, dk, db, scratch);
+}
+
+void conv2d_backward_bf16_rounded(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
+                                  const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+  backward(x, N, g, k, dy, relu_y, true, true, dx, dk, db, scratch);
 }
 
 }  // namespace acts::cpu_fast::onednn

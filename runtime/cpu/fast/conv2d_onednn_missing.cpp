@@ -1,8 +1,8 @@
 // Built instead of conv2d_onednn.cpp when CMake found no oneDNN (libdnnl-dev): the fast path's
 // convolutions stay on im2col + OpenBLAS (conv2d_gemm.cpp). The entry points exist only so
 // everything links; reaching one is a bug (conv_paths() never picks oneDNN here).
-#include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/core/errors.h"
+#include "runtime/cpu/fast/cpu_fast.h"
 
 namespace acts::cpu_fast::onednn {
 
@@ -32,6 +32,14 @@ void conv2d_forward_bf16(const float*, int, const cpu::ConvGeometry&, const floa
 void conv2d_backward_bf16(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*, float*,
                           float*, float*, std::vector<float>&) {
   fail("cpu_fast::onednn::conv2d_backward_bf16 called in a build without oneDNN");
+}
+void conv2d_forward_bf16_rounded(const float*, int, const cpu::ConvGeometry&, const float*, const float*, bool, float*,
+                                 std::vector<float>&) {
+  fail("cpu_fast::onednn::conv2d_forward_bf16_rounded called in a build without oneDNN");
+}
+void conv2d_backward_bf16_rounded(const float*, int, const cpu::ConvGeometry&, const float*, float*, const float*,
+                                  float*, float*, float*, std::vector<float>&) {
+  fail("cpu_fast::onednn::conv2d_backward_bf16_rounded called in a build without oneDNN");
 }
 
 }  // namespace acts::cpu_fast::onednn

@@ -33,7 +33,9 @@ void single_threaded_blas();
 // Runs conv_paths().forward's implementation; the backward, conv_paths().backward's.
 // `bf16`: x, k and dy hold bf16 values (float32s with zero low halves: the mixed-precision
 // backend rounds them so); where conv_bf16() is true they go to oneDNN's bf16 kernels, elsewhere
-// to the float32 ones; the products are exact either way and the outputs float32.
+// to the float32 ones; the products are exact either way. And y and dx come back rounded to bf16
+// (the backend's rounding points, done here: on the bf16 kernels piece by piece, in cache); dk
+// and db stay float32.
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
                     bool bf16, float* y, std::vector<float>& scratch);
 // dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F) (skipped when
@@ -109,6 +111,12 @@ void conv2d_forward_bf16(const float* x, int N, const cpu::ConvGeometry& g, cons
                          float* y, std::vector<float>& scratch);
 void conv2d_backward_bf16(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
                           const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
+// The same with y and dx then rounded to bf16 (the mixed-precision backend's rounding points),
+// piece by piece while each is in cache: what cpu_fast::conv2d_forward/backward run with bf16.
+void conv2d_forward_bf16_rounded(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b,
+                                 bool relu, float* y, std::vector<float>& scratch);
+void conv2d_backward_bf16_rounded(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy,
+                                  const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace onednn
 
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)

@@ -19,8 +19,7 @@ class Conv2DCpu final : public CpuOp {
   void forward(const CpuForward& f) override {
     const float* bias = bias_ ? f.w[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, f.y,
-                               *f.scratch);
+      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, f.y, *f.scratch);
     else
       cpu::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
@@ -43,6 +42,9 @@ class Conv2DCpu final : public CpuOp {
   }
 
   bool output_relu() const override { return fused_relu(); }
+  // In mixed bf16 the fast path returns y and dx rounded (cpu_fast::conv2d_forward), unless an
+  // activation other than the fused relu comes after.
+  bool keeps_bf16() const override { return fast_ && bf16_ && (fused_relu() || nd_.spec.activation == Act::Linear); }
 
  private:
   bool fused_relu() const { return fast_ && nd_.spec.activation == Act::Relu; }
@@ -55,6 +57,8 @@ class Conv2DCpu final : public CpuOp {
 
 }  // namespace
 
-std::unique_ptr<CpuOp> conv2d_cpu(const Node& node, const CpuOpEnv& env) { return std::make_unique<Conv2DCpu>(node, env); }
+std::unique_ptr<CpuOp> conv2d_cpu(const Node& node, const CpuOpEnv& env) {
+  return std::make_unique<Conv2DCpu>(node, env);
+}
 
 }  // namespace acts
