@@ -70,9 +70,18 @@ void CpuBackend::to_bf16(float* p, size_t n) const {
     cpu::round_bf16(p, p, n);
 }
 
+bool CpuBackend::update_rounds_gradients() const { return bf16_ && opt_.optimizer == Optimizer::kRmsprop; }
+
+std::vector<float> CpuBackend::grads() const {
+  std::vector<float> g = g_;
+  if (update_rounds_gradients()) cpu::round_bf16(g.data(), g.data(), g.size());  // as update() reads them
+  return g;
+}
+
 void CpuBackend::round_gradients(size_t i, bool with_dx) {
   if (!bf16_) return;
   if (with_dx && !ops_[i]->keeps_bf16()) to_bf16(d_.data(), size_t(n_) * graph_.nodes()[i - 1].out_size);
+  if (update_rounds_gradients()) return;  // update() rounds them as it reads them
   for (int k : graph_.nodes()[i].params) {
     const auto& p = graph_.params()[size_t(k)];
     to_bf16(&g_[p.offset], p.size);
@@ -242,12 +251,19 @@ void CpuBackend::update() {
     ++step_;
     return;
   }
-  if (fast_)  // elementwise: the split across threads changes nothing
-    cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, [&](size_t i0, size_t i1) {
+  // bf16: the gradients' rounding and the layers' bf16 copy of the new weights in the same pass.
+  auto step = [&](size_t i0, size_t i1) {
+    if (update_rounds_gradients())
+      cpu::rmsprop_update_bf16(&w_[i0], &g_[i0], &acc_[i0], &wc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps,
+                               opt_.rmsprop_rule);
+    else
       cpu::rmsprop_update(&w_[i0], &g_[i0], &acc_[i0], i1 - i0, opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
-    });
+  };
+  if (fast_)  // elementwise: the split across threads changes nothing
+    cpu_fast::parallel_ranges(w_.size(), size_t(1) << 15, step);
   else
-    cpu::rmsprop_update(w_.data(), g_.data(), acc_.data(), w_.size(), opt_.lr, opt_.rho, opt_.eps, opt_.rmsprop_rule);
+    step(0, w_.size());
+  if (update_rounds_gradients()) wc_stale_ = false;  // wc_ = bf16(w_), all of it, just written
   mark("", "rmsprop");
   ++iterations_;
   ++step_;

@@ -8,7 +8,9 @@
 //     bf16's error, the weights stay float32 and 30 training steps follow fp32's loss;
 //   - the ops whose outputs the backend does not round again (CpuOp::keeps_bf16()) give bf16
 //     outputs from bf16 inputs, ties and NaNs included, and the one that does not claim it
-//     (max pooling with overlapping windows) indeed would not.
+//     (max pooling with overlapping windows) indeed would not;
+//   - RMSprop's bf16 update, which rounds the gradients as it reads them and writes the layers'
+//     bf16 copy of the weights, against the three passes it replaces, bit for bit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "kernels/cpu/bf16.h"
+#include "kernels/cpu/rmsprop.h"
 #include "runtime/core/errors.h"
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/cpu_op.h"
@@ -320,6 +323,57 @@ TEST(MixedBf16, OpsThatSkipRoundingKeepBf16) {
   // The tiling and 'same' pools, the two Flattens, the global pool (both paths) and the relu and
   // linear convs (fast path), with and without a relu before each.
   EXPECT_EQ(kept, cpu_fast::available() ? 24 : 10);
+}
+
+// Odd sizes (chunks of 512 and a remainder), both of Keras' rules, gradients of every magnitude.
+TEST(Bf16Rmsprop, FusedUpdateEqualsThreePasses) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (const size_t n : {size_t(1), size_t(511), size_t(1537)})
+    for (const RmspropRule rule : {RmspropRule::kKeras2, RmspropRule::kKeras3}) {
+      std::vector<float> w(n), g(n), a(n);
+      for (size_t i = 0; i < n; ++i) {
+        w[i] = normal(rng);
+        g[i] = normal(rng) * std::ldexp(1.f, int(i % 21) - 10);
+        a[i] = std::fabs(normal(rng)) * 1e-3f;
+      }
+      std::vector<float> w1 = w, a1 = a, wc(n, 7.f), w2 = w, a2 = a, g2 = g;
+      cpu::rmsprop_update_bf16(w1.data(), g.data(), a1.data(), wc.data(), n, 1e-3f, 0.9f, 1e-7f, rule);
+      cpu::round_bf16(g2.data(), g2.data(), n);
+      cpu::rmsprop_update(w2.data(), g2.data(), a2.data(), n, 1e-3f, 0.9f, 1e-7f, rule);
+      std::vector<float> wc2 = w2;
+      cpu::round_bf16(wc2.data(), wc2.data(), n);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(bits(w1[i]), bits(w2[i])) << "w[" << i << "] of " << n;
+        ASSERT_EQ(bits(a1[i]), bits(a2[i])) << "a[" << i << "] of " << n;
+        ASSERT_EQ(bits(wc[i]), bits(wc2[i])) << "wc[" << i << "] of " << n;
+      }
+      EXPECT_NE(w1, w) << "no update happened";
+    }
+}
+
+// After a bf16 training step the backend's layers read the weights update() rounded for them;
+// they must be exactly what a backend given those weights (set_params, which rounds them itself
+// at the next forward) reads: the same next forward, bit for bit, on both paths.
+TEST(MixedBf16, FusedUpdateLeavesTheWeightsTheLayersRead) {
+  Graph g(tutorial_model(51));
+  for (bool reference : {true, false}) {
+    if (!reference && !cpu_fast::available()) continue;
+    BackendOptions o = bf16_options(reference);
+    o.max_batch = 5;
+    const test::RandomBatch batch = test::random_batch(g, {1, 0, 0, 1, 1}, 42);
+    const Batch b = batch.view();
+    CpuBackend stepped(g, o), fresh(g, o);
+    stepped.forward(b, true);
+    stepped.backward(b);
+    stepped.update();
+    fresh.set_params(stepped.params());
+    stepped.forward(b, false);
+    fresh.forward(b, false);
+    for (const Node& nd : g.nodes())
+      EXPECT_EQ(stepped.activation(nd.spec.name), fresh.activation(nd.spec.name))
+          << (reference ? "reference: " : "fast: ") << nd.spec.name;
+  }
 }
 
 TEST(MixedBf16, DiffersFromFp32ByBf16sError) {
