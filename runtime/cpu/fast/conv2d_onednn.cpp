@@ -75,6 +75,7 @@ constexpr int kMinTasks = 16;     // forward: cut images into row bands below th
 constexpr int kMinBandRows = 4;   // ... but no band under 4 output rows
 constexpr int kMaxGroups = 32;    // image groups (backward: partial dk per group)
 constexpr int kWinoMinTasks = 4;  // Winograd: at least this many image groups where possible
+constexpr int kWinoMinOutputsBf16 = 24 * 24;  // bf16 operands: Winograd from this output size up
 constexpr size_t kAlign = 16;     // floats: scratch slices start on 64-byte boundaries
 static_assert(kMinTasks <= kMaxGroups, "row bands need one image per group (pieces())");
 
@@ -567,10 +568,16 @@ void backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k,
   std::vector<Piece> plan;
   std::vector<const Backward*> prim;
   bool bf16 = false;  // the plan's primitives read bf16 arrays
-  for (const bool wino : {try_winograd(g), false}) {
-    plan = pieces(N, OH, 1, wino ? wino_groups(N) : kMaxGroups);
-    prim.assign(plan.size(), nullptr);
+  // On bf16 operands, small images (conv2d_4's 15x15 outputs) go faster on the bf16 direct kernels
+  // than on Winograd, whose reorders weigh more there; and those kernels, like Winograd's, go
+  // faster on pieces of ~5 images than of one, except on 3 input channels. At batch 20, 2
+  // threads, conv2d_4's backward: Winograd 8.9, bf16 direct by images 10.1, by ~5 images 7.7 ms;
+  // conv2d_3's: 17.9, 19.5 and 18.6; conv2d_1's (bf16 direct): 6.5 by images, 7.3 by ~5.
+  const bool small = bf16_operands && OH * OW < kWinoMinOutputsBf16;
+  for (const bool wino : {try_winograd(g) && !small, false}) {
     bf16 = bf16_operands && !wino;
+    plan = pieces(N, OH, 1, wino || (bf16 && C >= 16) ? wino_groups(N) : kMaxGroups);
+    prim.assign(plan.size(), nullptr);
     for (size_t p = 0; p < plan.size(); ++p) {
       Shape s = layer_shape(g, plan[p].n, false, bf16);
       s.wino = wino;
