@@ -26,12 +26,9 @@ std::unique_ptr<Backend> make_cpu_backend(const Graph& g, const BackendOptions& 
 }
 
 CpuBackend::CpuBackend(const Graph& g, const BackendOptions& o)
-    : Backend(g, o),
-      w_(init_params(g, o.seed)),
-      g_(g.param_count(), 0.f),
+    : Backend(g, o), w_(init_params(g, o.seed)), g_(g.param_count(), 0.f),
       acc_(opt_slots(o.optimizer) * g.param_count(), 0.f),
-      bf16_(o.precision == Precision::kMixedBf16),
-      out_(g.nodes().size()),
+      bf16_(o.precision == Precision::kMixedBf16), out_(g.nodes().size()),
       fast_(!o.cpu_reference && cpu_fast::available()) {
   if (bf16_) wc_.resize(w_.size());
   std::vector<float>& read = bf16_ ? wc_ : w_;  // never reallocated: the pointers stay valid
@@ -53,8 +50,7 @@ std::string CpuBackend::name() const {
   // Say where bf16 is computed in bf16 and where its numbers come from float32 kernels.
   std::string bf16 = bf16_ ? "; mixed bf16 in software: float32 kernels on bf16-rounded tensors" : "";
   if (bf16_ && fast_ && cpu_fast::conv_bf16())
-    bf16 =
-        "; mixed bf16: Conv2D on " + cpu_fast::conv_bf16_name() + ", the rest float32 kernels on bf16-rounded tensors";
+    bf16 = "; mixed bf16: Conv2D on " + cpu_fast::conv_bf16_name() + ", the rest float32 kernels on bf16-rounded tensors";
   if (fast_) return "cpu (" + cpu_fast::describe() + bf16 + ")";
   std::string why;
   if (!opt_.cpu_reference && !cpu_fast::available(&why)) return "cpu (reference kernels; fast path " + why + bf16 + ")";
@@ -116,12 +112,9 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
   n_ = b.n;
   const int H = g.spec().height, W = g.spec().width, C = g.spec().channels;
   x_.resize(size_t(n_) * g.input_size());
-  if (b.inputs)
-    std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
-  else if (b.affine)
-    cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
-  else
-    cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
+  if (b.inputs) std::copy(b.inputs, b.inputs + x_.size(), x_.begin());
+  else if (b.affine) cpu::augment_rescale(b.images, b.affine, n_, H, W, C, b.scale, x_.data());
+  else cpu::rescale_u8(b.images, x_.data(), x_.size(), b.scale);
   to_bf16(x_.data(), x_.size());  // the first layer's input, cast to its compute dtype
   mark("", "input rescale");
   if (bf16_ && wc_stale_) {
@@ -156,8 +149,8 @@ void CpuBackend::forward_nodes(const Batch& b, bool training, size_t count) {
 void CpuBackend::add_loss(const Batch& b, float* dlogits) {
   const Node& head = graph_.nodes().back();
   if (head_kind(graph_) == HeadKind::kSoftmax)
-    metrics_.loss_sum +=
-        cpu::softmax_ce_from_logits(logits_.data(), b.labels, b.n, head.spec.units, dlogits, &metrics_.correct);
+    metrics_.loss_sum += cpu::softmax_ce_from_logits(logits_.data(), b.labels, b.n, head.spec.units, dlogits,
+                                                     &metrics_.correct);
   else
     metrics_.loss_sum += cpu::bce_from_logits(logits_.data(), b.labels, b.n, dlogits, &metrics_.correct);
   metrics_.count += b.n;
@@ -185,7 +178,7 @@ void CpuBackend::backward(const Batch& b) {
   const Graph& g = graph_;
   const size_t last = g.nodes().size() - 1;
   d_.assign(size_t(n_) * g.nodes()[last].out_size, 0.f);
-  add_loss(b, d_.data());         // d_ = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
+  add_loss(b, d_.data());  // d_ = dL/dlogits of the last node; its sigmoid/softmax is folded into the loss
   to_bf16(d_.data(), d_.size());  // the loss is float32; its gradient enters the bf16 logit
   mark("", "loss");
   bool act_done = true;  // the loss took the head's activation
@@ -286,7 +279,8 @@ void CpuBackend::activation(const std::string& layer, std::vector<float>& out) c
   out.assign(out_[i].begin(), out_[i].end());
 }
 
-void CpuBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak, std::vector<int>& where) const {
+void CpuBackend::channel_peaks_of(size_t node, int channels, std::vector<float>& peak,
+                                  std::vector<int>& where) const {
   peak.resize(size_t(n_) * size_t(channels));
   where.resize(peak.size());
   cpu::channel_peaks(out_[node].data(), n_, graph_.nodes()[node].out_size / size_t(channels), channels, peak.data(),

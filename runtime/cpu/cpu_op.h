@@ -13,39 +13,39 @@
 namespace acts {
 
 struct CpuOpEnv {
-  bool fast = false;   // the fast path (else the reference loops)
-  uint64_t seed = 1;   // BackendOptions::seed (dropout masks)
-  uint32_t index = 0;  // the node's position in the graph
-  bool bf16 = false;   // mixed bf16: the backend rounds every input, weight and gradient the op
-                       // reads to bf16, so a fast kernel may read them as bf16 (Conv2D does)
+  bool fast = false;    // the fast path (else the reference loops)
+  uint64_t seed = 1;    // BackendOptions::seed (dropout masks)
+  uint32_t index = 0;   // the node's position in the graph
+  bool bf16 = false;    // mixed bf16: the backend rounds every input, weight and gradient the op
+                        // reads to bf16, so a fast kernel may read them as bf16 (Conv2D does)
 };
 
 struct CpuForward {
   int n = 0;
-  bool training = false;                  // Keras' training flag: dropout on; batch statistics (BatchNormalization)
-  uint64_t step = 0;                      // training steps taken (dropout masks are drawn from seed and step)
-  const float* x = nullptr;               // (n, in_shape)
-  float* y = nullptr;                     // (n, out_shape), overwritten
-  const float* const* w = nullptr;        // the node's parameter tensors, Node::params order
-  float* const* state = nullptr;          // the same tensors, writable: non-trainable state a training
-                                          // forward updates (moving statistics)
-  float* logits = nullptr;                // set for the loss head's node: also write the output before
-                                          // the activation here (the loss takes the activation itself)
+  bool training = false;  // Keras' training flag: dropout on; batch statistics (BatchNormalization)
+  uint64_t step = 0;      // training steps taken (dropout masks are drawn from seed and step)
+  const float* x = nullptr;          // (n, in_shape)
+  float* y = nullptr;                // (n, out_shape), overwritten
+  const float* const* w = nullptr;   // the node's parameter tensors, Node::params order
+  float* const* state = nullptr;     // the same tensors, writable: non-trainable state a training
+                                     // forward updates (moving statistics)
+  float* logits = nullptr;           // set for the loss head's node: also write the output before
+                                     // the activation here (the loss takes the activation itself)
   std::vector<float>* scratch = nullptr;  // working memory shared by all ops, grown on demand
 };
 
 struct CpuBackward {
   int n = 0;
-  const float* x = nullptr;  // the forward's input and output
+  const float* x = nullptr;          // the forward's input and output
   const float* y = nullptr;
   const float* const* w = nullptr;
-  float* const* dw = nullptr;  // parameter gradients, overwritten; null: input gradient only
-                               // (heatmaps, filter patterns)
-  float* dy = nullptr;         // dL/d(output); the op may overwrite it
-  float* dx = nullptr;         // dL/d(input); null for the first node
-  bool act_done = false;       // dy is already past this node's activation: the loss took
-                               // the head's sigmoid, or the next op applied the relu derivative
-  bool input_relu = false;     // also take dx through the relu that made x (takes_input_relu())
+  float* const* dw = nullptr;        // parameter gradients, overwritten; null: input gradient only
+                                     // (heatmaps, filter patterns)
+  float* dy = nullptr;               // dL/d(output); the op may overwrite it
+  float* dx = nullptr;               // dL/d(input); null for the first node
+  bool act_done = false;             // dy is already past this node's activation: the loss took
+                                     // the head's sigmoid, or the next op applied the relu derivative
+  bool input_relu = false;           // also take dx through the relu that made x (takes_input_relu())
   std::vector<float>* scratch = nullptr;
 };
 

@@ -1,36 +1,36 @@
 // The CPU fast path (runtime/cpu/fast: oneDNN or im2col + OpenBLAS convolutions, OpenBLAS dense
 // layers, vectorised maxpool) against the reference kernels of kernels/cpu; both convolution
 // paths are checked where the build has both, and oneDNN's bf16 kernels where the CPU has them
-// (on bf16 operands, the products are exact, so the same bounds hold). The oracle runs in double, so the bound is on
-// the fast float path alone: |fast - ref| <= 1e-5 |ref| + 1e-5 max|ref|, i.e. relative error 1e-5 per element, measured
-// against the tensor's scale where a sum cancels to near zero (float GEMMs sum in a different order than the loops, so
-// exact equality is not expected; maxpool, which only selects values, must match exactly). Random non-zero data, odd
-// shapes, outputs NaN-poisoned before each call so an element the fast path forgets to write fails. The last tests run
-// a whole CpuBackend training step both ways.
-#include "runtime/cpu/fast/cpu_fast.h"
-
-#include <gtest/gtest.h>
-
+// (on bf16 operands, the products are exact, so the same bounds hold). The oracle runs in double, so the bound is on the fast
+// float path alone: |fast - ref| <= 1e-5 |ref| + 1e-5 max|ref|, i.e. relative error 1e-5 per
+// element, measured against the tensor's scale where a sum cancels to near zero (float GEMMs
+// sum in a different order than the loops, so exact equality is not expected; maxpool, which
+// only selects values, must match exactly). Random non-zero data, odd shapes, outputs
+// NaN-poisoned before each call so an element the fast path forgets to write fails.
+// The last tests run a whole CpuBackend training step both ways.
 #include <algorithm>
 #include <array>
+#include <tuple>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
-#include <tuple>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "runtime/cpu/cpu_backend.h"
+#include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/cpu/fast/thread_pool.h"
+#include "runtime/core/errors.h"
+#include "runtime/core/window.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/bf16.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/max_pooling2d.h"
-#include "runtime/core/errors.h"
-#include "runtime/core/window.h"
-#include "runtime/cpu/cpu_backend.h"
-#include "runtime/cpu/fast/thread_pool.h"
 #include "tests/compare.h"
 
 using namespace acts;
@@ -59,10 +59,10 @@ void expect_rel(const std::string& name, const std::vector<float>& got, const st
   expect_close(name, got, ref, 1e-5, 1e-5 * scale);
 }
 
-#define SKIP_WITHOUT_BLAS()                              \
-  do {                                                   \
-    std::string why;                                     \
-    if (!cpu_fast::available(&why)) GTEST_SKIP() << why; \
+#define SKIP_WITHOUT_BLAS()                                   \
+  do {                                                        \
+    std::string why;                                          \
+    if (!cpu_fast::available(&why)) GTEST_SKIP() << why;      \
   } while (0)
 
 struct ConvCase {
@@ -157,8 +157,8 @@ TEST(CpuFast, Conv2dOddShapes) {
   SKIP_WITHOUT_BLAS();
   for (const ConvImpl& impl : conv_impls()) {
     check_conv(impl, {3, 9, 7, 5, 3, 3, 6}, true);
-    check_conv(impl, {2, 6, 11, 3, 2, 3, 7}, true);    // non-square kernel
-    check_conv(impl, {1, 5, 5, 1, 5, 5, 1}, true);     // one output pixel, one channel
+    check_conv(impl, {2, 6, 11, 3, 2, 3, 7}, true);   // non-square kernel
+    check_conv(impl, {1, 5, 5, 1, 5, 5, 1}, true);    // one output pixel, one channel
     check_conv(impl, {4, 8, 10, 3, 3, 3, 32}, false);  // first layer: no dx
   }
 }
@@ -227,10 +227,8 @@ TEST(CpuFast, Conv2dSamePaddingStridesAndNoBias) {
 // groups; 7: 4 groups of 1-2; 1), 'same' padding, relu, no bias, no dx.
 TEST(CpuFast, Conv2dWinograd) {
   SKIP_WITHOUT_BLAS();
-  const ConvCase cases[] = {{20, 12, 11, 16, 3, 3, 32},
-                            {7, 17, 17, 32, 3, 3, 16},
-                            {1, 21, 9, 16, 3, 3, 16},
-                            {3, 10, 13, 32, 3, 3, 32, 1, Padding::Same},
+  const ConvCase cases[] = {{20, 12, 11, 16, 3, 3, 32}, {7, 17, 17, 32, 3, 3, 16},
+                            {1, 21, 9, 16, 3, 3, 16},   {3, 10, 13, 32, 3, 3, 32, 1, Padding::Same},
                             {5, 8, 8, 16, 3, 3, 48, 1, Padding::Same, false}};
   std::string why;
   if (!cpu_fast::onednn::available(&why)) GTEST_SKIP() << why;
@@ -254,7 +252,7 @@ TEST(CpuFast, Conv2dWinograd) {
   const ConvCase flat{2, 14, 14, 16, 3, 3, 32};
   const cpu::ConvGeometry fg = flat.geometry();
   const std::vector<float> fx(size_t(flat.N) * fg.in_size(), 0.37f), fk = random_vec(size_t(9) * 16 * 32, 2),
-                                                                     fb = random_vec(32, 3);
+                           fb = random_vec(32, 3);
   std::vector<float> fy(size_t(flat.N) * fg.out_size(), kNaN), scratch;
   cpu_fast::conv2d_forward(fx.data(), flat.N, fg, fk.data(), fb.data(), false, false, fy.data(), scratch);
   for (size_t i = 0; i < fy.size(); ++i) ASSERT_EQ(fy[i], fy[i % 32]) << "output " << i << " of a flat image";
@@ -294,8 +292,7 @@ TEST(CpuFast, DenseOddShapes) {
 // values drawn from 5 levels make ties common and test the first-maximum rule; NaN inputs
 // (a diverged run) must route gradients as the reference does.
 TEST(CpuFast, MaxpoolExactIncludingTies) {
-  for (const auto& [N, H, W, C, P] :
-       std::vector<std::array<int, 5>>{{2, 9, 7, 5, 2}, {3, 8, 11, 3, 3}, {1, 4, 4, 33, 2}}) {
+  for (const auto& [N, H, W, C, P] : std::vector<std::array<int, 5>>{{2, 9, 7, 5, 2}, {3, 8, 11, 3, 3}, {1, 4, 4, 33, 2}}) {
     const std::string at = " (" + std::to_string(H) + "x" + std::to_string(W) + "x" + std::to_string(C) + ", pool " +
                            std::to_string(P) + ")";
     const size_t xs = size_t(N) * H * W * C, ys = size_t(N) * (H / P) * (W / P) * C;
@@ -303,7 +300,7 @@ TEST(CpuFast, MaxpoolExactIncludingTies) {
       auto x = random_vec(xs, 9);
       if (kind == " with ties")
         for (float& v : x) v = std::round(v * 2);  // -2..2
-      if (kind == " with NaNs")                    // every 7th: some windows start with a NaN, some hold one later
+      if (kind == " with NaNs")  // every 7th: some windows start with a NaN, some hold one later
         for (size_t i = 0; i < xs; i += 7) x[i] = kNaN;
       const auto dy = random_vec(ys, 10);
       std::vector<float> y(ys, kNaN), y_ref(ys), dx(xs, kNaN), dx_ref(xs);
@@ -402,10 +399,8 @@ TEST(CpuFast, BackendNamesItsPath) {
   ref_opt.cpu_reference = true;
   EXPECT_EQ(CpuBackend(g, ref_opt).name(), "cpu (reference kernels)");
   const std::string fast = CpuBackend(g, BackendOptions{}).name();
-  if (cpu_fast::available())
-    EXPECT_NE(fast.find("OpenBLAS"), std::string::npos) << fast;
-  else
-    EXPECT_NE(fast.find("without OpenBLAS"), std::string::npos) << fast;
+  if (cpu_fast::available()) EXPECT_NE(fast.find("OpenBLAS"), std::string::npos) << fast;
+  else EXPECT_NE(fast.find("without OpenBLAS"), std::string::npos) << fast;
   if (cpu_fast::conv_paths().forward == cpu_fast::ConvPath::onednn)
     EXPECT_NE(fast.find("oneDNN"), std::string::npos) << fast;
   if (cpu_fast::conv_paths().backward != cpu_fast::conv_paths().forward)

@@ -59,9 +59,8 @@ bool choose_bf16() {
   if (want == "software") return false;
   if (want == "onednn") {
     std::string why;
-    if (!onednn_convs)
-      fail("ACTS_CPU_BF16=onednn, but the convolutions run on im2col + OpenBLAS (", conv_path_name(),
-           "); unset ACTS_CPU_CONV or ACTS_CPU_BF16");
+    if (!onednn_convs) fail("ACTS_CPU_BF16=onednn, but the convolutions run on im2col + OpenBLAS (", conv_path_name(),
+                            "); unset ACTS_CPU_CONV or ACTS_CPU_BF16");
     if (!onednn::bf16_available(&why)) fail("ACTS_CPU_BF16=onednn, but ", why, "; unset it");
     return true;
   }

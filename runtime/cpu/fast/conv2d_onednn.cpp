@@ -51,15 +51,16 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "runtime/cpu/fast/cpu_fast.h"
 #include "kernels/cpu/activations.h"
 #include "kernels/cpu/bf16.h"
 #include "runtime/core/errors.h"
-#include "runtime/cpu/fast/cpu_fast.h"
 #include "runtime/cpu/fast/group_sum.h"
 #include "runtime/cpu/fast/thread_pool.h"
 
@@ -120,8 +121,8 @@ struct Shape {
 Shape layer_shape(const cpu::ConvGeometry& g, int n, bool relu, bool bf16) {
   const int pb = (g.OH - 1) * g.stride + g.KH - g.H - g.pad_top;  // what the last window needs, may be < 0
   const int pr = (g.OW - 1) * g.stride + g.KW - g.W - g.pad_left;
-  return {n,   g.H, g.W, g.C, g.KH, g.KW, g.F, relu, g.stride, g.pad_top, std::max(pb, 0), g.pad_left, std::max(pr, 0),
-          bf16};
+  return {n,       g.H,        g.W, g.C, g.KH, g.KW, g.F, relu, g.stride, g.pad_top, std::max(pb, 0),
+          g.pad_left, std::max(pr, 0), bf16};
 }
 
 memory::data_type operand_type(const Shape& s) { return s.bf16 ? kBf16 : kF32; }
@@ -194,16 +195,8 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Shape& s) {
 dnnl::convolution_backward_data::primitive_desc backward_data_pd(
     const Shape& s, const dnnl::convolution_forward::primitive_desc& hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(),
-          algo(s),
-          prim_desc(diff_src_desc(s), s),
-          any_kernel_desc(s),
-          prim_desc(diff_dst_desc(s), s),
-          strides(s),
-          pad_l(s),
-          pad_r(s),
-          hint,
-          user_scratchpad()};
+  return {engine(), algo(s), prim_desc(diff_src_desc(s), s), any_kernel_desc(s), prim_desc(diff_dst_desc(s), s),
+          strides(s), pad_l(s), pad_r(s), hint, user_scratchpad()};
 #else
   dnnl::convolution_backward_data::desc d(algo(s), prim_desc(diff_src_desc(s), s), any_kernel_desc(s),
                                           prim_desc(diff_dst_desc(s), s), strides(s), pad_l(s), pad_r(s));
@@ -214,20 +207,12 @@ dnnl::convolution_backward_data::primitive_desc backward_data_pd(
 dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(
     const Shape& s, const dnnl::convolution_forward::primitive_desc& hint) {
 #if DNNL_VERSION_MAJOR >= 3
-  return {engine(),
-          algo(s),
-          prim_desc(src_desc(s), s),
-          any_diff_kernel_desc(s),
-          bias_desc(s),
-          prim_desc(diff_dst_desc(s), s),
-          strides(s),
-          pad_l(s),
-          pad_r(s),
-          hint,
-          user_scratchpad()};
+  return {engine(), algo(s), prim_desc(src_desc(s), s), any_diff_kernel_desc(s), bias_desc(s),
+          prim_desc(diff_dst_desc(s), s), strides(s), pad_l(s), pad_r(s), hint, user_scratchpad()};
 #else
-  dnnl::convolution_backward_weights::desc d(algo(s), prim_desc(src_desc(s), s), any_diff_kernel_desc(s), bias_desc(s),
-                                             prim_desc(diff_dst_desc(s), s), strides(s), pad_l(s), pad_r(s));
+  dnnl::convolution_backward_weights::desc d(algo(s), prim_desc(src_desc(s), s), any_diff_kernel_desc(s),
+                                             bias_desc(s), prim_desc(diff_dst_desc(s), s), strides(s), pad_l(s),
+                                             pad_r(s));
   return {d, user_scratchpad(), engine(), hint};
 #endif
 }
@@ -489,9 +474,9 @@ bool try_winograd(const cpu::ConvGeometry& g) {
 memory stage_in(const Staging& st, const void* p, float* buffer, float* pad, dnnl::stream& stream) {
   if (!st.needed()) return wrap(st.user, p);
   memory m = wrap(st.prim, buffer);
-  st.reorder.execute(
-      stream,
-      {{DNNL_ARG_FROM, wrap(st.user, p)}, {DNNL_ARG_TO, m}, {DNNL_ARG_SCRATCHPAD, wrap(st.pd.scratchpad_desc(), pad)}});
+  st.reorder.execute(stream, {{DNNL_ARG_FROM, wrap(st.user, p)},
+                              {DNNL_ARG_TO, m},
+                              {DNNL_ARG_SCRATCHPAD, wrap(st.pd.scratchpad_desc(), pad)}});
   return m;
 }
 
@@ -514,15 +499,15 @@ void forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, 
   const int H = g.H, W = g.W, C = g.C, F = g.F, OH = g.OH, OW = g.OW;
   const auto plan = pieces(N, OH, forward_bands(N, OH), kMaxGroups);
   std::vector<const Forward*> prim(plan.size());
-  std::vector<int> first_row(plan.size());   // each piece's first input row
+  std::vector<int> first_row(plan.size());  // each piece's first input row
   std::map<const Forward*, float*> kernels;  // the kernel in each primitive's layout
   size_t kernel_floats = 0, pad_floats = 0;
   for (size_t p = 0; p < plan.size(); ++p) {
     const Shape s = piece_shape(g, plan[p], relu, bf16, &first_row[p]);
     prim[p] = &forwards().get(s, [&] { return make_forward(s); });
     if (kernels.emplace(prim[p], nullptr).second) kernel_floats += aligned(floats(prim[p]->pd.weights_desc()));
-    pad_floats =
-        std::max({pad_floats, floats(prim[p]->pd.scratchpad_desc()), floats(prim[p]->kernel_pd.scratchpad_desc())});
+    pad_floats = std::max({pad_floats, floats(prim[p]->pd.scratchpad_desc()),
+                           floats(prim[p]->kernel_pd.scratchpad_desc())});
   }
   const int threads = thread_count();
   const size_t xs = size_t(N) * H * W * C;  // bf16: x packed whole, since row bands overlap
@@ -532,8 +517,7 @@ void forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, 
   std::vector<float*> pads(static_cast<size_t>(threads));
   for (float*& pad : pads) pad = slices.take(pad_floats);
   uint16_t* const x16 = bf16 ? as_bf16(slices.take(floats_for_bf16(xs))) : nullptr;
-  if (bf16)
-    parallel_ranges(xs, size_t(1) << 16, [&](size_t i0, size_t i1) { cpu::pack_bf16(x + i0, x16 + i0, i1 - i0); });
+  if (bf16) parallel_ranges(xs, size_t(1) << 16, [&](size_t i0, size_t i1) { cpu::pack_bf16(x + i0, x16 + i0, i1 - i0); });
 
   const Shape layer = layer_shape(g, 1, relu, bf16);  // for the kernel and bias descriptors
   reorder_kernel(k, layer, kernels, pads[0]);
@@ -611,8 +595,7 @@ void backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k,
   const size_t packed_floats = bf16 ? aligned(floats_for_bf16(xs)) + aligned(floats_for_bf16(ys_all)) : 0;
   const size_t per_worker =
       aligned(pad_floats) + aligned(dk_floats) + aligned(x_floats) + aligned(dy_floats) + aligned(dx_floats);
-  Slicer slices(scratch,
-                kernel_floats + size_t(threads) * per_worker + aligned(G * KF) + aligned(G * F) + packed_floats);
+  Slicer slices(scratch, kernel_floats + size_t(threads) * per_worker + aligned(G * KF) + aligned(G * F) + packed_floats);
   for (auto& [bw, kernel] : kernels) kernel = slices.take(floats(bw->data_pd.weights_desc()));
   struct Buffers {
     float *pad, *dk, *x, *dy, *dx;
@@ -653,8 +636,7 @@ void backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k,
     }
     if (!dk) return;  // an input gradient alone
     // dy staged once when both passes read the same layout
-    if (!has_dx || bw.dy_weights.prim != bw.dy_data.prim)
-      diff_dst = stage_in(bw.dy_weights, dy_here, w.dy, w.pad, stream);
+    if (!has_dx || bw.dy_weights.prim != bw.dy_data.prim) diff_dst = stage_in(bw.dy_weights, dy_here, w.dy, w.pad, stream);
     if (bf16) cpu::pack_bf16(x + x0, x16 + x0, xn);
     const memory src = bf16 ? stage_in(bw.x, x16 + x0, w.x, w.pad, stream) : stage_in(bw.x, x + x0, w.x, w.pad, stream);
     const memory dk_here = wrap(bw.weights_pd.diff_weights_desc(), w.dk);

@@ -1,8 +1,8 @@
 // Built instead of conv2d_onednn.cpp when CMake found no oneDNN (libdnnl-dev): the fast path's
 // convolutions stay on im2col + OpenBLAS (conv2d_gemm.cpp). The entry points exist only so
 // everything links; reaching one is a bug (conv_paths() never picks oneDNN here).
-#include "runtime/core/errors.h"
 #include "runtime/cpu/fast/cpu_fast.h"
+#include "runtime/core/errors.h"
 
 namespace acts::cpu_fast::onednn {
 

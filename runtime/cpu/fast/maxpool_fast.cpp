@@ -83,8 +83,8 @@ void forward_rows_ws(const float* x, int H, int W, int C, int P, float* y, uint8
 
 // Output rows [r0, r1): their windows' dx, and the input rows below and right of them that no
 // window covers.
-void backward_rows(const float* x, const float* y, int H, int W, int C, int P, const float* dy, bool relu, float* dx,
-                   size_t r0, size_t r1) {
+void backward_rows(const float* x, const float* y, int H, int W, int C, int P, const float* dy, bool relu,
+                   float* dx, size_t r0, size_t r1) {
   const int OH = H / P, OW = W / P;
   std::vector<int> found_buf(static_cast<size_t>(C));  // int, not char: a char* may alias the floats
   std::vector<float> relu_dy(relu ? static_cast<size_t>(C) : 0);
@@ -94,10 +94,8 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
     // Columns cut by the floor get no gradient; nor do the rows below the last window.
     for (size_t h = oh * P; h < (oh + 1 == size_t(OH) ? size_t(H) : (oh + 1) * P); ++h) {
       float* row = dx + (n * H + h) * W * C;
-      if (h >= size_t(OH) * P)
-        std::fill(row, row + size_t(W) * C, 0.f);
-      else
-        std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
+      if (h >= size_t(OH) * P) std::fill(row, row + size_t(W) * C, 0.f);
+      else std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
     }
     for (int ow = 0; ow < OW; ++ow) {
       const size_t first = ((n * H + oh * P) * W + size_t(ow) * P) * C;
@@ -114,7 +112,7 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
           const float* __restrict in = x + first + (size_t(i) * W + j) * C;
           float* __restrict d = dx + first + (size_t(i) * W + j) * C;
           for (int c = 0; c < C; ++c) {  // the first element equal to the window's max takes it
-            const float gc = g[c];       // loaded unconditionally, so the select below vectorises
+            const float gc = g[c];  // loaded unconditionally, so the select below vectorises
             const int hit = (found[c] == 0) & (in[c] == m[c]);
             d[c] = hit ? gc : 0.f;
             found[c] |= hit;

@@ -19,7 +19,8 @@ class Conv2DCpu final : public CpuOp {
   void forward(const CpuForward& f) override {
     const float* bias = bias_ ? f.w[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, f.y, *f.scratch);
+      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, f.y,
+                               *f.scratch);
     else
       cpu::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
@@ -57,8 +58,6 @@ class Conv2DCpu final : public CpuOp {
 
 }  // namespace
 
-std::unique_ptr<CpuOp> conv2d_cpu(const Node& node, const CpuOpEnv& env) {
-  return std::make_unique<Conv2DCpu>(node, env);
-}
+std::unique_ptr<CpuOp> conv2d_cpu(const Node& node, const CpuOpEnv& env) { return std::make_unique<Conv2DCpu>(node, env); }
 
 }  // namespace acts
