@@ -32,6 +32,7 @@
 #include "kernels/cpu/dense.h"
 #include "kernels/cpu/max_pooling2d.h"
 #include "tests/compare.h"
+#include "tests/random_batch.h"
 
 using namespace acts;
 using acts::test::expect_close;
@@ -224,19 +225,20 @@ TEST(CpuFast, Conv2dSamePaddingStridesAndNoBias) {
 // The backward passes on oneDNN's Winograd F(4x4, 3x3) (3x3, stride 1, channels in multiples of
 // 16, on AVX-512): the same bounds as the direct sums (measured on the tutorial's shapes: at
 // most 2e-6 of the largest value apart from them), on groups of about 5 images (20 images: 4
-// groups; 7: 4 groups of 1-2; 1), 'same' padding, relu, no bias, no dx.
+// groups; 7: 4 groups of 1-2; 1), 'same' padding, relu, no bias, no dx. On bf16 operands only
+// outputs of 24x24 and more take Winograd (the last case); smaller ones, the bf16 direct kernels.
 TEST(CpuFast, Conv2dWinograd) {
   SKIP_WITHOUT_BLAS();
   const ConvCase cases[] = {{20, 12, 11, 16, 3, 3, 32}, {7, 17, 17, 32, 3, 3, 16},
                             {1, 21, 9, 16, 3, 3, 16},   {3, 10, 13, 32, 3, 3, 32, 1, Padding::Same},
-                            {5, 8, 8, 16, 3, 3, 48, 1, Padding::Same, false}};
+                            {5, 8, 8, 16, 3, 3, 48, 1, Padding::Same, false}, {3, 28, 27, 16, 3, 3, 16}};
   std::string why;
   if (!cpu_fast::onednn::available(&why)) GTEST_SKIP() << why;
   if (!cpu_fast::onednn::runs_winograd(cases[0].geometry()))
     GTEST_SKIP() << "no Winograd convolutions here: " << cpu_fast::conv_path_name()
                  << (cpu_fast::onednn::has_avx512() ? "" : " (oneDNN has them only from AVX-512 up)");
   std::vector<ConvImpl> impls{{"onednn winograd", cpu_fast::onednn::conv2d_forward, cpu_fast::onednn::conv2d_backward}};
-  if (cpu_fast::onednn::bf16_available())  // bf16 operands: the forward on bf16 kernels, the backward on Winograd
+  if (cpu_fast::onednn::bf16_available())  // bf16 operands: the forward on bf16 kernels, the backward as above
     impls.push_back({"onednn bf16 + winograd", cpu_fast::onednn::conv2d_forward_bf16,
                      cpu_fast::onednn::conv2d_backward_bf16, true});
   for (const ConvCase& c : cases) {
@@ -254,7 +256,7 @@ TEST(CpuFast, Conv2dWinograd) {
   const std::vector<float> fx(size_t(flat.N) * fg.in_size(), 0.37f), fk = random_vec(size_t(9) * 16 * 32, 2),
                            fb = random_vec(32, 3);
   std::vector<float> fy(size_t(flat.N) * fg.out_size(), kNaN), scratch;
-  cpu_fast::conv2d_forward(fx.data(), flat.N, fg, fk.data(), fb.data(), false, false, fy.data(), scratch);
+  cpu_fast::conv2d_forward(fx.data(), flat.N, fg, fk.data(), fb.data(), false, false, false, fy.data(), scratch);
   for (size_t i = 0; i < fy.size(); ++i) ASSERT_EQ(fy[i], fy[i % 32]) << "output " << i << " of a flat image";
   // not for Winograd: 3 channels in, a stride, a 5x5 kernel
   EXPECT_FALSE(cpu_fast::onednn::runs_winograd(ConvCase{2, 12, 12, 3, 3, 3, 32}.geometry()));
@@ -322,9 +324,10 @@ TEST(CpuFast, MaxpoolExactIncludingTies) {
       expect_close("maxpool dx with its relu" + kind + at, dxr, dxr_ref, 0, 0);
       // The training forward's record of where the maxima are, and the backward from it: the same
       // bits (its outputs poisoned, ws too: every byte must be written).
-      std::vector<uint8_t> ws(ys, 0xAA);
+      std::vector<uint8_t> ws(ys);
       for (const bool relu : {false, true}) {
         const auto& in = relu ? xr : x;
+        std::fill(ws.begin(), ws.end(), uint8_t(0xAA));
         std::fill(y.begin(), y.end(), kNaN);
         std::fill(dx.begin(), dx.end(), kNaN);
         cpu_fast::maxpool_forward(in.data(), N, H, W, C, P, y.data(), ws.data());
@@ -413,6 +416,33 @@ TEST(CpuFast, BackendNamesItsPath) {
     EXPECT_NE(mixed.find("Conv2D on " + cpu_fast::onednn::version() + " bf16"), std::string::npos) << mixed;
   else
     EXPECT_NE(mixed.find("mixed bf16 in software"), std::string::npos) << mixed;
+}
+
+// The fast max pooling's backward reads the record its training forward made (where each
+// window's maximum is) only when that forward was of the backward's batch: after an inference
+// forward of another batch it must scan x as before, and after a second training forward use
+// the new record. Each against a backend that saw only the batch the backward is for: the same
+// gradients, bit for bit (a record of the other batch routes them to other pixels).
+TEST(CpuFast, MaxpoolRecordServesOnlyItsOwnForward) {
+  SKIP_WITHOUT_BLAS();
+  Graph g(tutorial_model(51));
+  BackendOptions o;
+  o.max_batch = 5;
+  const test::RandomBatch a = test::random_batch(g, {1, 0, 0, 1, 1}, 42), b = test::random_batch(g, {0, 1, 1, 0, 1}, 7);
+  for (const bool training : {false, true}) {
+    SCOPED_TRACE(training ? "a training forward of A, then one of B" : "a training forward of A, then inference of B");
+    CpuBackend both(g, o), only(g, o);
+    both.forward(a.view(), true);
+    both.forward(b.view(), training);
+    both.backward(b.view());
+    only.forward(b.view(), training);
+    only.backward(b.view());
+    const std::vector<float> got = both.grads(), want = only.grads();
+    ASSERT_EQ(got.size(), want.size());
+    size_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i) differ += got[i] != want[i];
+    EXPECT_EQ(differ, 0u) << "of " << got.size() << " parameter gradients";
+  }
 }
 
 }  // namespace

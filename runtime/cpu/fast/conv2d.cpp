@@ -105,19 +105,22 @@ std::string conv_bf16_name() {
 }
 
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
-                    bool bf16, float* y, std::vector<float>& scratch) {
-  if (bf16 && conv_bf16()) return onednn::conv2d_forward_bf16_rounded(x, N, g, k, b, relu, y, scratch);
+                    bool bf16, bool round, float* y, std::vector<float>& scratch) {
+  if (bf16 && conv_bf16())
+    return (round ? onednn::conv2d_forward_bf16_rounded : onednn::conv2d_forward_bf16)(x, N, g, k, b, relu, y, scratch);
   const bool onednn = conv_paths().forward == ConvPath::onednn;
   (onednn ? onednn::conv2d_forward : gemm::conv2d_forward)(x, N, g, k, b, relu, y, scratch);
-  if (bf16) round_bf16(y, size_t(N) * g.out_size());
+  if (round) round_bf16(y, size_t(N) * g.out_size());
 }
 
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
-                     bool bf16, float* dx, float* dk, float* db, std::vector<float>& scratch) {
-  if (bf16 && conv_bf16()) return onednn::conv2d_backward_bf16_rounded(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
+                     bool bf16, bool round, float* dx, float* dk, float* db, std::vector<float>& scratch) {
+  if (bf16 && conv_bf16())
+    return (round ? onednn::conv2d_backward_bf16_rounded : onednn::conv2d_backward_bf16)(x, N, g, k, dy, relu_y, dx,
+                                                                                          dk, db, scratch);
   const bool onednn = conv_paths().backward == ConvPath::onednn;
   (onednn ? onednn::conv2d_backward : gemm::conv2d_backward)(x, N, g, k, dy, relu_y, dx, dk, db, scratch);
-  if (bf16 && dx) round_bf16(dx, size_t(N) * g.in_size());
+  if (round && dx) round_bf16(dx, size_t(N) * g.in_size());
 }
 
 }  // namespace acts::cpu_fast

@@ -33,18 +33,19 @@ void single_threaded_blas();
 // Runs conv_paths().forward's implementation; the backward, conv_paths().backward's.
 // `bf16`: x, k and dy hold bf16 values (float32s with zero low halves: the mixed-precision
 // backend rounds them so); where conv_bf16() is true they go to oneDNN's bf16 kernels, elsewhere
-// to the float32 ones; the products are exact either way. And y and dx come back rounded to bf16
-// (the backend's rounding points, done here: on the bf16 kernels piece by piece, in cache); dk
-// and db stay float32.
+// to the float32 ones; the products are exact either way and the outputs float32. `round`: y and
+// dx come back rounded to bf16 (the mixed-precision backend's rounding points, done here: on the
+// bf16 kernels piece by piece, in cache); dk and db stay float32. Not for a conv whose
+// activation comes after (a sigmoid's input must not be rounded first).
 void conv2d_forward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, const float* b, bool relu,
-                    bool bf16, float* y, std::vector<float>& scratch);
+                    bool bf16, bool round, float* y, std::vector<float>& scratch);
 // dy (N, OH, OW, F) -> dx (N, H, W, C) (skipped when null), dk (KH, KW, C, F) (skipped when
 // null: an input gradient alone), db (F) (skipped when null: no bias, or no dk); all
 // overwritten; dk and db are sums over the batch, as in the reference. With `relu_y` (the
 // forward's relu'd output y), dy is the gradient at relu's output and is first taken through the
 // relu IN PLACE (dy = y > 0 ? dy : 0); without it dy is only read.
 void conv2d_backward(const float* x, int N, const cpu::ConvGeometry& g, const float* k, float* dy, const float* relu_y,
-                     bool bf16, float* dx, float* dk, float* db, std::vector<float>& scratch);
+                     bool bf16, bool round, float* dx, float* dk, float* db, std::vector<float>& scratch);
 
 // The two convolutions behind those (same signatures, same contract):
 //   gemm:   im2col + OpenBLAS sgemm (conv2d_gemm.cpp);

@@ -19,8 +19,8 @@ class Conv2DCpu final : public CpuOp {
   void forward(const CpuForward& f) override {
     const float* bias = bias_ ? f.w[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, f.y,
-                               *f.scratch);
+      cpu_fast::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, nd_.spec.activation == Act::Relu, bf16_, keeps_bf16(),
+                               f.y, *f.scratch);
     else
       cpu::conv2d_forward(f.x, f.n, geo_, f.w[0], bias, f.y);
     const size_t count = size_t(f.n) * nd_.out_size;
@@ -35,16 +35,16 @@ class Conv2DCpu final : public CpuOp {
     float* dk = b.dw ? b.dw[0] : nullptr;  // null: input gradient only
     float* db = b.dw && bias_ ? b.dw[1] : nullptr;
     if (fast_)
-      cpu_fast::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, fused_relu() && !b.act_done ? b.y : nullptr, bf16_, b.dx,
-                                dk, db, *b.scratch);
+      cpu_fast::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, fused_relu() && !b.act_done ? b.y : nullptr, bf16_,
+                                keeps_bf16(), b.dx, dk, db, *b.scratch);
     else
       cpu::conv2d_backward(b.x, b.n, geo_, b.w[0], b.dy, b.dx, dk, db);
     return b.dx != nullptr;
   }
 
   bool output_relu() const override { return fused_relu(); }
-  // In mixed bf16 the fast path returns y and dx rounded (cpu_fast::conv2d_forward), unless an
-  // activation other than the fused relu comes after.
+  // In mixed bf16 the fast path rounds y and dx itself (cpu_fast::conv2d_forward's `round`),
+  // unless an activation other than the fused relu comes after: its input must stay unrounded.
   bool keeps_bf16() const override { return fast_ && bf16_ && (fused_relu() || nd_.spec.activation == Act::Linear); }
 
  private:
