@@ -81,6 +81,17 @@ void forward_rows_ws(const float* x, int H, int W, int C, int P, float* y, uint8
   }
 }
 
+// Of output row oh of image n, the input that no window covers gets no gradient: the columns cut
+// by the floor and, below the last output row, the rows cut by it.
+void zero_uncovered(float* dx, size_t n, size_t oh, int H, int W, int C, int P) {
+  const int OH = H / P, OW = W / P;
+  for (size_t h = oh * P; h < (oh + 1 == size_t(OH) ? size_t(H) : (oh + 1) * P); ++h) {
+    float* row = dx + (n * H + h) * W * C;
+    if (h >= size_t(OH) * P) std::fill(row, row + size_t(W) * C, 0.f);
+    else std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
+  }
+}
+
 // Output rows [r0, r1): their windows' dx, and the input rows below and right of them that no
 // window covers.
 void backward_rows(const float* x, const float* y, int H, int W, int C, int P, const float* dy, bool relu,
@@ -91,12 +102,7 @@ void backward_rows(const float* x, const float* y, int H, int W, int C, int P, c
   int* __restrict found = found_buf.data();
   for (size_t r = r0; r < r1; ++r) {
     const size_t n = r / OH, oh = r % OH;
-    // Columns cut by the floor get no gradient; nor do the rows below the last window.
-    for (size_t h = oh * P; h < (oh + 1 == size_t(OH) ? size_t(H) : (oh + 1) * P); ++h) {
-      float* row = dx + (n * H + h) * W * C;
-      if (h >= size_t(OH) * P) std::fill(row, row + size_t(W) * C, 0.f);
-      else std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
-    }
+    zero_uncovered(dx, n, oh, H, W, C, P);
     for (int ow = 0; ow < OW; ++ow) {
       const size_t first = ((n * H + oh * P) * W + size_t(ow) * P) * C;
       const float* __restrict m = y + (r * OW + ow) * C;
@@ -138,13 +144,7 @@ void backward_rows_ws(const uint8_t* ws, int H, int W, int C, int P, const float
   int* __restrict where = where_buf.data();
   for (size_t r = r0; r < r1; ++r) {
     const size_t n = r / OH, oh = r % OH;
-    for (size_t h = oh * P; h < (oh + 1 == size_t(OH) ? size_t(H) : (oh + 1) * P); ++h) {
-      float* row = dx + (n * H + h) * W * C;
-      if (h >= size_t(OH) * P)
-        std::fill(row, row + size_t(W) * C, 0.f);
-      else
-        std::fill(row + size_t(OW) * P * C, row + size_t(W) * C, 0.f);
-    }
+    zero_uncovered(dx, n, oh, H, W, C, P);
     for (int ow = 0; ow < OW; ++ow) {
       const size_t first = ((n * H + oh * P) * W + size_t(ow) * P) * C;
       const uint8_t* __restrict at = ws + (r * OW + ow) * C;
@@ -161,6 +161,17 @@ void backward_rows_ws(const uint8_t* ws, int H, int W, int C, int P, const float
         }
     }
   }
+}
+
+// Runs rows(r0, r1) over the N * (H / P) output rows, across the pool; with no window at all, no
+// gradient anywhere.
+template <typename Rows>
+void backward_over_rows(int N, int H, int W, int C, int P, float* dx, Rows rows) {
+  if (H / P == 0) {
+    std::fill(dx, dx + size_t(N) * H * W * C, 0.f);
+    return;
+  }
+  parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P), rows);
 }
 
 // The general case, any pool, stride and padding: output rows [r0, r1) of r = (image, oh).
@@ -258,22 +269,14 @@ void maxpool_forward(const float* x, int N, int H, int W, int C, int P, float* y
 }
 
 void maxpool_backward(const uint8_t* ws, int N, int H, int W, int C, int P, const float* dy, bool relu, float* dx) {
-  if (H / P == 0) {
-    std::fill(dx, dx + size_t(N) * H * W * C, 0.f);
-    return;
-  }
-  parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P),
-                  [=](size_t r0, size_t r1) { backward_rows_ws(ws, H, W, C, P, dy, relu, dx, r0, r1); });
+  backward_over_rows(N, H, W, C, P, dx,
+                     [=](size_t r0, size_t r1) { backward_rows_ws(ws, H, W, C, P, dy, relu, dx, r0, r1); });
 }
 
 void maxpool_backward(const float* x, const float* y, int N, int H, int W, int C, int P, const float* dy, bool relu,
                       float* dx) {
-  if (H / P == 0) {  // no window at all: no gradient anywhere
-    std::fill(dx, dx + size_t(N) * H * W * C, 0.f);
-    return;
-  }
-  parallel_ranges(size_t(N) * (H / P), grain_rows(W, C, P),
-                  [=](size_t r0, size_t r1) { backward_rows(x, y, H, W, C, P, dy, relu, dx, r0, r1); });
+  backward_over_rows(N, H, W, C, P, dx,
+                     [=](size_t r0, size_t r1) { backward_rows(x, y, H, W, C, P, dy, relu, dx, r0, r1); });
 }
 
 }  // namespace acts::cpu_fast
