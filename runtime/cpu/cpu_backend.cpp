@@ -59,9 +59,8 @@ std::string CpuBackend::name() const {
 
 void CpuBackend::to_bf16(float* p, size_t n) const {
   if (!bf16_) return;
-  if (fast_)  // elementwise: the split across threads changes nothing
-    cpu_fast::parallel_ranges(n, size_t(1) << 16,
-                              [&](size_t i0, size_t i1) { cpu::round_bf16(p + i0, p + i0, i1 - i0); });
+  if (fast_)
+    cpu_fast::round_bf16(p, n);
   else
     cpu::round_bf16(p, p, n);
 }

@@ -7,18 +7,11 @@
 #include <cstdlib>
 #include <string>
 
-#include "kernels/cpu/bf16.h"
 #include "runtime/core/errors.h"
 #include "runtime/cpu/fast/cpu_fast.h"
-#include "runtime/cpu/fast/thread_pool.h"
 
 namespace acts::cpu_fast {
 namespace {
-
-// p[0, n) rounded to bf16 in place, across the pool (elementwise: the split changes nothing).
-void round_bf16(float* p, size_t n) {
-  parallel_ranges(n, size_t(1) << 16, [&](size_t i0, size_t i1) { cpu::round_bf16(p + i0, p + i0, i1 - i0); });
-}
 
 // The variable's value, "" when unset.
 std::string env(const char* name) {

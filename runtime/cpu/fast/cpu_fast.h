@@ -120,6 +120,10 @@ void conv2d_backward_bf16_rounded(const float* x, int N, const cpu::ConvGeometry
                                   const float* relu_y, float* dx, float* dk, float* db, std::vector<float>& scratch);
 }  // namespace onednn
 
+// p[0, n) rounded to bf16 in place (kernels/cpu/bf16.h) across the pool's threads; elementwise,
+// so the split changes nothing.
+void round_bf16(float* p, size_t n);
+
 // x (N, I)  w (I, O)  b (O)  ->  y (N, O)
 void dense_forward(const float* x, int N, int I, const float* w, const float* b, int O, float* y);
 // dy (N, O) -> dx (N, I), dw (I, O), db (O), each skipped when null; all overwritten.
