@@ -141,8 +141,7 @@ def main():
     if not steps or not any(steps):
         sys.exit("profile_keras: no oneDNN primitive lines: is this TensorFlow built without oneDNN, or "
                  "TF_ENABLE_ONEDNN_OPTS=0 set?")
-    keys = sorted({k for s in steps for k in s},
-                  key=lambda k: (min((i for i, s in enumerate(steps[0]) if s == k), default=999)))
+    keys = list(dict.fromkeys(k for s in steps for k in s))  # in the order the first step ran them
     rows = [{"layer": k[0], "pass": k[1], "impl": k[2], "ms": statistics.median(s.get(k, 0.0) for s in steps)}
             for k in keys]
     total, wall = sum(r["ms"] for r in rows), statistics.median(walls)
