@@ -11,6 +11,7 @@
 #include "runtime/cpu/cpu_backend.h"
 #include "runtime/cpu/cpu_op.h"
 #include "runtime/cpu/fast/cpu_fast.h"
+#include "tests/cpu/op_alone.h"
 #include "tests/test_models.h"
 
 using namespace acts;
@@ -41,53 +42,29 @@ void check_input_gradient_only(bool fast) {
   b.labels = labels.data();
   backend.forward(b, true);
   const std::vector<float> w = backend.params();
-  std::vector<float> scratch;
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     const Node& nd = g.nodes()[i];
     SCOPED_TRACE(nd.spec.name);
     const std::vector<float> in = i == 0 ? x : backend.activation(g.nodes()[i - 1].spec.name);
-    std::vector<float> out(size_t(n) * nd.out_size);
-    std::vector<const float*> wp;
-    std::vector<float*> state;
+    std::vector<float*> wp;
     std::vector<std::vector<float>> grads;
     std::vector<float*> gp;
     std::vector<float> wcopy = w;
     for (int k : nd.params) {
       wp.push_back(&wcopy[g.params()[size_t(k)].offset]);
-      state.push_back(&wcopy[g.params()[size_t(k)].offset]);
       grads.emplace_back(g.params()[size_t(k)].size, NAN);  // poisoned: a full backward must write them all
     }
     for (auto& gr : grads) gp.push_back(gr.data());
     const std::unique_ptr<CpuOp> op = make_cpu_op(nd, CpuOpEnv{fast && cpu_fast::available(), o.seed, uint32_t(i)});
-    CpuForward f;
-    f.n = n;
-    f.training = true;
-    f.x = in.data();
-    f.y = out.data();
-    f.w = wp.data();
-    f.state = state.data();
-    f.scratch = &scratch;
-    op->forward(f);
+    test::OpAlone run(*op, n, wp, NAN);  // dx poisoned: the backward must write it all
+    const std::vector<float> out = run.forward(in, nd.out_size, true);
 
     const std::vector<float> dy0 = random_floats(out.size(), uint32_t(10 + i));
-    auto run = [&](float* const* dw) {
-      std::vector<float> dy = dy0, dx(in.size(), NAN);
-      CpuBackward bw;
-      bw.n = n;
-      bw.x = in.data();
-      bw.y = out.data();
-      bw.w = wp.data();
-      bw.dw = dw;
-      bw.dy = dy.data();
-      bw.dx = dx.data();
-      bw.scratch = &scratch;
-      return op->backward(bw) ? dx : dy;  // where the op left dL/dx
-    };
-    const std::vector<float> full = run(gp.data());
+    const std::vector<float> full = run.backward(dy0, gp.data());
     for (const auto& gr : grads)
       for (float v : gr) ASSERT_FALSE(std::isnan(v)) << "a full backward left a parameter gradient unwritten";
     for (auto& gr : grads) std::fill(gr.begin(), gr.end(), NAN);
-    const std::vector<float> only = run(nullptr);
+    const std::vector<float> only = run.backward(dy0, nullptr);
     for (const auto& gr : grads)
       for (float v : gr) ASSERT_TRUE(std::isnan(v)) << "an input-gradient-only backward wrote a parameter gradient";
     ASSERT_EQ(only.size(), full.size());

@@ -32,6 +32,7 @@
 #include "runtime/cpu/fast/cpu_fast.h"
 #include "tests/bf16_util.h"
 #include "tests/compare.h"
+#include "tests/cpu/op_alone.h"
 #include "tests/random_batch.h"
 #include "tests/test_models.h"
 
@@ -234,7 +235,7 @@ std::pair<std::vector<float>, std::vector<float>> run_alone(const Graph& g, size
   const size_t in_size = i == 0 ? g.input_size() : g.nodes()[i - 1].out_size;
   const std::unique_ptr<CpuOp> op = make_cpu_op(nd, CpuOpEnv{fast, 1, uint32_t(i), true});
   *keeps = op->keeps_bf16();
-  std::vector<float> x = bf16_values(n * in_size, uint32_t(7 + i)), y(n * nd.out_size, 0.1f);
+  std::vector<float> x = bf16_values(n * in_size, uint32_t(7 + i));
   if (input_relu)
     for (float& v : x) v = v > 0 ? v : 0.f;  // NaN too: a relu's output has none
   std::vector<std::vector<float>> params, grads;
@@ -244,35 +245,15 @@ std::pair<std::vector<float>, std::vector<float>> run_alone(const Graph& g, size
     for (float& v : params.back()) v = std::isnan(v) ? 0.5f : v;
     grads.emplace_back(size);
   }
-  std::vector<const float*> w;
-  std::vector<float*> state, dw;
-  for (auto& p : params) {
-    w.push_back(p.data());
-    state.push_back(p.data());
-  }
+  std::vector<float*> w, dw;
+  for (auto& p : params) w.push_back(p.data());
   for (auto& d : grads) dw.push_back(d.data());
-  std::vector<float> scratch;
-  CpuForward f;
-  f.n = n;
-  f.x = x.data();
-  f.y = y.data();
-  f.w = w.data();
-  f.state = state.data();
-  f.scratch = &scratch;
-  op->forward(f);
-  std::vector<float> dy = bf16_values(y.size(), uint32_t(70 + i)), dx(x.size(), 0.1f);
+  // Outputs poisoned with 0.1, which bf16 cannot hold: a value the op forgets to write fails.
+  test::OpAlone run(*op, n, w, 0.1f);
+  const std::vector<float> y = run.forward(x, nd.out_size, false);
+  std::vector<float> dy = bf16_values(y.size(), uint32_t(70 + i));
   for (float& v : dy) v = std::isnan(v) ? 0.25f : v;  // a NaN gradient would make every sum NaN
-  CpuBackward b;
-  b.n = n;
-  b.x = x.data();
-  b.y = y.data();
-  b.w = w.data();
-  b.dw = dw.data();
-  b.dy = dy.data();
-  b.dx = dx.data();
-  b.input_relu = input_relu;
-  b.scratch = &scratch;
-  return {y, op->backward(b) ? dx : dy};
+  return {y, run.backward(dy, dw.data(), input_relu)};
 }
 
 // The pools (tiling, overlapping, 'same'), Flatten, global max pooling and Conv2D (relu, linear,
